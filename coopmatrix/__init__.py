@@ -1,0 +1,1 @@
+"""coopmatrix: who gives which assistance against terrorism, where, for whom."""

@@ -1,0 +1,45 @@
+"""The REST API under /api/v1/, with its OpenAPI description at /api/v1/openapi.json."""
+
+from django.http import HttpRequest, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from coopmatrix.core.api import ApiAuth, FilterError
+from coopmatrix.directory.api import router as directory_router
+from coopmatrix.geo.api import router as geo_router
+from coopmatrix.treaties.api import router as treaties_router
+
+api = NinjaAPI(
+    title="coopmatrix API",
+    version="1.0.0",
+    description=(
+        "Records on cooperation against terrorism. Public records need no sign-in; send "
+        "`Authorization: Bearer <token>` with a personal token to see what your role may see."
+    ),
+    auth=[ApiAuth()],
+    docs_url="/docs",
+)
+api.add_router("", geo_router)
+api.add_router("", directory_router)
+api.add_router("", treaties_router)
+
+
+@api.exception_handler(FilterError)
+def filter_error(request: HttpRequest, exc: FilterError) -> JsonResponse:
+    detail = [
+        {"loc": ["query", field], "msg": message, "type": "value_error"}
+        for field, messages in exc.errors.items()
+        for message in messages
+    ]
+    return JsonResponse({"detail": detail}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> JsonResponse:
+    message = str(exc.message) if getattr(exc, "message", None) else "Unauthorized"
+    return JsonResponse({"detail": message}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> JsonResponse:
+    return JsonResponse({"detail": exc.errors}, status=422)

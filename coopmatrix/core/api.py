@@ -1,0 +1,55 @@
+"""What every API router shares: token or session sign-in, filter errors, the visibility rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
+
+
+class ApiAuth(HttpBearer):
+    """A personal token (Authorization: Bearer cm_…), else the session, else the public.
+
+    A token that is wrong, expired or revoked is refused outright rather than read as anonymous,
+    so that a client with a broken token learns it at once instead of seeing only public records.
+    """
+
+    def __call__(self, request: HttpRequest) -> Any:
+        header = request.headers.get("Authorization")
+        if not header:
+            return request.user  # AnonymousUser is truthy: the public may read public records.
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthenticationError(401, "Authorization must be 'Bearer <token>'")
+        return self.authenticate(request, key.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from coopmatrix.accounts.models import ApiToken
+
+        found = ApiToken.objects.authenticate(token)
+        if found is None:
+            raise AuthenticationError(401, "The API token is unknown, expired or revoked")
+        request.user = found.user
+        return found.user
+
+
+class FilterError(Exception):
+    """Query parameters that the filterset refused; answered as 422 naming each field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__(str(errors))
+
+
+def filtered(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
+    """The queryset narrowed by the query string, through the same filterset as the pages."""
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise FilterError({name: [str(e) for e in errs] for name, errs in filterset.errors.items()})
+    return filterset.qs
+
+
+def visible(request: HttpRequest, model: Any) -> Any:
+    return model.objects.visible_to(request.user)

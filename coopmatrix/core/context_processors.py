@@ -1,0 +1,12 @@
+from django.urls import reverse
+
+
+def navigation(request):
+    """The rooms of coopmatrix that exist; a room joins this list when its pages do."""
+    rooms = [
+        ("States", reverse("geo:state_list")),
+        ("Organizations", reverse("directory:organization_list")),
+        ("Instruments", reverse("treaties:instrument_list")),
+        ("API", reverse("api-1.0.0:openapi-view")),
+    ]
+    return {"rooms": rooms}

@@ -1,0 +1,108 @@
+"""The one import path: parse, check every row, then write all or nothing.
+
+An importer collects RowErrors (file, line, column, value, reason) for every row before it
+writes anything; if any error is found, ImportFailed carries all of them and nothing changes.
+Writes go through `upsert`, keyed by a stable identifier, and save only what differs, so a rerun
+of the same file changes nothing and adds no history.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        if self.column:
+            where += f", column {self.column!r}"
+        value = f" {self.value!r}:" if self.value else ""
+        return f"{where}:{value} {self.reason}"
+
+
+class ImportFailed(Exception):
+    """Raised with every error found; the database is unchanged."""
+
+    def __init__(self, errors: Iterable[RowError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+@dataclass
+class Stats:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, outcome: str) -> None:
+        bucket = getattr(self, outcome)
+        bucket[what] = bucket.get(what, 0) + 1
+
+    def summary(self) -> str:
+        names = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
+        return "; ".join(
+            f"{name}: {self.created.get(name, 0)} created, {self.updated.get(name, 0)} updated, "
+            f"{self.unchanged.get(name, 0)} unchanged"
+            for name in names
+        )
+
+
+def read_csv(path: Path, required: Iterable[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV file with their line numbers (the header is line 1).
+
+    A missing file, undecodable bytes or missing columns are recorded as errors and yield no rows.
+    """
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        errors.append(RowError(name, 0, "", "", "file not found"))
+        return
+    except UnicodeDecodeError as exc:
+        errors.append(RowError(name, 0, "", "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        errors.append(RowError(name, 1, ", ".join(missing), "", "missing column(s)"))
+        return
+    for number, row in enumerate(reader, start=2):
+        if None in row:
+            errors.append(RowError(name, number, "", "", "more cells than the header has columns"))
+            continue
+        yield number, {k: (v or "").strip() for k, v in row.items()}
+
+
+def upsert(model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any], stats: Stats) -> Any:
+    """Create or update one record, saving only when a value differs."""
+    label = model._meta.verbose_name_plural
+    obj = model._default_manager.filter(**lookup).first()
+    if obj is None:
+        obj = model(**lookup, **values)
+        obj._change_reason = "reference data loaded"  # type: ignore[attr-defined]
+        obj.save()
+        stats.count(str(label), "created")
+        return obj
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if changed:
+        for name in changed:
+            setattr(obj, name, values[name])
+        obj._change_reason = "reference data updated"  # type: ignore[attr-defined]
+        obj.save()
+        stats.count(str(label), "updated")
+    else:
+        stats.count(str(label), "unchanged")
+    return obj

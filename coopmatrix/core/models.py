@@ -1,0 +1,101 @@
+"""Fields every domain record shares: confidentiality, owner organization, source, sharing.
+
+The rule that reads them is in `querysets.py`; nothing else decides who sees a record.
+"""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .querysets import VisibleQuerySet
+
+
+class Confidentiality(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    RESTRICTED = "restricted", _("Restricted")
+    CONFIDENTIAL = "confidential", _("Confidential")
+
+
+#: Confidentiality levels from least to most protected, for "the highest level inside" an export.
+CONFIDENTIALITY_ORDER = [Confidentiality.PUBLIC, Confidentiality.RESTRICTED, Confidentiality.CONFIDENTIAL]
+
+
+class ConfidentialRecord(models.Model):
+    """A domain record: who may see it, who owns it, and where its facts come from.
+
+    public: everyone, also anonymous visitors and the public API;
+    restricted: any signed-in user;
+    confidential: the owner organization's users, the organizations and States it is shared with
+    (see Share), and the secretariat.
+    """
+
+    confidentiality = models.CharField(
+        _("confidentiality"),
+        max_length=12,
+        choices=Confidentiality.choices,
+        default=Confidentiality.PUBLIC,
+        db_index=True,
+    )
+    owner = models.ForeignKey(
+        "directory.Organization",
+        verbose_name=_("owner organization"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The organization that keeps this record; its editors may change it."),
+    )
+    source = models.TextField(
+        _("source"), blank=True, help_text=_("Document and paragraph, or data file, the facts come from.")
+    )
+
+    objects = VisibleQuerySet.as_manager()
+
+    #: Name of a ForeignKey to geo.State whose focal points may read and edit the record,
+    #: for records that belong to a State (its requests, its reports). None: no such field.
+    visibility_state_field: str | None = None
+    #: ForeignKeys to records this one cannot be seen without (a membership needs its organization).
+    #: The related model must not itself require this one, or the rule would recurse.
+    visibility_requires: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+
+class Share(models.Model):
+    """A confidential record shared with one organization or one State.
+
+    One table for every model, so that the visibility rule is one query shape and so that
+    the history of sharing (who could see what, when) is kept like any other record.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.BigIntegerField(db_index=True)
+    organization = models.ForeignKey(
+        "directory.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+    )
+    state = models.ForeignKey("geo.State", null=True, blank=True, on_delete=models.CASCADE, related_name="shares")
+    created = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(organization__isnull=False, state__isnull=True)
+                    | models.Q(organization__isnull=True, state__isnull=False)
+                ),
+                name="share_with_one_organization_or_one_state",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "organization"], name="unique_share_organization"
+            ),
+            models.UniqueConstraint(fields=["content_type", "object_id", "state"], name="unique_share_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model} {self.object_id} shared with {self.organization or self.state}"

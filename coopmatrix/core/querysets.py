@@ -1,0 +1,106 @@
+"""The one visibility rule: every list, page, search, count, export and API call starts here.
+
+`Model.objects.visible_to(user)` narrows a queryset to what the user may read;
+`Model.objects.editable_by(user)` to what the user may change. Views, routers, exports and
+commands call these and never test confidentiality themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from .roles import Principal, principal_for
+
+PUBLIC, RESTRICTED, CONFIDENTIAL = "public", "restricted", "confidential"
+
+
+def _shares(model: type[models.Model], principal: Principal, as_at: dt.datetime | None) -> Any:
+    """Ids of the model's records shared with the principal's organization or State."""
+    from .models import Share
+
+    ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    shares = Share.history.as_of(as_at) if as_at else Share.objects.all()
+    with_whom = Q()
+    if principal.organization_id:
+        with_whom |= Q(organization_id=principal.organization_id)
+    if principal.state_id:
+        with_whom |= Q(state_id=principal.state_id)
+    return shares.filter(with_whom, content_type_id=ct.pk).values("object_id")
+
+
+def visibility_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None = None) -> Q:
+    """The condition a record of `model` meets when `principal` may read it.
+
+    With `as_at`, the condition reads the historical rows of the model and of Share
+    (field `id` rather than `pk`, which is the history row's own key there).
+    """
+    if principal.sees_everything or not _is_confidential_model(model):
+        return Q()
+    return _own_q(model, principal, as_at) & _required_q(model, principal, as_at)
+
+
+def _required_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None) -> Q:
+    """A record that hangs on another (a membership on its organization) is seen only with it."""
+    condition = Q()
+    for name in getattr(model, "visibility_requires", ()):
+        related = model._meta.get_field(name).related_model
+        rows = related.history.as_of(as_at) if as_at else related._default_manager.all()
+        visible_ids = rows.filter(visibility_q(related, principal, as_at)).values("id")
+        condition &= Q(**{f"{name}_id__isnull": True}) | Q(**{f"{name}_id__in": visible_ids})
+    return condition
+
+
+def _own_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None) -> Q:
+    allowed = Q(confidentiality=PUBLIC)
+    if not principal.authenticated:
+        return allowed
+    allowed |= Q(confidentiality=RESTRICTED)
+    mine = Q()
+    if principal.organization_id:
+        mine |= Q(owner_id=principal.organization_id)
+    state_field = getattr(model, "visibility_state_field", None)
+    if state_field and principal.state_id:
+        mine |= Q(**{f"{state_field}_id": principal.state_id})
+    if principal.organization_id or principal.state_id:
+        mine |= Q(id__in=_shares(model, principal, as_at))
+        allowed |= Q(confidentiality=CONFIDENTIAL) & mine
+    return allowed
+
+
+def edit_q(model: type[models.Model], principal: Principal) -> Q | None:
+    """The condition a record meets when `principal` may change it; None: nothing."""
+    if principal.sees_everything:
+        return Q()
+    if not principal.may_edit_own or not _is_confidential_model(model):
+        return None
+    mine = Q(pk__in=[])
+    if principal.organization_id:
+        mine |= Q(owner_id=principal.organization_id)
+    state_field = getattr(model, "visibility_state_field", None)
+    if state_field and principal.state_id:
+        mine |= Q(**{f"{state_field}_id": principal.state_id})
+    return mine
+
+
+def _is_confidential_model(model: type[models.Model]) -> bool:
+    return any(f.name == "confidentiality" for f in model._meta.get_fields())
+
+
+class VisibleQuerySet(models.QuerySet):
+    """Manager and queryset of every record in coopmatrix."""
+
+    def visible_to(self, user: Any) -> VisibleQuerySet:
+        """Records the user may read (anonymous or None: the public)."""
+        return self.filter(visibility_q(self.model, principal_for(user)))
+
+    def editable_by(self, user: Any) -> VisibleQuerySet:
+        """Records the user may change."""
+        condition = edit_q(self.model, principal_for(user))
+        if condition is None:
+            return self.none()
+        return self.filter(condition)

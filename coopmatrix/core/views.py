@@ -1,0 +1,149 @@
+"""Generic pages: every list, detail and export starts from `visible_to(request.user)`.
+
+A domain view is a declaration (model, filterset, table, export columns), as in NetBox;
+the narrowing by the visibility rule happens here, once, before any handler code runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views import View
+from django_tables2 import RequestConfig
+
+from .exports import Column, csv_response
+from .history import changes
+
+
+class VisibleMixin:
+    model: ClassVar[type[Model]]
+
+    def visible(self, request: HttpRequest) -> QuerySet:
+        return self.model.objects.visible_to(request.user)  # type: ignore[attr-defined]
+
+
+class RecordListView(VisibleMixin, View):
+    """A filtered, sorted, paginated table; with HTMX only the results are sent back."""
+
+    filterset_class: ClassVar[Any]
+    table_class: ClassVar[Any]
+    title: ClassVar[str]
+    export_url_name: ClassVar[str | None] = None
+    template_name = "core/list.html"
+    per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.visible(request)
+
+    def get_table(self, request: HttpRequest, records: QuerySet) -> Any:
+        return self.table_class(records)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = self.filterset_class(request.GET, queryset=self.get_queryset(request), request=request)
+        records = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        table = self.get_table(request, records)
+        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        context = {
+            "title": self.title,
+            "filter": filterset,
+            "table": table,
+            "count": table.paginator.count,
+            "export_url_name": self.export_url_name,
+            "query": request.GET.urlencode(),
+        }
+        template = "core/partials/results.html" if getattr(request, "htmx", False) else self.template_name
+        return render(request, template, context)
+
+
+class RecordDetailView(VisibleMixin, View):
+    """One record the user may see, with its change history; 404 for anything else."""
+
+    template_name: ClassVar[str]
+    lookup_field: ClassVar[str] = "pk"
+
+    def get_object(self, request: HttpRequest, key: Any) -> Model:
+        try:
+            return self.visible(request).get(**{self.lookup_field: key})
+        except self.model.DoesNotExist as exc:  # type: ignore[attr-defined]
+            # The same answer for "does not exist" and "not yours": existence is not disclosed.
+            raise Http404 from exc
+
+    def get_context(self, request: HttpRequest, obj: Model) -> dict[str, Any]:
+        return {}
+
+    def get(self, request: HttpRequest, key: Any) -> HttpResponse:
+        obj = self.get_object(request, key)
+        context = {"object": obj, "history": changes(obj) if hasattr(obj, "history") else []}
+        context.update(self.get_context(request, obj))
+        return render(request, self.template_name, context)
+
+
+class RecordExportView(VisibleMixin, View):
+    """CSV of the filtered list the user sees; the same filterset as the page and the API."""
+
+    filterset_class: ClassVar[Any]
+    columns: ClassVar[list[Column]]
+    filename: ClassVar[str]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.visible(request)
+
+    def get_columns(self, request: HttpRequest) -> list[Column]:
+        return self.columns
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = self.filterset_class(request.GET, queryset=self.get_queryset(request), request=request)
+        if not filterset.is_valid():
+            return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
+        stamp = timezone.now().strftime("%Y-%m-%d")
+        return csv_response(filterset.qs.iterator(chunk_size=2000), self.get_columns(request), f"{self.filename}-{stamp}.csv")
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    from coopmatrix.directory.models import Organization
+    from coopmatrix.geo.models import State
+    from coopmatrix.treaties.models import Instrument
+
+    counts = {
+        "states": State.objects.visible_to(request.user).current().count(),
+        "members": State.objects.visible_to(request.user).filter(status=State.Status.MEMBER).count(),
+        "organizations": Organization.objects.visible_to(request.user).count(),
+        "instruments": Instrument.objects.visible_to(request.user).count(),
+    }
+    return render(request, "core/home.html", {"counts": counts})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """States and organizations whose names, codes or acronyms contain the words typed."""
+    from coopmatrix.directory.models import Organization
+    from coopmatrix.geo.models import State
+    from coopmatrix.geo.resolver import normalize
+
+    text = request.GET.get("q", "").strip()
+    states: QuerySet | list = []
+    organizations: QuerySet | list = []
+    if text:
+        key = normalize(text)
+        states = (
+            State.objects.visible_to(request.user)
+            .filter(
+                Q(name_en__icontains=text)
+                | Q(code__iexact=text)
+                | Q(iso2__iexact=text)
+                | Q(aliases__normalized__contains=key)
+            )
+            .distinct()
+            .order_by("status", "name_en")[:50]
+        )
+        organizations = (
+            Organization.objects.visible_to(request.user)
+            .filter(Q(name__icontains=text) | Q(acronym__icontains=text) | Q(code__iexact=text))
+            .order_by("name")[:50]
+        )
+    context = {"q": text, "states": states, "organizations": organizations}
+    template = "core/partials/search_results.html" if getattr(request, "htmx", False) else "core/search.html"
+    return render(request, template, context)

@@ -1,0 +1,49 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import Region, State
+from .resolver import normalize
+
+
+class RegionChoiceFilter(django_filters.ModelChoiceFilter):
+    """A region chosen by its M49 code (?region=142), as URLs and the API write it."""
+
+    def __init__(self, level: str, **kwargs):
+        super().__init__(queryset=Region.objects.filter(level=level), to_field_name="m49", **kwargs)
+
+
+class StateFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name or code"), method="filter_text")
+    region = RegionChoiceFilter(Region.Level.REGION, label=_("Region"))
+    subregion = RegionChoiceFilter(Region.Level.SUBREGION, label=_("Sub-region"))
+    intermediate_region = RegionChoiceFilter(Region.Level.INTERMEDIATE, label=_("Intermediate region"))
+    status = django_filters.MultipleChoiceFilter(choices=State.Status.choices, label=_("Status"))
+    historic = django_filters.BooleanFilter(label=_("Historic"), method="filter_historic")
+
+    class Meta:
+        model = State
+        fields = ["q", "region", "subregion", "intermediate_region", "status", "historic"]
+
+    def filter_text(self, queryset, name, value):
+        key = normalize(value)
+        return queryset.filter(
+            Q(name_en__icontains=value)
+            | Q(code__iexact=value)
+            | Q(iso2__iexact=value)
+            | Q(aliases__normalized__contains=key)
+        ).distinct()
+
+    def filter_historic(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(status=State.Status.HISTORIC) if value else queryset.current()
+
+
+class RegionFilterSet(django_filters.FilterSet):
+    level = django_filters.ChoiceFilter(choices=Region.Level.choices, label=_("Level"))
+    parent = django_filters.ModelChoiceFilter(queryset=Region.objects.all(), to_field_name="m49", label=_("Within"))
+
+    class Meta:
+        model = Region
+        fields = ["level", "parent"]

@@ -1,0 +1,203 @@
+"""Roles × endpoints: every role sees exactly the records it may, on every kind of endpoint.
+
+An app adds its endpoints to ENDPOINTS (records, who sees what, where they are listed) and the
+tests below check page list, page detail, API list, API detail, CSV export, counts and search.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from coopmatrix.core.models import Confidentiality
+from coopmatrix.core.testing import ROLES, Endpoints, labels_in_export, login, share
+from coopmatrix.directory.models import Membership, Organization
+from coopmatrix.treaties.models import Instrument
+
+PUBLIC, RESTRICTED, CONFIDENTIAL = Confidentiality.PUBLIC, Confidentiality.RESTRICTED, Confidentiality.CONFIDENTIAL
+EVERYTHING = {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x", "b_conf"}
+SEEN_BY = {
+    "anonymous": {"public"},
+    "reader": {"public", "restricted"},
+    "editor_a": {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x"},
+    "editor_b": {"public", "restricted", "a_shared_b", "b_conf"},
+    "focal_point": {"public", "restricted", "a_shared_x"},
+    "secretariat": EVERYTHING,
+    "administrator": EVERYTHING,
+}
+
+
+def _levels(cast, make):
+    """The six records of the pattern: public, restricted, A's confidential, shared with B / with X, B's."""
+    records = {
+        "public": make("public", PUBLIC, cast.org_a),
+        "restricted": make("restricted", RESTRICTED, cast.org_a),
+        "a_conf": make("a-conf", CONFIDENTIAL, cast.org_a),
+        "a_shared_b": make("a-shared-b", CONFIDENTIAL, cast.org_a),
+        "a_shared_x": make("a-shared-x", CONFIDENTIAL, cast.org_a),
+        "b_conf": make("b-conf", CONFIDENTIAL, cast.org_b),
+    }
+    share(records["a_shared_b"], organization=cast.org_b)
+    share(records["a_shared_x"], state=cast.state_x)
+    return records
+
+
+def organizations(cast):
+    def make(key, level, owner):
+        return Organization.objects.create(code=f"mx-{key}", name=f"MX organization {key}", kind="institute",
+                                           confidentiality=level, owner=owner)
+    return _levels(cast, make)
+
+
+def memberships(cast):
+    host = Organization.objects.create(code="mx-host", name="MX host", kind="regional")
+    hidden_host = Organization.objects.create(code="mx-hidden", name="MX hidden host", kind="regional",
+                                              confidentiality=CONFIDENTIAL, owner=cast.org_b)
+
+    days = iter(range(1, 28))
+
+    def make(key, level, owner):
+        return Membership.objects.create(organization=host, state=cast.state_y, kind="member", note=f"MX {key}",
+                                         joined=f"2001-01-{next(days):02d}",
+                                         confidentiality=level, owner=owner, source=f"MX {key}")
+    records = _levels(cast, make)
+    # A public membership of a confidential organization is seen only by those who see the organization.
+    records["hidden_host"] = Membership.objects.create(organization=hidden_host, state=cast.state_x,
+                                                       joined="2002-02-02", confidentiality=PUBLIC)
+    return records
+
+
+def instruments(cast):
+    def make(key, level, owner):
+        return Instrument.objects.create(code=f"mx-{key}", short_title=f"MX instrument {key}", title=key,
+                                         adopted="2001-01-01", adopted_place="Testville", depositary="test",
+                                         in_force_rule="on_deposit", confidentiality=level, owner=owner)
+    return _levels(cast, make)
+
+
+def _with(extra):
+    return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
+
+
+ENDPOINTS = [
+    Endpoints(
+        name="organizations",
+        records=organizations,
+        expected=SEEN_BY,
+        label=lambda o: o.name,
+        list_url=reverse("directory:organization_list") + "?q=MX",
+        detail_url=lambda o: o.get_absolute_url(),
+        api_list_url="/api/v1/organizations?q=MX",
+        api_detail_url=lambda o: f"/api/v1/organizations/{o.code}",
+        export_url=reverse("directory:organization_export") + "?q=MX",
+        api_key=lambda item: item["name"],
+        export_key=lambda row: row["name"],
+        search_url="/search/?q=MX organization",
+    ),
+    Endpoints(
+        name="memberships",
+        records=memberships,
+        expected=_with({"editor_b": {"hidden_host"}, "secretariat": {"hidden_host"},
+                        "administrator": {"hidden_host"}}),
+        label=lambda m: str(m.joined),
+        list_url=reverse("directory:membership_list"),
+        detail_url=lambda m: m.get_absolute_url(),
+        api_list_url="/api/v1/memberships",
+        api_detail_url=lambda m: f"/api/v1/memberships/{m.pk}",
+        export_url=reverse("directory:membership_export"),
+        api_key=lambda item: item["joined"],
+        export_key=lambda row: row["joined"],
+    ),
+    Endpoints(
+        name="instruments",
+        records=instruments,
+        expected=SEEN_BY,
+        label=lambda i: i.short_title,
+        list_url=reverse("treaties:instrument_list") + "?q=MX",
+        detail_url=lambda i: i.get_absolute_url(),
+        api_list_url="/api/v1/instruments?q=MX",
+        api_detail_url=lambda i: f"/api/v1/instruments/{i.code}",
+        export_url=reverse("treaties:instrument_export") + "?q=MX",
+        api_key=lambda item: item["short_title"],
+        export_key=lambda row: row["short_title"],
+    ),
+]
+CASES = [(role, ep) for ep in ENDPOINTS for role in ROLES]
+IDS = [f"{ep.name}-{role}" for role, ep in CASES]
+
+
+@pytest.fixture
+def world(cast, client, request):
+    role, endpoints = request.param
+    records = endpoints.records(cast)
+    login(client, cast.user(role))
+    expected = endpoints.expected[role]
+    assert expected <= set(records), "the matrix names a record the fixture does not make"
+    return client, endpoints, records, expected
+
+
+def _labels(endpoints, records, keys):
+    return {endpoints.label(records[k]) for k in keys}
+
+
+@pytest.mark.parametrize("world", CASES, ids=IDS, indirect=True)
+def test_list_page_shows_exactly_what_the_role_may_see(world):
+    client, ep, records, expected = world
+    response = client.get(ep.list_url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    shown = {key for key, record in records.items() if ep.label(record) in page}
+    assert shown == expected
+    assert f'<span data-testid="count">{len(expected)}</span>' in page
+
+
+@pytest.mark.parametrize("world", CASES, ids=IDS, indirect=True)
+def test_detail_pages_open_only_for_visible_records(world):
+    client, ep, records, expected = world
+    opened = {key for key, record in records.items() if client.get(ep.detail_url(record)).status_code == 200}
+    refused = {key for key, record in records.items() if client.get(ep.detail_url(record)).status_code == 404}
+    assert opened == expected
+    assert refused == set(records) - expected
+
+
+@pytest.mark.parametrize("world", CASES, ids=IDS, indirect=True)
+def test_api_list_and_count_match_the_rule(world):
+    client, ep, records, expected = world
+    body = client.get(ep.api_list_url).json()
+    assert {ep.api_key(item) for item in body["items"]} == _labels(ep, records, expected)
+    assert body["count"] == len(expected)
+
+
+@pytest.mark.parametrize("world", CASES, ids=IDS, indirect=True)
+def test_api_detail_answers_only_for_visible_records(world):
+    client, ep, records, expected = world
+    statuses = {key: client.get(ep.api_detail_url(record)).status_code for key, record in records.items()}
+    assert {k for k, s in statuses.items() if s == 200} == expected
+    assert {k for k, s in statuses.items() if s == 404} == set(records) - expected
+
+
+@pytest.mark.parametrize("world", CASES, ids=IDS, indirect=True)
+def test_export_holds_exactly_the_visible_records(world):
+    client, ep, records, expected = world
+    response = client.get(ep.export_url)
+    assert response.status_code == 200
+    assert labels_in_export(response, ep.export_key) == _labels(ep, records, expected)
+
+
+@pytest.mark.parametrize("world", [c for c in CASES if c[1].search_url],
+                         ids=[i for c, i in zip(CASES, IDS, strict=True) if c[1].search_url], indirect=True)
+def test_search_finds_only_visible_records(world):
+    client, ep, records, expected = world
+    page = client.get(ep.search_url).content.decode()
+    assert {key for key, record in records.items() if ep.label(record) in page} == expected
+
+
+def test_every_listed_model_is_in_the_matrix():
+    # A new confidential model must join ENDPOINTS; this fails until it does.
+    from django.apps import apps
+
+    from coopmatrix.core.models import ConfidentialRecord
+
+    confidential = {m for m in apps.get_models() if issubclass(m, ConfidentialRecord)}
+    covered = {Organization, Membership, Instrument}
+    assert confidential == covered
