@@ -33,3 +33,11 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"],
     }
+
+
+@pytest.fixture
+def reference(db):
+    """The real reference data, as `make run` loads it."""
+    from coopmatrix.core.reference import load_reference
+
+    return load_reference()

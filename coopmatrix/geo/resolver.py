@@ -77,8 +77,11 @@ class StateResolver:
         for alias_state, alias in StateAlias.objects.values_list("state_id", "normalized"):
             self._by_name[alias].add(alias_state)
 
-    def resolve(self, text: str) -> State:
-        """The one State `text` stands for, or UnknownState / AmbiguousState."""
+    def resolve(self, text: str, patterns: bool = True) -> State:
+        """The one State `text` stands for, or UnknownState / AmbiguousState.
+
+        With `patterns` off, only codes and known names count (no spelling patterns).
+        """
         raw = (text or "").strip()
         if not raw:
             raise UnknownState(text, [], "a State is required, but the value is empty")
@@ -89,7 +92,7 @@ class StateResolver:
         exact = self._by_name.get(key)
         if exact:
             return self._one(raw, exact)
-        matched = {pk for pattern, pk in self._patterns if pattern.search(key)}
+        matched = {pk for pattern, pk in self._patterns if pattern.search(key)} if patterns else set()
         if matched:
             return self._one(raw, matched)
         raise UnknownState(raw, self.suggest(key))
@@ -112,16 +115,21 @@ class StateResolver:
         while start < len(pieces):
             for end in range(len(pieces), start, -1):
                 candidate = " and ".join(pieces[start:end])
+                single = end == start + 1
                 try:
-                    found.append(self.resolve(candidate))
+                    # Spelling patterns would match "Benin and Togo" to both; joined pieces
+                    # must be a known name as a whole.
+                    found.append(self.resolve(candidate, patterns=single))
                 except AmbiguousState:
-                    raise
+                    if single:
+                        raise
+                    continue
                 except UnknownState:
+                    if single:
+                        raise
                     continue
                 start = end
                 break
-            else:
-                raise UnknownState(pieces[start], self.suggest(normalize(pieces[start])))
         return found
 
     def suggest(self, key: str, limit: int = 5) -> list[str]:

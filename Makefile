@@ -1,0 +1,40 @@
+# coopmatrix: two commands. `make run` serves it on http://127.0.0.1:8000; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/coopmatrix migrate --noinput
+	$(BIN)/coopmatrix load_reference
+	$(BIN)/coopmatrix collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "coopmatrix is served on http://$(HOST):$(PORT)/ (public records need no sign-in)."
+	@echo "Create the first administrator with:  $(BIN)/coopmatrix createsuperuser"
+	@echo ""
+	$(BIN)/coopmatrix runserver --noreload $(HOST):$(PORT)
+
+test:
+	bash scripts/test.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var

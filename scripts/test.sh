@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `make test`: install what the tests need, then run the whole suite on SQLite and on PostgreSQL
+# (a throwaway cluster in a temporary directory, removed afterwards whatever happens), with the
+# browser tests in Debian's headless Chromium. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+pg_bindir() {
+  local initdb
+  initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$initdb" ] && dirname "$initdb"
+}
+
+system_packages() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -n "$(pg_bindir)" ] || missing+=(postgresql)
+  fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core fontconfig)
+  ldconfig -p 2>/dev/null | grep -q libpango-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+  if [ ${#missing[@]} -eq 0 ]; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing system packages: ${missing[*]} (install them with apt-get as root)" >&2
+    exit 1
+  fi
+  log "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+python_packages() {
+  log "Python packages"
+  make --no-print-directory install
+}
+
+run_suite() {
+  local label=$1
+  log "Test suite on $label"
+  .venv/bin/pytest -p no:randomly -q "${PYTEST_ARGS[@]}"
+}
+
+PG_DIR=""
+PG_BIN=""
+COOPMATRIX_VAR_DIR=""
+cleanup() {
+  stop_postgres
+  if [ -n "$COOPMATRIX_VAR_DIR" ]; then rm -rf "$COOPMATRIX_VAR_DIR"; fi
+}
+trap cleanup EXIT
+
+stop_postgres() {
+  if [ -n "$PG_DIR" ] && [ -d "$PG_DIR" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+}
+
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  PG_BIN=$(pg_bindir)
+  PG_DIR=$(mktemp -d -t coopmatrix-pg.XXXXXX)
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DIR"; fi
+  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o \
+    "-k $PG_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+  local host
+  host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PG_DIR")
+  export DATABASE_URL="postgres://postgres@${host}/coopmatrix"
+}
+
+PYTEST_ARGS=("$@")
+system_packages
+python_packages
+
+log "Lint (ruff) and types (mypy on core)"
+.venv/bin/ruff check .
+.venv/bin/mypy --no-error-summary
+
+export COOPMATRIX_VAR_DIR
+COOPMATRIX_VAR_DIR=$(mktemp -d -t coopmatrix-var.XXXXXX)
+
+unset DATABASE_URL
+run_suite "SQLite"
+
+start_postgres
+run_suite "PostgreSQL ($("$PG_BIN/postgres" --version))"
+log "Both suites passed"
