@@ -30,14 +30,32 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": chromium,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The real reference data, as `make run` loads it, once per test database. Tests that use the
+    # `db` fixture run inside a transaction that is rolled back, so they all start from it.
+    from coopmatrix.core.reference import load_reference
+
+    with django_db_blocker.unblock():
+        load_reference()
 
 
 @pytest.fixture
 def reference(db):
-    """The real reference data, as `make run` loads it."""
+    """Ask for the reference data explicitly (browser tests flush the database between tests)."""
     from coopmatrix.core.reference import load_reference
+    from coopmatrix.geo.models import State
 
-    return load_reference()
+    if not State.objects.exists():
+        load_reference()

@@ -14,7 +14,11 @@ from coopmatrix.core.testing import ROLES, Endpoints, labels_in_export, login, s
 from coopmatrix.directory.models import Membership, Organization
 from coopmatrix.treaties.models import Instrument
 
-PUBLIC, RESTRICTED, CONFIDENTIAL = Confidentiality.PUBLIC, Confidentiality.RESTRICTED, Confidentiality.CONFIDENTIAL
+PUBLIC, RESTRICTED, CONFIDENTIAL = (
+    Confidentiality.PUBLIC,
+    Confidentiality.RESTRICTED,
+    Confidentiality.CONFIDENTIAL,
+)
 EVERYTHING = {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x", "b_conf"}
 SEEN_BY = {
     "anonymous": {"public"},
@@ -44,34 +48,63 @@ def _levels(cast, make):
 
 def organizations(cast):
     def make(key, level, owner):
-        return Organization.objects.create(code=f"mx-{key}", name=f"MX organization {key}", kind="institute",
-                                           confidentiality=level, owner=owner)
+        return Organization.objects.create(
+            code=f"mx-{key}",
+            name=f"MX organization {key}",
+            kind="institute",
+            confidentiality=level,
+            owner=owner,
+        )
+
     return _levels(cast, make)
 
 
 def memberships(cast):
     host = Organization.objects.create(code="mx-host", name="MX host", kind="regional")
-    hidden_host = Organization.objects.create(code="mx-hidden", name="MX hidden host", kind="regional",
-                                              confidentiality=CONFIDENTIAL, owner=cast.org_b)
+    hidden_host = Organization.objects.create(
+        code="mx-hidden",
+        name="MX hidden host",
+        kind="regional",
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
 
     days = iter(range(1, 28))
 
     def make(key, level, owner):
-        return Membership.objects.create(organization=host, state=cast.state_y, kind="member", note=f"MX {key}",
-                                         joined=f"2001-01-{next(days):02d}",
-                                         confidentiality=level, owner=owner, source=f"MX {key}")
+        return Membership.objects.create(
+            organization=host,
+            state=cast.state_y,
+            kind="member",
+            note=f"MX {key}",
+            joined=f"2001-01-{next(days):02d}",
+            confidentiality=level,
+            owner=owner,
+            source=f"MX {key}",
+        )
+
     records = _levels(cast, make)
     # A public membership of a confidential organization is seen only by those who see the organization.
-    records["hidden_host"] = Membership.objects.create(organization=hidden_host, state=cast.state_x,
-                                                       joined="2002-02-02", confidentiality=PUBLIC)
+    records["hidden_host"] = Membership.objects.create(
+        organization=hidden_host, state=cast.state_y, joined="2002-02-02", confidentiality=PUBLIC
+    )
     return records
 
 
 def instruments(cast):
     def make(key, level, owner):
-        return Instrument.objects.create(code=f"mx-{key}", short_title=f"MX instrument {key}", title=key,
-                                         adopted="2001-01-01", adopted_place="Testville", depositary="test",
-                                         in_force_rule="on_deposit", confidentiality=level, owner=owner)
+        return Instrument.objects.create(
+            code=f"mx-{key}",
+            short_title=f"MX instrument {key}",
+            title=key,
+            adopted="2001-01-01",
+            adopted_place="Testville",
+            depositary="test",
+            in_force_rule="on_deposit",
+            confidentiality=level,
+            owner=owner,
+        )
+
     return _levels(cast, make)
 
 
@@ -97,14 +130,15 @@ ENDPOINTS = [
     Endpoints(
         name="memberships",
         records=memberships,
-        expected=_with({"editor_b": {"hidden_host"}, "secretariat": {"hidden_host"},
-                        "administrator": {"hidden_host"}}),
+        expected=_with(
+            {"editor_b": {"hidden_host"}, "secretariat": {"hidden_host"}, "administrator": {"hidden_host"}}
+        ),
         label=lambda m: str(m.joined),
-        list_url=reverse("directory:membership_list"),
+        list_url=reverse("directory:membership_list") + "?state=XXB",
         detail_url=lambda m: m.get_absolute_url(),
-        api_list_url="/api/v1/memberships",
+        api_list_url="/api/v1/memberships?state=XXB",
         api_detail_url=lambda m: f"/api/v1/memberships/{m.pk}",
-        export_url=reverse("directory:membership_export"),
+        export_url=reverse("directory:membership_export") + "?state=XXB",
         api_key=lambda item: item["joined"],
         export_key=lambda row: row["joined"],
     ),
@@ -184,8 +218,12 @@ def test_export_holds_exactly_the_visible_records(world):
     assert labels_in_export(response, ep.export_key) == _labels(ep, records, expected)
 
 
-@pytest.mark.parametrize("world", [c for c in CASES if c[1].search_url],
-                         ids=[i for c, i in zip(CASES, IDS, strict=True) if c[1].search_url], indirect=True)
+@pytest.mark.parametrize(
+    "world",
+    [c for c in CASES if c[1].search_url],
+    ids=[i for c, i in zip(CASES, IDS, strict=True) if c[1].search_url],
+    indirect=True,
+)
 def test_search_finds_only_visible_records(world):
     client, ep, records, expected = world
     page = client.get(ep.search_url).content.decode()

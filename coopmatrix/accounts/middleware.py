@@ -25,7 +25,9 @@ class RequireTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and self._needs_setup(request, user):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": "Set up two-factor authentication before using the API."}, status=403)
+                return JsonResponse(
+                    {"detail": "Set up two-factor authentication before using the API."}, status=403
+                )
             return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
         return self.get_response(request)
 

@@ -16,7 +16,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TokenForm(request.POST)
         if form.is_valid():
-            _token, secret = ApiToken.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"])
+            _token, secret = ApiToken.issue(
+                request.user, form.cleaned_data["name"], form.cleaned_data["days"]
+            )
             form = TokenForm()
     else:
         form = TokenForm()

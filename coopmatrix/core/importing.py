@@ -60,7 +60,9 @@ class Stats:
         )
 
 
-def read_csv(path: Path, required: Iterable[str], errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv(
+    path: Path, required: Iterable[str], errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of a UTF-8 CSV file with their line numbers (the header is line 1).
 
     A missing file, undecodable bytes or missing columns are recorded as errors and yield no rows.

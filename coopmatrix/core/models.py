@@ -5,6 +5,8 @@ The rule that reads them is in `querysets.py`; nothing else decides who sees a r
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -56,10 +58,10 @@ class ConfidentialRecord(models.Model):
 
     #: Name of a ForeignKey to geo.State whose focal points may read and edit the record,
     #: for records that belong to a State (its requests, its reports). None: no such field.
-    visibility_state_field: str | None = None
+    visibility_state_field: ClassVar[str | None] = None
     #: ForeignKeys to records this one cannot be seen without (a membership needs its organization).
     #: The related model must not itself require this one, or the rule would recurse.
-    visibility_requires: tuple[str, ...] = ()
+    visibility_requires: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         abstract = True
@@ -77,7 +79,9 @@ class Share(models.Model):
     organization = models.ForeignKey(
         "directory.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
     )
-    state = models.ForeignKey("geo.State", null=True, blank=True, on_delete=models.CASCADE, related_name="shares")
+    state = models.ForeignKey(
+        "geo.State", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -8,7 +8,7 @@ commands call these and never test confidentiality themselves.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -48,8 +48,8 @@ def _required_q(model: type[models.Model], principal: Principal, as_at: dt.datet
     """A record that hangs on another (a membership on its organization) is seen only with it."""
     condition = Q()
     for name in getattr(model, "visibility_requires", ()):
-        related = model._meta.get_field(name).related_model
-        rows = related.history.as_of(as_at) if as_at else related._default_manager.all()
+        related = cast(type[models.Model], model._meta.get_field(name).related_model)
+        rows = related.history.as_of(as_at) if as_at else related._default_manager.all()  # type: ignore[attr-defined]
         visible_ids = rows.filter(visibility_q(related, principal, as_at)).values("id")
         condition &= Q(**{f"{name}_id__isnull": True}) | Q(**{f"{name}_id__in": visible_ids})
     return condition

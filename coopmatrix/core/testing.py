@@ -51,16 +51,24 @@ def make_cast() -> Cast:
     from coopmatrix.directory.models import Organization
     from coopmatrix.geo.models import State
 
-    state_x = State.objects.create(code="XXA", iso2="XA", iso3="XXA", name_en="Testland X (made for tests)",
-                                   status=State.Status.MEMBER)
-    state_y = State.objects.create(code="XXB", iso2="XB", iso3="XXB", name_en="Testland Y (made for tests)",
-                                   status=State.Status.MEMBER)
-    org_a = Organization.objects.create(code="test-org-a", name="Organization A (made for tests)",
-                                        kind=Organization.Kind.REGIONAL)
-    org_b = Organization.objects.create(code="test-org-b", name="Organization B (made for tests)",
-                                        kind=Organization.Kind.REGIONAL)
-    agency_x = Organization.objects.create(code="test-agency-x", name="Ministry of Justice of Testland X",
-                                           kind=Organization.Kind.NATIONAL_AGENCY, state=state_x)
+    state_x = State.objects.create(
+        code="XXA", iso2="XA", iso3="XXA", name_en="Testland X (made for tests)", status=State.Status.MEMBER
+    )
+    state_y = State.objects.create(
+        code="XXB", iso2="XB", iso3="XXB", name_en="Testland Y (made for tests)", status=State.Status.MEMBER
+    )
+    org_a = Organization.objects.create(
+        code="test-org-a", name="Organization A (made for tests)", kind=Organization.Kind.REGIONAL
+    )
+    org_b = Organization.objects.create(
+        code="test-org-b", name="Organization B (made for tests)", kind=Organization.Kind.REGIONAL
+    )
+    agency_x = Organization.objects.create(
+        code="test-agency-x",
+        name="Ministry of Justice of Testland X",
+        kind=Organization.Kind.NATIONAL_AGENCY,
+        state=state_x,
+    )
     User = get_user_model()
     people = {
         "reader": (Role.READER, None),
@@ -72,8 +80,13 @@ def make_cast() -> Cast:
     }
     users: dict[str, Any] = {"anonymous": None}
     for name, (role, org) in people.items():
-        user = User.objects.create_user(name, f"{name}@example.org", PASSWORD,
-                                        is_superuser=name == "administrator", is_staff=name == "administrator")
+        user = User.objects.create_user(
+            name,
+            f"{name}@example.org",
+            PASSWORD,
+            is_superuser=name == "administrator",
+            is_staff=name == "administrator",
+        )
         Profile.objects.create(user=user, role=role, organization=org)
         if role in (Role.SECRETARIAT, Role.ADMINISTRATOR):
             TOTP.activate(user, TOTP_SECRET)
@@ -83,8 +96,10 @@ def make_cast() -> Cast:
 
 def share(record: models.Model, *, organization: Any = None, state: Any = None) -> Share:
     return Share.objects.create(
-        content_type=ContentType.objects.get_for_model(record), object_id=record.pk,
-        organization=organization, state=state,
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        organization=organization,
+        state=state,
     )
 
 

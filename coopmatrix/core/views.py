@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
@@ -95,12 +96,14 @@ class RecordExportView(VisibleMixin, View):
     def get_columns(self, request: HttpRequest) -> list[Column]:
         return self.columns
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         filterset = self.filterset_class(request.GET, queryset=self.get_queryset(request), request=request)
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
         stamp = timezone.now().strftime("%Y-%m-%d")
-        return csv_response(filterset.qs.iterator(chunk_size=2000), self.get_columns(request), f"{self.filename}-{stamp}.csv")
+        return csv_response(
+            filterset.qs.iterator(chunk_size=2000), self.get_columns(request), f"{self.filename}-{stamp}.csv"
+        )
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -109,7 +112,7 @@ def home(request: HttpRequest) -> HttpResponse:
     from coopmatrix.treaties.models import Instrument
 
     counts = {
-        "states": State.objects.visible_to(request.user).current().count(),
+        "states": State.objects.visible_to(request.user).exclude(status=State.Status.HISTORIC).count(),
         "members": State.objects.visible_to(request.user).filter(status=State.Status.MEMBER).count(),
         "organizations": Organization.objects.visible_to(request.user).count(),
         "instruments": Instrument.objects.visible_to(request.user).count(),

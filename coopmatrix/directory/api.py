@@ -73,8 +73,14 @@ def _organizations(request: HttpRequest):
 
 @router.get("/organizations", response=list[OrganizationOut])
 @paginate(PageNumberPagination, page_size=100)
-def list_organizations(request: HttpRequest, q: str = "", kind: str | None = None, parent: str | None = None,
-                       member: str | None = None, confidentiality: str | None = None):
+def list_organizations(
+    request: HttpRequest,
+    q: str = "",
+    kind: str | None = None,
+    parent: str | None = None,
+    member: str | None = None,
+    confidentiality: str | None = None,
+):
     return filtered(request, OrganizationFilterSet, _organizations(request))
 
 
@@ -89,8 +95,13 @@ def _memberships(request: HttpRequest):
 
 @router.get("/memberships", response=list[MembershipOut])
 @paginate(PageNumberPagination, page_size=100)
-def list_memberships(request: HttpRequest, organization: str | None = None, state: str | None = None,
-                     kind: str | None = None, as_at: str | None = None):
+def list_memberships(
+    request: HttpRequest,
+    organization: str | None = None,
+    state: str | None = None,
+    kind: str | None = None,
+    as_at: str | None = None,
+):
     """as_at (YYYY-MM-DD): memberships in effect on that day."""
     return filtered(request, MembershipFilterSet, _memberships(request))
 

@@ -20,7 +20,10 @@ class OrganizationFilterSet(django_filters.FilterSet):
         queryset=visible_organizations, to_field_name="code", label=_("Part of (code)")
     )
     member = django_filters.ModelChoiceFilter(
-        queryset=State.objects.all(), to_field_name="code", label=_("Has member State (code)"), method="filter_member"
+        queryset=State.objects.all(),
+        to_field_name="code",
+        label=_("Has member State (code)"),
+        method="filter_member",
     )
     confidentiality = django_filters.ChoiceFilter(choices=Confidentiality.choices, label=_("Confidentiality"))
 
@@ -41,7 +44,9 @@ class MembershipFilterSet(django_filters.FilterSet):
     organization = django_filters.ModelChoiceFilter(
         queryset=visible_organizations, to_field_name="code", label=_("Organization (code)")
     )
-    state = django_filters.ModelChoiceFilter(queryset=State.objects.all(), to_field_name="code", label=_("State (code)"))
+    state = django_filters.ModelChoiceFilter(
+        queryset=State.objects.all(), to_field_name="code", label=_("State (code)")
+    )
     kind = django_filters.ChoiceFilter(choices=Membership.Kind.choices, label=_("Kind"))
     as_at = django_filters.DateFilter(label=_("Member on (date)"), method="filter_as_at")
 

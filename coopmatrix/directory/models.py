@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from django.db import models
 from django.urls import reverse
@@ -102,12 +103,14 @@ class Membership(ConfidentialRecord):
     objects = MembershipQuerySet.as_manager()
     history = HistoricalRecords()
 
-    visibility_requires = ("organization",)
+    visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
 
     class Meta:
         ordering = ["organization__name", "state__name_en"]
         constraints = [
-            models.UniqueConstraint(fields=["state", "organization", "kind", "joined"], name="unique_membership")
+            models.UniqueConstraint(
+                fields=["state", "organization", "kind", "joined"], name="unique_membership"
+            )
         ]
 
     def __str__(self) -> str:

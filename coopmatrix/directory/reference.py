@@ -31,8 +31,23 @@ def read(data_dir: Path | None, errors: list[RowError], state_codes: set[str]) -
 
 def _read_organizations(path: Path, plan: Plan, errors: list[RowError], state_codes: set[str]) -> None:
     kinds = set(Organization.Kind.values)
-    rows = list(read_csv(path, ("code", "acronym", "name", "kind", "parent", "state", "headquarters",
-                                 "headquarters_city", "source"), errors))
+    rows = list(
+        read_csv(
+            path,
+            (
+                "code",
+                "acronym",
+                "name",
+                "kind",
+                "parent",
+                "state",
+                "headquarters",
+                "headquarters_city",
+                "source",
+            ),
+            errors,
+        )
+    )
     codes = {row["code"] for _, row in rows}
     for line, row in rows:
         problems = []
@@ -56,7 +71,9 @@ def _read_organizations(path: Path, plan: Plan, errors: list[RowError], state_co
 
 def _read_memberships(path: Path, plan: Plan, errors: list[RowError], state_codes: set[str]) -> None:
     kinds = set(Membership.Kind.values)
-    for line, row in read_csv(path, ("organization", "state", "kind", "joined", "left", "note", "source"), errors):
+    for line, row in read_csv(
+        path, ("organization", "state", "kind", "joined", "left", "note", "source"), errors
+    ):
         problems = []
         if row["organization"] not in plan.organizations:
             problems.append(("organization", row["organization"], "no organization with this code"))
@@ -91,21 +108,38 @@ def write(plan: Plan, stats: Stats) -> None:
         for code, row in list(pending.items()):
             if row["parent"] and row["parent"] not in orgs:
                 continue
-            orgs[code] = upsert(Organization, {"code": code}, {
-                "acronym": row["acronym"], "name": row["name"], "kind": row["kind"],
-                "parent_id": orgs[row["parent"]].pk if row["parent"] else None,
-                "state_id": state_pk.get(row["state"]) if row["state"] else None,
-                "headquarters_id": state_pk.get(row["headquarters"]) if row["headquarters"] else None,
-                "headquarters_city": row["headquarters_city"], "source": row["source"],
-            }, stats)
+            orgs[code] = upsert(
+                Organization,
+                {"code": code},
+                {
+                    "acronym": row["acronym"],
+                    "name": row["name"],
+                    "kind": row["kind"],
+                    "parent_id": orgs[row["parent"]].pk if row["parent"] else None,
+                    "state_id": state_pk.get(row["state"]) if row["state"] else None,
+                    "headquarters_id": state_pk.get(row["headquarters"]) if row["headquarters"] else None,
+                    "headquarters_city": row["headquarters_city"],
+                    "source": row["source"],
+                },
+                stats,
+            )
             del pending[code]
     for row in plan.memberships:
         joined, left = row.get("_joined"), row.get("_left")
-        upsert(Membership, {
-            "organization_id": orgs[row["organization"]].pk, "state_id": state_pk[row["state"]],
-            "kind": row["kind"], "joined": joined.date if joined else None,
-        }, {
-            "joined_precision": joined.precision if joined else "",
-            "left": left.date if left else None, "left_precision": left.precision if left else "",
-            "note": row["note"], "source": row["source"],
-        }, stats)
+        upsert(
+            Membership,
+            {
+                "organization_id": orgs[row["organization"]].pk,
+                "state_id": state_pk[row["state"]],
+                "kind": row["kind"],
+                "joined": joined.date if joined else None,
+            },
+            {
+                "joined_precision": joined.precision if joined else "",
+                "left": left.date if left else None,
+                "left_precision": left.precision if left else "",
+                "note": row["note"],
+                "source": row["source"],
+            },
+            stats,
+        )

@@ -71,7 +71,9 @@ class OrganizationDetailView(RecordDetailView):
     template_name = "directory/organization_detail.html"
 
     def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
-        memberships = Membership.objects.visible_to(request.user).filter(organization=obj).select_related("state")
+        memberships = (
+            Membership.objects.visible_to(request.user).filter(organization=obj).select_related("state")
+        )
         as_at = request.GET.get("as_at")
         return {
             "memberships": memberships.order_by("state__name_en"),

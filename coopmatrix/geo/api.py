@@ -61,8 +61,15 @@ def _states(request: HttpRequest):
 
 @router.get("/states", response=list[StateOut], summary="States and territories")
 @paginate(PageNumberPagination, page_size=250)
-def list_states(request: HttpRequest, q: str = "", region: int | None = None, subregion: int | None = None,
-                intermediate_region: int | None = None, status: str | None = None, historic: bool | None = None):
+def list_states(
+    request: HttpRequest,
+    q: str = "",
+    region: int | None = None,
+    subregion: int | None = None,
+    intermediate_region: int | None = None,
+    status: str | None = None,
+    historic: bool | None = None,
+):
     """Filters as on the States page: region, subregion and intermediate_region take M49 codes."""
     return filtered(request, StateFilterSet, _states(request))
 

@@ -19,7 +19,11 @@ class StateFilterSet(django_filters.FilterSet):
     subregion = RegionChoiceFilter(Region.Level.SUBREGION, label=_("Sub-region"))
     intermediate_region = RegionChoiceFilter(Region.Level.INTERMEDIATE, label=_("Intermediate region"))
     status = django_filters.MultipleChoiceFilter(choices=State.Status.choices, label=_("Status"))
-    historic = django_filters.BooleanFilter(label=_("Historic"), method="filter_historic")
+    historic = django_filters.BooleanFilter(
+        label=_("Historic"),
+        method="filter_historic",
+        help_text=_("Empty: current States only, unless the status asks for historic ones."),
+    )
 
     class Meta:
         model = State
@@ -39,10 +43,20 @@ class StateFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(status=State.Status.HISTORIC) if value else queryset.current()
 
+    def filter_queryset(self, queryset):
+        # Historic States (Yugoslavia, Serbia and Montenegro …) are listed only when asked for,
+        # so that a list of "States" means the States of today.
+        data = self.form.cleaned_data
+        if data.get("historic") is None and State.Status.HISTORIC not in (data.get("status") or []):
+            queryset = queryset.current()
+        return super().filter_queryset(queryset)
+
 
 class RegionFilterSet(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(choices=Region.Level.choices, label=_("Level"))
-    parent = django_filters.ModelChoiceFilter(queryset=Region.objects.all(), to_field_name="m49", label=_("Within"))
+    parent = django_filters.ModelChoiceFilter(
+        queryset=Region.objects.all(), to_field_name="m49", label=_("Within")
+    )
 
     class Meta:
         model = Region

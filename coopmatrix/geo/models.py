@@ -25,7 +25,9 @@ class Region(models.Model):
     m49 = models.PositiveSmallIntegerField(_("M49 code"), unique=True)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     source = models.TextField(_("source"), blank=True)
 
     objects = VisibleQuerySet.as_manager()
@@ -75,7 +77,10 @@ class State(models.Model):
         HISTORIC = "historic", _("Historic State")
 
     code = models.CharField(
-        _("code"), max_length=4, unique=True, help_text=_("ISO 3166-1 alpha-3; ISO 3166-3 alpha-4 for historic States.")
+        _("code"),
+        max_length=4,
+        unique=True,
+        help_text=_("ISO 3166-1 alpha-3; ISO 3166-3 alpha-4 for historic States."),
     )
     iso2 = models.CharField(_("ISO 3166-1 alpha-2"), max_length=2, blank=True, db_index=True)
     iso3 = models.CharField(_("ISO 3166-1 alpha-3"), max_length=3, blank=True, db_index=True)
@@ -92,7 +97,12 @@ class State(models.Model):
         Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
     )
     subregion = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("sub-region")
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sub-region"),
     )
     intermediate_region = models.ForeignKey(
         Region,
@@ -140,7 +150,14 @@ class State(models.Model):
 
     def names(self) -> list[tuple[str, str]]:
         """Its name in the six official UN languages, as (language, name)."""
-        labels = {"en": "English", "fr": "Français", "es": "Español", "ru": "Русский", "zh": "中文", "ar": "العربية"}
+        labels = {
+            "en": "English",
+            "fr": "Français",
+            "es": "Español",
+            "ru": "Русский",
+            "zh": "中文",
+            "ar": "العربية",
+        }
         return [(labels[lang], getattr(self, f"name_{lang}")) for lang in UN_LANGUAGES]
 
 

@@ -20,18 +20,54 @@ ALIASES = "state-aliases.csv"
 FILES = (TAXONOMY, HISTORIC, UN_STATUS, ALIASES)
 
 TAXONOMY_SOURCE = "OCHA Countries & Territories Taxonomy (hdx-python-country 4.2.5), row ID {id}"
-M49_SOURCE = "UN Statistics Division, Standard country or area codes for statistical use (M49), via the OCHA taxonomy"
+M49_SOURCE = (
+    "UN Statistics Division, Standard country or area codes for statistical use (M49), via the OCHA taxonomy"
+)
 ISO3166_3_SOURCE = "ISO 3166-3 (formerly used codes), as shipped by pycountry 26.2.16"
 
-_LANG_COLUMNS = {"en": "English Short", "fr": "French Short", "es": "Spanish Short",
-                 "ru": "Russian Short", "zh": "Chinese Short", "ar": "Arabic Short"}
-_ALIAS_COLUMNS = ("Preferred Term", "ISO Alt Term", "DGACM Alt Term", "HPC Tools Alt Term", "RW Short Name",
-                  "RW API Alt Term", "English Formal", "M49 English", "M49 French", "M49 Spanish",
-                  "M49 Russian", "M49 Chinese", "M49 Arabic", *_LANG_COLUMNS.values())
-_TAXONOMY_REQUIRED = ("ID", "m49 numerical code", "Appears in DGACM list", "ISO 3166-1 Alpha 2-Codes",
-                      "ISO 3166-1 Alpha 3-Codes", "Preferred Term", "English Formal", "Latitude", "Longitude",
-                      "Region Code", "Region Name", "Sub-region Code", "Sub-region Name",
-                      "Intermediate Region Code", "Intermediate Region Name", "Regex", *_ALIAS_COLUMNS)
+_LANG_COLUMNS = {
+    "en": "English Short",
+    "fr": "French Short",
+    "es": "Spanish Short",
+    "ru": "Russian Short",
+    "zh": "Chinese Short",
+    "ar": "Arabic Short",
+}
+_ALIAS_COLUMNS = (
+    "Preferred Term",
+    "ISO Alt Term",
+    "DGACM Alt Term",
+    "HPC Tools Alt Term",
+    "RW Short Name",
+    "RW API Alt Term",
+    "English Formal",
+    "M49 English",
+    "M49 French",
+    "M49 Spanish",
+    "M49 Russian",
+    "M49 Chinese",
+    "M49 Arabic",
+    *_LANG_COLUMNS.values(),
+)
+_TAXONOMY_REQUIRED = (
+    "ID",
+    "m49 numerical code",
+    "Appears in DGACM list",
+    "ISO 3166-1 Alpha 2-Codes",
+    "ISO 3166-1 Alpha 3-Codes",
+    "Preferred Term",
+    "English Formal",
+    "Latitude",
+    "Longitude",
+    "Region Code",
+    "Region Name",
+    "Sub-region Code",
+    "Sub-region Name",
+    "Intermediate Region Code",
+    "Intermediate Region Name",
+    "Regex",
+    *_ALIAS_COLUMNS,
+)
 
 
 @dataclass
@@ -86,10 +122,14 @@ def _read_taxonomy(path: Path, plan: Plan, errors: list[RowError]) -> None:
         if not iso3 and not iso2:
             continue  # Rows outside ISO 3166-1 (Kosovo, Sark, Azores …) are not States of the standard.
         if not re.fullmatch(r"[A-Z]{3}", iso3):
-            errors.append(RowError(name, line, "ISO 3166-1 Alpha 3-Codes", iso3, "must be three capital letters"))
+            errors.append(
+                RowError(name, line, "ISO 3166-1 Alpha 3-Codes", iso3, "must be three capital letters")
+            )
             continue
         if not re.fullmatch(r"[A-Z]{2}", iso2):
-            errors.append(RowError(name, line, "ISO 3166-1 Alpha 2-Codes", iso2, "must be two capital letters"))
+            errors.append(
+                RowError(name, line, "ISO 3166-1 Alpha 2-Codes", iso2, "must be two capital letters")
+            )
             continue
         if iso3 in plan.states:
             errors.append(RowError(name, line, "ISO 3166-1 Alpha 3-Codes", iso3, "appears twice"))
@@ -99,7 +139,9 @@ def _read_taxonomy(path: Path, plan: Plan, errors: list[RowError]) -> None:
             errors.append(RowError(name, line, "English Short", "", "a State needs an English name"))
             continue
         levels = _read_regions(row, name, line, plan, errors)
-        names = {f"name_{lang}": row[col] or row[f"M49 {col.split()[0]}"] for lang, col in _LANG_COLUMNS.items()}
+        names = {
+            f"name_{lang}": row[col] or row[f"M49 {col.split()[0]}"] for lang, col in _LANG_COLUMNS.items()
+        }
         names["name_en"] = english
         pattern = row["Regex"]
         try:
@@ -134,11 +176,16 @@ def _formal(text: str) -> str:
     return text[4:] if text.startswith("the ") else text
 
 
-def _read_regions(row: dict[str, str], name: str, line: int, plan: Plan, errors: list[RowError]) -> list[int | None]:
+def _read_regions(
+    row: dict[str, str], name: str, line: int, plan: Plan, errors: list[RowError]
+) -> list[int | None]:
     levels: list[int | None] = []
     parent = 1
-    for prefix, level in (("Region", Region.Level.REGION), ("Sub-region", Region.Level.SUBREGION),
-                          ("Intermediate Region", Region.Level.INTERMEDIATE)):
+    for prefix, level in (
+        ("Region", Region.Level.REGION),
+        ("Sub-region", Region.Level.SUBREGION),
+        ("Intermediate Region", Region.Level.INTERMEDIATE),
+    ):
         code = _int(row[f"{prefix} Code"], name, line, f"{prefix} Code", errors)
         label = row[f"{prefix} Name"]
         if code is None:
@@ -148,8 +195,15 @@ def _read_regions(row: dict[str, str], name: str, line: int, plan: Plan, errors:
             errors.append(RowError(name, line, f"{prefix} Name", "", f"M49 code {code} has no name"))
         known = plan.regions.get(code)
         if known and (known["name"] != label or known["level"] != level):
-            errors.append(RowError(name, line, f"{prefix} Name", label,
-                                   f"M49 code {code} is already {known['name']!r} ({known['level']})"))
+            errors.append(
+                RowError(
+                    name,
+                    line,
+                    f"{prefix} Name",
+                    label,
+                    f"M49 code {code} is already {known['name']!r} ({known['level']})",
+                )
+            )
         plan.regions.setdefault(code, {"name": label, "level": level, "parent": parent, "source": M49_SOURCE})
         levels.append(code)
         parent = code
@@ -161,9 +215,13 @@ def _read_un_status(path: Path, plan: Plan, errors: list[RowError]) -> None:
     for line, row in read_csv(path, ("iso3", "status", "source"), errors):
         state = plan.states.get(row["iso3"])
         if state is None:
-            errors.append(RowError(path.name, line, "iso3", row["iso3"], "no State with this ISO 3166-1 alpha-3 code"))
+            errors.append(
+                RowError(path.name, line, "iso3", row["iso3"], "no State with this ISO 3166-1 alpha-3 code")
+            )
         elif row["status"] not in allowed:
-            errors.append(RowError(path.name, line, "status", row["status"], f"must be one of {sorted(allowed)}"))
+            errors.append(
+                RowError(path.name, line, "status", row["status"], f"must be one of {sorted(allowed)}")
+            )
         elif state["status"] == State.Status.MEMBER:
             errors.append(RowError(path.name, line, "iso3", row["iso3"], "is a UN Member State"))
         else:
@@ -172,8 +230,23 @@ def _read_un_status(path: Path, plan: Plan, errors: list[RowError]) -> None:
 
 
 def _read_historic(path: Path, plan: Plan, errors: list[RowError]) -> None:
-    rows = list(read_csv(path, ("alpha_4", "alpha_3", "alpha_2", "numeric", "name", "iso_name", "withdrawn",
-                                 "successors", "comment"), errors))
+    rows = list(
+        read_csv(
+            path,
+            (
+                "alpha_4",
+                "alpha_3",
+                "alpha_2",
+                "numeric",
+                "name",
+                "iso_name",
+                "withdrawn",
+                "successors",
+                "comment",
+            ),
+            errors,
+        )
+    )
     for line, row in rows:
         code = row["alpha_4"]
         if not re.fullmatch(r"[A-Z]{4}", code):
@@ -185,13 +258,26 @@ def _read_historic(path: Path, plan: Plan, errors: list[RowError]) -> None:
             errors.append(RowError(path.name, line, "withdrawn", row["withdrawn"], str(exc)))
             continue
         plan.states[code] = {
-            "iso2": row["alpha_2"], "iso3": row["alpha_3"],
+            "iso2": row["alpha_2"],
+            "iso3": row["alpha_3"],
             "m49": _int(row["numeric"], path.name, line, "numeric", errors),
-            "name_en": row["name"], "name_fr": "", "name_es": "", "name_ru": "", "name_zh": "", "name_ar": "",
+            "name_en": row["name"],
+            "name_fr": "",
+            "name_es": "",
+            "name_ru": "",
+            "name_zh": "",
+            "name_ar": "",
             "formal_name_en": row["iso_name"] if row["iso_name"] != row["name"] else "",
-            "status": State.Status.HISTORIC, "region_id": None, "subregion_id": None,
-            "intermediate_region_id": None, "latitude": None, "longitude": None, "name_pattern": "",
-            "ended": ended.date, "ended_precision": ended.precision, "note": row["comment"],
+            "status": State.Status.HISTORIC,
+            "region_id": None,
+            "subregion_id": None,
+            "intermediate_region_id": None,
+            "latitude": None,
+            "longitude": None,
+            "name_pattern": "",
+            "ended": ended.date,
+            "ended_precision": ended.precision,
+            "note": row["comment"],
             "source": ISO3166_3_SOURCE,
         }
         plan.aliases[code] = {}
@@ -228,9 +314,17 @@ def write(plan: Plan, stats: Stats) -> None:
     """Write regions, States, successors and aliases (inside the caller's transaction)."""
     for m49, values in sorted(plan.regions.items(), key=lambda kv: list(Region.Level).index(kv[1]["level"])):
         parent = values["parent"]
-        upsert(Region, {"m49": m49}, {"name": values["name"], "level": values["level"],
-                                      "parent_id": Region.objects.get(m49=parent).pk if parent else None,
-                                      "source": values["source"]}, stats)
+        upsert(
+            Region,
+            {"m49": m49},
+            {
+                "name": values["name"],
+                "level": values["level"],
+                "parent_id": Region.objects.get(m49=parent).pk if parent else None,
+                "source": values["source"],
+            },
+            stats,
+        )
     region_pk = dict(Region.objects.values_list("m49", "pk"))
     states = {}
     for code, values in plan.states.items():
@@ -246,7 +340,9 @@ def write(plan: Plan, stats: Stats) -> None:
 
 
 def _write_aliases(plan: Plan, states: dict[str, State], stats: Stats) -> None:
-    existing: dict[tuple[int, str], StateAlias] = {(a.state_id, a.normalized): a for a in StateAlias.objects.all()}
+    existing: dict[tuple[int, str], StateAlias] = {
+        (a.state_id, a.normalized): a for a in StateAlias.objects.all()
+    }
     wanted: set[tuple[int, str]] = set()
     new = []
     for code, aliases in plan.aliases.items():

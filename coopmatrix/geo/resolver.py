@@ -36,7 +36,9 @@ class AmbiguousState(UnknownState):
 
     def __init__(self, text: str, candidates: list[str]) -> None:
         super().__init__(
-            text, candidates, f"{text!r} could be any of: {', '.join(candidates)}; write a code or a fuller name"
+            text,
+            candidates,
+            f"{text!r} could be any of: {', '.join(candidates)}; write a code or a fuller name",
         )
 
 

@@ -11,7 +11,9 @@ class StateTable(tables.Table):
     status = tables.Column(verbose_name=_("Status"))
     region = tables.Column(verbose_name=_("Region"), order_by="region__name")
     subregion = tables.Column(verbose_name=_("Sub-region"), order_by="subregion__name")
-    intermediate_region = tables.Column(verbose_name=_("Intermediate region"), order_by="intermediate_region__name")
+    intermediate_region = tables.Column(
+        verbose_name=_("Intermediate region"), order_by="intermediate_region__name"
+    )
 
     class Meta:
         model = State

@@ -48,9 +48,14 @@ def _instruments(request: HttpRequest):
 
 @router.get("/instruments", response=list[InstrumentOut])
 @paginate(PageNumberPagination, page_size=100)
-def list_instruments(request: HttpRequest, q: str = "", in_table2: bool | None = None,
-                     adopted_after: dt.date | None = None, adopted_before: dt.date | None = None,
-                     depositary: str = ""):
+def list_instruments(
+    request: HttpRequest,
+    q: str = "",
+    in_table2: bool | None = None,
+    adopted_after: dt.date | None = None,
+    adopted_before: dt.date | None = None,
+    depositary: str = "",
+):
     return filtered(request, InstrumentFilterSet, _instruments(request))
 
 

@@ -8,10 +8,17 @@ from .models import Instrument
 class InstrumentFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Title or code"), method="filter_text")
     in_table2 = django_filters.BooleanFilter(
-        label=_("One of the 12 instruments of 2004"), field_name="table2_order", lookup_expr="isnull", exclude=True
+        label=_("One of the 12 instruments of 2004"),
+        field_name="table2_order",
+        lookup_expr="isnull",
+        exclude=True,
     )
-    adopted_after = django_filters.DateFilter(field_name="adopted", lookup_expr="gte", label=_("Adopted on or after"))
-    adopted_before = django_filters.DateFilter(field_name="adopted", lookup_expr="lte", label=_("Adopted on or before"))
+    adopted_after = django_filters.DateFilter(
+        field_name="adopted", lookup_expr="gte", label=_("Adopted on or after")
+    )
+    adopted_before = django_filters.DateFilter(
+        field_name="adopted", lookup_expr="lte", label=_("Adopted on or before")
+    )
     depositary = django_filters.CharFilter(lookup_expr="icontains", label=_("Depositary"))
 
     class Meta:
@@ -19,4 +26,6 @@ class InstrumentFilterSet(django_filters.FilterSet):
         fields = ["q", "in_table2", "adopted_after", "adopted_before", "depositary"]
 
     def filter_text(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(short_title__icontains=value) | Q(code__iexact=value))
+        return queryset.filter(
+            Q(title__icontains=value) | Q(short_title__icontains=value) | Q(code__iexact=value)
+        )

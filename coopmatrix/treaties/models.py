@@ -43,7 +43,10 @@ class Instrument(ConfidentialRecord):
     in_force_days = models.PositiveSmallIntegerField(_("days after deposit"), null=True, blank=True)
     in_force_article = models.CharField(_("article setting the rule"), max_length=60, blank=True)
     table2_order = models.PositiveSmallIntegerField(
-        _("row in Table 2 (2004)"), null=True, blank=True, help_text=_("Empty for instruments adopted since 2004.")
+        _("row in Table 2 (2004)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty for instruments adopted since 2004."),
     )
 
     history = HistoricalRecords()
@@ -82,4 +85,3 @@ class Instrument(ConfidentialRecord):
         if self.entry_into_force and effective < self.entry_into_force:
             return self.entry_into_force
         return effective
-

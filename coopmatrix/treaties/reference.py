@@ -13,9 +13,24 @@ from .models import Instrument
 DATA_DIR = Path(__file__).parent / "data"
 INSTRUMENTS = "instruments.csv"
 FILES = (INSTRUMENTS,)
-_COLUMNS = ("code", "table2_order", "short_title", "title", "adopted", "adopted_place", "opened_for_signature",
-            "entry_into_force", "depositary", "related_to", "relation", "treaty_series", "in_force_rule",
-            "in_force_days", "in_force_article", "source")
+_COLUMNS = (
+    "code",
+    "table2_order",
+    "short_title",
+    "title",
+    "adopted",
+    "adopted_place",
+    "opened_for_signature",
+    "entry_into_force",
+    "depositary",
+    "related_to",
+    "relation",
+    "treaty_series",
+    "in_force_rule",
+    "in_force_days",
+    "in_force_article",
+    "source",
+)
 
 
 def read(data_dir: Path | None, errors: list[RowError]) -> dict[str, dict]:
@@ -43,8 +58,13 @@ def _values(row: dict[str, str], codes: set[str], problems: list[tuple[str, str,
         except ValueError as exc:
             problems.append((column, row[column], str(exc)))
     if row["in_force_rule"] not in Instrument.EntryIntoForceRule.values:
-        problems.append(("in_force_rule", row["in_force_rule"],
-                         f"must be one of {', '.join(Instrument.EntryIntoForceRule.values)}"))
+        problems.append(
+            (
+                "in_force_rule",
+                row["in_force_rule"],
+                f"must be one of {', '.join(Instrument.EntryIntoForceRule.values)}",
+            )
+        )
     days = None
     if row["in_force_rule"] == Instrument.EntryIntoForceRule.DAYS_AFTER_DEPOSIT:
         if not row["in_force_days"].isdigit():
@@ -65,13 +85,21 @@ def _values(row: dict[str, str], codes: set[str], problems: list[tuple[str, str,
     assert adopted is not None
     return {
         "table2_order": int(row["table2_order"]) if row["table2_order"] else None,
-        "short_title": row["short_title"], "title": row["title"],
-        "adopted": adopted.date, "adopted_precision": adopted.precision, "adopted_place": row["adopted_place"],
+        "short_title": row["short_title"],
+        "title": row["title"],
+        "adopted": adopted.date,
+        "adopted_precision": adopted.precision,
+        "adopted_place": row["adopted_place"],
         "opened_for_signature": _day(dates["opened_for_signature"]),
         "entry_into_force": _day(dates["entry_into_force"]),
-        "depositary": row["depositary"], "related_to": row["related_to"], "relation": row["relation"],
-        "treaty_series": row["treaty_series"], "in_force_rule": row["in_force_rule"], "in_force_days": days,
-        "in_force_article": row["in_force_article"], "source": row["source"],
+        "depositary": row["depositary"],
+        "related_to": row["related_to"],
+        "relation": row["relation"],
+        "treaty_series": row["treaty_series"],
+        "in_force_rule": row["in_force_rule"],
+        "in_force_days": days,
+        "in_force_article": row["in_force_article"],
+        "source": row["source"],
     }
 
 

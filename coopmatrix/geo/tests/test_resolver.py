@@ -12,7 +12,9 @@ SEEDS = Path(__file__).resolve().parents[3].parent / "shared" / "seeds"
 
 
 def _report() -> str:
-    (report,) = [p for p in SEEDS.glob("*.txt") if "Terrorism Prevention Branch" in p.read_text(encoding="utf-8")]
+    (report,) = [
+        p for p in SEEDS.glob("*.txt") if "Terrorism Prevention Branch" in p.read_text(encoding="utf-8")
+    ]
     return report.read_text(encoding="utf-8")
 
 
@@ -43,8 +45,10 @@ def test_it_resolves_the_38_replies_of_paragraph_22(resolver):
 
 
 def test_it_resolves_the_names_of_paragraph_13(resolver):
-    names = ("Albania, Croatia, Serbia and Montenegro, Bosnia and Herzegovina and the former Yugoslav "
-             "Republic of Macedonia")
+    names = (
+        "Albania, Croatia, Serbia and Montenegro, Bosnia and Herzegovina and the former Yugoslav "
+        "Republic of Macedonia"
+    )
     codes = [s.code for s in resolver.resolve_many(names)]
     assert codes == ["ALB", "HRV", "CSXX", "BIH", "MKD"]
 

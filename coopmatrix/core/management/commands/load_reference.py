@@ -10,7 +10,9 @@ class Command(BaseCommand):
     help = "Load or refresh the reference data (States, regions, organizations, instruments); all or nothing."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data-dir", type=Path, help="Read every reference file from this folder instead.")
+        parser.add_argument(
+            "--data-dir", type=Path, help="Read every reference file from this folder instead."
+        )
 
     def handle(self, *args, **options):
         try:

@@ -1,0 +1,73 @@
+"""What a person sees in a real browser: headless Debian Chromium driven by Playwright."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from coopmatrix.core.testing import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site(live_server, reference):
+    return live_server.url
+
+
+def test_a_visitor_filters_states_by_subregion_and_opens_one(page, site):
+    page.goto(site + "/states/")
+    expect(page.get_by_test_id("count")).to_have_text("249")
+    page.get_by_label("Sub-region").select_option(label="Central Asia")
+    expect(page.get_by_test_id("count")).to_have_text("5")
+    expect(page).to_have_url(re.compile(r"subregion=143"))
+    page.get_by_role("link", name="Kyrgyzstan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kyrgyzstan")
+    expect(page.get_by_test_id("subregion")).to_have_text("Central Asia")
+    expect(page.get_by_role("cell", name="Кыргызстан")).to_be_visible()
+    expect(page.get_by_test_id("memberships")).to_contain_text("Shanghai Cooperation Organization")
+
+
+def test_a_shared_filtered_link_opens_the_same_view(page, site):
+    page.goto(site + "/states/?intermediate_region=14")
+    expect(page.get_by_role("link", name="Comoros")).to_be_visible()
+    expect(page.get_by_label("Intermediate region")).to_have_value("14")
+
+
+def test_the_keyboard_reaches_content_first(page, site):
+    page.goto(site + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+def test_search_answers_as_you_type(page, site):
+    page.goto(site + "/search/")
+    page.get_by_label("Name, code or acronym").fill("Regional Antiterrorist")
+    expect(page.get_by_role("link", name=re.compile("Regional Antiterrorist Structure"))).to_be_visible()
+
+
+def test_a_reader_signs_in_and_is_locked_out_after_failures(page, site, cast, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    page.goto(site + "/accounts/login/")
+    page.get_by_label("Login").fill("editor_a")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.locator(".who")).to_contain_text("editor_a")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(site + "/accounts/login/")
+    for _ in range(2):
+        page.get_by_label("Login").fill("reader")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_test_id("locked-out")).to_have_text("Sign-in locked")
+    expect(page.get_by_role("alert")).to_contain_text("failed to sign in 2 times")
+
+
+def test_pages_render_arabic_and_chinese_names(page, site, tmp_path):
+    page.goto(site + "/states/COM/")
+    expect(page.get_by_role("cell", name="جزر القمر")).to_be_visible()
+    expect(page.get_by_role("cell", name="科摩罗")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "comoros.png"), full_page=True)

@@ -1,0 +1,54 @@
+"""The project as a fresh clone sees it: migrations, checks, pages without dead links."""
+
+import re
+
+from django.core.management import call_command
+
+
+def test_models_and_migrations_agree(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_deploy_checks_pass_with_production_settings(monkeypatch):
+    import subprocess
+    import sys
+
+    env = {
+        "SECRET_KEY": "x" * 60 + "production-like-key-for-the-check",
+        "ALLOWED_HOSTS": "coopmatrix.example.org",
+        "SECURE_COOKIES": "true",
+        "SECURE_SSL_REDIRECT": "true",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "STATIC_MANIFEST": "true",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "coopmatrix.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**env, "COOPMATRIX_VAR_DIR": "/tmp/coopmatrix-check"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_link_in_the_navigation_answers(client, reference):
+    home = client.get("/").content.decode()
+    links = set(re.findall(r'href="(/[^"#?]*)', home))
+    assert {"/states/", "/organizations/", "/instruments/"} <= links
+    for link in links:
+        if link.startswith("/static/"):
+            continue
+        assert client.get(link).status_code == 200, link
+
+
+def test_the_home_page_counts_what_is_loaded(client, reference):
+    page = client.get("/").content.decode()
+    assert "<strong>249</strong>" in page and "193 UN Member States" in page
+    assert "<strong>19</strong>" in page
+
+
+def test_search_finds_states_by_former_names_and_organizations_by_acronym(client, reference):
+    page = client.get("/search/?q=Cape Verde").content.decode()
+    assert "/states/CPV/" in page
+    page = client.get("/search/?q=CICTE").content.decode()
+    assert "Inter-American Committee against Terrorism" in page
