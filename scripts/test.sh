@@ -38,7 +38,9 @@ python_packages() {
 run_suite() {
   local label=$1
   log "Test suite on $label"
-  .venv/bin/pytest -p no:randomly -q "${PYTEST_ARGS[@]}"
+  .venv/bin/pytest -q -m "not browser" "${PYTEST_ARGS[@]}"
+  log "Browser tests (headless Debian Chromium) on $label"
+  .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}"
 }
 
 PG_DIR=""

@@ -52,3 +52,12 @@ def test_search_finds_states_by_former_names_and_organizations_by_acronym(client
     assert "/states/CPV/" in page
     page = client.get("/search/?q=CICTE").content.decode()
     assert "Inter-American Committee against Terrorism" in page
+
+
+def test_the_suite_runs_on_the_database_it_was_given(db):
+    import os
+
+    from django.db import connection
+
+    wanted = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    assert connection.vendor == wanted

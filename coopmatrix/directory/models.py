@@ -100,7 +100,7 @@ class Membership(ConfidentialRecord):
     left_precision = models.CharField(max_length=5, choices=Precision.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
 
-    objects = MembershipQuerySet.as_manager()
+    objects = MembershipQuerySet.as_manager()  # type: ignore[misc]
     history = HistoricalRecords()
 
     visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
