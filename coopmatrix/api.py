@@ -36,8 +36,9 @@ def filter_error(request: HttpRequest, exc: FilterError) -> JsonResponse:
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> JsonResponse:
+    status = exc.status_code if getattr(exc, "status_code", 401) in (401, 403) else 401
     message = str(exc.message) if getattr(exc, "message", None) else "Unauthorized"
-    return JsonResponse({"detail": message}, status=401)
+    return JsonResponse({"detail": message}, status=status)
 
 
 @api.exception_handler(ValidationError)

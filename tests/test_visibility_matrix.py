@@ -56,7 +56,17 @@ def organizations(cast):
             owner=owner,
         )
 
-    return _levels(cast, make)
+    records = _levels(cast, make)
+    # An agency of State X kept by organization B: X's own record, so X's focal point sees it.
+    records["x_agency"] = Organization.objects.create(
+        code="mx-x-agency",
+        name="MX organization x-agency",
+        kind="national_agency",
+        state=cast.state_x,
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
+    return records
 
 
 def memberships(cast):
@@ -116,7 +126,9 @@ ENDPOINTS = [
     Endpoints(
         name="organizations",
         records=organizations,
-        expected=SEEN_BY,
+        expected=_with(
+            {role: {"x_agency"} for role in ("editor_b", "focal_point", "secretariat", "administrator")}
+        ),
         label=lambda o: o.name,
         list_url=reverse("directory:organization_list") + "?q=MX",
         detail_url=lambda o: o.get_absolute_url(),

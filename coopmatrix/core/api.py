@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
+from ninja.utils import check_csrf
 
 
 class ApiAuth(HttpBearer):
@@ -19,6 +20,11 @@ class ApiAuth(HttpBearer):
     def __call__(self, request: HttpRequest) -> Any:
         header = request.headers.get("Authorization")
         if not header:
+            # A browser's session may write only with the CSRF token, as on the pages
+            # (ninja exempts its views from Django's CSRF middleware, so check here).
+            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+            if unsafe and request.user.is_authenticated and check_csrf(request) is not None:
+                raise AuthenticationError(403, "CSRF token missing or wrong")
             return request.user  # AnonymousUser is truthy: the public may read public records.
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

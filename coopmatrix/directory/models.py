@@ -60,6 +60,9 @@ class Organization(ConfidentialRecord):
 
     history = HistoricalRecords()
 
+    # A State's agencies are that State's own records: its focal points read and keep them.
+    visibility_state_field: ClassVar[str | None] = "state"
+
     class Meta:
         ordering = ["name"]
 

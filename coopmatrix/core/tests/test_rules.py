@@ -35,3 +35,26 @@ def test_an_inactive_user_is_the_public(cast):
         code="rule-r", name="restricted", kind="institute", confidentiality=Confidentiality.RESTRICTED
     )
     assert restricted not in Organization.objects.visible_to(reader)
+
+
+def test_a_focal_point_keeps_the_records_of_its_state(cast):
+    agency = Organization.objects.create(
+        code="rule-x",
+        name="FIU of X",
+        kind="national_agency",
+        state=cast.state_x,
+        owner=cast.org_b,
+        confidentiality=Confidentiality.CONFIDENTIAL,
+    )
+    other = Organization.objects.create(
+        code="rule-y",
+        name="FIU of Y",
+        kind="national_agency",
+        state=cast.state_y,
+        owner=cast.org_b,
+        confidentiality=Confidentiality.CONFIDENTIAL,
+    )
+    focal_point = cast.user("focal_point")
+    assert agency in Organization.objects.visible_to(focal_point)
+    assert other not in Organization.objects.visible_to(focal_point)
+    assert set(Organization.objects.editable_by(focal_point).filter(code__startswith="rule")) == {agency}
