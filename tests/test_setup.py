@@ -9,7 +9,7 @@ def test_models_and_migrations_agree(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def test_deploy_checks_pass_with_production_settings(monkeypatch):
+def test_deploy_checks_pass_with_production_settings(tmp_path):
     import subprocess
     import sys
 
@@ -24,7 +24,7 @@ def test_deploy_checks_pass_with_production_settings(monkeypatch):
     }
     result = subprocess.run(
         [sys.executable, "-m", "coopmatrix.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env={**env, "COOPMATRIX_VAR_DIR": "/tmp/coopmatrix-check"},
+        env={**env, "COOPMATRIX_VAR_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
     )

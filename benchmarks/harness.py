@@ -1,0 +1,97 @@
+"""A small benchmark harness: time workloads, compare them with targets and hand-written SQL.
+
+Benchmarks run on demand (`make bench`), never in the test suite, against their own database
+(BENCH_DATABASE_URL, default var/bench.sqlite3), so synthetic data never mixes with real records.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Workload:
+    name: str
+    size: str
+    run: Callable[[], object]
+    target_ms: float | None = None
+    sql: str | None = None  # the same answer by hand, for the ratio column
+    repeat: int = 20
+
+
+@dataclass
+class Result:
+    workload: Workload
+    p50: float
+    p95: float
+    sql_p50: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.p50 / self.sql_p50 if self.sql_p50 else None
+
+    @property
+    def verdict(self) -> str:
+        if self.workload.target_ms is None:
+            return "—"
+        return "ok" if self.p50 <= self.workload.target_ms else "MISSED"
+
+
+def _times(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm caches and connections once
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure(workload: Workload) -> Result:
+    from django.db import connection
+
+    times = _times(workload.run, workload.repeat)
+    sql_p50 = None
+    if workload.sql:
+
+        def by_hand() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(workload.sql)
+                cursor.fetchall()
+
+        sql_p50 = statistics.median(_times(by_hand, workload.repeat))
+    return Result(workload, statistics.median(times), _percentile(times, 95), sql_p50)
+
+
+def table(results: list[Result], engine: str) -> str:
+    header = ("workload", "size", "p50 ms", "p95 ms", "target ms", "SQL p50 ms", "× SQL", "verdict")
+    rows = [header]
+    for r in results:
+        rows.append(
+            (
+                r.workload.name,
+                r.workload.size,
+                f"{r.p50:.1f}",
+                f"{r.p95:.1f}",
+                f"{r.workload.target_ms:g}" if r.workload.target_ms else "—",
+                f"{r.sql_p50:.1f}" if r.sql_p50 else "—",
+                f"{r.ratio:.2f}" if r.ratio else "—",
+                r.verdict,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [f"Database: {engine}"]
+    for n, row in enumerate(rows):
+        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if n == 0:
+            lines.append("-+-".join("-" * w for w in widths))
+    return "\n".join(lines)

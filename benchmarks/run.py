@@ -1,0 +1,35 @@
+"""Run every benchmark and print one table: `make bench` (BENCH_DATABASE_URL picks the database)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from benchmarks import bench_reference
+    from benchmarks.harness import measure, table
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", verbosity=0)
+    results = [measure(w) for module in (bench_reference,) for w in module.workloads()]
+    print(table(results, f"{connection.vendor} ({connection.settings_dict['NAME']})"))
+
+
+if __name__ == "__main__":
+    main()
