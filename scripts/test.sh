@@ -18,6 +18,8 @@ system_packages() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ -n "$(pg_bindir)" ] || missing+=(postgresql)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core fontconfig)
+  # Chinese names (one of the six UN languages) need a CJK font, in the browser as in PDFs.
+  fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
   ldconfig -p 2>/dev/null | grep -q libpango-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   if [ "$(id -u)" -ne 0 ]; then

@@ -52,16 +52,16 @@ def test_search_answers_as_you_type(page, site):
 def test_a_reader_signs_in_and_is_locked_out_after_failures(page, site, cast, settings):
     settings.AXES_FAILURE_LIMIT = 2
     page.goto(site + "/accounts/login/")
-    page.get_by_label("Login").fill("editor_a")
+    page.get_by_label("Username or e-mail").fill("editor_a")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".who")).to_contain_text("editor_a")
     page.get_by_role("button", name="Sign out").click()
     page.goto(site + "/accounts/login/")
     for _ in range(2):
-        page.get_by_label("Login").fill("reader")
+        page.get_by_label("Username or e-mail").fill("reader")
         page.get_by_label("Password").fill("not the password")
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("locked-out")).to_have_text("Sign-in locked")
     expect(page.get_by_role("alert")).to_contain_text("failed to sign in 2 times")
 

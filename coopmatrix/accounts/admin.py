@@ -40,3 +40,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             token.revoke()
+
+
+def administrators_only(request) -> bool:
+    """The admin shows every record, whatever its confidentiality: administrators only."""
+    from coopmatrix.core.roles import Role, principal_for
+
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return False
+    principal = principal_for(user)
+    return principal.superuser or principal.role == Role.ADMINISTRATOR
+
+
+admin.site.has_permission = administrators_only  # type: ignore[method-assign]
+admin.site.site_header = "coopmatrix administration"

@@ -13,6 +13,16 @@ class RegionChoiceFilter(django_filters.ModelChoiceFilter):
         super().__init__(queryset=Region.objects.filter(level=level), to_field_name="m49", **kwargs)
 
 
+class CurrentOrHistoric(django_filters.widgets.BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (
+            ("", _("Current (default)")),
+            ("true", _("Historic only")),
+            ("false", _("Current only")),
+        )
+
+
 class StateFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or code"), method="filter_text")
     region = RegionChoiceFilter(Region.Level.REGION, label=_("Region"))
@@ -20,9 +30,10 @@ class StateFilterSet(django_filters.FilterSet):
     intermediate_region = RegionChoiceFilter(Region.Level.INTERMEDIATE, label=_("Intermediate region"))
     status = django_filters.MultipleChoiceFilter(choices=State.Status.choices, label=_("Status"))
     historic = django_filters.BooleanFilter(
-        label=_("Historic"),
+        label=_("Current or historic"),
         method="filter_historic",
-        help_text=_("Empty: current States only, unless the status asks for historic ones."),
+        widget=CurrentOrHistoric(),
+        help_text=_("Historic States (Yugoslavia …) are listed only when asked for."),
     )
 
     class Meta:
