@@ -33,17 +33,13 @@ MEMBERSHIP_COLUMNS = [
 ]
 
 
-class OrganizationQueryset:
-    def get_queryset(self, request: HttpRequest):
-        return self.visible(request).select_related("parent", "state", "headquarters")
-
-
 def visible_organization_ids(request: HttpRequest) -> set[int]:
     return set(Organization.objects.visible_to(request.user).values_list("pk", flat=True))
 
 
-class OrganizationListView(OrganizationQueryset, RecordListView):
+class OrganizationListView(RecordListView):
     model = Organization
+    related = ("parent", "state", "headquarters")
     filterset_class = OrganizationFilterSet
     table_class = OrganizationTable
     title = _("Organizations")
@@ -53,8 +49,9 @@ class OrganizationListView(OrganizationQueryset, RecordListView):
         return self.table_class(records, visible_ids=visible_organization_ids(request))
 
 
-class OrganizationExportView(OrganizationQueryset, RecordExportView):
+class OrganizationExportView(RecordExportView):
     model = Organization
+    related = ("parent", "state", "headquarters")
     filterset_class = OrganizationFilterSet
     columns = ORGANIZATION_COLUMNS
     filename = "organizations"
@@ -84,21 +81,18 @@ class OrganizationDetailView(RecordDetailView):
         }
 
 
-class MembershipQueryset:
-    def get_queryset(self, request: HttpRequest):
-        return self.visible(request).select_related("organization", "state")
-
-
-class MembershipListView(MembershipQueryset, RecordListView):
+class MembershipListView(RecordListView):
     model = Membership
+    related = ("organization", "state")
     filterset_class = MembershipFilterSet
     table_class = MembershipTable
     title = _("Memberships")
     export_url_name = "directory:membership_export"
 
 
-class MembershipExportView(MembershipQueryset, RecordExportView):
+class MembershipExportView(RecordExportView):
     model = Membership
+    related = ("organization", "state")
     filterset_class = MembershipFilterSet
     columns = MEMBERSHIP_COLUMNS
     filename = "memberships"
@@ -106,4 +100,5 @@ class MembershipExportView(MembershipQueryset, RecordExportView):
 
 class MembershipDetailView(RecordDetailView):
     model = Membership
+    related = ("organization", "state")
     template_name = "directory/membership_detail.html"

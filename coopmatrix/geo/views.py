@@ -29,21 +29,21 @@ STATE_COLUMNS = [
 ]
 
 
-class StateQuerysetMixin:
-    def get_queryset(self, request: HttpRequest):
-        return self.visible(request).select_related("region", "subregion", "intermediate_region")
+STATE_RELATED = ("region", "subregion", "intermediate_region")
 
 
-class StateListView(StateQuerysetMixin, RecordListView):
+class StateListView(RecordListView):
     model = State
+    related = STATE_RELATED
     filterset_class = StateFilterSet
     table_class = StateTable
     title = _("States and territories")
     export_url_name = "geo:state_export"
 
 
-class StateExportView(StateQuerysetMixin, RecordExportView):
+class StateExportView(RecordExportView):
     model = State
+    related = STATE_RELATED
     filterset_class = StateFilterSet
     columns = STATE_COLUMNS
     filename = "states"

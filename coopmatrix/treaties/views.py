@@ -40,9 +40,7 @@ class InstrumentExportView(RecordExportView):
     filterset_class = InstrumentFilterSet
     columns = INSTRUMENT_COLUMNS
     filename = "instruments"
-
-    def get_queryset(self, request):
-        return self.visible(request).select_related("related_to")
+    related = ("related_to",)
 
 
 class InstrumentDetailView(RecordDetailView):
