@@ -34,7 +34,7 @@ system_packages() {
 
 python_packages() {
   log "Python packages"
-  make --no-print-directory install
+  make --no-print-directory install-test
 }
 
 run_suite() {
