@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "coopmatrix.geo",
     "coopmatrix.directory",
     "coopmatrix.treaties",
+    "coopmatrix.matrix",
     "coopmatrix.accounts",
 ]
 

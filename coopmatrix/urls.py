@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("coopmatrix.geo.urls")),
     path("", include("coopmatrix.directory.urls")),
     path("", include("coopmatrix.treaties.urls")),
+    path("", include("coopmatrix.matrix.urls")),
     path("me/", include("coopmatrix.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -4,6 +4,8 @@ from django.urls import reverse
 def navigation(request):
     """The rooms of coopmatrix that exist; a room joins this list when its pages do."""
     rooms = [
+        ("Matrix", reverse("matrix:activity_list")),
+        ("Requests", reverse("matrix:request_list")),
         ("States", reverse("geo:state_list")),
         ("Organizations", reverse("directory:organization_list")),
         ("Instruments", reverse("treaties:instrument_list")),

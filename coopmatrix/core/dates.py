@@ -18,6 +18,9 @@ class Precision(models.TextChoices):
     DAY = "day", _("day")
     MONTH = "month", _("month")
     YEAR = "year", _("year")
+    # The source says only that it happened within a reporting period ("during the period under
+    # review"): the date is that period's first or last day, never a day of the event itself.
+    PERIOD = "period", _("within the reporting period")
 
 
 _PATTERNS = (
@@ -34,8 +37,13 @@ class PartialDate:
 
     @classmethod
     def parse(cls, text: str) -> PartialDate:
-        """Read YYYY-MM-DD, YYYY-MM or YYYY; raise ValueError naming the text otherwise."""
+        """Read YYYY-MM-DD, YYYY-MM, YYYY or period:YYYY-MM-DD; raise ValueError naming the text otherwise."""
         text = (text or "").strip()
+        if text.startswith("period:"):
+            day = cls.parse(text[len("period:") :])
+            if day.precision != Precision.DAY:
+                raise ValueError(f"{text!r}: a reporting period's bound is a day (period:YYYY-MM-DD)")
+            return cls(day.date, Precision.PERIOD)
         for pattern, precision in _PATTERNS:
             match = pattern.match(text)
             if not match:
@@ -69,4 +77,6 @@ def format_partial(date: dt.date | None, precision: str | None) -> str:
         return f"{date.year:04d}"
     if precision == Precision.MONTH:
         return f"{date.year:04d}-{date.month:02d}"
+    if precision == Precision.PERIOD:
+        return f"{date.isoformat()} (reporting period)"
     return date.isoformat()

@@ -17,6 +17,7 @@ def load_reference(data_dir: Path | None = None) -> Stats:
     """Load (or refresh) the reference data; `data_dir` replaces every app's data folder (tests)."""
     from coopmatrix.directory import reference as directory
     from coopmatrix.geo import reference as geo
+    from coopmatrix.matrix import reference as matrix
     from coopmatrix.treaties import reference as treaties
 
     errors: list[RowError] = []
@@ -30,12 +31,19 @@ def load_reference(data_dir: Path | None = None) -> Stats:
         geo.write(geo_plan, stats)
         directory.write(directory_plan, stats)
         treaties.write(treaty_plan, stats)
+        # The matrix's records name States, organizations and instruments as written above:
+        # checked now, inside the same transaction, so that an error undoes everything.
+        matrix_plan = matrix.read(data_dir, errors)
+        if errors:
+            raise ImportFailed(errors)
+        matrix.write(matrix_plan, stats)
     return stats
 
 
 def reference_files() -> list[str]:
     from coopmatrix.directory import reference as directory
     from coopmatrix.geo import reference as geo
+    from coopmatrix.matrix import reference as matrix
     from coopmatrix.treaties import reference as treaties
 
-    return [*geo.FILES, *directory.FILES, *treaties.FILES]
+    return [*geo.FILES, *directory.FILES, *treaties.FILES, *matrix.FILES]

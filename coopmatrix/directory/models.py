@@ -98,9 +98,9 @@ class Membership(ConfidentialRecord):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.MEMBER)
     joined = models.DateField(_("joined"), null=True, blank=True)
-    joined_precision = models.CharField(max_length=5, choices=Precision.choices, blank=True)
+    joined_precision = models.CharField(max_length=6, choices=Precision.choices, blank=True)
     left = models.DateField(_("left"), null=True, blank=True, help_text=_("First day no longer a member."))
-    left_precision = models.CharField(max_length=5, choices=Precision.choices, blank=True)
+    left_precision = models.CharField(max_length=6, choices=Precision.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
 
     objects = MembershipQuerySet.as_manager()  # type: ignore[misc]

@@ -115,7 +115,7 @@ class State(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     ended = models.DateField(_("ended"), null=True, blank=True, help_text=_("Withdrawn from ISO 3166-1."))
-    ended_precision = models.CharField(max_length=5, choices=Precision.choices, blank=True)
+    ended_precision = models.CharField(max_length=6, choices=Precision.choices, blank=True)
     successors = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="predecessors", verbose_name=_("successor States")
     )

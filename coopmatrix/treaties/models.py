@@ -27,7 +27,7 @@ class Instrument(ConfidentialRecord):
     short_title = models.CharField(_("short title"), max_length=120)
     title = models.TextField(_("title"))
     adopted = models.DateField(_("adopted"))
-    adopted_precision = models.CharField(max_length=5, choices=Precision.choices, default=Precision.DAY)
+    adopted_precision = models.CharField(max_length=6, choices=Precision.choices, default=Precision.DAY)
     adopted_place = models.CharField(_("place of adoption"), max_length=100)
     opened_for_signature = models.DateField(_("opened for signature"), null=True, blank=True)
     entry_into_force = models.DateField(_("entry into force"), null=True, blank=True)

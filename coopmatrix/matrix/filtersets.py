@@ -1,0 +1,229 @@
+"""One filterset per listed model, shared by the matrix page, its exports and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.directory.filtersets import visible_organizations
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region, State
+from coopmatrix.treaties.models import Instrument
+
+from .models import Activity, ActivityProvider, Programme, Request, ThematicArea
+
+
+def visible_programmes(request):
+    return Programme.objects.visible_to(request.user if request else None)
+
+
+def _with_units(organizations) -> set[int]:
+    """The organizations and every unit below them (UNODC includes its Terrorism Prevention Branch)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Organization.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    found, todo = set(), [o.pk for o in organizations]
+    while todo:
+        pk = todo.pop()
+        if pk not in found:
+            found.add(pk)
+            todo.extend(children.get(pk, []))
+    return found
+
+
+def _areas_within(regions) -> set[int]:
+    found, todo = set(), [r.pk for r in regions]
+    parents = dict(Region.objects.values_list("pk", "parent_id"))
+    while todo:
+        pk = todo.pop()
+        if pk not in found:
+            found.add(pk)
+            todo.extend(child for child, parent in parents.items() if parent == pk)
+    return found
+
+
+class ActivityFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Words in title or description"), method="filter_text")
+    state = django_filters.ModelMultipleChoiceFilter(
+        queryset=State.objects.exclude(status=State.Status.HISTORIC),
+        to_field_name="code",
+        label=_("Recipient State"),
+        method="filter_state",
+    )
+    region = django_filters.ModelMultipleChoiceFilter(
+        queryset=Region.objects.all(),
+        to_field_name="m49",
+        label=_("Region or sub-region (M49)"),
+        method="filter_region",
+    )
+    provider = django_filters.ModelMultipleChoiceFilter(
+        queryset=visible_organizations, to_field_name="code", label=_("Provider"), method="filter_provider"
+    )
+    funder = django_filters.ModelMultipleChoiceFilter(
+        queryset=visible_organizations,
+        to_field_name="code",
+        label=_("Funding organization"),
+        method="filter_funder",
+    )
+    programme = django_filters.ModelChoiceFilter(
+        queryset=visible_programmes, to_field_name="code", label=_("Programme"), method="filter_programme"
+    )
+    thematic_area = django_filters.ModelMultipleChoiceFilter(
+        queryset=ThematicArea.objects.all(),
+        to_field_name="code",
+        field_name="thematic_areas",
+        label=_("Thematic area"),
+        method="filter_m2m",
+    )
+    instrument = django_filters.ModelMultipleChoiceFilter(
+        queryset=Instrument.objects.all(),
+        to_field_name="code",
+        field_name="instruments",
+        label=_("Instrument"),
+        method="filter_m2m",
+    )
+    modality = django_filters.MultipleChoiceFilter(choices=Activity.Modality.choices, label=_("Modality"))
+    status = django_filters.MultipleChoiceFilter(choices=Activity.Status.choices, label=_("Status"))
+    period_from = django_filters.DateFilter(label=_("Active on or after"), method="filter_from")
+    period_to = django_filters.DateFilter(label=_("Active on or before"), method="filter_to")
+
+    class Meta:
+        model = Activity
+        fields = [
+            "q",
+            "state",
+            "region",
+            "provider",
+            "funder",
+            "programme",
+            "thematic_area",
+            "instrument",
+            "modality",
+            "status",
+            "period_from",
+            "period_to",
+        ]
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_state(self, queryset, name, value):
+        if not value:
+            return queryset
+        # An activity for a region reaches the States in it ("countries in Central America").
+        areas = set()
+        for state in value:
+            areas.update(
+                pk for pk in (state.region_id, state.subregion_id, state.intermediate_region_id) if pk
+            )
+        through = Activity.recipient_states.through
+        regional = Activity.recipient_regions.through
+        return queryset.filter(
+            Q(pk__in=through.objects.filter(state__in=value).values("activity_id"))
+            | Q(pk__in=regional.objects.filter(region_id__in=areas).values("activity_id"))
+        )
+
+    def filter_region(self, queryset, name, value):
+        if not value:
+            return queryset
+        areas = _areas_within(value)
+        states = State.objects.filter(
+            Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
+        )
+        through = Activity.recipient_states.through
+        regional = Activity.recipient_regions.through
+        return queryset.filter(
+            Q(pk__in=through.objects.filter(state__in=states).values("activity_id"))
+            | Q(pk__in=regional.objects.filter(region_id__in=areas).values("activity_id"))
+        )
+
+    def filter_provider(self, queryset, name, value):
+        if not value:
+            return queryset
+        roles = ActivityProvider.objects.filter(organization_id__in=_with_units(value))
+        return queryset.filter(pk__in=roles.values("activity_id"))
+
+    def filter_funder(self, queryset, name, value):
+        if not value:
+            return queryset
+        roles = ActivityProvider.objects.filter(organization__in=value, role=ActivityProvider.Role.FUNDING)
+        return queryset.filter(pk__in=roles.values("activity_id"))
+
+    def filter_programme(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Q(programme=value) | Q(programme__parent=value))
+
+    def filter_m2m(self, queryset, name, value):
+        if not value:
+            return queryset
+        through = getattr(Activity, name).through
+        target = {"thematic_areas": "thematicarea", "instruments": "instrument"}[name]
+        return queryset.filter(
+            pk__in=through.objects.filter(**{f"{target}__in": value}).values("activity_id")
+        )
+
+    def filter_from(self, queryset, name, value):
+        # Overlapping the period: still going on (or open-ended) on or after the first day.
+        return queryset.filter(
+            Q(period_end__gte=value) | Q(period_end__isnull=True, period_start__isnull=False)
+        )
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(period_start__lte=value)
+
+
+class ProgrammeFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Title"))
+    organization = django_filters.ModelChoiceFilter(
+        queryset=visible_organizations, to_field_name="code", label=_("Managed by")
+    )
+
+    class Meta:
+        model = Programme
+        fields = ["q", "organization"]
+
+
+class RequestFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Words"), method="filter_text")
+    state = django_filters.ModelMultipleChoiceFilter(
+        queryset=State.objects.all(), to_field_name="code", label=_("Requesting State")
+    )
+    status = django_filters.MultipleChoiceFilter(choices=Request.Status.choices, label=_("Status"))
+    channel = django_filters.ChoiceFilter(choices=Request.Channel.choices, label=_("Channel"))
+    thematic_area = django_filters.ModelMultipleChoiceFilter(
+        queryset=ThematicArea.objects.all(),
+        to_field_name="code",
+        field_name="thematic_areas",
+        label=_("Thematic area"),
+    )
+    provider = django_filters.ModelChoiceFilter(
+        queryset=visible_organizations,
+        to_field_name="code",
+        label=_("Referred to"),
+        field_name="referrals__provider",
+        distinct=True,
+    )
+    received_from = django_filters.DateFilter(
+        field_name="received", lookup_expr="gte", label=_("Received on or after")
+    )
+    received_to = django_filters.DateFilter(
+        field_name="received", lookup_expr="lte", label=_("Received on or before")
+    )
+
+    class Meta:
+        model = Request
+        fields = [
+            "q",
+            "state",
+            "status",
+            "channel",
+            "thematic_area",
+            "provider",
+            "received_from",
+            "received_to",
+        ]
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

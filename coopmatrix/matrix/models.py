@@ -1,0 +1,341 @@
+"""The assistance matrix: who gives which assistance, where, when, for whom; and requests for it.
+
+"A Matrix of Joint Activities, a comprehensive compilation of the assistance offers and programs"
+(Vienna Declaration, paragraph 2); "the Committee directs requests for assistance from countries
+to UNODC" (report of 17 March 2004, paragraph 57).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from coopmatrix.core.dates import Precision, format_partial
+from coopmatrix.core.models import ConfidentialRecord
+from coopmatrix.core.querysets import VisibleQuerySet
+
+
+def _precision(verbose: str) -> models.CharField:
+    return models.CharField(verbose, max_length=6, choices=Precision.choices, blank=True)
+
+
+class ThematicArea(models.Model):
+    """A controlled term of the matrix, kept by the secretariat, mapped to an OECD DAC purpose code."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    dac_code = models.CharField(_("OECD DAC purpose code"), max_length=5)
+    dac_note = models.TextField(_("why this DAC code"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    source = models.TextField(_("source"), blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("matrix:thematic_area", args=[self.code])
+
+
+class Programme(ConfidentialRecord):
+    """A programme or project under which activities are delivered."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("part of programme"),
+    )
+    organization = models.ForeignKey(
+        "directory.Organization",
+        on_delete=models.PROTECT,
+        related_name="programmes",
+        verbose_name=_("managed by"),
+    )
+    start = models.DateField(_("start"), null=True, blank=True)
+    start_precision = _precision(_("start precision"))
+    end = models.DateField(_("end"), null=True, blank=True)
+    end_precision = _precision(_("end precision"))
+    funding_need = models.DecimalField(
+        _("funding needed"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+
+    history = HistoricalRecords()
+
+    visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("matrix:programme", args=[self.code])
+
+    @property
+    def start_display(self) -> str:
+        return format_partial(self.start, self.start_precision)
+
+    @property
+    def end_display(self) -> str:
+        return format_partial(self.end, self.end_precision)
+
+
+class Activity(ConfidentialRecord):
+    """One line of the matrix: an assistance activity, planned or delivered."""
+
+    class Modality(models.TextChoices):
+        LEGISLATIVE_ADVICE = "legislative_advice", _("Legislative advice")
+        WORKSHOP = "workshop", _("Workshop or seminar")
+        TRAINING = "training", _("Training")
+        ADVISORY_MISSION = "advisory_mission", _("Advisory mission")
+        STUDY_TOUR = "study_tour", _("Study tour")
+        MENTORSHIP = "mentorship", _("Mentorship")
+        EQUIPMENT = "equipment", _("Equipment")
+        ELEARNING = "elearning", _("E-learning")
+        TOOL = "tool", _("Tool or publication")
+        MEETING = "meeting", _("Expert or coordination meeting")
+
+    class Status(models.TextChoices):
+        # Codes follow IATI's ActivityStatus where one exists (1 pipeline … 6 suspended).
+        PIPELINE = "pipeline", _("Pipeline")
+        PLANNED = "planned", _("Planned")
+        ONGOING = "ongoing", _("Ongoing")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SUSPENDED = "suspended", _("Suspended")
+
+    external_id = models.CharField(
+        _("external identifier"),
+        max_length=150,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("IATI-style identifier; imports match on it."),
+    )
+    title = models.CharField(_("title"), max_length=400)
+    description = models.TextField(_("description"), blank=True)
+    programme = models.ForeignKey(
+        Programme,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        verbose_name=_("programme or project"),
+    )
+    providers = models.ManyToManyField(
+        "directory.Organization",
+        through="ActivityProvider",
+        related_name="activities",
+        verbose_name=_("providers"),
+    )
+    recipient_states = models.ManyToManyField(
+        "geo.State", blank=True, related_name="activities", verbose_name=_("recipient States")
+    )
+    recipient_regions = models.ManyToManyField(
+        "geo.Region", blank=True, related_name="activities", verbose_name=_("recipient regions")
+    )
+    thematic_areas = models.ManyToManyField(ThematicArea, blank=True, related_name="activities")
+    instruments = models.ManyToManyField("treaties.Instrument", blank=True, related_name="activities")
+    modality = models.CharField(_("modality"), max_length=20, choices=Modality.choices, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, db_index=True)
+    planned_start = models.DateField(_("planned start"), null=True, blank=True)
+    planned_start_precision = _precision(_("planned start precision"))
+    planned_end = models.DateField(_("planned end"), null=True, blank=True)
+    planned_end_precision = _precision(_("planned end precision"))
+    actual_start = models.DateField(_("actual start"), null=True, blank=True)
+    actual_start_precision = _precision(_("actual start precision"))
+    actual_end = models.DateField(_("actual end"), null=True, blank=True)
+    actual_end_precision = _precision(_("actual end precision"))
+    # The period the activity covers, for filters: actual dates where known, else planned ones,
+    # widened to the last day a month or year may stand for. Kept by save(); never typed in.
+    period_start = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    period_end = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    budget = models.DecimalField(_("budget"), max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    people_trained = models.PositiveIntegerField(_("people trained"), null=True, blank=True)
+    outcome_documents = models.TextField(_("outcome documents"), blank=True)
+    requests = models.ManyToManyField(
+        "Request", blank=True, related_name="answered_by", verbose_name=_("requests it answers")
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[recipient_states, thematic_areas])
+
+    class Meta:
+        ordering = ["-period_start", "title"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["status", "period_start", "period_end"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("matrix:activity", args=[self.pk])
+
+    def save(self, *args, **kwargs) -> None:
+        self.period_start, self.period_end = self.covered_period()
+        super().save(*args, **kwargs)
+
+    def covered_period(self) -> tuple:
+        from coopmatrix.core.dates import PartialDate
+
+        start = self.actual_start or self.planned_start
+        end = self.actual_end or self.planned_end
+        end_precision = self.actual_end_precision if self.actual_end else self.planned_end_precision
+        if end is not None:
+            end = PartialDate(end, end_precision or Precision.DAY).last_day
+        return start, end
+
+    def date_display(self, which: str) -> str:
+        return format_partial(getattr(self, which), getattr(self, f"{which}_precision"))
+
+    def _span(self, kind: str) -> str:
+        start, end = self.date_display(f"{kind}_start"), self.date_display(f"{kind}_end")
+        if not (start or end):
+            return ""
+        return f"{start or '…'} – {end or '…'}"
+
+    @property
+    def planned_display(self) -> str:
+        return self._span("planned")
+
+    @property
+    def actual_display(self) -> str:
+        return self._span("actual")
+
+
+class ActivityProvider(models.Model):
+    """An organization's part in an activity, in IATI's organisation roles."""
+
+    class Role(models.TextChoices):
+        FUNDING = "funding", _("Funding")
+        IMPLEMENTING = "implementing", _("Implementing")
+        PARTNER = "partner", _("Partner")
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="provider_roles")
+    organization = models.ForeignKey("directory.Organization", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "organization", "role"], name="unique_provider_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.label} ({self.get_role_display()})"
+
+
+class Request(ConfidentialRecord):
+    """A State's request for assistance, referred to providers and followed to completion."""
+
+    class Channel(models.TextChoices):
+        COMMITTEE = "committee", _("Referred by the Counter-Terrorism Committee")
+        DIRECT = "direct", _("Direct to a provider")
+        ORGANIZATION = "organization", _("Through a regional organization")
+
+    class Priority(models.TextChoices):
+        HIGH = "high", _("High")
+        NORMAL = "normal", _("Normal")
+        LOW = "low", _("Low")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        REFERRED = "referred", _("Referred")
+        ACCEPTED = "accepted", _("Accepted")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    state = models.ForeignKey(
+        "geo.State", on_delete=models.PROTECT, related_name="requests", verbose_name=_("requesting State")
+    )
+    on_behalf_of = models.ForeignKey(
+        "directory.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted on its behalf by"),
+    )
+    received = models.DateField(_("received"))
+    received_precision = _precision(_("received precision"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    thematic_areas = models.ManyToManyField(ThematicArea, blank=True, related_name="requests")
+    instruments = models.ManyToManyField("treaties.Instrument", blank=True, related_name="requests")
+    priority = models.CharField(
+        _("priority"), max_length=6, choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    status_changed = models.DateField(_("status changed on"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    visibility_state_field: ClassVar[str | None] = "state"
+
+    class Meta:
+        ordering = ["-received", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("matrix:request", args=[self.pk])
+
+
+class Referral(models.Model):
+    """A request passed to one provider, with its answer."""
+
+    class Response(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="referrals")
+    provider = models.ForeignKey("directory.Organization", on_delete=models.PROTECT, related_name="referrals")
+    referred_on = models.DateField(_("referred on"))
+    response = models.CharField(
+        _("response"), max_length=10, choices=Response.choices, default=Response.PENDING
+    )
+    responded_on = models.DateField(_("responded on"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["referred_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "provider"], name="one_referral_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.provider.label}"

@@ -1,0 +1,82 @@
+import django_tables2 as tables
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from .models import Activity, Programme, Request
+
+
+def _names(items, attribute: str = "name_en", limit: int = 6) -> str:
+    names = [getattr(item, attribute) for item in items]
+    more = len(names) - limit
+    text = ", ".join(names[:limit])
+    return f"{text} (+{more})" if more > 0 else text
+
+
+class ActivityTable(tables.Table):
+    title = tables.Column(verbose_name=_("Activity"), linkify=True)
+    recipients = tables.Column(verbose_name=_("Recipients"), empty_values=(), orderable=False)
+    providers = tables.Column(verbose_name=_("Providers"), empty_values=(), orderable=False)
+    thematic = tables.Column(verbose_name=_("Thematic areas"), empty_values=(), orderable=False)
+    modality = tables.Column(verbose_name=_("Modality"))
+    status = tables.Column(verbose_name=_("Status"))
+    period_start = tables.Column(verbose_name=_("From"), accessor="period_start")
+    period_end = tables.Column(verbose_name=_("To"), accessor="period_end")
+
+    class Meta:
+        model = Activity
+        fields = (
+            "title",
+            "recipients",
+            "providers",
+            "thematic",
+            "modality",
+            "status",
+            "period_start",
+            "period_end",
+        )
+        order_by = ("-period_start",)
+
+    def render_recipients(self, record):
+        parts = [_names(record.recipient_states.all())] + [r.name for r in record.recipient_regions.all()]
+        return "; ".join(p for p in parts if p) or "—"
+
+    def render_providers(self, record):
+        return format_html_join(
+            ", ",
+            '{} <span class="muted">({})</span>',
+            ((p.organization.label, p.get_role_display()) for p in record.provider_roles.all()),
+        )
+
+    def render_thematic(self, record):
+        return ", ".join(t.name for t in record.thematic_areas.all()) or "—"
+
+    def render_period_start(self, record):
+        return record.date_display("actual_start") or record.date_display("planned_start")
+
+    def render_period_end(self, record):
+        return record.date_display("actual_end") or record.date_display("planned_end")
+
+
+class ProgrammeTable(tables.Table):
+    title = tables.Column(verbose_name=_("Programme or project"), linkify=True)
+    organization = tables.Column(verbose_name=_("Managed by"), order_by="organization__name")
+    start = tables.Column(verbose_name=_("Start"), accessor="start_display", order_by="start")
+    funding_need = tables.Column(verbose_name=_("Funding needed"))
+    currency = tables.Column(verbose_name=_("Currency"))
+
+    class Meta:
+        model = Programme
+        fields = ("title", "organization", "start", "funding_need", "currency")
+
+
+class RequestTable(tables.Table):
+    title = tables.Column(verbose_name=_("Request"), linkify=True)
+    state = tables.Column(verbose_name=_("Requesting State"), order_by="state__name_en")
+    received = tables.DateColumn(verbose_name=_("Received"), format="Y-m-d")
+    channel = tables.Column(verbose_name=_("Channel"))
+    status = tables.Column(verbose_name=_("Status"))
+    priority = tables.Column(verbose_name=_("Priority"))
+
+    class Meta:
+        model = Request
+        fields = ("title", "state", "received", "channel", "status", "priority")

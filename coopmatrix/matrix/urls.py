@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "matrix"
+urlpatterns = [
+    path("matrix/", views.ActivityListView.as_view(), name="activity_list"),
+    path("matrix/grid/", views.GridView.as_view(), name="grid"),
+    path("matrix/export.csv", views.ActivityExportView.as_view(), name="activity_export"),
+    path("matrix/export.xlsx", views.ActivityXlsxView.as_view(), name="activity_xlsx"),
+    path("activities/<int:key>/", views.ActivityDetailView.as_view(), name="activity"),
+    path("programmes/", views.ProgrammeListView.as_view(), name="programme_list"),
+    path("programmes/<slug:key>/", views.ProgrammeDetailView.as_view(), name="programme"),
+    path("requests/", views.RequestListView.as_view(), name="request_list"),
+    path("requests/export.csv", views.RequestExportView.as_view(), name="request_export"),
+    path("requests/<int:key>/", views.RequestDetailView.as_view(), name="request"),
+    path("thematic-areas/", views.thematic_areas, name="thematic_areas"),
+    path("thematic-areas/<slug:code>/", views.thematic_area, name="thematic_area"),
+]

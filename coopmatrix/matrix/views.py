@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from coopmatrix.core.history import changes
+from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region, State
+
+from .exporters import ACTIVITY_COLUMNS, REQUEST_COLUMNS, xlsx_response
+from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
+from .models import Activity, ActivityProvider, Programme, Request, ThematicArea
+from .tables import ActivityTable, ProgrammeTable, RequestTable
+
+
+def visible_organization_ids(request: HttpRequest) -> set[int]:
+    cached = getattr(request, "_visible_organization_ids", None)
+    if cached is None:
+        cached = set(Organization.objects.visible_to(request.user).values_list("pk", flat=True))
+        request._visible_organization_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def with_rows(activities, request: HttpRequest):
+    """Activities with the rows each line shows; providers the user may not see are left out."""
+    visible = visible_organization_ids(request)
+    return activities.select_related("programme").prefetch_related(
+        "recipient_states",
+        "recipient_regions",
+        "thematic_areas",
+        Prefetch(
+            "provider_roles",
+            queryset=ActivityProvider.objects.filter(organization_id__in=visible).select_related(
+                "organization"
+            ),
+        ),
+    )
+
+
+class ActivityListView(RecordListView):
+    model = Activity
+    filterset_class = ActivityFilterSet
+    table_class = ActivityTable
+    title = _("Assistance matrix")
+    export_url_name = "matrix:activity_export"
+    template_name = "matrix/activity_list.html"
+
+    def get_table(self, request, records):
+        return self.table_class(with_rows(records, request))
+
+
+class ActivityExportView(RecordExportView):
+    model = Activity
+    filterset_class = ActivityFilterSet
+    columns = ACTIVITY_COLUMNS
+    filename = "matrix"
+
+    def visible(self, request):
+        return with_rows(super().visible(request), request)
+
+
+class ActivityXlsxView(VisibleMixin, View):
+    model = Activity
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = ActivityFilterSet(
+            request.GET, queryset=with_rows(self.visible(request), request), request=request
+        )
+        if not filterset.is_valid():
+            return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
+        return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"))
+
+
+class ActivityDetailView(RecordDetailView):
+    model = Activity
+    template_name = "matrix/activity_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        visible = visible_organization_ids(request)
+        return {
+            "providers": obj.provider_roles.filter(organization_id__in=visible).select_related(
+                "organization"
+            ),
+            "programme": Programme.objects.visible_to(request.user).filter(pk=obj.programme_id).first(),
+            "answered_requests": obj.requests.visible_to(request.user),
+        }
+
+
+class GridView(VisibleMixin, View):
+    """Counts of activities, rows States or M49 areas, columns thematic areas or providers."""
+
+    model = Activity
+    ROWS = {
+        "state": ("recipient_states", State),
+        "subregion": ("recipient_states__subregion", Region),
+        "region": ("recipient_states__region", Region),
+    }
+    COLUMNS = {
+        "thematic_area": ("thematic_areas", ThematicArea),
+        "provider": ("provider_roles__organization", Organization),
+    }
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
+        rows_by = request.GET.get("rows", "state") if request.GET.get("rows") in self.ROWS else "state"
+        cols_by = request.GET.get("cols") if request.GET.get("cols") in self.COLUMNS else "thematic_area"
+        grid = self.grid(filterset, rows_by, cols_by, request) if filterset.is_valid() else None
+        query = request.GET.copy()
+        for key in ("rows", "cols", "page", "sort"):
+            query.pop(key, None)
+        return render(
+            request,
+            "matrix/grid.html",
+            {
+                "filter": filterset,
+                "grid": grid,
+                "rows_by": rows_by,
+                "cols_by": cols_by,
+                "query": query.urlencode(),
+                "title": _("Assistance matrix: counts"),
+            },
+        )
+
+    def grid(self, filterset, rows_by: str, cols_by: str, request: HttpRequest) -> dict[str, Any]:
+        row_path, row_model = self.ROWS[rows_by]
+        col_path, col_model = self.COLUMNS[cols_by]
+        ids = filterset.qs.values("pk")
+        pairs = (
+            Activity.objects.filter(pk__in=ids)
+            .values_list(row_path, col_path)
+            .annotate(n=Count("pk", distinct=True))
+        )
+        if cols_by == "provider":
+            visible = visible_organization_ids(request)
+            pairs = [(r, c, n) for r, c, n in pairs if c in visible]
+        counts = {(r, c): n for r, c, n in pairs if r is not None and c is not None}
+        row_ids = sorted({r for r, _ in counts})
+        col_ids = sorted({c for _, c in counts})
+        rows = {o.pk: o for o in row_model.objects.filter(pk__in=row_ids)}
+        cols = {o.pk: o for o in col_model.objects.filter(pk__in=col_ids)}
+        row_key = {"state": "code", "subregion": "m49", "region": "m49"}[rows_by]
+        col_key = {"thematic_area": "code", "provider": "code"}[cols_by]
+        row_param = {"state": "state", "subregion": "region", "region": "region"}[rows_by]
+        ordered_rows = sorted(rows.values(), key=str)
+        ordered_cols = sorted(cols.values(), key=lambda c: (getattr(c, "order", 0), str(c)))
+        return {
+            "columns": [(c, getattr(c, col_key)) for c in ordered_cols],
+            "rows": [
+                (r, getattr(r, row_key), [(c, counts.get((r.pk, c.pk), 0)) for c in ordered_cols])
+                for r in ordered_rows
+            ],
+            "row_param": row_param,
+            "col_param": cols_by,
+            "col_key": col_key,
+            "row_key": row_key,
+        }
+
+
+class ProgrammeListView(RecordListView):
+    model = Programme
+    related = ("organization",)
+    filterset_class = ProgrammeFilterSet
+    table_class = ProgrammeTable
+    title = _("Programmes and projects")
+
+
+class ProgrammeDetailView(RecordDetailView):
+    model = Programme
+    lookup_field = "code"
+    template_name = "matrix/programme_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        visible = Programme.objects.visible_to(request.user)
+        return {
+            "parent_programme": visible.filter(pk=obj.parent_id).first(),
+            "projects": visible.filter(parent=obj),
+            "activity_count": Activity.objects.visible_to(request.user).filter(programme=obj).count(),
+        }
+
+
+class RequestListView(RecordListView):
+    model = Request
+    related = ("state",)
+    filterset_class = RequestFilterSet
+    table_class = RequestTable
+    title = _("Requests for assistance")
+    export_url_name = "matrix:request_export"
+
+
+class RequestExportView(RecordExportView):
+    model = Request
+    related = ("state",)
+    filterset_class = RequestFilterSet
+    columns = REQUEST_COLUMNS
+    filename = "requests"
+
+
+class RequestDetailView(RecordDetailView):
+    model = Request
+    related = ("state",)
+    template_name = "matrix/request_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        visible = visible_organization_ids(request)
+        return {
+            "referrals": obj.referrals.filter(provider_id__in=visible).select_related("provider"),
+            "answers": with_rows(Activity.objects.visible_to(request.user).filter(requests=obj), request),
+        }
+
+
+def _areas_with_counts(request: HttpRequest):
+    # Counts start from the visibility rule like everything else: hidden activities are not counted.
+    visible = Activity.objects.visible_to(request.user).values("pk")
+    return ThematicArea.objects.visible_to(request.user).annotate(
+        n=Count("activities", filter=Q(activities__in=visible), distinct=True)
+    )
+
+
+def thematic_areas(request: HttpRequest) -> HttpResponse:
+    return render(request, "matrix/thematic_areas.html", {"areas": _areas_with_counts(request)})
+
+
+def thematic_area(request: HttpRequest, code: str) -> HttpResponse:
+    area = get_object_or_404(_areas_with_counts(request), code=code)
+    return render(request, "matrix/thematic_area_detail.html", {"object": area, "history": changes(area)})
