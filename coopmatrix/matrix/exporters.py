@@ -89,7 +89,7 @@ def xlsx_response(request: HttpRequest, filterset, columns, filename: str, title
     ]
     for label, value in rows:
         cover.append([_bold(workbook, label, bold), value])
-    handle = tempfile.TemporaryFile()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
     workbook.save(handle)
     handle.seek(0)
     stamp = timezone.localdate().isoformat()
