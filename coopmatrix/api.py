@@ -1,5 +1,6 @@
 """The REST API under /api/v1/, with its OpenAPI description at /api/v1/openapi.json."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -7,6 +8,8 @@ from ninja.errors import AuthenticationError, ValidationError
 from coopmatrix.core.api import ApiAuth, FilterError
 from coopmatrix.directory.api import router as directory_router
 from coopmatrix.geo.api import router as geo_router
+from coopmatrix.matrix.actions import Invalid
+from coopmatrix.matrix.api import router as matrix_router
 from coopmatrix.treaties.api import router as treaties_router
 
 api = NinjaAPI(
@@ -22,6 +25,7 @@ api = NinjaAPI(
 api.add_router("", geo_router)
 api.add_router("", directory_router)
 api.add_router("", treaties_router)
+api.add_router("", matrix_router)
 
 
 @api.exception_handler(FilterError)
@@ -44,3 +48,17 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Json
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> JsonResponse:
     return JsonResponse({"detail": exc.errors}, status=422)
+
+
+@api.exception_handler(Invalid)
+def invalid_input(request: HttpRequest, exc: Invalid) -> JsonResponse:
+    detail = [
+        {"loc": ["body", field], "msg": message, "type": "value_error"}
+        for field, message in exc.errors.items()
+    ]
+    return JsonResponse({"detail": detail}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> JsonResponse:
+    return JsonResponse({"detail": str(exc) or "Forbidden"}, status=403)

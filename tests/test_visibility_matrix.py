@@ -12,6 +12,7 @@ from django.urls import reverse
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.testing import ROLES, Endpoints, labels_in_export, login, share
 from coopmatrix.directory.models import Membership, Organization
+from coopmatrix.matrix.models import Activity, ActivityProvider, Programme, Request
 from coopmatrix.treaties.models import Instrument
 
 PUBLIC, RESTRICTED, CONFIDENTIAL = (
@@ -118,6 +119,59 @@ def instruments(cast):
     return _levels(cast, make)
 
 
+def programmes(cast):
+    def make(key, level, owner):
+        return Programme.objects.create(
+            code=f"mx-{key}",
+            title=f"MX programme {key}",
+            organization=cast.org_a,
+            confidentiality=level,
+            owner=owner,
+        )
+
+    return _levels(cast, make)
+
+
+def activities(cast):
+    def make(key, level, owner):
+        activity = Activity.objects.create(
+            title=f"MX activity {key}",
+            modality="workshop",
+            status="planned",
+            confidentiality=level,
+            owner=owner,
+        )
+        ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+        activity.recipient_states.add(cast.state_y)
+        return activity
+
+    return _levels(cast, make)
+
+
+def requests(cast):
+    def make(key, level, owner):
+        return Request.objects.create(
+            state=cast.state_y,
+            title=f"MX request {key}",
+            received="2004-01-05",
+            channel="direct",
+            confidentiality=level,
+            owner=owner,
+        )
+
+    records = _levels(cast, make)
+    # A request of State X is that State's own record: its focal point sees it whoever keeps it.
+    records["x_request"] = Request.objects.create(
+        state=cast.state_x,
+        title="MX request x-request",
+        received="2004-01-06",
+        channel="committee",
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
+    return records
+
+
 def _with(extra):
     return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
 
@@ -166,6 +220,49 @@ ENDPOINTS = [
         export_url=reverse("treaties:instrument_export") + "?q=MX",
         api_key=lambda item: item["short_title"],
         export_key=lambda row: row["short_title"],
+    ),
+]
+ENDPOINTS += [
+    Endpoints(
+        name="programmes",
+        records=programmes,
+        expected=SEEN_BY,
+        label=lambda p: p.title,
+        list_url=reverse("matrix:programme_list") + "?q=MX",
+        detail_url=lambda p: p.get_absolute_url(),
+        api_list_url="/api/v1/programmes?q=MX",
+        api_detail_url=lambda p: f"/api/v1/programmes/{p.code}",
+        export_url=reverse("matrix:programme_export") + "?q=MX",
+        api_key=lambda item: item["title"],
+        export_key=lambda row: row["title"],
+    ),
+    Endpoints(
+        name="activities",
+        records=activities,
+        expected=SEEN_BY,
+        label=lambda a: a.title,
+        list_url=reverse("matrix:activity_list") + "?q=MX",
+        detail_url=lambda a: a.get_absolute_url(),
+        api_list_url="/api/v1/activities?q=MX",
+        api_detail_url=lambda a: f"/api/v1/activities/{a.pk}",
+        export_url=reverse("matrix:activity_export") + "?q=MX",
+        api_key=lambda item: item["title"],
+        export_key=lambda row: row["title"],
+    ),
+    Endpoints(
+        name="requests",
+        records=requests,
+        expected=_with(
+            {role: {"x_request"} for role in ("editor_b", "focal_point", "secretariat", "administrator")}
+        ),
+        label=lambda r: r.title,
+        list_url=reverse("matrix:request_list") + "?q=MX",
+        detail_url=lambda r: r.get_absolute_url(),
+        api_list_url="/api/v1/requests?q=MX",
+        api_detail_url=lambda r: f"/api/v1/requests/{r.pk}",
+        export_url=reverse("matrix:request_export") + "?q=MX",
+        api_key=lambda item: item["title"],
+        export_key=lambda row: row["title"],
     ),
 ]
 CASES = [(role, ep) for ep in ENDPOINTS for role in ROLES]
@@ -249,5 +346,5 @@ def test_every_listed_model_is_in_the_matrix():
     from coopmatrix.core.models import ConfidentialRecord
 
     confidential = {m for m in apps.get_models() if issubclass(m, ConfidentialRecord)}
-    covered = {Organization, Membership, Instrument}
+    covered = {Organization, Membership, Instrument, Programme, Activity, Request}
     assert confidential == covered

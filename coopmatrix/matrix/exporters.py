@@ -37,6 +37,18 @@ ACTIVITY_COLUMNS = [
     ("source", lambda a: a.source),
 ]
 
+PROGRAMME_COLUMNS = [
+    ("code", lambda p: p.code),
+    ("title", lambda p: p.title),
+    ("organization", lambda p: p.organization.code),
+    ("start", lambda p: p.start_display),
+    ("end", lambda p: p.end_display),
+    ("funding_need", lambda p: p.funding_need if p.funding_need is not None else ""),
+    ("currency", lambda p: p.currency),
+    ("confidentiality", lambda p: p.confidentiality),
+    ("source", lambda p: p.source),
+]
+
 REQUEST_COLUMNS = [
     ("id", lambda r: r.pk),
     ("state", lambda r: r.state.code),

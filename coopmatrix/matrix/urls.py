@@ -10,6 +10,7 @@ urlpatterns = [
     path("matrix/export.xlsx", views.ActivityXlsxView.as_view(), name="activity_xlsx"),
     path("activities/<int:key>/", views.ActivityDetailView.as_view(), name="activity"),
     path("programmes/", views.ProgrammeListView.as_view(), name="programme_list"),
+    path("programmes/export.csv", views.ProgrammeExportView.as_view(), name="programme_export"),
     path("programmes/<slug:key>/", views.ProgrammeDetailView.as_view(), name="programme"),
     path("requests/", views.RequestListView.as_view(), name="request_list"),
     path("requests/export.csv", views.RequestExportView.as_view(), name="request_export"),

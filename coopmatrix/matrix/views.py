@@ -13,7 +13,7 @@ from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordList
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 
-from .exporters import ACTIVITY_COLUMNS, REQUEST_COLUMNS, xlsx_response
+from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
 from .models import Activity, ActivityProvider, Programme, Request, ThematicArea
 from .tables import ActivityTable, ProgrammeTable, RequestTable
@@ -168,6 +168,15 @@ class ProgrammeListView(RecordListView):
     filterset_class = ProgrammeFilterSet
     table_class = ProgrammeTable
     title = _("Programmes and projects")
+    export_url_name = "matrix:programme_export"
+
+
+class ProgrammeExportView(RecordExportView):
+    model = Programme
+    related = ("organization",)
+    filterset_class = ProgrammeFilterSet
+    columns = PROGRAMME_COLUMNS
+    filename = "programmes"
 
 
 class ProgrammeDetailView(RecordDetailView):

@@ -1,0 +1,327 @@
+"""Writes that do more than save: each checks the edit rule and runs in one transaction.
+
+Pages, the API and commands call these, so a record is written the same way whatever the door.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from coopmatrix.core.dates import PartialDate
+from coopmatrix.core.models import Confidentiality
+from coopmatrix.core.roles import principal_for
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region, State
+from coopmatrix.geo.resolver import StateResolver
+from coopmatrix.treaties.models import Instrument
+
+from .models import Activity, ActivityProvider, Programme, Referral, Request, ThematicArea
+
+
+class Invalid(ValueError):
+    """Input refused, with a reason per field; nothing was written."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
+
+
+def _owner(user: Any, code: str | None, errors: dict[str, str]) -> Organization | None:
+    """The owner of a new record: the user's organization unless the secretariat names another."""
+    principal = principal_for(user)
+    if code:
+        owner = Organization.objects.visible_to(user).filter(code=code).first()
+        if owner is None:
+            errors["owner"] = f"no organization with code {code!r}"
+        elif not principal.sees_everything and owner.pk != principal.organization_id:
+            errors["owner"] = "you may only create records owned by your own organization"
+        return owner
+    if principal.organization_id:
+        return Organization.objects.get(pk=principal.organization_id)
+    if not principal.sees_everything:
+        errors["owner"] = "an owner organization is required"
+    return None
+
+
+def _dates(data: dict[str, Any], names: tuple[str, ...], errors: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in names:
+        text = data.get(name)
+        if not text:
+            values[name], values[f"{name}_precision"] = None, ""
+            continue
+        try:
+            parsed = PartialDate.parse(str(text))
+        except ValueError as exc:
+            errors[name] = str(exc)
+            continue
+        values[name], values[f"{name}_precision"] = parsed.date, parsed.precision
+    return values
+
+
+def _currency(code: str, errors: dict[str, str]) -> str:
+    if code and pycountry.currencies.get(alpha_3=code.upper()) is None:
+        errors["currency"] = f"{code!r} is not an ISO 4217 currency code"
+    return code.upper()
+
+
+def _by_code(
+    model: Any, codes: list[str], field: str, errors: dict[str, str], key: str = "code"
+) -> list[Any]:
+    found = {getattr(o, key): o for o in model.objects.filter(**{f"{key}__in": codes})}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        errors[field] = f"unknown: {', '.join(map(str, missing))}"
+    return [found[c] for c in codes if c in found]
+
+
+def _check_confidentiality(value: str, errors: dict[str, str]) -> str:
+    if value not in Confidentiality.values:
+        errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
+    return value
+
+
+@transaction.atomic
+def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = None) -> Activity:
+    """Create or update an activity with its providers, recipients, areas and instruments."""
+    if activity is not None and not Activity.objects.editable_by(user).filter(pk=activity.pk).exists():
+        raise PermissionDenied("you may not change this activity")
+    if activity is None and not principal_for(user).authenticated:
+        raise PermissionDenied("sign in to record activities")
+    if activity is None and not (principal_for(user).sees_everything or principal_for(user).may_edit_own):
+        raise PermissionDenied("your role may not record activities")
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {
+        "title": (data.get("title") or "").strip(),
+        "description": data.get("description") or "",
+        "external_id": data.get("external_id") or None,
+        "modality": data.get("modality"),
+        "status": data.get("status"),
+        "currency": _currency(data.get("currency") or "", errors),
+        "budget": Decimal(str(data["budget"])) if data.get("budget") not in (None, "") else None,
+        "people_trained": data.get("people_trained"),
+        "outcome_documents": data.get("outcome_documents") or "",
+        "source": data.get("source") or "",
+        "confidentiality": _check_confidentiality(
+            data.get("confidentiality") or Confidentiality.PUBLIC, errors
+        ),
+    }
+    if not fields["title"]:
+        errors["title"] = "a title is required"
+    if fields["modality"] not in Activity.Modality.values:
+        errors["modality"] = f"must be one of {', '.join(Activity.Modality.values)}"
+    if fields["status"] not in Activity.Status.values:
+        errors["status"] = f"must be one of {', '.join(Activity.Status.values)}"
+    if fields["budget"] is not None and fields["budget"] < 0:
+        errors["budget"] = "must not be negative"
+    if fields["budget"] is not None and not fields["currency"]:
+        errors["currency"] = "a budget needs its currency"
+    fields.update(_dates(data, ("planned_start", "planned_end", "actual_start", "actual_end"), errors))
+    for kind in ("planned", "actual"):
+        start, end = fields.get(f"{kind}_start"), fields.get(f"{kind}_end")
+        if start and end and end < start:
+            errors[f"{kind}_end"] = f"ends ({end}) before it starts ({start})"
+    programme = None
+    if data.get("programme"):
+        programme = Programme.objects.visible_to(user).filter(code=data["programme"]).first()
+        if programme is None:
+            errors["programme"] = f"no programme with code {data['programme']!r}"
+    providers = _providers(user, data.get("providers") or [], errors)
+    states = _states(data.get("recipient_states") or [], errors)
+    regions = _by_code(
+        Region, [int(r) for r in data.get("recipient_regions") or []], "recipient_regions", errors, key="m49"
+    )
+    themes = _by_code(ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
+    instruments = _by_code(Instrument, data.get("instruments") or [], "instruments", errors)
+    if activity is None:
+        fields["owner"] = _owner(user, data.get("owner"), errors)
+    if fields["external_id"]:
+        clash = Activity.objects.filter(external_id=fields["external_id"])
+        if activity is not None:
+            clash = clash.exclude(pk=activity.pk)
+        if clash.exists():
+            errors["external_id"] = f"{fields['external_id']!r} is already used by another activity"
+    if errors:
+        raise Invalid(errors)
+    activity = activity or Activity()
+    for name, value in fields.items():
+        setattr(activity, name, value)
+    activity.programme = programme
+    activity.save()
+    activity.recipient_states.set(states)
+    activity.recipient_regions.set(regions)
+    activity.thematic_areas.set(themes)
+    activity.instruments.set(instruments)
+    activity.provider_roles.all().delete()
+    ActivityProvider.objects.bulk_create(
+        ActivityProvider(activity=activity, organization=org, role=role) for org, role in providers
+    )
+    return activity
+
+
+def _providers(
+    user: Any, items: list[dict[str, str]], errors: dict[str, str]
+) -> list[tuple[Organization, str]]:
+    result = []
+    visible = {o.code: o for o in Organization.objects.visible_to(user)}
+    for item in items:
+        code, role = item.get("organization"), item.get("role")
+        if code not in visible:
+            errors["providers"] = f"no organization with code {code!r}"
+        elif role not in ActivityProvider.Role.values:
+            errors["providers"] = f"role {role!r} must be one of {', '.join(ActivityProvider.Role.values)}"
+        else:
+            result.append((visible[code], role))
+    if not result and "providers" not in errors:
+        errors["providers"] = "at least one provider is required"
+    return result
+
+
+def _states(names: list[str], errors: dict[str, str]) -> list[State]:
+    resolver = StateResolver()
+    states = []
+    for name in names:
+        try:
+            states.append(resolver.resolve(name))
+        except LookupError as exc:
+            errors["recipient_states"] = str(exc)
+    return states
+
+
+@transaction.atomic
+def delete_record(user: Any, record: Any) -> None:
+    if not type(record).objects.editable_by(user).filter(pk=record.pk).exists():
+        raise PermissionDenied("you may not delete this record")
+    record.delete()
+
+
+@transaction.atomic
+def save_request(user: Any, data: dict[str, Any], request: Request | None = None) -> Request:
+    """Record or change a request for assistance. A focal point records its own State's requests."""
+    principal = principal_for(user)
+    if request is not None and not Request.objects.editable_by(user).filter(pk=request.pk).exists():
+        raise PermissionDenied("you may not change this request")
+    if request is None and not (principal.sees_everything or principal.may_edit_own):
+        raise PermissionDenied("your role may not record requests")
+    errors: dict[str, str] = {}
+    state = _states([data.get("state") or ""], errors)
+    if errors.get("recipient_states"):
+        errors["state"] = errors.pop("recipient_states")
+    if state and principal.state_id and not principal.sees_everything and state[0].pk != principal.state_id:
+        errors["state"] = "a national focal point records requests of its own State"
+    fields: dict[str, Any] = {
+        "title": (data.get("title") or "").strip(),
+        "description": data.get("description") or "",
+        "channel": data.get("channel") or Request.Channel.DIRECT,
+        "priority": data.get("priority") or Request.Priority.NORMAL,
+        "source": data.get("source") or "",
+        "confidentiality": _check_confidentiality(
+            data.get("confidentiality") or Confidentiality.RESTRICTED, errors
+        ),
+    }
+    fields.update(_dates(data, ("received",), errors))
+    if not fields.get("received"):
+        errors.setdefault("received", "the date received is required")
+    if not fields["title"]:
+        errors["title"] = "a title is required"
+    if fields["channel"] not in Request.Channel.values:
+        errors["channel"] = f"must be one of {', '.join(Request.Channel.values)}"
+    if fields["priority"] not in Request.Priority.values:
+        errors["priority"] = f"must be one of {', '.join(Request.Priority.values)}"
+    themes = _by_code(ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
+    instruments = _by_code(Instrument, data.get("instruments") or [], "instruments", errors)
+    if request is None:
+        fields["owner"] = _owner(user, data.get("owner"), errors)
+    if errors:
+        raise Invalid(errors)
+    request = request or Request(status=Request.Status.RECEIVED, status_changed=fields["received"])
+    for name, value in fields.items():
+        setattr(request, name, value)
+    request.state = state[0]
+    request.save()
+    request.thematic_areas.set(themes)
+    request.instruments.set(instruments)
+    return request
+
+
+# Which status may follow which; a closed request (completed, declined, withdrawn) stays closed.
+NEXT_STATUS = {
+    Request.Status.RECEIVED: {Request.Status.REFERRED, Request.Status.DECLINED, Request.Status.WITHDRAWN},
+    Request.Status.REFERRED: {Request.Status.ACCEPTED, Request.Status.DECLINED, Request.Status.WITHDRAWN},
+    Request.Status.ACCEPTED: {Request.Status.IN_PROGRESS, Request.Status.WITHDRAWN},
+    Request.Status.IN_PROGRESS: {Request.Status.COMPLETED, Request.Status.WITHDRAWN},
+}
+
+
+@transaction.atomic
+def set_request_status(
+    user: Any, request: Request, status: str, on: dt.date | None = None, note: str = ""
+) -> Request:
+    """Move a request to its next status, dated; the history keeps every step."""
+    if not Request.objects.editable_by(user).filter(pk=request.pk).exists():
+        raise PermissionDenied("you may not change this request")
+    allowed = NEXT_STATUS.get(request.status, set())
+    if status not in allowed:
+        names = ", ".join(sorted(allowed)) or "none: it is closed"
+        raise Invalid({"status": f"a {request.status} request may become: {names}"})
+    request.status = status
+    request.status_changed = on or timezone.localdate()
+    request._change_reason = note or f"status {status}"  # type: ignore[attr-defined]
+    request.save()
+    return request
+
+
+@transaction.atomic
+def refer_request(
+    user: Any, request: Request, providers: list[str], on: dt.date | None = None, note: str = ""
+) -> list[Referral]:
+    """Refer a request to one or more providers; the request becomes "referred"."""
+    if not principal_for(user).sees_everything:
+        raise PermissionDenied("the secretariat refers requests")
+    errors: dict[str, str] = {}
+    organizations = _by_code(Organization, providers, "providers", errors)
+    if not organizations and "providers" not in errors:
+        errors["providers"] = "name at least one provider"
+    already = set(request.referrals.values_list("provider__code", flat=True))
+    repeated = [o.code for o in organizations if o.code in already]
+    if repeated:
+        errors["providers"] = f"already referred to: {', '.join(repeated)}"
+    if request.status not in (Request.Status.RECEIVED, Request.Status.REFERRED):
+        errors["status"] = f"a {request.status} request cannot be referred"
+    if errors:
+        raise Invalid(errors)
+    day = on or timezone.localdate()
+    referrals = [
+        Referral.objects.create(request=request, provider=o, referred_on=day, note=note, referred_by=user)
+        for o in organizations
+    ]
+    if request.status == Request.Status.RECEIVED:
+        request.status, request.status_changed = Request.Status.REFERRED, day
+        request._change_reason = "referred to " + ", ".join(o.code for o in organizations)  # type: ignore[attr-defined]
+        request.save()
+    return referrals
+
+
+@transaction.atomic
+def answer_referral(user: Any, referral: Referral, response: str, on: dt.date | None = None) -> Referral:
+    """The provider (or the secretariat) accepts or declines a referral."""
+    principal = principal_for(user)
+    if not (principal.sees_everything or principal.organization_id == referral.provider_id):
+        raise PermissionDenied("only the provider it was referred to answers a referral")
+    if response not in (Referral.Response.ACCEPTED, Referral.Response.DECLINED):
+        raise Invalid({"response": "must be accepted or declined"})
+    referral.response, referral.responded_on = response, on or timezone.localdate()
+    referral.save()
+    request = referral.request
+    if response == Referral.Response.ACCEPTED and request.status == Request.Status.REFERRED:
+        request.status, request.status_changed = Request.Status.ACCEPTED, referral.responded_on
+        request._change_reason = f"accepted by {referral.provider.code}"  # type: ignore[attr-defined]
+        request.save()
+    return referral

@@ -1,0 +1,365 @@
+"""REST API of the matrix: activities, programmes, requests, referrals, thematic areas."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from coopmatrix.core.api import filtered, visible
+
+from . import actions
+from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
+from .models import Activity, Programme, Referral, Request, ThematicArea
+from .views import visible_organization_ids, with_rows
+
+router = Router(tags=["Assistance matrix"])
+
+
+class ThematicAreaOut(Schema):
+    code: str
+    name: str
+    description: str
+    dac_code: str
+    source: str
+
+
+class ProviderIO(Schema):
+    organization: str
+    role: str
+
+
+class ActivityIn(Schema):
+    external_id: str | None = None
+    title: str
+    description: str = ""
+    programme: str | None = None
+    providers: list[ProviderIO]
+    recipient_states: list[str] = []
+    recipient_regions: list[int] = []
+    thematic_areas: list[str] = []
+    instruments: list[str] = []
+    modality: str
+    status: str
+    planned_start: str | None = None
+    planned_end: str | None = None
+    actual_start: str | None = None
+    actual_end: str | None = None
+    budget: Decimal | None = None
+    currency: str = ""
+    people_trained: int | None = None
+    outcome_documents: str = ""
+    source: str = ""
+    confidentiality: str = "public"
+    owner: str | None = None
+
+
+class ActivityOut(Schema):
+    id: int
+    external_id: str | None
+    title: str
+    description: str
+    programme: str | None
+    providers: list[ProviderIO]
+    recipient_states: list[str]
+    recipient_regions: list[int]
+    thematic_areas: list[str]
+    modality: str
+    status: str
+    planned_start: str
+    planned_end: str
+    actual_start: str
+    actual_end: str
+    budget: Decimal | None
+    currency: str
+    people_trained: int | None
+    outcome_documents: str
+    confidentiality: str
+    source: str
+
+    @staticmethod
+    def resolve_programme(obj: Activity) -> str | None:
+        return obj.programme.code if obj.programme else None
+
+    @staticmethod
+    def resolve_providers(obj: Activity) -> list[dict]:
+        return [{"organization": p.organization.code, "role": p.role} for p in obj.provider_roles.all()]
+
+    @staticmethod
+    def resolve_recipient_states(obj: Activity) -> list[str]:
+        return [s.code for s in obj.recipient_states.all()]
+
+    @staticmethod
+    def resolve_recipient_regions(obj: Activity) -> list[int]:
+        return [r.m49 for r in obj.recipient_regions.all()]
+
+    @staticmethod
+    def resolve_thematic_areas(obj: Activity) -> list[str]:
+        return [t.code for t in obj.thematic_areas.all()]
+
+    @staticmethod
+    def resolve_planned_start(obj: Activity) -> str:
+        return obj.date_display("planned_start")
+
+    @staticmethod
+    def resolve_planned_end(obj: Activity) -> str:
+        return obj.date_display("planned_end")
+
+    @staticmethod
+    def resolve_actual_start(obj: Activity) -> str:
+        return obj.date_display("actual_start")
+
+    @staticmethod
+    def resolve_actual_end(obj: Activity) -> str:
+        return obj.date_display("actual_end")
+
+
+class ProgrammeOut(Schema):
+    code: str
+    title: str
+    description: str
+    parent: str | None
+    organization: str
+    start: str
+    end: str
+    funding_need: Decimal | None
+    currency: str
+    confidentiality: str
+    source: str
+
+    @staticmethod
+    def resolve_parent(obj: Programme, context) -> str | None:
+        allowed = context["request"].visible_programme_ids
+        return obj.parent.code if obj.parent_id in allowed else None
+
+    @staticmethod
+    def resolve_organization(obj: Programme) -> str:
+        return obj.organization.code
+
+    @staticmethod
+    def resolve_start(obj: Programme) -> str:
+        return obj.start_display
+
+    @staticmethod
+    def resolve_end(obj: Programme) -> str:
+        return obj.end_display
+
+
+class ReferralOut(Schema):
+    id: int
+    provider: str
+    referred_on: dt.date
+    response: str
+    responded_on: dt.date | None
+    note: str
+
+    @staticmethod
+    def resolve_provider(obj: Referral) -> str:
+        return obj.provider.code
+
+
+class RequestIn(Schema):
+    state: str
+    title: str
+    description: str = ""
+    received: str
+    channel: str = "direct"
+    priority: str = "normal"
+    thematic_areas: list[str] = []
+    instruments: list[str] = []
+    source: str = ""
+    confidentiality: str = "restricted"
+    owner: str | None = None
+
+
+class RequestOut(Schema):
+    id: int
+    state: str
+    title: str
+    description: str
+    received: dt.date
+    channel: str
+    priority: str
+    status: str
+    status_changed: dt.date | None
+    thematic_areas: list[str]
+    answered_by: list[int]
+    confidentiality: str
+    source: str
+
+    @staticmethod
+    def resolve_state(obj: Request) -> str:
+        return obj.state.code
+
+    @staticmethod
+    def resolve_thematic_areas(obj: Request) -> list[str]:
+        return [t.code for t in obj.thematic_areas.all()]
+
+    @staticmethod
+    def resolve_answered_by(obj: Request, context) -> list[int]:
+        allowed = context["request"].visible_activity_ids
+        return [a.pk for a in obj.answered_by.all() if a.pk in allowed]
+
+
+class StatusIn(Schema):
+    status: str
+    on: dt.date | None = None
+    note: str = ""
+
+
+class ReferIn(Schema):
+    providers: list[str]
+    on: dt.date | None = None
+    note: str = ""
+
+
+class AnswerIn(Schema):
+    response: str
+    on: dt.date | None = None
+
+
+def _activities(request: HttpRequest):
+    return with_rows(visible(request, Activity), request)
+
+
+@router.get("/thematic-areas", response=list[ThematicAreaOut])
+def list_thematic_areas(request: HttpRequest):
+    return visible(request, ThematicArea)
+
+
+@router.get("/activities", response=list[ActivityOut], summary="The matrix: activities")
+@paginate(PageNumberPagination, page_size=100)
+def list_activities(
+    request: HttpRequest,
+    q: str = "",
+    state: str | None = None,
+    region: int | None = None,
+    provider: str | None = None,
+    funder: str | None = None,
+    programme: str | None = None,
+    thematic_area: str | None = None,
+    instrument: str | None = None,
+    modality: str | None = None,
+    status: str | None = None,
+    period_from: dt.date | None = None,
+    period_to: dt.date | None = None,
+):
+    """Filters as on the matrix page; repeat a parameter for several values (?state=BEN&state=TGO)."""
+    return filtered(request, ActivityFilterSet, _activities(request))
+
+
+@router.get("/activities/{activity_id}", response=ActivityOut)
+def get_activity(request: HttpRequest, activity_id: int):
+    return get_object_or_404(_activities(request), pk=activity_id)
+
+
+@router.post("/activities", response={201: ActivityOut})
+def create_activity(request: HttpRequest, payload: ActivityIn):
+    activity = actions.save_activity(request.user, payload.dict())
+    return 201, _activities(request).get(pk=activity.pk)
+
+
+@router.put("/activities/{activity_id}", response=ActivityOut)
+def update_activity(request: HttpRequest, activity_id: int, payload: ActivityIn):
+    activity = get_object_or_404(visible(request, Activity), pk=activity_id)
+    actions.save_activity(request.user, payload.dict(), activity)
+    return _activities(request).get(pk=activity.pk)
+
+
+@router.delete("/activities/{activity_id}", response={204: None})
+def delete_activity(request: HttpRequest, activity_id: int):
+    actions.delete_record(request.user, get_object_or_404(visible(request, Activity), pk=activity_id))
+    return 204, None
+
+
+def _programmes(request: HttpRequest):
+    request.visible_programme_ids = set(visible(request, Programme).values_list("pk", flat=True))
+    return visible(request, Programme).select_related("parent", "organization")
+
+
+@router.get("/programmes", response=list[ProgrammeOut])
+@paginate(PageNumberPagination, page_size=100)
+def list_programmes(request: HttpRequest, q: str = "", organization: str | None = None):
+    return filtered(request, ProgrammeFilterSet, _programmes(request))
+
+
+@router.get("/programmes/{code}", response=ProgrammeOut)
+def get_programme(request: HttpRequest, code: str):
+    return get_object_or_404(_programmes(request), code=code)
+
+
+def _requests(request: HttpRequest):
+    request.visible_activity_ids = set(visible(request, Activity).values_list("pk", flat=True))
+    return visible(request, Request).select_related("state").prefetch_related("thematic_areas", "answered_by")
+
+
+@router.get("/requests", response=list[RequestOut], summary="Requests for assistance")
+@paginate(PageNumberPagination, page_size=100)
+def list_requests(
+    request: HttpRequest,
+    q: str = "",
+    state: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    thematic_area: str | None = None,
+    provider: str | None = None,
+    received_from: dt.date | None = None,
+    received_to: dt.date | None = None,
+):
+    return filtered(request, RequestFilterSet, _requests(request))
+
+
+@router.get("/requests/{request_id}", response=RequestOut)
+def get_request(request: HttpRequest, request_id: int):
+    return get_object_or_404(_requests(request), pk=request_id)
+
+
+@router.post("/requests", response={201: RequestOut})
+def create_request(request: HttpRequest, payload: RequestIn):
+    record = actions.save_request(request.user, payload.dict())
+    return 201, _requests(request).get(pk=record.pk)
+
+
+@router.put("/requests/{request_id}", response=RequestOut)
+def update_request(request: HttpRequest, request_id: int, payload: RequestIn):
+    record = get_object_or_404(visible(request, Request), pk=request_id)
+    actions.save_request(request.user, payload.dict(), record)
+    return _requests(request).get(pk=record.pk)
+
+
+@router.delete("/requests/{request_id}", response={204: None})
+def delete_request(request: HttpRequest, request_id: int):
+    actions.delete_record(request.user, get_object_or_404(visible(request, Request), pk=request_id))
+    return 204, None
+
+
+@router.post("/requests/{request_id}/status", response=RequestOut)
+def change_request_status(request: HttpRequest, request_id: int, payload: StatusIn):
+    record = get_object_or_404(visible(request, Request), pk=request_id)
+    actions.set_request_status(request.user, record, payload.status, payload.on, payload.note)
+    return _requests(request).get(pk=record.pk)
+
+
+@router.get("/requests/{request_id}/referrals", response=list[ReferralOut])
+def list_referrals(request: HttpRequest, request_id: int):
+    record = get_object_or_404(visible(request, Request), pk=request_id)
+    return record.referrals.filter(provider_id__in=visible_organization_ids(request)).select_related(
+        "provider"
+    )
+
+
+@router.post("/requests/{request_id}/referrals", response={201: list[ReferralOut]})
+def refer(request: HttpRequest, request_id: int, payload: ReferIn):
+    record = get_object_or_404(visible(request, Request), pk=request_id)
+    return 201, actions.refer_request(request.user, record, payload.providers, payload.on, payload.note)
+
+
+@router.post("/referrals/{referral_id}/answer", response=ReferralOut)
+def answer(request: HttpRequest, referral_id: int, payload: AnswerIn):
+    referral = get_object_or_404(
+        Referral.objects.filter(request__in=visible(request, Request)).select_related("provider", "request"),
+        pk=referral_id,
+    )
+    return actions.answer_referral(request.user, referral, payload.response, payload.on)
