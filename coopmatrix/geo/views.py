@@ -3,6 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.panels import panels
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
 
 from .filtersets import StateFilterSet
@@ -64,6 +65,7 @@ class StateDetailView(RecordDetailView):
             Membership.objects.visible_to(request.user).filter(state=obj).select_related("organization")
         )
         return {
+            "panels": panels("state", request, obj),
             "memberships": memberships,
             "aliases": obj.aliases.order_by("name"),
             "successors": obj.successors.visible_to(request.user),

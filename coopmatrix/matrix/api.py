@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from coopmatrix.core.api import filtered, visible
@@ -258,7 +258,7 @@ def get_activity(request: HttpRequest, activity_id: int):
 @router.post("/activities", response={201: ActivityOut})
 def create_activity(request: HttpRequest, payload: ActivityIn):
     activity = actions.save_activity(request.user, payload.dict())
-    return 201, _activities(request).get(pk=activity.pk)
+    return Status(201, _activities(request).get(pk=activity.pk))
 
 
 @router.put("/activities/{activity_id}", response=ActivityOut)
@@ -271,7 +271,7 @@ def update_activity(request: HttpRequest, activity_id: int, payload: ActivityIn)
 @router.delete("/activities/{activity_id}", response={204: None})
 def delete_activity(request: HttpRequest, activity_id: int):
     actions.delete_record(request.user, get_object_or_404(visible(request, Activity), pk=activity_id))
-    return 204, None
+    return Status(204, None)
 
 
 def _programmes(request: HttpRequest):
@@ -319,7 +319,7 @@ def get_request(request: HttpRequest, request_id: int):
 @router.post("/requests", response={201: RequestOut})
 def create_request(request: HttpRequest, payload: RequestIn):
     record = actions.save_request(request.user, payload.dict())
-    return 201, _requests(request).get(pk=record.pk)
+    return Status(201, _requests(request).get(pk=record.pk))
 
 
 @router.put("/requests/{request_id}", response=RequestOut)
@@ -332,7 +332,7 @@ def update_request(request: HttpRequest, request_id: int, payload: RequestIn):
 @router.delete("/requests/{request_id}", response={204: None})
 def delete_request(request: HttpRequest, request_id: int):
     actions.delete_record(request.user, get_object_or_404(visible(request, Request), pk=request_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/requests/{request_id}/status", response=RequestOut)
@@ -353,7 +353,9 @@ def list_referrals(request: HttpRequest, request_id: int):
 @router.post("/requests/{request_id}/referrals", response={201: list[ReferralOut]})
 def refer(request: HttpRequest, request_id: int, payload: ReferIn):
     record = get_object_or_404(visible(request, Request), pk=request_id)
-    return 201, actions.refer_request(request.user, record, payload.providers, payload.on, payload.note)
+    return Status(
+        201, actions.refer_request(request.user, record, payload.providers, payload.on, payload.note)
+    )
 
 
 @router.post("/referrals/{referral_id}/answer", response=ReferralOut)

@@ -11,7 +11,7 @@ from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
 
-from .models import Activity, ActivityProvider, Programme, Request, ThematicArea
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, ThematicArea
 
 
 def visible_programmes(request):
@@ -111,18 +111,8 @@ class ActivityFilterSet(django_filters.FilterSet):
     def filter_state(self, queryset, name, value):
         if not value:
             return queryset
-        # An activity for a region reaches the States in it ("countries in Central America").
-        areas = set()
-        for state in value:
-            areas.update(
-                pk for pk in (state.region_id, state.subregion_id, state.intermediate_region_id) if pk
-            )
-        through = Activity.recipient_states.through
-        regional = Activity.recipient_regions.through
-        return queryset.filter(
-            Q(pk__in=through.objects.filter(state__in=value).values("activity_id"))
-            | Q(pk__in=regional.objects.filter(region_id__in=areas).values("activity_id"))
-        )
+        # The reach counts an activity for a region ("countries in Central America") for its States.
+        return queryset.filter(pk__in=ActivityReach.objects.filter(state__in=value).values("activity_id"))
 
     def filter_region(self, queryset, name, value):
         if not value:
@@ -131,12 +121,7 @@ class ActivityFilterSet(django_filters.FilterSet):
         states = State.objects.filter(
             Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
         )
-        through = Activity.recipient_states.through
-        regional = Activity.recipient_regions.through
-        return queryset.filter(
-            Q(pk__in=through.objects.filter(state__in=states).values("activity_id"))
-            | Q(pk__in=regional.objects.filter(region_id__in=areas).values("activity_id"))
-        )
+        return queryset.filter(pk__in=ActivityReach.objects.filter(state__in=states).values("activity_id"))
 
     def filter_provider(self, queryset, name, value):
         if not value:

@@ -224,6 +224,52 @@ class Activity(ConfidentialRecord):
         return self._span("actual")
 
 
+class ActivityReach(models.Model):
+    """Every State an activity reaches: its recipient States and the States of its recipient regions.
+
+    Derived from the recipients (kept by `update_reach`, never edited), so that filters, counts
+    and the map ask one indexed table which States an activity reaches.
+    """
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="reach")
+    state = models.ForeignKey("geo.State", on_delete=models.CASCADE, related_name="+")
+    direct = models.BooleanField(default=True, help_text="Named as a recipient, not through a region.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "state"], name="unique_reach")]
+        indexes = [models.Index(fields=["state", "activity"])]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} reaches {self.state_id}"
+
+
+def update_reach(activity: Activity) -> None:
+    """Recompute which States `activity` reaches after its recipients changed."""
+    from coopmatrix.geo.models import State
+
+    direct = set(activity.recipient_states.values_list("pk", flat=True))
+    regions = list(activity.recipient_regions.values_list("pk", flat=True))
+    through_regions = set()
+    if regions:
+        through_regions = set(
+            State.objects.exclude(status=State.Status.HISTORIC)
+            .filter(
+                models.Q(region__in=regions)
+                | models.Q(subregion__in=regions)
+                | models.Q(intermediate_region__in=regions)
+            )
+            .values_list("pk", flat=True)
+        )
+    wanted = {pk: pk in direct for pk in direct | through_regions}
+    have = dict(ActivityReach.objects.filter(activity=activity).values_list("state_id", "direct"))
+    if have == wanted:
+        return
+    ActivityReach.objects.filter(activity=activity).delete()
+    ActivityReach.objects.bulk_create(
+        ActivityReach(activity=activity, state_id=pk, direct=is_direct) for pk, is_direct in wanted.items()
+    )
+
+
 class ActivityProvider(models.Model):
     """An organization's part in an activity, in IATI's organisation roles."""
 

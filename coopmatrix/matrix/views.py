@@ -97,9 +97,9 @@ class GridView(VisibleMixin, View):
 
     model = Activity
     ROWS = {
-        "state": ("recipient_states", State),
-        "subregion": ("recipient_states__subregion", Region),
-        "region": ("recipient_states__region", Region),
+        "state": ("reach__state", State),
+        "subregion": ("reach__state__subregion", Region),
+        "region": ("reach__state__region", Region),
     }
     COLUMNS = {
         "thematic_area": ("thematic_areas", ThematicArea),
@@ -238,3 +238,18 @@ def thematic_areas(request: HttpRequest) -> HttpResponse:
 def thematic_area(request: HttpRequest, code: str) -> HttpResponse:
     area = get_object_or_404(_areas_with_counts(request), code=code)
     return render(request, "matrix/thematic_area_detail.html", {"object": area, "history": changes(area)})
+
+
+def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
+    """A State's activities (as recipient, also through its regions) and its requests."""
+    filterset = ActivityFilterSet(
+        {"state": [state.code]}, queryset=Activity.objects.visible_to(request.user), request=request
+    )
+    activities = filterset.qs if filterset.is_valid() else Activity.objects.none()
+    return {
+        "template": "matrix/partials/state_panel.html",
+        "state": state,
+        "activities": activities.order_by("-period_start")[:50],
+        "activity_count": activities.count(),
+        "requests": Request.objects.visible_to(request.user).filter(state=state)[:50],
+    }

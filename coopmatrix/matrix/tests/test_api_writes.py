@@ -1,0 +1,194 @@
+"""Recording activities and requests through the API: the edit rule and errors that name the field."""
+
+import pytest
+
+from coopmatrix.accounts.models import ApiToken
+from coopmatrix.matrix.models import Activity, Request
+
+
+def _as(cast, role):
+    _token, key = ApiToken.issue(cast.user(role), "tests")
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def _activity(**changes):
+    payload = {
+        "title": "Workshop on the Terrorist Financing Convention",
+        "providers": [{"organization": "test-org-a", "role": "implementing"}],
+        "recipient_states": ["Benin", "TGO"],
+        "thematic_areas": ["terrorist-financing"],
+        "instruments": ["terrorist-financing-1999"],
+        "modality": "workshop",
+        "status": "planned",
+        "planned_start": "2005-03",
+        "planned_end": "2005-04-15",
+        "budget": "12000",
+        "currency": "EUR",
+        "source": "made for tests",
+    }
+    payload.update(changes)
+    return payload
+
+
+def _post(client, cast, role, payload, url="/api/v1/activities"):
+    return client.post(url, payload, content_type="application/json", **_as(cast, role))
+
+
+def test_an_editor_records_an_activity_owned_by_its_organization(client, cast, reference):
+    response = _post(client, cast, "editor_a", _activity())
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["recipient_states"] == ["BEN", "TGO"]
+    assert body["planned_start"] == "2005-03"
+    activity = Activity.objects.get(pk=body["id"])
+    assert activity.owner == cast.org_a
+    assert activity.history.first().history_user == cast.user("editor_a")
+    # The filters find it by its period, computed from the month it was given.
+    found = client.get("/api/v1/activities?state=TGO&period_from=2005-03-31&period_to=2005-03-31").json()
+    assert [a["id"] for a in found["items"]] == [activity.pk]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"planned_end": "2005-02-01"}, "planned_end", "before it starts"),
+        ({"recipient_states": ["Atlantis"]}, "recipient_states", "unknown State 'Atlantis'"),
+        ({"recipient_states": ["Kyrgystan"]}, "recipient_states", "Kyrgyzstan"),
+        ({"currency": "EURO"}, "currency", "ISO 4217"),
+        ({"budget": "-5"}, "budget", "negative"),
+        ({"planned_start": "2005-02-30"}, "planned_start", "not a real date"),
+        ({"modality": "picnic"}, "modality", "must be one of"),
+        ({"providers": [{"organization": "nobody", "role": "implementing"}]}, "providers", "nobody"),
+        ({"thematic_areas": ["cooking"]}, "thematic_areas", "cooking"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(
+    client, cast, reference, changes, field, words
+):
+    before = Activity.objects.count()
+    response = _post(client, cast, "editor_a", _activity(**changes))
+    assert response.status_code == 422
+    errors = {e["loc"][-1]: e["msg"] for e in response.json()["detail"]}
+    assert words in errors[field]
+    assert Activity.objects.count() == before
+
+
+def test_readers_and_the_public_cannot_record(client, cast, reference):
+    assert _post(client, cast, "reader", _activity()).status_code == 403
+    anonymous = client.post("/api/v1/activities", _activity(), content_type="application/json")
+    assert anonymous.status_code == 403
+
+
+def test_an_editor_may_not_change_another_organizations_activity(client, cast, reference):
+    created = _post(client, cast, "editor_a", _activity()).json()
+    url = f"/api/v1/activities/{created['id']}"
+    changed = client.put(
+        url, _activity(title="Hijacked"), content_type="application/json", **_as(cast, "editor_b")
+    )
+    assert changed.status_code == 403
+    assert client.delete(url, **_as(cast, "editor_b")).status_code == 403
+    assert Activity.objects.get(pk=created["id"]).title.startswith("Workshop")
+    assert client.delete(url, **_as(cast, "editor_a")).status_code == 204
+    assert not Activity.objects.filter(pk=created["id"]).exists()
+
+
+def test_an_editor_may_not_give_a_record_to_another_organization(client, cast, reference):
+    response = _post(client, cast, "editor_a", _activity(owner="test-org-b"))
+    assert response.status_code == 422
+    assert "your own organization" in response.json()["detail"][0]["msg"]
+
+
+def test_a_session_write_needs_the_csrf_token(cast, reference):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(cast.user("editor_a"))
+    response = browser.post("/api/v1/activities", _activity(), content_type="application/json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def _request(**changes):
+    payload = {
+        "state": "XXA",
+        "title": "Help with the Bombings Convention",
+        "received": "2004-02-10",
+        "channel": "committee",
+        "thematic_areas": ["ratification-legislation"],
+    }
+    payload.update(changes)
+    return payload
+
+
+def test_a_focal_point_records_its_own_states_requests_only(client, cast, reference):
+    mine = _post(client, cast, "focal_point", _request(), url="/api/v1/requests")
+    assert mine.status_code == 201, mine.content
+    assert mine.json()["status"] == "received"
+    other = _post(client, cast, "focal_point", _request(state="XXB"), url="/api/v1/requests")
+    assert other.status_code == 422
+    assert "its own State" in other.json()["detail"][0]["msg"]
+
+
+def test_a_request_is_referred_accepted_and_answered(client, cast, reference):
+    from coopmatrix.matrix.models import Referral
+
+    created = _post(client, cast, "focal_point", _request(), url="/api/v1/requests").json()
+    url = f"/api/v1/requests/{created['id']}"
+    refused = client.post(
+        f"{url}/referrals",
+        {"providers": ["test-org-a"]},
+        content_type="application/json",
+        **_as(cast, "editor_a"),
+    )
+    assert refused.status_code == 403
+    referred = client.post(
+        f"{url}/referrals",
+        {"providers": ["test-org-a", "test-org-b"], "on": "2004-02-12"},
+        content_type="application/json",
+        **_as(cast, "secretariat"),
+    )
+    assert referred.status_code == 201, referred.content
+    assert client.get(url, **_as(cast, "secretariat")).json()["status"] == "referred"
+    referral = Referral.objects.get(request_id=created["id"], provider=cast.org_a)
+    wrong = client.post(
+        f"/api/v1/referrals/{referral.pk}/answer",
+        {"response": "accepted"},
+        content_type="application/json",
+        **_as(cast, "editor_b"),
+    )
+    assert wrong.status_code == 403
+    accepted = client.post(
+        f"/api/v1/referrals/{referral.pk}/answer",
+        {"response": "accepted", "on": "2004-02-20"},
+        content_type="application/json",
+        **_as(cast, "editor_a"),
+    )
+    assert accepted.status_code == 200
+    request = Request.objects.get(pk=created["id"])
+    assert (request.status, str(request.status_changed)) == ("accepted", "2004-02-20")
+    activity = _post(client, cast, "editor_a", _activity()).json()
+    Activity.objects.get(pk=activity["id"]).requests.add(request)
+    answered = client.get(url, **_as(cast, "secretariat")).json()
+    assert answered["answered_by"] == [activity["id"]]
+    page = client.get(f"/requests/{request.pk}/")
+    assert page.status_code == 404  # the public does not see a restricted request
+    client.force_login(cast.user("focal_point"))
+    page = client.get(f"/requests/{request.pk}/").content.decode()
+    assert "Workshop on the Terrorist Financing Convention" in page and "Organization A" in page
+
+
+def test_a_closed_request_stays_closed(client, cast, reference):
+    created = _post(client, cast, "focal_point", _request(), url="/api/v1/requests").json()
+    url = f"/api/v1/requests/{created['id']}/status"
+    withdrawn = client.post(
+        url,
+        {"status": "withdrawn", "on": "2004-03-01"},
+        content_type="application/json",
+        **_as(cast, "focal_point"),
+    )
+    assert withdrawn.json()["status"] == "withdrawn"
+    again = client.post(
+        url, {"status": "referred"}, content_type="application/json", **_as(cast, "focal_point")
+    )
+    assert again.status_code == 422
+    assert "closed" in again.json()["detail"][0]["msg"]
