@@ -7,7 +7,7 @@ to UNODC" (report of 17 March 2004, paragraph 57).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -20,7 +20,7 @@ from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
 
-def _precision(verbose: str) -> models.CharField:
+def _precision(verbose: Any) -> models.CharField:
     return models.CharField(verbose, max_length=6, choices=Precision.choices, blank=True)
 
 
@@ -141,7 +141,7 @@ class Activity(ConfidentialRecord):
         related_name="activities",
         verbose_name=_("programme or project"),
     )
-    providers = models.ManyToManyField(
+    providers = models.ManyToManyField(  # type: ignore[var-annotated]
         "directory.Organization",
         through="ActivityProvider",
         related_name="activities",
@@ -173,7 +173,7 @@ class Activity(ConfidentialRecord):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     people_trained = models.PositiveIntegerField(_("people trained"), null=True, blank=True)
     outcome_documents = models.TextField(_("outcome documents"), blank=True)
-    requests = models.ManyToManyField(
+    requests = models.ManyToManyField(  # type: ignore[var-annotated]
         "Request", blank=True, related_name="answered_by", verbose_name=_("requests it answers")
     )
     created = models.DateTimeField(auto_now_add=True)

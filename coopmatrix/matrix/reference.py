@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
@@ -191,7 +192,7 @@ class _Context:
         instruments = self._instruments(row["instruments"], problems)
         end = dates.get("actual_end") or dates.get("planned_end")
         states, regions = self._recipients(row["recipients"], end.date if end else None, problems)
-        values = {
+        values: dict[str, Any] = {
             "title": row["title"],
             "description": row["description"],
             "programme": row["programme"],
@@ -204,8 +205,9 @@ class _Context:
             "outcome_documents": row["outcome_documents"],
         }
         for column in DATE_COLUMNS:
-            values[column] = dates[column].date if dates.get(column) else None
-            values[f"{column}_precision"] = dates[column].precision if dates.get(column) else ""
+            given = dates.get(column)
+            values[column] = given.date if given else None
+            values[f"{column}_precision"] = given.precision if given else ""
         return {
             "fields": values,
             "providers": providers,
@@ -249,7 +251,7 @@ class _Context:
                     states += [s.pk for s in self.resolver.resolve_many(value)]
                 elif kind == "states-of":
                     area = self.Region.objects.get(m49=int(value))
-                    states += list(area.states().current().values_list("pk", flat=True))
+                    states += list(area.states().exclude(status="historic").values_list("pk", flat=True))
                 elif kind == "grouping":
                     states += [s.pk for s in self.groupings[value]]
                 elif kind == "members":
