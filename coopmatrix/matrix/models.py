@@ -179,7 +179,7 @@ class Activity(ConfidentialRecord):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[recipient_states, thematic_areas])
+    history = HistoricalRecords(m2m_fields=[recipient_states, recipient_regions, thematic_areas])
 
     class Meta:
         ordering = ["-period_start", "title"]
@@ -385,3 +385,32 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request} → {self.provider.label}"
+
+
+class MonthlyMatrixSubscription(models.Model):
+    """A user who receives the monthly matrix by e-mail, built with what that user may see."""
+
+    class By(models.TextChoices):
+        COUNTRY = "country", _("per country")
+        SUBREGION = "subregion", _("per sub-region")
+        REGION = "region", _("per region")
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        XLSX = "xlsx", "XLSX"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="matrix_subscriptions"
+    )
+    by = models.CharField(_("grouped"), max_length=10, choices=By.choices, default=By.COUNTRY)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.PDF)
+    last_sent_month = models.DateField(_("last month sent"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "by", "format"], name="one_subscription_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – monthly matrix {self.get_by_display()} ({self.format})"

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from django.views.decorators.http import require_POST
 
 from coopmatrix.core.history import changes
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
@@ -253,3 +256,62 @@ def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
         "activity_count": activities.count(),
         "requests": Request.objects.visible_to(request.user).filter(state=state)[:50],
     }
+
+
+BY_LABELS = [("country", _("per country")), ("subregion", _("per sub-region")), ("region", _("per region"))]
+
+
+def monthly(request: HttpRequest) -> HttpResponse:
+    """The monthly matrix on screen, or as PDF or XLSX with ?format=."""
+    from . import monthly as monthly_matrix
+
+    month_text = request.GET.get("month", "")
+    by = request.GET.get("by", "country")
+    basis = request.GET.get("basis", "records")
+    context: dict[str, Any] = {"month_text": month_text, "by": by, "by_choices": BY_LABELS, "basis": basis}
+    if request.user.is_authenticated:
+        context["subscriptions"] = request.user.matrix_subscriptions.all()
+    if month_text:
+        try:
+            matrix = monthly_matrix.build(monthly_matrix.parse_month(month_text), by, request.user, basis)
+        except ValueError as exc:
+            context["error"] = str(exc)
+            return render(request, "matrix/monthly.html", context, status=400)
+        name = f"monthly-matrix-{month_text}-{by}-{basis}"
+        if request.GET.get("format") == "pdf":
+            response = HttpResponse(monthly_matrix.as_pdf(matrix), content_type="application/pdf")
+            response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+            return response
+        if request.GET.get("format") == "xlsx":
+            import io
+
+            buffer = io.BytesIO()
+            monthly_matrix.as_xlsx(matrix, buffer)
+            response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+            response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+            return response
+        context["matrix"] = matrix
+    return render(request, "matrix/monthly.html", context)
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    from .models import MonthlyMatrixSubscription
+
+    by, fmt = request.POST.get("by"), request.POST.get("format")
+    if by not in MonthlyMatrixSubscription.By.values or fmt not in MonthlyMatrixSubscription.Format.values:
+        return HttpResponse("Unknown grouping or format", status=400)
+    MonthlyMatrixSubscription.objects.get_or_create(user=request.user, by=by, format=fmt)
+    messages.success(request, _("You will receive the monthly matrix by e-mail."))
+    return redirect("matrix:monthly")
+
+
+@login_required
+@require_POST
+def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    request.user.matrix_subscriptions.filter(pk=pk).delete()
+    return redirect("matrix:monthly")

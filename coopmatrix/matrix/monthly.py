@@ -1,0 +1,265 @@
+"""The monthly matrix: ongoing and planned activities per country, region and sub-region, as the
+records stood at the end of the month (paragraph 62 of the report of 17 March 2004).
+
+Built from history, not from today's values: an activity completed in April still shows as
+ongoing in March's matrix, one recorded in May does not show in March's at all. For months
+before the records were kept (the report's own 2004), the "period" basis rebuilds the matrix from
+today's records whose dates cover the month, and says so on its cover.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from coopmatrix.core.dates import format_partial
+from coopmatrix.core.history import end_of_day
+from coopmatrix.core.models import CONFIDENTIALITY_ORDER, Confidentiality
+from coopmatrix.core.querysets import visibility_q
+from coopmatrix.core.roles import principal_for
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region, State
+
+from .models import Activity, ActivityProvider
+
+SHOWN_STATUSES = (Activity.Status.PIPELINE, Activity.Status.PLANNED, Activity.Status.ONGOING)
+BY_CHOICES = ("country", "subregion", "region")
+BASES = {
+    "records": "as the records stood at the end of the month",
+    "period": "rebuilt from today's records whose dates cover the month",
+}
+
+
+@dataclass
+class Line:
+    title: str
+    providers: str
+    status: str
+    modality: str
+    period: str
+    confidentiality: str
+
+
+@dataclass
+class Group:
+    key: str
+    name: str
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class MonthlyMatrix:
+    month: dt.date
+    as_at: dt.datetime
+    by: str
+    groups: list[Group]
+    highest: str
+    prepared_for: str
+    basis: str = "records"
+
+    @property
+    def title(self) -> str:
+        by = {"country": "per country", "subregion": "per sub-region", "region": "per region"}[self.by]
+        return f"Matrix of ongoing and planned technical assistance activities, {self.month:%B %Y}, {by}"
+
+    @property
+    def count(self) -> int:
+        return len({(g.key, line.title) for g in self.groups for line in g.lines})
+
+
+def parse_month(text: str) -> dt.date:
+    """YYYY-MM → the first day of that month; ValueError naming the text otherwise."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return dt.date(year, month, 1)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{text!r} is not a month: write YYYY-MM") from exc
+
+
+def end_of_month(month: dt.date) -> dt.datetime:
+    return end_of_day(month.replace(day=calendar.monthrange(month.year, month.month)[1]))
+
+
+def build(month: dt.date, by: str, user: Any, basis: str = "records") -> MonthlyMatrix:
+    if by not in BY_CHOICES:
+        raise ValueError(f"by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
+    when = end_of_month(month)
+    records = _from_history(when, user) if basis == "records" else _from_period(month, when, user)
+    providers = _providers_as_at([r.id for r in records], when if basis == "records" else None, user)
+    states = {s.pk: s for s in State.objects.select_related("region", "subregion")}
+    regions = {r.pk: r for r in Region.objects.all()}
+    groups: dict[str, Group] = {}
+    highest = 0
+    for record in records:
+        line = Line(
+            title=record.title,
+            providers=", ".join(providers.get(record.id, [])),
+            status=str(Activity.Status(record.status).label),
+            modality=str(Activity.Modality(record.modality).label),
+            period=_period(record),
+            confidentiality=record.confidentiality,
+        )
+        highest = max(highest, CONFIDENTIALITY_ORDER.index(record.confidentiality))
+        for key, name in _keys(record, by, states, regions):
+            groups.setdefault(key, Group(key, name)).lines.append(line)
+    ordered = sorted(groups.values(), key=lambda g: g.name)
+    for group in ordered:
+        group.lines.sort(key=lambda line: line.title)
+    return MonthlyMatrix(
+        month=month,
+        as_at=when,
+        by=by,
+        basis=basis,
+        groups=ordered,
+        highest=str(Confidentiality(CONFIDENTIALITY_ORDER[highest]).label) if records else "—",
+        prepared_for=user.get_username() if getattr(user, "is_authenticated", False) else "the public",
+    )
+
+
+def _from_history(when: dt.datetime, user: Any) -> list[Any]:
+    rows = (
+        Activity.history.filter(history_date__lte=when)
+        .latest_of_each()
+        .exclude(history_type="-")
+        .filter(status__in=SHOWN_STATUSES)
+        .filter(visibility_q(Activity, principal_for(user), as_at=when))
+        .prefetch_related("recipient_states", "recipient_regions")
+    )
+    return [
+        _Snapshot(
+            row,
+            [r.state_id for r in row.recipient_states.all()],
+            [r.region_id for r in row.recipient_regions.all()],
+        )
+        for row in rows
+    ]
+
+
+def _from_period(month: dt.date, when: dt.datetime, user: Any) -> list[Any]:
+    rows = (
+        Activity.objects.visible_to(user)
+        .exclude(status=Activity.Status.CANCELLED)
+        .filter(period_start__lte=when.date())
+        .filter(models.Q(period_end__gte=month) | models.Q(period_end__isnull=True))
+        .prefetch_related("recipient_states", "recipient_regions")
+    )
+    return [
+        _Snapshot(
+            row, [s.pk for s in row.recipient_states.all()], [r.pk for r in row.recipient_regions.all()]
+        )
+        for row in rows
+    ]
+
+
+class _Snapshot:
+    """An activity (historical or current) with the ids of its recipients."""
+
+    def __init__(self, row: Any, state_ids: list[int], region_ids: list[int]) -> None:
+        self.row, self.state_ids, self.region_ids = row, state_ids, region_ids
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def _keys(record: Any, by: str, states: dict[int, State], regions: dict[int, Region]):
+    seen = set()
+    for state_id in record.state_ids:
+        state = states[state_id]
+        if by == "country":
+            key, name = state.code, state.name_en
+        else:
+            area = state.subregion if by == "subregion" else state.region
+            if area is None:
+                continue
+            key, name = str(area.m49), area.name
+        if key not in seen:
+            seen.add(key)
+            yield key, name
+    for region_id in record.region_ids:
+        area = regions[region_id]
+        # An activity for a whole region is listed under that region, at any grouping.
+        key = f"region-{area.m49}"
+        if key not in seen:
+            seen.add(key)
+            yield key, f"{area.name} (region as a whole)"
+
+
+def _providers_as_at(activity_ids: list[int], when: dt.datetime | None, user: Any) -> dict[int, list[str]]:
+    """Providers the user may see, as they stood at `when` (None: today)."""
+    visible = set(Organization.objects.visible_to(user).values_list("pk", flat=True))
+    labels = dict(Organization.objects.filter(pk__in=visible).values_list("pk", "acronym"))
+    names = dict(Organization.objects.filter(pk__in=visible).values_list("pk", "name"))
+    rows = (ActivityProvider.history.as_of(when) if when else ActivityProvider.objects).filter(
+        activity_id__in=activity_ids, organization_id__in=visible
+    )
+    result: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        label = labels.get(row.organization_id) or names.get(row.organization_id, "")
+        result[row.activity_id].append(label)
+    return result
+
+
+def _period(record: Any) -> str:
+    start = format_partial(record.actual_start, record.actual_start_precision) or format_partial(
+        record.planned_start, record.planned_start_precision
+    )
+    end = format_partial(record.actual_end, record.actual_end_precision) or format_partial(
+        record.planned_end, record.planned_end_precision
+    )
+    return f"{start or '…'} – {end or '…'}"
+
+
+def as_xlsx(matrix: MonthlyMatrix, handle: Any) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    cover = workbook.active
+    cover.title = "Cover"
+    for label, value in _cover(matrix):
+        cover.append([label, value])
+    cover["A1"].font = Font(bold=True)
+    sheet = workbook.create_sheet("Matrix")
+    sheet.append(["group", "activity", "providers", "status", "modality", "period", "confidentiality"])
+    for group in matrix.groups:
+        for line in group.lines:
+            sheet.append(
+                [
+                    group.name,
+                    line.title,
+                    line.providers,
+                    line.status,
+                    line.modality,
+                    line.period,
+                    line.confidentiality,
+                ]
+            )
+    workbook.save(handle)
+
+
+def as_pdf(matrix: MonthlyMatrix) -> bytes:
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    html = render_to_string("matrix/monthly_pdf.html", {"matrix": matrix, "cover": _cover(matrix)})
+    return HTML(string=html).write_pdf()
+
+
+def _cover(matrix: MonthlyMatrix) -> list[tuple[str, str]]:
+    return [
+        (matrix.title, ""),
+        ("Basis", BASES[matrix.basis]),
+        ("As at", timezone.localtime(matrix.as_at).strftime("%Y-%m-%d %H:%M %Z")),
+        ("Prepared for", matrix.prepared_for),
+        ("Groups", str(len(matrix.groups))),
+        ("Highest confidentiality inside", matrix.highest),
+        ("Produced", timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")),
+    ]
