@@ -125,19 +125,30 @@ def build(month: dt.date, by: str, user: Any, basis: str = "records") -> Monthly
 
 
 def _from_history(when: dt.datetime, user: Any) -> list[Any]:
-    rows = (
+    from django.apps import apps
+
+    rows = list(
         Activity.history.filter(history_date__lte=when)
         .latest_of_each()
         .exclude(history_type="-")
         .filter(status__in=SHOWN_STATUSES)
         .filter(visibility_q(Activity, principal_for(user), as_at=when))
-        .prefetch_related("recipient_states", "recipient_regions")
     )
+    # simple-history keeps each historical row's recipients, as they were, in these tables.
+    recipients: dict[str, dict[int, list[int]]] = {}
+    for name, field_name in (("recipient_states", "state_id"), ("recipient_regions", "region_id")):
+        through = apps.get_model("matrix", f"HistoricalActivity_{name}")
+        found: dict[int, list[int]] = defaultdict(list)
+        for history_id, target in through.objects.filter(
+            history_id__in=[r.history_id for r in rows]
+        ).values_list("history_id", field_name):
+            found[history_id].append(target)
+        recipients[name] = found
     return [
         _Snapshot(
             row,
-            [r.state_id for r in row.recipient_states.all()],
-            [r.region_id for r in row.recipient_regions.all()],
+            recipients["recipient_states"][row.history_id],
+            recipients["recipient_regions"][row.history_id],
         )
         for row in rows
     ]
