@@ -8,6 +8,7 @@ urlpatterns = [
     path("matrix/grid/", views.GridView.as_view(), name="grid"),
     path("matrix/export.csv", views.ActivityExportView.as_view(), name="activity_export"),
     path("matrix/export.xlsx", views.ActivityXlsxView.as_view(), name="activity_xlsx"),
+    path("matrix/export.pdf", views.ActivityPdfView.as_view(), name="activity_pdf"),
     path("matrix/monthly/", views.monthly, name="monthly"),
     path("matrix/monthly/subscribe/", views.subscribe, name="subscribe"),
     path("matrix/monthly/subscriptions/<int:pk>/stop/", views.unsubscribe, name="unsubscribe"),

@@ -80,6 +80,64 @@ class ActivityXlsxView(VisibleMixin, View):
         return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"))
 
 
+PDF_ROW_LIMIT = 5000
+
+
+class ActivityPdfView(VisibleMixin, View):
+    """The filtered matrix as PDF, with a cover; long lists stop at PDF_ROW_LIMIT and say so."""
+
+    model = Activity
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from django.template.loader import render_to_string
+        from django.utils import timezone
+        from weasyprint import HTML
+
+        from coopmatrix.core.models import CONFIDENTIALITY_ORDER, Confidentiality
+
+        from .exporters import describe_filters
+
+        filterset = ActivityFilterSet(
+            request.GET, queryset=with_rows(self.visible(request), request), request=request
+        )
+        if not filterset.is_valid():
+            return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
+        total = filterset.qs.count()
+        activities = list(filterset.qs[:PDF_ROW_LIMIT])
+        levels = {a.confidentiality for a in activities}
+        highest = max((CONFIDENTIALITY_ORDER.index(level) for level in levels), default=0)
+        cover = [
+            ("As at", timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")),
+            (
+                "Exported by",
+                request.user.get_username() if request.user.is_authenticated else "public (not signed in)",
+            ),
+            (
+                "Records",
+                str(total)
+                if total <= PDF_ROW_LIMIT
+                else f"the first {PDF_ROW_LIMIT} of {total}: use CSV or XLSX for all",
+            ),
+            (
+                "Highest confidentiality inside",
+                str(Confidentiality(CONFIDENTIALITY_ORDER[highest]).label) if activities else "—",
+            ),
+            *(describe_filters(filterset) or [("Filters", "none")]),
+        ]
+        html = render_to_string(
+            "matrix/matrix_pdf.html",
+            {
+                "title": _("Assistance matrix"),
+                "cover": cover,
+                "activities": activities,
+                "highest": cover[3][1],
+            },
+        )
+        response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="matrix-{timezone.localdate()}.pdf"'
+        return response
+
+
 class ActivityDetailView(RecordDetailView):
     model = Activity
     template_name = "matrix/activity_detail.html"
