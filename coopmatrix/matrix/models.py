@@ -251,8 +251,12 @@ def update_reach(activity: Activity) -> None:
     regions = list(activity.recipient_regions.values_list("pk", flat=True))
     through_regions = set()
     if regions:
+        # "Countries in Central America" are its States, not the territories M49 places there
+        # (Bouvet Island sits in South America): a region reaches States only.
         through_regions = set(
-            State.objects.exclude(status=State.Status.HISTORIC)
+            State.objects.filter(
+                status__in=[State.Status.MEMBER, State.Status.OBSERVER, State.Status.OTHER_STATE]
+            )
             .filter(
                 models.Q(region__in=regions)
                 | models.Q(subregion__in=regions)

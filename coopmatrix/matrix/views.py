@@ -18,7 +18,7 @@ from coopmatrix.geo.models import Region, State
 
 from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
-from .models import Activity, ActivityProvider, Programme, Request, ThematicArea
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, ThematicArea
 from .tables import ActivityTable, ProgrammeTable, RequestTable
 
 
@@ -373,3 +373,135 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     request.user.matrix_subscriptions.filter(pk=pk).delete()
     return redirect("matrix:monthly")
+
+
+class MapView(VisibleMixin, View):
+    """A world map of activity counts per State, drawn offline; each State links to its table."""
+
+    model = Activity
+    BINS = (1, 2, 5, 10, 20, 50)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from coopmatrix.geo.maps import HEIGHT, WIDTH, outlines, project
+
+        filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
+        counts: dict[int, int] = {}
+        if filterset.is_valid():
+            counts = dict(
+                ActivityReach.objects.filter(activity__in=filterset.qs.values("pk"))
+                .values_list("state_id")
+                .annotate(n=Count("activity_id", distinct=True))
+            )
+        shapes = outlines()
+        query = request.GET.copy()
+        query.pop("state", None)
+        states, dots = [], []
+        for state in State.objects.exclude(status=State.Status.HISTORIC).exclude(m49__isnull=True):
+            n = counts.get(state.pk, 0)
+            entry = {"state": state, "n": n, "level": self.level(n)}
+            if state.m49 in shapes:
+                states.append({**entry, "path": shapes[state.m49]})
+            elif state.latitude is not None and state.longitude is not None and n:
+                x, y = project(state.longitude, state.latitude)
+                dots.append({**entry, "x": f"{x:.1f}", "y": f"{y:.1f}"})
+        return render(
+            request,
+            "matrix/map.html",
+            {
+                "filter": filterset,
+                "states": states,
+                "dots": dots,
+                "width": WIDTH,
+                "height": HEIGHT,
+                "bins": self.BINS,
+                "query": query.urlencode(),
+                "full_query": request.GET.urlencode(),
+                "title": _("Assistance matrix: map"),
+                "reached": sum(1 for n in counts.values() if n),
+            },
+        )
+
+    def level(self, n: int) -> int:
+        return sum(1 for threshold in self.BINS if n >= threshold)
+
+
+class TimelineView(VisibleMixin, View):
+    """Bars from start to end per activity, planned (outline) beside actual (filled)."""
+
+    model = Activity
+    LIMIT = 200
+    WIDTH = 1000
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
+        rows: list[dict[str, Any]] = []
+        ticks: list[dict[str, Any]] = []
+        total = 0
+        if filterset.is_valid():
+            records = filterset.qs.filter(period_start__isnull=False).order_by("period_start", "title")
+            total = records.count()
+            rows, ticks = self.layout(list(records[: self.LIMIT]))
+        return render(
+            request,
+            "matrix/timeline.html",
+            {
+                "filter": filterset,
+                "rows": rows,
+                "ticks": ticks,
+                "total": total,
+                "limit": self.LIMIT,
+                "width": self.WIDTH,
+                "height": 30 + 22 * len(rows),
+                "query": request.GET.urlencode(),
+                "title": _("Assistance matrix: timeline"),
+            },
+        )
+
+    def layout(self, records: list[Activity]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        import datetime as dt
+
+        from coopmatrix.core.dates import PartialDate, Precision
+
+        def span(start, start_precision, end, end_precision):
+            if start is None:
+                return None
+            last = PartialDate(end, end_precision or Precision.DAY).last_day if end else None
+            return start, last
+
+        spans = []
+        for a in records:
+            planned = span(a.planned_start, a.planned_start_precision, a.planned_end, a.planned_end_precision)
+            actual = span(a.actual_start, a.actual_start_precision, a.actual_end, a.actual_end_precision)
+            spans.append((a, planned, actual))
+        days = [d for _, p, q in spans for pair in (p, q) if pair for d in pair if d]
+        if not days:
+            return [], []
+        first, last = (
+            min(days),
+            max(
+                max(days),
+                dt.date.today()
+                if any(pair and pair[1] is None for _, p, q in spans for pair in (p, q))
+                else max(days),
+            ),
+        )
+        width = max((last - first).days, 1)
+        label_width = 330  # room for the titles at the left
+
+        def x(day):
+            return label_width + (day - first).days / width * (self.WIDTH - label_width)
+
+        rows = []
+        for index, (a, planned, actual) in enumerate(spans):
+            row = {"activity": a, "y": 30 + 22 * index}
+            for name, pair in (("planned", planned), ("actual", actual)):
+                if pair:
+                    start, end = pair
+                    x0, x1 = x(start), x(end or last)
+                    row[name] = {"x": f"{x0:.1f}", "w": f"{max(x1 - x0, 2):.1f}", "open": end is None}
+            rows.append(row)
+        ticks = [
+            {"x": f"{x(dt.date(year, 1, 1)):.1f}", "year": year}
+            for year in range(first.year + 1, last.year + 1)
+        ]
+        return rows, ticks
