@@ -6,7 +6,8 @@ Pages, the API and commands call these, so a record is written the same way what
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pycountry
@@ -88,15 +89,58 @@ def _check_confidentiality(value: str, errors: dict[str, str]) -> str:
     return value
 
 
-@transaction.atomic
-def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = None) -> Activity:
-    """Create or update an activity with its providers, recipients, areas and instruments."""
+class Lookups:
+    """Codes and names a user may refer to, loaded once (one import checks thousands of rows)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.resolver = StateResolver()
+        self.organizations = {o.code: o for o in Organization.objects.visible_to(user)}
+        self.programmes = {p.code: p for p in Programme.objects.visible_to(user)}
+        self.themes = {t.code: t for t in ThematicArea.objects.all()}
+        self.instruments = {i.code: i for i in Instrument.objects.all()}
+        self.regions = {r.m49: r for r in Region.objects.all()}
+
+
+@dataclass
+class CleanActivity:
+    fields: dict[str, Any]
+    programme: Programme | None
+    providers: list[tuple[Organization, str]]
+    states: list[State]
+    regions: list[Region]
+    themes: list[ThematicArea]
+    instruments: list[Instrument]
+
+    def same_as(self, activity: Activity) -> bool:
+        """Whether writing would change nothing (an import rerun must add no history)."""
+        if any(getattr(activity, name) != value for name, value in self.fields.items() if name != "owner"):
+            return False
+        return (
+            activity.programme_id == (self.programme.pk if self.programme else None)
+            and set(activity.provider_roles.values_list("organization_id", "role"))
+            == {(o.pk, role) for o, role in self.providers}
+            and set(activity.recipient_states.values_list("pk", flat=True)) == {s.pk for s in self.states}
+            and set(activity.recipient_regions.values_list("pk", flat=True)) == {r.pk for r in self.regions}
+            and set(activity.thematic_areas.values_list("pk", flat=True)) == {t.pk for t in self.themes}
+            and set(activity.instruments.values_list("pk", flat=True)) == {i.pk for i in self.instruments}
+        )
+
+
+def check_may_write(user: Any, activity: Activity | None) -> None:
+    principal = principal_for(user)
     if activity is not None and not Activity.objects.editable_by(user).filter(pk=activity.pk).exists():
         raise PermissionDenied("you may not change this activity")
-    if activity is None and not principal_for(user).authenticated:
-        raise PermissionDenied("sign in to record activities")
-    if activity is None and not (principal_for(user).sees_everything or principal_for(user).may_edit_own):
+    if activity is None and not (principal.sees_everything or principal.may_edit_own):
         raise PermissionDenied("your role may not record activities")
+
+
+def clean_activity(
+    user: Any, data: dict[str, Any], activity: Activity | None = None, lookups: Lookups | None = None
+) -> CleanActivity:
+    """Check an activity's data; Invalid names every field at fault. Nothing is written."""
+    check_may_write(user, activity)
+    lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {
         "title": (data.get("title") or "").strip(),
@@ -105,8 +149,8 @@ def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = N
         "modality": data.get("modality"),
         "status": data.get("status"),
         "currency": _currency(data.get("currency") or "", errors),
-        "budget": Decimal(str(data["budget"])) if data.get("budget") not in (None, "") else None,
-        "people_trained": data.get("people_trained"),
+        "budget": _budget(data.get("budget"), errors),
+        "people_trained": _whole(data.get("people_trained"), "people_trained", errors),
         "outcome_documents": data.get("outcome_documents") or "",
         "source": data.get("source") or "",
         "confidentiality": _check_confidentiality(
@@ -119,8 +163,6 @@ def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = N
         errors["modality"] = f"must be one of {', '.join(Activity.Modality.values)}"
     if fields["status"] not in Activity.Status.values:
         errors["status"] = f"must be one of {', '.join(Activity.Status.values)}"
-    if fields["budget"] is not None and fields["budget"] < 0:
-        errors["budget"] = "must not be negative"
     if fields["budget"] is not None and not fields["currency"]:
         errors["currency"] = "a budget needs its currency"
     fields.update(_dates(data, ("planned_start", "planned_end", "actual_start", "actual_end"), errors))
@@ -130,16 +172,16 @@ def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = N
             errors[f"{kind}_end"] = f"ends ({end}) before it starts ({start})"
     programme = None
     if data.get("programme"):
-        programme = Programme.objects.visible_to(user).filter(code=data["programme"]).first()
+        programme = lookups.programmes.get(data["programme"])
         if programme is None:
             errors["programme"] = f"no programme with code {data['programme']!r}"
-    providers = _providers(user, data.get("providers") or [], errors)
-    states = _states(data.get("recipient_states") or [], errors)
-    regions = _by_code(
-        Region, [int(r) for r in data.get("recipient_regions") or []], "recipient_regions", errors, key="m49"
+    providers = _providers(lookups, data.get("providers") or [], errors)
+    states = _states(lookups, data.get("recipient_states") or [], errors)
+    regions = _pick(
+        lookups.regions, _m49s(data.get("recipient_regions") or [], errors), "recipient_regions", errors
     )
-    themes = _by_code(ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
-    instruments = _by_code(Instrument, data.get("instruments") or [], "instruments", errors)
+    themes = _pick(lookups.themes, data.get("thematic_areas") or [], "thematic_areas", errors)
+    instruments = _pick(lookups.instruments, data.get("instruments") or [], "instruments", errors)
     if activity is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
     if fields["external_id"]:
@@ -150,46 +192,98 @@ def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = N
             errors["external_id"] = f"{fields['external_id']!r} is already used by another activity"
     if errors:
         raise Invalid(errors)
+    return CleanActivity(fields, programme, providers, states, regions, themes, instruments)
+
+
+def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> Activity:
+    """Write checked data (inside the caller's transaction)."""
     activity = activity or Activity()
-    for name, value in fields.items():
+    for name, value in cleaned.fields.items():
         setattr(activity, name, value)
-    activity.programme = programme
+    activity.programme = cleaned.programme
     activity.save()
-    activity.recipient_states.set(states)
-    activity.recipient_regions.set(regions)
-    activity.thematic_areas.set(themes)
-    activity.instruments.set(instruments)
+    activity.recipient_states.set(cleaned.states)
+    activity.recipient_regions.set(cleaned.regions)
+    activity.thematic_areas.set(cleaned.themes)
+    activity.instruments.set(cleaned.instruments)
     activity.provider_roles.all().delete()
     ActivityProvider.objects.bulk_create(
-        ActivityProvider(activity=activity, organization=org, role=role) for org, role in providers
+        ActivityProvider(activity=activity, organization=org, role=role) for org, role in cleaned.providers
     )
     return activity
 
 
+@transaction.atomic
+def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = None) -> Activity:
+    """Create or update an activity with its providers, recipients, areas and instruments."""
+    return write_activity(clean_activity(user, data, activity), activity)
+
+
+def _budget(value: Any, errors: dict[str, str]) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        errors["budget"] = f"{value!r} is not a number"
+        return None
+    if amount < 0:
+        errors["budget"] = "must not be negative"
+    return amount
+
+
+def _whole(value: Any, field: str, errors: dict[str, str]) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        errors[field] = f"{value!r} is not a whole number"
+        return None
+    if number < 0:
+        errors[field] = "must not be negative"
+    return number
+
+
+def _m49s(values: list[Any], errors: dict[str, str]) -> list[int]:
+    codes = []
+    for value in values:
+        try:
+            codes.append(int(value))
+        except (TypeError, ValueError):
+            errors["recipient_regions"] = f"{value!r} is not an M49 code"
+    return codes
+
+
+def _pick(known: dict[Any, Any], codes: list[Any], field: str, errors: dict[str, str]) -> list[Any]:
+    missing = [c for c in codes if c not in known]
+    if missing:
+        errors[field] = f"unknown: {', '.join(map(str, missing))}"
+    return [known[c] for c in codes if c in known]
+
+
 def _providers(
-    user: Any, items: list[dict[str, str]], errors: dict[str, str]
+    lookups: Lookups, items: list[dict[str, str]], errors: dict[str, str]
 ) -> list[tuple[Organization, str]]:
     result = []
-    visible = {o.code: o for o in Organization.objects.visible_to(user)}
     for item in items:
         code, role = item.get("organization"), item.get("role")
-        if code not in visible:
+        if code not in lookups.organizations:
             errors["providers"] = f"no organization with code {code!r}"
         elif role not in ActivityProvider.Role.values:
             errors["providers"] = f"role {role!r} must be one of {', '.join(ActivityProvider.Role.values)}"
         else:
-            result.append((visible[code], role))
+            result.append((lookups.organizations[code], role))
     if not result and "providers" not in errors:
         errors["providers"] = "at least one provider is required"
     return result
 
 
-def _states(names: list[str], errors: dict[str, str]) -> list[State]:
-    resolver = StateResolver()
+def _states(lookups: Lookups, names: list[str], errors: dict[str, str]) -> list[State]:
     states = []
     for name in names:
         try:
-            states.append(resolver.resolve(name))
+            states.append(lookups.resolver.resolve(name))
         except LookupError as exc:
             errors["recipient_states"] = str(exc)
     return states
@@ -211,9 +305,11 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
     if request is None and not (principal.sees_everything or principal.may_edit_own):
         raise PermissionDenied("your role may not record requests")
     errors: dict[str, str] = {}
-    state = _states([data.get("state") or ""], errors)
-    if errors.get("recipient_states"):
-        errors["state"] = errors.pop("recipient_states")
+    state: list[State] = []
+    try:
+        state = [StateResolver().resolve(data.get("state") or "")]
+    except LookupError as exc:
+        errors["state"] = str(exc)
     if state and principal.state_id and not principal.sees_everything and state[0].pk != principal.state_id:
         errors["state"] = "a national focal point records requests of its own State"
     fields: dict[str, Any] = {
