@@ -418,3 +418,15 @@ class MonthlyMatrixSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – monthly matrix {self.get_by_display()} ({self.format})"
+
+
+class PendingImport(models.Model):
+    """An uploaded file between its preview and its confirmation; removed once imported."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.user})"

@@ -505,3 +505,55 @@ class TimelineView(VisibleMixin, View):
             for year in range(first.year + 1, last.year + 1)
         ]
         return rows, ticks
+
+
+IMPORT_LIMIT_BYTES = 50 * 1024 * 1024
+
+
+@login_required
+def import_activities(request: HttpRequest) -> HttpResponse:
+    """Upload → preview (what would be created, updated, and every error) → confirm."""
+    from . import importers
+    from .models import PendingImport
+
+    context: dict[str, Any] = {"columns": importers.COLUMNS}
+    if request.method == "POST" and "confirm" in request.POST:
+        pending = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user)
+        preview = importers.import_file(request.user, bytes(pending.content), pending.filename)
+        if preview.ok:
+            pending.delete()
+            messages.success(
+                request,
+                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
+                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
+            )
+            return redirect("matrix:activity_list")
+        context.update({"preview": preview, "pending": pending})
+        return render(request, "matrix/import.html", context, status=422)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["error"] = _("Choose a file to import.")
+            return render(request, "matrix/import.html", context, status=400)
+        if upload.size > IMPORT_LIMIT_BYTES:
+            context["error"] = _("The file is larger than 50 MB: split it.")
+            return render(request, "matrix/import.html", context, status=400)
+        content = upload.read()
+        preview = importers.check(request.user, content, upload.name)
+        pending = None
+        if preview.ok:
+            pending = PendingImport.objects.create(user=request.user, filename=upload.name, content=content)
+        context.update({"preview": preview, "pending": pending, "filename": upload.name})
+        return render(request, "matrix/import.html", context, status=200 if preview.ok else 422)
+    return render(request, "matrix/import.html", context)
+
+
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    from . import importers
+
+    if kind == "xlsx":
+        response = HttpResponse(importers.template_xlsx(), content_type=XLSX_TYPE)
+    else:
+        response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="coopmatrix-activities-template.{kind}"'
+    return response

@@ -1,0 +1,271 @@
+"""Import activities from the CSV/XLSX template: parse → check every row → preview → write all.
+
+Rows are matched on `external_id`, so a file imported twice changes nothing the second time.
+Every error names its row, column, value and reason; if there is one, nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from coopmatrix.core.importing import RowError
+
+from .actions import CleanActivity, Invalid, Lookups, clean_activity, write_activity
+from .models import Activity
+
+COLUMNS = [
+    (
+        "external_id",
+        "Required. Your stable identifier (IATI style, e.g. XM-DAC-41114-PROJECT-1); a row with an "
+        "identifier already imported updates that activity.",
+    ),
+    ("title", "Required."),
+    ("description", "Optional."),
+    ("programme", "Code of a programme or project (see /programmes/)."),
+    (
+        "providers",
+        "Organization code and role, separated by ';' — e.g. unodc-tpb:implementing; osce:partner. "
+        "Roles: funding, implementing, partner.",
+    ),
+    ("recipient_states", "State names or ISO codes separated by ';' — e.g. Benin; TGO; Cape Verde."),
+    ("recipient_regions", "M49 codes of regions as a whole, separated by ';' — e.g. 13 for Central America."),
+    ("thematic_areas", "Codes separated by ';' (see /thematic-areas/)."),
+    ("instruments", "Codes separated by ';' (see /instruments/)."),
+    ("modality", "One of: " + ", ".join(Activity.Modality.values)),
+    ("status", "One of: " + ", ".join(Activity.Status.values)),
+    ("planned_start", "YYYY-MM-DD, YYYY-MM or YYYY: write only as much as you know."),
+    ("planned_end", "As planned_start; not before it."),
+    ("actual_start", "As planned_start."),
+    ("actual_end", "As planned_start; not before actual_start."),
+    ("budget", "A number, without currency."),
+    ("currency", "ISO 4217 code, e.g. USD, EUR."),
+    ("people_trained", "A whole number."),
+    ("outcome_documents", "Optional."),
+    ("confidentiality", "public, restricted or confidential (default public)."),
+    ("source", "Document and paragraph the facts come from."),
+]
+COLUMN_NAMES = [name for name, _ in COLUMNS]
+REQUIRED = ("external_id", "title", "providers", "modality", "status")
+MAX_ROWS = 200_000
+
+
+class FileRefused(ValueError):
+    """The file as a whole cannot be read (not a spreadsheet, wrong columns)."""
+
+
+@dataclass
+class Preview:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    planned: list[tuple[Activity | None, CleanActivity]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def template_xlsx() -> bytes:
+    """The import template: a data sheet with the columns and an instructions sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    data = workbook.active
+    data.title = "Activities"
+    data.append(COLUMN_NAMES)
+    for cell in data[1]:
+        cell.font = Font(bold=True)
+    help_sheet = workbook.create_sheet("Instructions")
+    help_sheet.append(["column", "what to write"])
+    for name, text in COLUMNS:
+        help_sheet.append([name, text])
+    help_sheet.append([])
+    help_sheet.append(
+        [
+            "",
+            "One row per activity. The whole file is checked first; if any row has an error "
+            "nothing is imported and every error is listed with its row and column.",
+        ]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def template_csv() -> str:
+    return ",".join(COLUMN_NAMES) + "\n"
+
+
+def read_rows(content: bytes, filename: str = "") -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of an XLSX or UTF-8 CSV file with their row numbers as a spreadsheet shows them."""
+    if content[:4] == b"PK\x03\x04":
+        yield from _xlsx_rows(content)
+        return
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"{filename or 'the file'} is neither an XLSX workbook nor UTF-8 CSV text") from exc
+    if "\x00" in text:
+        raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    _check_header(header)
+    assert header is not None
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            raise FileRefused(f"row {number} has {len(cells)} cells but the header has {len(header)} columns")
+        yield (
+            number,
+            dict(zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True)),
+        )
+
+
+def _xlsx_rows(content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise FileRefused("the file is a damaged or unknown workbook") from exc
+    sheet = workbook["Activities"] if "Activities" in workbook.sheetnames else workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+    _check_header(header)
+    for number, cells in enumerate(rows, start=2):
+        values = ["" if c is None else _text(c) for c in cells]
+        if not any(values):
+            continue
+        yield number, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
+    workbook.close()
+
+
+def _text(value: Any) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _check_header(header: list[str] | None) -> None:
+    if not header:
+        raise FileRefused("the file is empty: the first row must name the columns")
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c and c not in COLUMN_NAMES]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s): {', '.join(unknown)}")
+        raise FileRefused("; ".join(parts) + " (download the template for the columns)")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def _data(row: dict[str, str]) -> dict[str, Any]:
+    providers = []
+    for item in _split(row.get("providers", "")):
+        organization, _, role = item.partition(":")
+        providers.append({"organization": organization.strip(), "role": role.strip()})
+    return {
+        **{k: v for k, v in row.items() if k in COLUMN_NAMES},
+        "providers": providers,
+        "recipient_states": _split(row.get("recipient_states", "")),
+        "recipient_regions": _split(row.get("recipient_regions", "")),
+        "thematic_areas": _split(row.get("thematic_areas", "")),
+        "instruments": _split(row.get("instruments", "")),
+    }
+
+
+def check(
+    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+) -> Preview:
+    """Check every row; the preview says what would be created, updated or left unchanged."""
+    preview = Preview()
+    lookups = Lookups(user)
+    seen: dict[str, int] = {}
+    try:
+        rows = list(read_rows(content, filename))
+    except FileRefused as exc:
+        preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
+        return preview
+    if len(rows) > MAX_ROWS:
+        preview.errors.append(RowError(filename, 0, "", "", f"more than {MAX_ROWS} rows: split the file"))
+        return preview
+    existing = {
+        a.external_id: a
+        for a in Activity.objects.filter(external_id__in=[r.get("external_id") for _, r in rows])
+    }
+    for index, (number, row) in enumerate(rows, start=1):
+        external_id = row.get("external_id", "")
+        if not external_id:
+            preview.errors.append(RowError(filename, number, "external_id", "", "is required"))
+            continue
+        if external_id in seen:
+            preview.errors.append(
+                RowError(filename, number, "external_id", external_id, f"also on row {seen[external_id]}")
+            )
+            continue
+        seen[external_id] = number
+        activity = existing.get(external_id)
+        try:
+            cleaned = clean_activity(user, _data(row), activity, lookups)
+        except Invalid as exc:
+            preview.errors.extend(
+                RowError(filename, number, column, row.get(column, ""), reason)
+                for column, reason in exc.errors.items()
+            )
+            continue
+        except PermissionDenied as exc:
+            preview.errors.append(RowError(filename, number, "external_id", external_id, str(exc)))
+            continue
+        if activity is None:
+            preview.created += 1
+        elif cleaned.same_as(activity):
+            preview.unchanged += 1
+            continue
+        else:
+            preview.updated += 1
+        preview.planned.append((activity, cleaned))
+        if progress:
+            progress(index)
+    return preview
+
+
+@transaction.atomic
+def import_file(
+    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+) -> Preview:
+    """Check and, when every row is right, write, in one transaction."""
+    preview = check(user, content, filename, progress)
+    if preview.ok:
+        write(preview)
+    return preview
+
+
+@transaction.atomic
+def write(preview: Preview) -> None:
+    """Write a preview without errors, all rows in one transaction."""
+    if preview.errors:
+        raise ValueError("a preview with errors is never written")
+    for activity, cleaned in preview.planned:
+        write_activity(cleaned, activity)

@@ -1,0 +1,57 @@
+import sys
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from coopmatrix.matrix import importers
+
+
+class Progress:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total: int, stream=sys.stderr) -> None:
+        self.total, self.stream, self.shown = max(total, 1), stream, -1
+
+    def __call__(self, done: int) -> None:
+        percent = done * 100 // self.total
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4)
+            self.stream.write(f"\r[{bar:<25}] {percent:3d}% ({done}/{self.total})")
+            self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Import activities from the CSV/XLSX template; all rows or none, matched on external_id."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--user", required=True, help="Whose rights and organization the import uses.")
+        parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        user = get_user_model().objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"no user {options['user']!r}")
+        content = path.read_bytes()
+        try:
+            total = sum(1 for _ in importers.read_rows(content, path.name))
+        except importers.FileRefused as exc:
+            raise CommandError(f"{path.name}: {exc}; nothing was imported") from exc
+        with transaction.atomic():
+            preview = importers.check(user, content, path.name, Progress(total))
+            self.stderr.write("")
+            if preview.errors:
+                lines = "\n".join(str(e) for e in preview.errors)
+                raise CommandError(f"{len(preview.errors)} error(s); nothing was imported:\n{lines}")
+            if not options["dry_run"]:
+                importers.write(preview)
+        verb = "Would import" if options["dry_run"] else "Imported"
+        self.stdout.write(
+            f"{verb}: {preview.created} created, {preview.updated} updated, {preview.unchanged} unchanged."
+        )
