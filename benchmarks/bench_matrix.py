@@ -1,0 +1,142 @@
+"""Matrix workloads of issue 4 against synthetic activities (see generate_synthetic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.harness import Result, Workload  # noqa: E402 - the probe runs as a script
+
+GRID_SQL = """
+SELECT s.subregion_id, t.thematicarea_id, COUNT(DISTINCT a.id)
+FROM matrix_activity a
+JOIN matrix_activityreach r ON r.activity_id = a.id
+JOIN geo_state s ON s.id = r.state_id
+JOIN matrix_activity_thematic_areas t ON t.activity_id = a.id
+WHERE a.status IN ('ongoing', 'planned')
+  AND a.id IN (SELECT r2.activity_id FROM matrix_activityreach r2 JOIN geo_state s2 ON s2.id = r2.state_id
+               WHERE s2.region_id = (SELECT id FROM geo_region WHERE m49 = 2))
+  AND (a.confidentiality IN ('public', 'restricted') OR a.owner_id = {org})
+GROUP BY 1, 2
+"""
+
+TABLE_SQL = """
+SELECT a.* FROM matrix_activity a
+WHERE a.status = 'ongoing'
+  AND a.id IN (SELECT r.activity_id FROM matrix_activityreach r JOIN geo_state s ON s.id = r.state_id
+               WHERE s.region_id = (SELECT id FROM geo_region WHERE m49 = 142))
+  AND (a.confidentiality IN ('public', 'restricted') OR a.owner_id = {org})
+ORDER BY a.period_start DESC LIMIT 50
+"""
+
+
+def _editor():
+    from django.contrib.auth import get_user_model
+
+    from coopmatrix.accounts.models import Profile
+    from coopmatrix.core.roles import Role
+    from coopmatrix.directory.models import Organization
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-matrix-editor")
+    org = Organization.objects.get(code="osce")
+    Profile.objects.get_or_create(user=user, defaults={"role": Role.ORGANIZATION_EDITOR, "organization": org})
+    return user, org
+
+
+def workloads() -> list[Workload]:
+    from django.test import Client
+
+    from coopmatrix.matrix import monthly
+    from coopmatrix.matrix.models import Activity
+
+    user, org = _editor()
+    client = Client()
+    client.force_login(user)
+    count = Activity.objects.count()
+    size = f"{count:,} activities"
+    return [
+        Workload(
+            "Grid: sub-regions × thematic areas, 2 filters",
+            size,
+            lambda: client.get("/matrix/grid/?rows=subregion&region=2&status=ongoing&status=planned"),
+            target_ms=150,
+            sql=GRID_SQL.format(org=org.pk),
+            repeat=7,
+        ),
+        Workload(
+            "Table: first page, filtered, sorted",
+            size,
+            lambda: client.get("/matrix/?region=142&status=ongoing&sort=-period_start"),
+            target_ms=50,
+            sql=TABLE_SQL.format(org=org.pk),
+            repeat=15,
+        ),
+        Workload(
+            "Monthly matrix, all sub-regions (2015-06)",
+            size,
+            lambda: monthly.build(dt.date(2015, 6, 1), "subregion", user),
+            target_ms=15_000,
+            repeat=3,
+        ),
+    ]
+
+
+def export_probe() -> Result:
+    """CSV export of about 100,000 rows in a child process, which reports its time and peak memory."""
+    env = {**os.environ, "BENCH_PROBE": "export"}
+    output = subprocess.run(
+        [sys.executable, str(Path(__file__)), "probe"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    figures = json.loads(output.stdout.strip().splitlines()[-1])
+    workload = Workload(
+        f"CSV export, streamed (peak RSS {figures['peak_mb']:.0f} MB, target 300 MB)",
+        f"{figures['rows']:,} rows",
+        lambda: None,
+        target_ms=20_000,
+    )
+    return Result(workload, figures["seconds"] * 1000, figures["seconds"] * 1000, None)
+
+
+def _probe() -> None:
+    import resource
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from coopmatrix.matrix.models import Activity
+
+    user, _ = _editor()
+    client = Client()
+    client.force_login(user)
+    # The newest activities first: a date that leaves about 100,000 rows.
+    total = Activity.objects.count()
+    cutoff = Activity.objects.order_by("-period_start").values_list("period_start", flat=True)[
+        min(100_000, total - 1)
+    ]
+    start = time.perf_counter()
+    response = client.get(f"/matrix/export.csv?period_from={cutoff}")
+    rows = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["probe"]:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
+    _probe()

@@ -1,0 +1,158 @@
+"""Fill a benchmark database with synthetic activities (never a database holding real records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import State
+from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach, ThematicArea
+
+PREFIX = "SYNTH-"
+BATCH = 5000
+
+
+class Command(BaseCommand):
+    help = "Generate N synthetic activities (skewed by State and provider, 1-40 recipients, 2001-2026) for benchmarks."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--activities", type=int, required=True)
+        parser.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, **options):
+        name = str(settings.DATABASES["default"]["NAME"])
+        if "bench" not in name:
+            raise CommandError(
+                f"generate_synthetic writes only to a benchmark database (its name must contain 'bench'); "
+                f"this one is {name!r}"
+            )
+        if options["activities"] < 1:
+            raise CommandError("--activities must be at least 1")
+        existing = Activity.objects.filter(external_id__startswith=PREFIX).count()
+        wanted = options["activities"]
+        if existing >= wanted:
+            self.stdout.write(f"{existing} synthetic activities already there; nothing to do.")
+            return
+        rng = random.Random(options["seed"] * 1_000_003 + existing)
+        started = time.monotonic()
+        generator = _Generator(rng)
+        for first in range(existing, wanted, BATCH):
+            generator.batch(first, min(BATCH, wanted - first))
+            done = min(first + BATCH, wanted)
+            rate = (done - existing) / max(time.monotonic() - started, 0.001)
+            self.stderr.write(f"\r{done}/{wanted} activities ({rate:,.0f}/s)", ending="")
+        self.stderr.write("")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        self.stdout.write(
+            f"{wanted - existing} synthetic activities written in {time.monotonic() - started:.0f} s."
+        )
+
+
+class _Generator:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        states = list(State.objects.exclude(status=State.Status.HISTORIC).values_list("pk", flat=True))
+        # A few States receive most assistance: Zipf-like weights over a shuffled list.
+        rng.shuffle(states)
+        self.states, self.state_weights = states, [1 / (rank + 1) ** 0.8 for rank in range(len(states))]
+        providers = list(Organization.objects.exclude(kind="national_agency").values_list("pk", flat=True))
+        rng.shuffle(providers)
+        self.providers, self.provider_weights = providers, [1 / (rank + 1) for rank in range(len(providers))]
+        self.themes = list(ThematicArea.objects.values_list("pk", flat=True))
+        self.modalities = list(Activity.Modality.values)
+        self.statuses = list(Activity.Status.values)
+        self.history_states = apps.get_model("matrix", "HistoricalActivity_recipient_states")
+        self.history_model = Activity.history.model
+
+    def _recipients(self) -> list[int]:
+        count = min(int(self.rng.paretovariate(1.3)), 40)
+        return list(dict.fromkeys(self.rng.choices(self.states, self.state_weights, k=count)))
+
+    @transaction.atomic
+    def batch(self, first: int, size: int) -> None:
+        rng = self.rng
+        activities = []
+        for index in range(first, first + size):
+            start = dt.date(2001, 1, 1) + dt.timedelta(days=rng.randrange(0, 26 * 365))
+            end = start + dt.timedelta(days=rng.randrange(1, 3 * 365))
+            status = rng.choices(self.statuses, (1, 3, 4, 8, 1, 1))[0]
+            actual = status in ("ongoing", "completed")
+            activities.append(
+                Activity(
+                    external_id=f"{PREFIX}{index:08d}",
+                    title=f"Synthetic activity {index}",
+                    description="synthetic record for benchmarks",
+                    modality=rng.choice(self.modalities),
+                    status=status,
+                    planned_start=start,
+                    planned_start_precision="day",
+                    planned_end=end,
+                    planned_end_precision="day",
+                    actual_start=start if actual else None,
+                    actual_start_precision="day" if actual else "",
+                    actual_end=end if status == "completed" else None,
+                    actual_end_precision="day" if status == "completed" else "",
+                    period_start=start,
+                    period_end=end if status != "ongoing" else None,
+                    confidentiality=rng.choices(("public", "restricted", "confidential"), (7, 2, 1))[0],
+                    source="synthetic (benchmark)",
+                )
+            )
+        Activity.objects.bulk_create(activities)
+        recipients, reach, themes, providers, history, history_states = [], [], [], [], [], []
+        through_states = Activity.recipient_states.through
+        through_themes = Activity.thematic_areas.through
+        for activity in activities:
+            states = self._recipients()
+            rows = [through_states(activity_id=activity.pk, state_id=s) for s in states]
+            recipients += rows
+            reach += [ActivityReach(activity_id=activity.pk, state_id=s, direct=True) for s in states]
+            themes += [
+                through_themes(activity_id=activity.pk, thematicarea_id=t)
+                for t in set(rng.choices(self.themes, k=rng.randint(1, 3)))
+            ]
+            for org in set(rng.choices(self.providers, self.provider_weights, k=rng.randint(1, 3))):
+                providers.append(
+                    ActivityProvider(
+                        activity_id=activity.pk,
+                        organization_id=org,
+                        role=rng.choice(("implementing", "funding", "partner")),
+                    )
+                )
+            recorded = timezone.make_aware(
+                dt.datetime.combine(
+                    activity.planned_start - dt.timedelta(days=rng.randrange(0, 120)), dt.time(12)
+                )
+            )
+            history.append(self._history(activity, recorded))
+            history_states.append(rows)
+        through_states.objects.bulk_create(recipients, batch_size=BATCH)
+        ActivityReach.objects.bulk_create(reach, batch_size=BATCH)
+        through_themes.objects.bulk_create(themes, batch_size=BATCH)
+        ActivityProvider.objects.bulk_create(providers, batch_size=BATCH)
+        self.history_model.objects.bulk_create(history, batch_size=BATCH)
+        # simple-history's copy of each recipient row keeps the row's own id beside its own key.
+        self.history_states.objects.bulk_create(
+            [
+                self.history_states(id=row.pk, history_id=h.pk, activity_id=h.id, state_id=row.state_id)
+                for h, rows in zip(history, history_states, strict=True)
+                for row in rows
+            ],
+            batch_size=BATCH,
+        )
+
+    def _history(self, activity: Activity, when: dt.datetime):
+        fields = {f.attname: getattr(activity, f.attname) for f in Activity._meta.concrete_fields}
+        return self.history_model(
+            **fields, history_date=when, history_type="+", history_change_reason="synthetic"
+        )
