@@ -11,7 +11,21 @@ from openpyxl import Workbook, load_workbook
 from coopmatrix.matrix import importers
 from coopmatrix.matrix.models import Activity
 
-HEADER = "external_id,title,providers,recipient_states,modality,status,planned_start,planned_end,budget,currency,source"
+HEADER = ",".join(
+    [
+        "external_id",
+        "title",
+        "providers",
+        "recipient_states",
+        "modality",
+        "status",
+        "planned_start",
+        "planned_end",
+        "budget",
+        "currency",
+        "source",
+    ]
+)
 GOOD = [
     "XM-TEST-1,Workshop in Cotonou (made for tests),test-org-a:implementing,Benin; Togo,workshop,planned,"
     "2005-03,2005-03-20,15000,EUR,made for tests",

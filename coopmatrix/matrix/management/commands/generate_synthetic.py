@@ -21,7 +21,10 @@ BATCH = 5000
 
 
 class Command(BaseCommand):
-    help = "Generate N synthetic activities (skewed by State and provider, 1-40 recipients, 2001-2026) for benchmarks."
+    help = (
+        "Generate N synthetic activities (skewed by State and provider, 1-40 recipients, 2001-2026) "
+        "in a benchmark database."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--activities", type=int, required=True)
