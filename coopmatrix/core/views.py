@@ -93,13 +93,17 @@ class RecordExportView(VisibleMixin, View):
     def get_columns(self, request: HttpRequest) -> list[Column]:
         return self.columns
 
+    def rows(self, request: HttpRequest, records: QuerySet) -> Any:
+        """What the columns read, one by one; a view may give plain dicts for speed."""
+        return records.iterator(chunk_size=2000)
+
     def get(self, request: HttpRequest) -> HttpResponseBase:
         filterset = self.filterset_class(request.GET, queryset=self.visible(request), request=request)
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
         stamp = timezone.now().strftime("%Y-%m-%d")
         return csv_response(
-            filterset.qs.iterator(chunk_size=2000), self.get_columns(request), f"{self.filename}-{stamp}.csv"
+            self.rows(request, filterset.qs), self.get_columns(request), f"{self.filename}-{stamp}.csv"
         )
 
 

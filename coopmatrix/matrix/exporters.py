@@ -3,39 +3,110 @@
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from coopmatrix.core.dates import format_partial
 from coopmatrix.core.models import CONFIDENTIALITY_ORDER
 
 
-def _join(items, attribute: str) -> str:
-    return "; ".join(str(getattr(item, attribute)) for item in items)
+def _joined(values: list[Any]) -> str:
+    return "; ".join(str(v) for v in values)
 
 
+def _date(row: dict[str, Any], name: str) -> str:
+    return format_partial(row[name], row[f"{name}_precision"])
+
+
+# Each export row is a dict from `activity_rows`, not a model instance: a 100,000-row export must
+# not build 500,000 model objects.
 ACTIVITY_COLUMNS = [
-    ("external_id", lambda a: a.external_id or ""),
-    ("title", lambda a: a.title),
-    ("programme", lambda a: a.programme.code if a.programme else ""),
-    ("providers", lambda a: "; ".join(f"{p.organization.code}:{p.role}" for p in a.provider_roles.all())),
-    ("recipient_states", lambda a: _join(a.recipient_states.all(), "code")),
-    ("recipient_regions", lambda a: _join(a.recipient_regions.all(), "m49")),
-    ("thematic_areas", lambda a: _join(a.thematic_areas.all(), "code")),
-    ("modality", lambda a: a.modality),
-    ("status", lambda a: a.status),
-    ("planned_start", lambda a: a.date_display("planned_start")),
-    ("planned_end", lambda a: a.date_display("planned_end")),
-    ("actual_start", lambda a: a.date_display("actual_start")),
-    ("actual_end", lambda a: a.date_display("actual_end")),
-    ("budget", lambda a: a.budget if a.budget is not None else ""),
-    ("currency", lambda a: a.currency),
-    ("people_trained", lambda a: a.people_trained if a.people_trained is not None else ""),
-    ("confidentiality", lambda a: a.confidentiality),
-    ("source", lambda a: a.source),
+    ("external_id", lambda a: a["external_id"] or ""),
+    ("title", lambda a: a["title"]),
+    ("programme", lambda a: a["programme__code"] or ""),
+    ("providers", lambda a: _joined(f"{code}:{role}" for code, role in a["providers"])),
+    ("recipient_states", lambda a: _joined(a["states"])),
+    ("recipient_regions", lambda a: _joined(a["regions"])),
+    ("thematic_areas", lambda a: _joined(a["themes"])),
+    ("modality", lambda a: a["modality"]),
+    ("status", lambda a: a["status"]),
+    ("planned_start", lambda a: _date(a, "planned_start")),
+    ("planned_end", lambda a: _date(a, "planned_end")),
+    ("actual_start", lambda a: _date(a, "actual_start")),
+    ("actual_end", lambda a: _date(a, "actual_end")),
+    ("budget", lambda a: a["budget"] if a["budget"] is not None else ""),
+    ("currency", lambda a: a["currency"]),
+    ("people_trained", lambda a: a["people_trained"] if a["people_trained"] is not None else ""),
+    ("confidentiality", lambda a: a["confidentiality"]),
+    ("source", lambda a: a["source"]),
 ]
+ACTIVITY_FIELDS = (
+    "pk",
+    "external_id",
+    "title",
+    "programme__code",
+    "modality",
+    "status",
+    "planned_start",
+    "planned_start_precision",
+    "planned_end",
+    "planned_end_precision",
+    "actual_start",
+    "actual_start_precision",
+    "actual_end",
+    "actual_end_precision",
+    "budget",
+    "currency",
+    "people_trained",
+    "confidentiality",
+    "source",
+)
+CHUNK = 2000
+
+
+def activity_rows(queryset: Any, visible_organizations: set[int]) -> Iterator[dict[str, Any]]:
+    """Activities as plain dicts with their recipients, areas and (visible) providers, chunk by chunk."""
+    from .models import Activity, ActivityProvider
+
+    chunk: list[dict[str, Any]] = []
+    for values in queryset.values(*ACTIVITY_FIELDS).iterator(chunk_size=CHUNK):
+        chunk.append(values)
+        if len(chunk) == CHUNK:
+            yield from _with_relations(chunk, visible_organizations, Activity, ActivityProvider)
+            chunk = []
+    if chunk:
+        yield from _with_relations(chunk, visible_organizations, Activity, ActivityProvider)
+
+
+def _with_relations(chunk, visible_organizations, Activity, ActivityProvider) -> list[dict[str, Any]]:
+    pks = [row["pk"] for row in chunk]
+    related: dict[str, dict[int, list[Any]]] = {}
+    for key, through, path in (
+        ("states", Activity.recipient_states.through, "state__code"),
+        ("regions", Activity.recipient_regions.through, "region__m49"),
+        ("themes", Activity.thematic_areas.through, "thematicarea__code"),
+    ):
+        found: dict[int, list[Any]] = defaultdict(list)
+        for activity_id, value in through.objects.filter(activity_id__in=pks).values_list(
+            "activity_id", path
+        ):
+            found[activity_id].append(value)
+        related[key] = found
+    providers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = ActivityProvider.objects.filter(activity_id__in=pks, organization_id__in=visible_organizations)
+    for activity_id, code, role in rows.values_list("activity_id", "organization__code", "role"):
+        providers[activity_id].append((code, role))
+    for row in chunk:
+        row.update({key: related[key][row["pk"]] for key in related})
+        row["providers"] = providers[row["pk"]]
+    return chunk
+
 
 PROGRAMME_COLUMNS = [
     ("code", lambda p: p.code),
@@ -74,7 +145,9 @@ def describe_filters(filterset) -> list[tuple[str, str]]:
     return described
 
 
-def xlsx_response(request: HttpRequest, filterset, columns, filename: str, title: str) -> FileResponse:
+def xlsx_response(
+    request: HttpRequest, filterset, columns, filename: str, title: str, rows: Any = None
+) -> FileResponse:
     """Stream an XLSX of the filtered rows; openpyxl's write-only mode keeps memory flat."""
     workbook = Workbook(write_only=True)
     cover = workbook.create_sheet("Cover")
@@ -82,9 +155,10 @@ def xlsx_response(request: HttpRequest, filterset, columns, filename: str, title
     sheet.append([name for name, _ in columns])
     highest = 0
     count = 0
-    for record in filterset.qs.iterator(chunk_size=2000):
+    for record in rows if rows is not None else filterset.qs.iterator(chunk_size=2000):
         sheet.append([_cell(getter(record)) for _, getter in columns])
-        highest = max(highest, CONFIDENTIALITY_ORDER.index(record.confidentiality))
+        level = record["confidentiality"] if isinstance(record, dict) else record.confidentiality
+        highest = max(highest, CONFIDENTIALITY_ORDER.index(level))
         count += 1
     bold = Font(bold=True)
     rows = [

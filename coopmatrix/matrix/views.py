@@ -16,7 +16,7 @@ from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordList
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 
-from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, xlsx_response
+from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, activity_rows, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
 from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, ThematicArea
 from .tables import ActivityTable, ProgrammeTable, RequestTable
@@ -64,20 +64,19 @@ class ActivityExportView(RecordExportView):
     columns = ACTIVITY_COLUMNS
     filename = "matrix"
 
-    def visible(self, request):
-        return with_rows(super().visible(request), request)
+    def rows(self, request, records):
+        return activity_rows(records, visible_organization_ids(request))
 
 
 class ActivityXlsxView(VisibleMixin, View):
     model = Activity
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        filterset = ActivityFilterSet(
-            request.GET, queryset=with_rows(self.visible(request), request), request=request
-        )
+        filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
-        return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"))
+        rows = activity_rows(filterset.qs, visible_organization_ids(request))
+        return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"), rows)
 
 
 PDF_ROW_LIMIT = 5000
