@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.filters import FilterSet
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.geo.models import State
 
@@ -13,7 +14,7 @@ def visible_organizations(request):
     return Organization.objects.visible_to(request.user if request else None)
 
 
-class OrganizationFilterSet(django_filters.FilterSet):
+class OrganizationFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Name or acronym"), method="filter_text")
     kind = django_filters.MultipleChoiceFilter(choices=Organization.Kind.choices, label=_("Kind"))
     parent = django_filters.ModelChoiceFilter(
@@ -40,7 +41,7 @@ class OrganizationFilterSet(django_filters.FilterSet):
         return queryset.filter(pk__in=visible.filter(state=value).values("organization_id"))
 
 
-class MembershipFilterSet(django_filters.FilterSet):
+class MembershipFilterSet(FilterSet):
     organization = django_filters.ModelChoiceFilter(
         queryset=visible_organizations, to_field_name="code", label=_("Organization (code)")
     )

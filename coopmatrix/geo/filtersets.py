@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.filters import FilterSet
+
 from .models import Region, State
 from .resolver import normalize
 
@@ -23,7 +25,7 @@ class CurrentOrHistoric(django_filters.widgets.BooleanWidget):
         )
 
 
-class StateFilterSet(django_filters.FilterSet):
+class StateFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Name or code"), method="filter_text")
     region = RegionChoiceFilter(Region.Level.REGION, label=_("Region"))
     subregion = RegionChoiceFilter(Region.Level.SUBREGION, label=_("Sub-region"))
@@ -63,7 +65,7 @@ class StateFilterSet(django_filters.FilterSet):
         return super().filter_queryset(queryset)
 
 
-class RegionFilterSet(django_filters.FilterSet):
+class RegionFilterSet(FilterSet):
     level = django_filters.ChoiceFilter(choices=Region.Level.choices, label=_("Level"))
     parent = django_filters.ModelChoiceFilter(
         queryset=Region.objects.all(), to_field_name="m49", label=_("Within")

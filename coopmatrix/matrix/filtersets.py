@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.filters import FilterSet
 from coopmatrix.directory.filtersets import visible_organizations
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
@@ -43,7 +44,7 @@ def _areas_within(regions) -> set[int]:
     return found
 
 
-class ActivityFilterSet(django_filters.FilterSet):
+class ActivityFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Words in title or description"), method="filter_text")
     state = django_filters.ModelMultipleChoiceFilter(
         queryset=State.objects.exclude(status=State.Status.HISTORIC),
@@ -159,7 +160,7 @@ class ActivityFilterSet(django_filters.FilterSet):
         return queryset.filter(period_start__lte=value)
 
 
-class ProgrammeFilterSet(django_filters.FilterSet):
+class ProgrammeFilterSet(FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Title"))
     organization = django_filters.ModelChoiceFilter(
         queryset=visible_organizations, to_field_name="code", label=_("Managed by")
@@ -170,7 +171,7 @@ class ProgrammeFilterSet(django_filters.FilterSet):
         fields = ["q", "organization"]
 
 
-class RequestFilterSet(django_filters.FilterSet):
+class RequestFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Words"), method="filter_text")
     state = django_filters.ModelMultipleChoiceFilter(
         queryset=State.objects.all(), to_field_name="code", label=_("Requesting State")

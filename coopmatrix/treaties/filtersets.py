@@ -2,10 +2,12 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.filters import FilterSet
+
 from .models import Instrument
 
 
-class InstrumentFilterSet(django_filters.FilterSet):
+class InstrumentFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Title or code"), method="filter_text")
     in_table2 = django_filters.BooleanFilter(
         label=_("One of the 12 instruments of 2004"),

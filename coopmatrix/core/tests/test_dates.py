@@ -28,3 +28,15 @@ def test_a_wrong_date_is_refused_with_the_text_named(text):
     with pytest.raises(ValueError) as failure:
         PartialDate.parse(text)
     assert repr(text) in str(failure.value)
+
+
+def test_fast_select_widgets_render_like_django_and_escape():
+    from coopmatrix.core.filters import FastSelect, FastSelectMultiple
+
+    widget = FastSelectMultiple(choices=[("A", "Alpha <b>"), ("B", 'Beta "quoted"')])
+    html = widget.render("state", ["B"], attrs={"id": "id_state"})
+    assert html.startswith('<select id="id_state" name="state" multiple>')
+    assert '<option value="A">Alpha &lt;b&gt;</option>' in html
+    assert '<option value="B" selected>Beta &quot;quoted&quot;</option>' in html
+    single = FastSelect(choices=[("", "---------"), ("x", "X")]).render("kind", "x")
+    assert '<option value="x" selected>X</option>' in single and "multiple" not in single

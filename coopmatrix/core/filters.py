@@ -1,0 +1,68 @@
+"""A FilterSet base whose choice widgets render in Python, not one template per option.
+
+The matrix filters offer every State, region, organization and instrument: some 700 options,
+which Django's per-option widget templates took most of a page's time to draw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.utils.html import format_html, format_html_join
+
+
+class _FastChoices:
+    allow_multiple_selected = False
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        final = self.build_attrs(self.attrs, attrs)  # type: ignore[attr-defined]
+        final["name"] = name
+        if self.allow_multiple_selected:
+            final["multiple"] = True
+        values = value if isinstance(value, list | tuple) else [value]
+        selected = {str(v) for v in values if v not in (None, "")}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option_value, " selected" if str(option_value) in selected else "", label)
+                for option_value, label in self._options()
+            ),
+        )
+        pairs = format_html_join(
+            "", ' {}="{}"', ((k, v) for k, v in final.items() if v is not True and v not in (False, None))
+        )
+        flags = format_html_join("", " {}", ((k,) for k, v in final.items() if v is True))
+        return format_html("<select{}{}>{}</select>", pairs, flags, options)
+
+    def _options(self):
+        for option_value, label in self.choices:  # type: ignore[attr-defined]
+            if hasattr(option_value, "value"):  # ModelChoiceIteratorValue
+                option_value = option_value.value
+            yield ("" if option_value is None else option_value), label
+
+
+class FastSelect(_FastChoices, forms.Select):
+    pass
+
+
+class FastSelectMultiple(_FastChoices, forms.SelectMultiple):
+    allow_multiple_selected = True
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with fast select widgets for every choice filter."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for item in self.filters.values():
+            if "widget" in item.extra:
+                continue
+            if isinstance(
+                item, django_filters.MultipleChoiceFilter | django_filters.ModelMultipleChoiceFilter
+            ):
+                item.extra["widget"] = FastSelectMultiple
+            elif isinstance(item, django_filters.ChoiceFilter | django_filters.ModelChoiceFilter):
+                item.extra["widget"] = FastSelect
