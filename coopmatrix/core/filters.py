@@ -44,11 +44,11 @@ class _FastChoices:
             yield ("" if option_value is None else option_value), label
 
 
-class FastSelect(_FastChoices, forms.Select):
+class FastSelect(_FastChoices, forms.Select):  # type: ignore[misc]
     pass
 
 
-class FastSelectMultiple(_FastChoices, forms.SelectMultiple):
+class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[misc]
     allow_multiple_selected = True
 
 
