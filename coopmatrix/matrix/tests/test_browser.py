@@ -1,0 +1,42 @@
+"""The matrix in a real browser (headless Debian Chromium)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site(live_server, reference):
+    return live_server.url
+
+
+def test_a_visitor_filters_the_matrix_and_follows_a_count_to_its_table(page, site):
+    page.goto(site + "/matrix/grid/")
+    page.get_by_label("Recipient State").select_option(label="Kyrgyzstan")
+    page.get_by_role("button", name="Apply").click()
+    cell = page.locator('[data-cell="KGZ/ratification-legislation"]')
+    expect(cell).to_have_text("4")
+    cell.click()
+    expect(page).to_have_url(re.compile(r"/matrix/\?.*state=KGZ"))
+    expect(page.get_by_test_id("count")).to_have_text("4")
+    page.get_by_role("link", name=re.compile("Direct legal advisory services on the universal instruments: Kyr")).click()
+    expect(page.get_by_test_id("recipients")).to_have_text("Kyrgyzstan")
+
+
+def test_the_map_draws_every_state_offline(page, site):
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(site + "/matrix/map/?modality=legislative_advice")
+    expect(page.get_by_test_id("reached")).to_have_text("35")
+    expect(page.locator('[data-state="MUS"] circle')).to_be_visible()
+    assert all(url.startswith(site) or url.startswith("data:") for url in requests)
+
+
+def test_the_table_filters_update_without_reloading(page, site):
+    page.goto(site + "/matrix/")
+    page.get_by_label("Modality").select_option(label="Study tour")
+    expect(page.get_by_test_id("count")).to_have_text("1")
+    expect(page).to_have_url(re.compile(r"modality=study_tour"))
