@@ -168,6 +168,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", "90")
+# A request still open this many days after it was received, with no answering activity,
+# is shown as unanswered (issue 4).
+REQUEST_UNANSWERED_DAYS = envint("REQUEST_UNANSWERED_DAYS", "90")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]

@@ -111,6 +111,8 @@ class CleanActivity:
     regions: list[Region]
     themes: list[ThematicArea]
     instruments: list[Instrument]
+    #: The requests it answers (None: leave them as they are), with those the user cannot see kept.
+    requests: list[Request] | None = None
 
     def same_as(self, activity: Activity) -> bool:
         """Whether writing would change nothing (an import rerun must add no history)."""
@@ -124,6 +126,10 @@ class CleanActivity:
             and set(activity.recipient_regions.values_list("pk", flat=True)) == {r.pk for r in self.regions}
             and set(activity.thematic_areas.values_list("pk", flat=True)) == {t.pk for t in self.themes}
             and set(activity.instruments.values_list("pk", flat=True)) == {i.pk for i in self.instruments}
+            and (
+                self.requests is None
+                or set(activity.requests.values_list("pk", flat=True)) == {r.pk for r in self.requests}
+            )
         )
 
 
@@ -190,9 +196,32 @@ def clean_activity(
             clash = clash.exclude(pk=activity.pk)
         if clash.exists():
             errors["external_id"] = f"{fields['external_id']!r} is already used by another activity"
+    requests = _answered_requests(user, data.get("requests"), activity, errors)
     if errors:
         raise Invalid(errors)
-    return CleanActivity(fields, programme, providers, states, regions, themes, instruments)
+    return CleanActivity(fields, programme, providers, states, regions, themes, instruments, requests)
+
+
+def _answered_requests(
+    user: Any, ids: list[Any] | None, activity: Activity | None, errors: dict[str, str]
+) -> list[Request] | None:
+    if ids is None:
+        return None
+    try:
+        wanted = {int(pk) for pk in ids}
+    except (TypeError, ValueError):
+        errors["requests"] = "request numbers must be whole numbers"
+        return None
+    visible = Request.objects.visible_to(user)
+    found = list(visible.filter(pk__in=wanted))
+    missing = sorted(wanted - {r.pk for r in found})
+    if missing:
+        # The same words for "does not exist" and "not yours": existence is not disclosed.
+        errors["requests"] = f"no request numbered {', '.join(map(str, missing))}"
+    hidden: list[Request] = []
+    if activity is not None:
+        hidden = list(activity.requests.exclude(pk__in=visible.values("pk")))
+    return found + hidden
 
 
 def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> Activity:
@@ -206,6 +235,8 @@ def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> 
     activity.recipient_regions.set(cleaned.regions)
     activity.thematic_areas.set(cleaned.themes)
     activity.instruments.set(cleaned.instruments)
+    if cleaned.requests is not None:
+        activity.requests.set(cleaned.requests)
     activity.provider_roles.all().delete()
     ActivityProvider.objects.bulk_create(
         ActivityProvider(activity=activity, organization=org, role=role) for org, role in cleaned.providers

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
@@ -41,6 +42,7 @@ class ActivityIn(Schema):
     recipient_regions: list[int] = []
     thematic_areas: list[str] = []
     instruments: list[str] = []
+    requests: list[int] | None = None
     modality: str
     status: str
     planned_start: str | None = None
@@ -66,6 +68,8 @@ class ActivityOut(Schema):
     recipient_states: list[str]
     recipient_regions: list[int]
     thematic_areas: list[str]
+    instruments: list[str]
+    requests: list[int]
     modality: str
     status: str
     planned_start: str
@@ -98,6 +102,14 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_thematic_areas(obj: Activity) -> list[str]:
         return [t.code for t in obj.thematic_areas.all()]
+
+    @staticmethod
+    def resolve_instruments(obj: Activity) -> list[str]:
+        return [i.code for i in obj.instruments.all()]
+
+    @staticmethod
+    def resolve_requests(obj: Activity) -> list[int]:
+        return [r.pk for r in obj.requests.all()]
 
     @staticmethod
     def resolve_planned_start(obj: Activity) -> str:
@@ -186,6 +198,7 @@ class RequestOut(Schema):
     status_changed: dt.date | None
     thematic_areas: list[str]
     answered_by: list[int]
+    unanswered: bool
     confidentiality: str
     source: str
 
@@ -221,7 +234,9 @@ class AnswerIn(Schema):
 
 
 def _activities(request: HttpRequest):
-    return with_rows(visible(request, Activity), request)
+    # Only the requests the user may see are named; a hidden one is not disclosed by its number.
+    answered = Prefetch("requests", queryset=visible(request, Request).only("pk"))
+    return with_rows(visible(request, Activity), request).prefetch_related("instruments", answered)
 
 
 @router.get("/thematic-areas", response=list[ThematicAreaOut])
@@ -292,7 +307,12 @@ def get_programme(request: HttpRequest, code: str):
 
 def _requests(request: HttpRequest):
     request.visible_activity_ids = set(visible(request, Activity).values_list("pk", flat=True))
-    return visible(request, Request).select_related("state").prefetch_related("thematic_areas", "answered_by")
+    return (
+        visible(request, Request)
+        .with_answer_state(request.user)
+        .select_related("state")
+        .prefetch_related("thematic_areas", "answered_by")
+    )
 
 
 @router.get("/requests", response=list[RequestOut], summary="Requests for assistance")
@@ -307,7 +327,9 @@ def list_requests(
     provider: str | None = None,
     received_from: dt.date | None = None,
     received_to: dt.date | None = None,
+    unanswered: bool | None = None,
 ):
+    """`unanswered=true`: open requests with no answering activity REQUEST_UNANSWERED_DAYS after receipt."""
     return filtered(request, RequestFilterSet, _requests(request))
 
 

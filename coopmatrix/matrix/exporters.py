@@ -129,6 +129,7 @@ REQUEST_COLUMNS = [
     ("priority", lambda r: r.priority),
     ("status", lambda r: r.status),
     ("status_changed", lambda r: r.status_changed or ""),
+    ("unanswered", lambda r: "yes" if r.unanswered else "no"),
     ("confidentiality", lambda r: r.confidentiality),
     ("source", lambda r: r.source),
 ]

@@ -197,6 +197,9 @@ class RequestFilterSet(FilterSet):
     received_to = django_filters.DateFilter(
         field_name="received", lookup_expr="lte", label=_("Received on or before")
     )
+    unanswered = django_filters.BooleanFilter(
+        method="filter_unanswered", label=_("Unanswered (no answering activity in time)")
+    )
 
     class Meta:
         model = Request
@@ -209,7 +212,13 @@ class RequestFilterSet(FilterSet):
             "provider",
             "received_from",
             "received_to",
+            "unanswered",
         ]
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_unanswered(self, queryset, name, value):
+        if "unanswered" not in queryset.query.annotations:
+            queryset = queryset.with_answer_state(self.request.user if self.request else None)
+        return queryset.filter(unanswered=value)

@@ -7,10 +7,12 @@ to UNODC" (report of 17 March 2004, paragraph 57).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -297,6 +299,21 @@ class ActivityProvider(models.Model):
         return f"{self.organization.label} ({self.get_role_display()})"
 
 
+class RequestQuerySet(VisibleQuerySet):
+    def with_answer_state(self, user: Any, today: dt.date | None = None) -> RequestQuerySet:
+        """Annotate `unanswered`: still open, received over REQUEST_UNANSWERED_DAYS ago, and no
+        activity the user may see answers it (a hidden answer is not disclosed by the flag)."""
+        today = today or timezone.localdate()
+        cutoff = today - dt.timedelta(days=settings.REQUEST_UNANSWERED_DAYS)
+        answers = Activity.objects.visible_to(user).filter(requests=models.OuterRef("pk"))
+        flag = (
+            models.Q(status__in=Request.OPEN_STATUSES)
+            & models.Q(received__lte=cutoff)
+            & ~models.Exists(answers)
+        )
+        return self.annotate(unanswered=models.ExpressionWrapper(flag, output_field=models.BooleanField()))
+
+
 class Request(ConfidentialRecord):
     """A State's request for assistance, referred to providers and followed to completion."""
 
@@ -346,8 +363,11 @@ class Request(ConfidentialRecord):
     status_changed = models.DateField(_("status changed on"), null=True, blank=True)
 
     history = HistoricalRecords()
+    objects = RequestQuerySet.as_manager()
 
     visibility_state_field: ClassVar[str | None] = "state"
+    #: Statuses in which a request still waits for assistance.
+    OPEN_STATUSES: ClassVar[tuple[str, ...]] = ("received", "referred", "accepted", "in_progress")
 
     class Meta:
         ordering = ["-received", "title"]

@@ -1,5 +1,6 @@
 import django_tables2 as tables
-from django.utils.html import format_html_join
+from django.conf import settings
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import Activity, Programme, Request
@@ -76,7 +77,18 @@ class RequestTable(tables.Table):
     channel = tables.Column(verbose_name=_("Channel"))
     status = tables.Column(verbose_name=_("Status"))
     priority = tables.Column(verbose_name=_("Priority"))
+    unanswered = tables.Column(verbose_name=_("Follow-up"), orderable=False, empty_values=())
 
     class Meta:
         model = Request
-        fields = ("title", "state", "received", "channel", "status", "priority")
+        fields = ("title", "state", "received", "channel", "status", "priority", "unanswered")
+
+    def render_unanswered(self, value: bool) -> str:
+        if value:
+            return format_html(
+                '<span class="badge badge-warn" title="{}">{}</span>',
+                _("No answering activity %(days)s days after it was received")
+                % {"days": settings.REQUEST_UNANSWERED_DAYS},
+                _("Unanswered"),
+            )
+        return ""

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -253,7 +254,14 @@ class ProgrammeDetailView(RecordDetailView):
         }
 
 
-class RequestListView(RecordListView):
+class RequestVisibleMixin(VisibleMixin):
+    """Requests the user may see, each flagged `unanswered` by the rule of settings."""
+
+    def visible(self, request: HttpRequest) -> QuerySet:
+        return super().visible(request).with_answer_state(request.user)
+
+
+class RequestListView(RequestVisibleMixin, RecordListView):
     model = Request
     related = ("state",)
     filterset_class = RequestFilterSet
@@ -262,7 +270,7 @@ class RequestListView(RecordListView):
     export_url_name = "matrix:request_export"
 
 
-class RequestExportView(RecordExportView):
+class RequestExportView(RequestVisibleMixin, RecordExportView):
     model = Request
     related = ("state",)
     filterset_class = RequestFilterSet
@@ -270,7 +278,7 @@ class RequestExportView(RecordExportView):
     filename = "requests"
 
 
-class RequestDetailView(RecordDetailView):
+class RequestDetailView(RequestVisibleMixin, RecordDetailView):
     model = Request
     related = ("state",)
     template_name = "matrix/request_detail.html"
@@ -278,6 +286,7 @@ class RequestDetailView(RecordDetailView):
     def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         visible = visible_organization_ids(request)
         return {
+            "unanswered_days": settings.REQUEST_UNANSWERED_DAYS,
             "referrals": obj.referrals.filter(provider_id__in=visible).select_related("provider"),
             "answers": with_rows(Activity.objects.visible_to(request.user).filter(requests=obj), request),
         }
@@ -311,7 +320,9 @@ def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
         "state": state,
         "activities": activities.order_by("-period_start")[:50],
         "activity_count": activities.count(),
-        "requests": Request.objects.visible_to(request.user).filter(state=state)[:50],
+        "requests": Request.objects.visible_to(request.user)
+        .with_answer_state(request.user)
+        .filter(state=state)[:50],
     }
 
 

@@ -192,3 +192,26 @@ def test_a_closed_request_stays_closed(client, cast, reference):
     )
     assert again.status_code == 422
     assert "closed" in again.json()["detail"][0]["msg"]
+
+
+def test_an_activity_names_the_requests_it_answers(client, cast, reference):
+    created = _post(client, cast, "focal_point", _request(), url="/api/v1/requests").json()
+    answer = _post(client, cast, "editor_a", _activity(requests=[created["id"]]))
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["requests"] == [created["id"]]
+    assert answer.json()["instruments"] == ["terrorist-financing-1999"]
+    request = client.get(f"/api/v1/requests/{created['id']}", **_as(cast, "focal_point")).json()
+    assert request["answered_by"] == [answer.json()["id"]]
+    # A request the editor may not see is refused with the same words as one that does not exist.
+    hidden = Request.objects.create(
+        state=cast.state_x,
+        title="Confidential request",
+        received="2004-01-05",
+        channel="direct",
+        confidentiality="confidential",
+        owner=cast.org_b,
+    )
+    refused = _post(client, cast, "editor_a", _activity(requests=[hidden.pk]))
+    assert refused.status_code == 422
+    assert f"no request numbered {hidden.pk}" in refused.json()["detail"][0]["msg"]
+    assert not Activity.objects.filter(requests=hidden).exists()
