@@ -8,7 +8,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from coopmatrix.core.api import ApiAuth, FilterError
 from coopmatrix.directory.api import router as directory_router
 from coopmatrix.geo.api import router as geo_router
-from coopmatrix.matrix.actions import Invalid
+from coopmatrix.matrix.actions import InUse, Invalid
 from coopmatrix.matrix.api import router as matrix_router
 from coopmatrix.treaties.api import router as treaties_router
 
@@ -62,3 +62,8 @@ def invalid_input(request: HttpRequest, exc: Invalid) -> JsonResponse:
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> JsonResponse:
     return JsonResponse({"detail": str(exc) or "Forbidden"}, status=403)
+
+
+@api.exception_handler(InUse)
+def in_use(request: HttpRequest, exc: InUse) -> JsonResponse:
+    return JsonResponse({"detail": str(exc)}, status=409)

@@ -348,3 +348,45 @@ def test_every_listed_model_is_in_the_matrix():
     confidential = {m for m in apps.get_models() if issubclass(m, ConfidentialRecord)}
     covered = {Organization, Membership, Instrument, Programme, Activity, Request}
     assert confidential == covered
+
+
+REQUESTS = next(ep for ep in ENDPOINTS if ep.name == "requests")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_referrals_follow_their_request_and_their_provider(cast, client, role):
+    from coopmatrix.matrix.models import Referral
+
+    records = requests(cast)
+    hidden_provider = Organization.objects.create(
+        code="mx-hidden-provider",
+        name="MX hidden provider",
+        kind="institute",
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
+    referrals = {
+        key: Referral.objects.create(request=r, provider=cast.org_a, referred_on="2004-01-10")
+        for key, r in records.items()
+    }
+    behind_hidden = Referral.objects.create(
+        request=records["public"], provider=hidden_provider, referred_on="2004-01-11"
+    )
+    login(client, cast.user(role))
+    expected = REQUESTS.expected[role]
+    opened = {
+        key for key, ref in referrals.items() if client.get(f"/api/v1/referrals/{ref.pk}").status_code == 200
+    }
+    assert opened == expected
+    listed = {
+        key
+        for key, r in records.items()
+        if client.get(f"/api/v1/requests/{r.pk}/referrals").status_code == 200
+    }
+    assert listed == expected
+    sees_provider = role in ("editor_b", "secretariat", "administrator")
+    assert (client.get(f"/api/v1/referrals/{behind_hidden.pk}").status_code == 200) is sees_provider
+    providers = {
+        r["provider"] for r in client.get(f"/api/v1/requests/{records['public'].pk}/referrals").json()
+    }
+    assert ("mx-hidden-provider" in providers) is sees_provider

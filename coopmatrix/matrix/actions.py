@@ -6,6 +6,7 @@ Pages, the API and commands call these, so a record is written the same way what
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pycountry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from coopmatrix.core.dates import PartialDate
@@ -320,11 +322,131 @@ def _states(lookups: Lookups, names: list[str], errors: dict[str, str]) -> list[
     return states
 
 
+class InUse(Exception):
+    """A record others still point to is not deleted; the message says what holds it."""
+
+
 @transaction.atomic
 def delete_record(user: Any, record: Any) -> None:
     if not type(record).objects.editable_by(user).filter(pk=record.pk).exists():
         raise PermissionDenied("you may not delete this record")
-    record.delete()
+    try:
+        record.delete()
+    except ProtectedError as exc:
+        held_by = sorted({str(type(o)._meta.verbose_name_plural) for o in exc.protected_objects})
+        raise InUse(
+            f"{record} is still used by {len(exc.protected_objects)} record(s) ({', '.join(held_by)}); "
+            "change or delete those first"
+        ) from exc
+
+
+@transaction.atomic
+def save_programme(user: Any, data: dict[str, Any], programme: Programme | None = None) -> Programme:
+    """Create or change a programme or project; the edit rule is that of every owned record."""
+    principal = principal_for(user)
+    if programme is not None and not Programme.objects.editable_by(user).filter(pk=programme.pk).exists():
+        raise PermissionDenied("you may not change this programme")
+    if programme is None and not (principal.sees_everything or principal.may_edit_own):
+        raise PermissionDenied("your role may not record programmes")
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {
+        "code": (data.get("code") or "").strip(),
+        "title": (data.get("title") or "").strip(),
+        "description": data.get("description") or "",
+        "currency": _currency(data.get("currency") or "", errors),
+        "funding_need": _budget(data.get("funding_need"), errors),
+        "source": data.get("source") or "",
+        "confidentiality": _check_confidentiality(
+            data.get("confidentiality") or Confidentiality.PUBLIC, errors
+        ),
+    }
+    if not re.fullmatch(r"[-a-z0-9_]{1,60}", fields["code"]):
+        errors["code"] = "a code of lower-case letters, digits and hyphens is required"
+    elif Programme.objects.filter(code=fields["code"]).exclude(pk=getattr(programme, "pk", None)).exists():
+        errors["code"] = f"{fields['code']!r} is already used by another programme"
+    if not fields["title"]:
+        errors["title"] = "a title is required"
+    if fields["funding_need"] is not None and not fields["currency"]:
+        errors["currency"] = "an amount needs its currency"
+    fields.update(_dates(data, ("start", "end"), errors))
+    if fields.get("start") and fields.get("end") and fields["end"] < fields["start"]:
+        errors["end"] = f"ends ({fields['end']}) before it starts ({fields['start']})"
+    visible = {p.code: p for p in Programme.objects.visible_to(user)}
+    parent = None
+    if data.get("parent"):
+        parent = visible.get(data["parent"])
+        if parent is None:
+            errors["parent"] = f"no programme with code {data['parent']!r}"
+        elif programme is not None and _is_within(parent, programme):
+            errors["parent"] = "a programme cannot be part of itself or of one of its projects"
+    organizations = {o.code: o for o in Organization.objects.visible_to(user)}
+    organization = organizations.get(data.get("organization") or "")
+    if organization is None:
+        errors["organization"] = f"no organization with code {data.get('organization')!r}"
+    if programme is None:
+        fields["owner"] = _owner(user, data.get("owner"), errors)
+    if errors:
+        raise Invalid(errors)
+    programme = programme or Programme()
+    for name, value in fields.items():
+        setattr(programme, name, value)
+    programme.parent, programme.organization = parent, organization
+    programme.save()
+    return programme
+
+
+def _is_within(candidate: Programme, programme: Programme) -> bool:
+    node: Programme | None = candidate
+    while node is not None:
+        if node.pk == programme.pk:
+            return True
+        node = node.parent
+    return False
+
+
+@transaction.atomic
+def save_thematic_area(user: Any, data: dict[str, Any], area: ThematicArea | None = None) -> ThematicArea:
+    """The vocabulary is kept by the secretariat: only it adds or changes a thematic area."""
+    if not principal_for(user).sees_everything:
+        raise PermissionDenied("the secretariat keeps the thematic areas")
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {
+        "code": (data.get("code") or "").strip(),
+        "name": (data.get("name") or "").strip(),
+        "description": data.get("description") or "",
+        "dac_code": (data.get("dac_code") or "").strip(),
+        "dac_note": data.get("dac_note") or "",
+        "source": data.get("source") or "",
+    }
+    if data.get("order") is not None:
+        fields["order"] = _whole(data.get("order"), "order", errors)
+    if not re.fullmatch(r"[-a-z0-9_]{1,40}", fields["code"]):
+        errors["code"] = "a code of lower-case letters, digits and hyphens is required"
+    elif ThematicArea.objects.filter(code=fields["code"]).exclude(pk=getattr(area, "pk", None)).exists():
+        errors["code"] = f"{fields['code']!r} is already used by another thematic area"
+    if not fields["name"]:
+        errors["name"] = "a name is required"
+    # OECD DAC CRS purpose codes are five digits (e.g. 15210 security system management).
+    if not re.fullmatch(r"\d{5}", fields["dac_code"]):
+        errors["dac_code"] = "an OECD DAC purpose code of five digits is required"
+    if errors:
+        raise Invalid(errors)
+    area = area or ThematicArea()
+    for name, value in fields.items():
+        setattr(area, name, value)
+    area.save()
+    return area
+
+
+@transaction.atomic
+def delete_thematic_area(user: Any, area: ThematicArea) -> None:
+    if not principal_for(user).sees_everything:
+        raise PermissionDenied("the secretariat keeps the thematic areas")
+    used = area.activities.count() + area.requests.count()
+    if used:
+        # A many-to-many link would vanish silently; the vocabulary keeps terms still in use.
+        raise InUse(f"{area} is still used by {used} activities or requests; change those first")
+    area.delete()
 
 
 @transaction.atomic
@@ -434,6 +556,16 @@ def refer_request(
         request._change_reason = "referred to " + ", ".join(o.code for o in organizations)  # type: ignore[attr-defined]
         request.save()
     return referrals
+
+
+@transaction.atomic
+def withdraw_referral(user: Any, referral: Referral) -> None:
+    """The secretariat takes back a referral made in error, before the provider has answered."""
+    if not principal_for(user).sees_everything:
+        raise PermissionDenied("the secretariat refers requests")
+    if referral.response != Referral.Response.PENDING:
+        raise Invalid({"referral": f"the provider has already {referral.response} it; it stays on record"})
+    referral.delete()
 
 
 @transaction.atomic

@@ -24,7 +24,34 @@ class ThematicAreaOut(Schema):
     name: str
     description: str
     dac_code: str
+    dac_note: str
+    order: int
     source: str
+
+
+class ThematicAreaIn(Schema):
+    code: str
+    name: str
+    description: str = ""
+    dac_code: str
+    dac_note: str = ""
+    order: int | None = None
+    source: str = ""
+
+
+class ProgrammeIn(Schema):
+    code: str
+    title: str
+    description: str = ""
+    parent: str | None = None
+    organization: str
+    start: str | None = None
+    end: str | None = None
+    funding_need: Decimal | None = None
+    currency: str = ""
+    source: str = ""
+    confidentiality: str = "public"
+    owner: str | None = None
 
 
 class ProviderIO(Schema):
@@ -244,6 +271,28 @@ def list_thematic_areas(request: HttpRequest):
     return visible(request, ThematicArea)
 
 
+@router.get("/thematic-areas/{code}", response=ThematicAreaOut)
+def get_thematic_area(request: HttpRequest, code: str):
+    return get_object_or_404(visible(request, ThematicArea), code=code)
+
+
+@router.post("/thematic-areas", response={201: ThematicAreaOut}, summary="Add a term (secretariat)")
+def create_thematic_area(request: HttpRequest, payload: ThematicAreaIn):
+    return Status(201, actions.save_thematic_area(request.user, payload.dict()))
+
+
+@router.put("/thematic-areas/{code}", response=ThematicAreaOut, summary="Change a term (secretariat)")
+def update_thematic_area(request: HttpRequest, code: str, payload: ThematicAreaIn):
+    area = get_object_or_404(visible(request, ThematicArea), code=code)
+    return actions.save_thematic_area(request.user, payload.dict(), area)
+
+
+@router.delete("/thematic-areas/{code}", response={204: None}, summary="Remove an unused term (secretariat)")
+def delete_thematic_area(request: HttpRequest, code: str):
+    actions.delete_thematic_area(request.user, get_object_or_404(visible(request, ThematicArea), code=code))
+    return Status(204, None)
+
+
 @router.get("/activities", response=list[ActivityOut], summary="The matrix: activities")
 @paginate(PageNumberPagination, page_size=100)
 def list_activities(
@@ -303,6 +352,25 @@ def list_programmes(request: HttpRequest, q: str = "", organization: str | None 
 @router.get("/programmes/{code}", response=ProgrammeOut)
 def get_programme(request: HttpRequest, code: str):
     return get_object_or_404(_programmes(request), code=code)
+
+
+@router.post("/programmes", response={201: ProgrammeOut})
+def create_programme(request: HttpRequest, payload: ProgrammeIn):
+    programme = actions.save_programme(request.user, payload.dict())
+    return Status(201, _programmes(request).get(pk=programme.pk))
+
+
+@router.put("/programmes/{code}", response=ProgrammeOut)
+def update_programme(request: HttpRequest, code: str, payload: ProgrammeIn):
+    programme = get_object_or_404(visible(request, Programme), code=code)
+    actions.save_programme(request.user, payload.dict(), programme)
+    return _programmes(request).get(pk=programme.pk)
+
+
+@router.delete("/programmes/{code}", response={204: None})
+def delete_programme(request: HttpRequest, code: str):
+    actions.delete_record(request.user, get_object_or_404(visible(request, Programme), code=code))
+    return Status(204, None)
 
 
 def _requests(request: HttpRequest):
@@ -380,10 +448,29 @@ def refer(request: HttpRequest, request_id: int, payload: ReferIn):
     )
 
 
-@router.post("/referrals/{referral_id}/answer", response=ReferralOut)
-def answer(request: HttpRequest, referral_id: int, payload: AnswerIn):
-    referral = get_object_or_404(
-        Referral.objects.filter(request__in=visible(request, Request)).select_related("provider", "request"),
+def _referral(request: HttpRequest, referral_id: int) -> Referral:
+    # A referral shows only with a request the user may see and a provider the user may see.
+    return get_object_or_404(
+        Referral.objects.filter(
+            request__in=visible(request, Request), provider_id__in=visible_organization_ids(request)
+        ).select_related("provider", "request"),
         pk=referral_id,
     )
-    return actions.answer_referral(request.user, referral, payload.response, payload.on)
+
+
+@router.get("/referrals/{referral_id}", response=ReferralOut)
+def get_referral(request: HttpRequest, referral_id: int):
+    return _referral(request, referral_id)
+
+
+@router.delete("/referrals/{referral_id}", response={204: None}, summary="Withdraw a referral (secretariat)")
+def delete_referral(request: HttpRequest, referral_id: int):
+    actions.withdraw_referral(request.user, _referral(request, referral_id))
+    return Status(204, None)
+
+
+@router.post("/referrals/{referral_id}/answer", response=ReferralOut)
+def answer(request: HttpRequest, referral_id: int, payload: AnswerIn):
+    return actions.answer_referral(
+        request.user, _referral(request, referral_id), payload.response, payload.on
+    )

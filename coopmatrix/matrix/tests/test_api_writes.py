@@ -215,3 +215,97 @@ def test_an_activity_names_the_requests_it_answers(client, cast, reference):
     assert refused.status_code == 422
     assert f"no request numbered {hidden.pk}" in refused.json()["detail"][0]["msg"]
     assert not Activity.objects.filter(requests=hidden).exists()
+
+
+def _put(client, cast, role, url, payload):
+    return client.put(url, payload, content_type="application/json", **_as(cast, role))
+
+
+def _delete(client, cast, role, url):
+    return client.delete(url, **_as(cast, role))
+
+
+def test_the_secretariat_keeps_the_thematic_areas(client, cast, reference):
+    term = {"code": "cyber", "name": "Use of the Internet for terrorist purposes", "dac_code": "15210"}
+    assert _post(client, cast, "editor_a", term, url="/api/v1/thematic-areas").status_code == 403
+    bad = _post(client, cast, "secretariat", {**term, "dac_code": "152"}, url="/api/v1/thematic-areas")
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "dac_code"]
+    created = _post(client, cast, "secretariat", term, url="/api/v1/thematic-areas")
+    assert created.status_code == 201, created.content
+    renamed = _put(client, cast, "secretariat", "/api/v1/thematic-areas/cyber", {**term, "name": "Cyber"})
+    assert renamed.json()["name"] == "Cyber"
+    assert client.get("/api/v1/thematic-areas/cyber").json()["name"] == "Cyber"
+    # A term still in use is kept: removing it would silently strip it from activities.
+    used = _delete(client, cast, "secretariat", "/api/v1/thematic-areas/terrorist-financing")
+    assert used.status_code == 409
+    assert "still used by" in used.json()["detail"]
+    assert _delete(client, cast, "secretariat", "/api/v1/thematic-areas/cyber").status_code == 204
+    assert client.get("/api/v1/thematic-areas/cyber").status_code == 404
+
+
+def test_programmes_are_recorded_changed_and_deleted_under_the_edit_rule(client, cast, reference):
+    programme = {
+        "code": "test-programme",
+        "title": "Programme made for tests",
+        "organization": "test-org-a",
+        "start": "2003-01",
+        "funding_need": "2500000",
+        "currency": "USD",
+    }
+    created = _post(client, cast, "editor_a", programme, url="/api/v1/programmes")
+    assert created.status_code == 201, created.content
+    assert created.json()["start"] == "2003-01"
+    url = "/api/v1/programmes/test-programme"
+    assert _put(client, cast, "editor_b", url, {**programme, "title": "Taken"}).status_code == 403
+    project = _post(
+        client,
+        cast,
+        "editor_a",
+        {**programme, "code": "test-project", "title": "Project", "parent": "test-programme"},
+        url="/api/v1/programmes",
+    )
+    assert project.json()["parent"] == "test-programme"
+    loop = _put(client, cast, "editor_a", url, {**programme, "parent": "test-project"})
+    assert loop.status_code == 422
+    assert "part of itself" in loop.json()["detail"][0]["msg"]
+    late = _put(client, cast, "editor_a", url, {**programme, "end": "2002-12-31"})
+    assert late.json()["detail"][0]["loc"] == ["body", "end"]
+    held = _delete(client, cast, "editor_a", url)
+    assert held.status_code == 409 and "still used by 1" in held.json()["detail"]
+    assert _delete(client, cast, "editor_a", "/api/v1/programmes/test-project").status_code == 204
+    assert _delete(client, cast, "editor_a", url).status_code == 204
+
+
+def test_a_referral_made_in_error_is_withdrawn_before_it_is_answered(client, cast, reference):
+    created = _post(client, cast, "focal_point", _request(), url="/api/v1/requests").json()
+    client.post(
+        f"/api/v1/requests/{created['id']}/referrals",
+        {"providers": ["test-org-a", "test-org-b"]},
+        content_type="application/json",
+        **_as(cast, "secretariat"),
+    )
+    referrals = client.get(f"/api/v1/requests/{created['id']}/referrals", **_as(cast, "secretariat")).json()
+    by_provider = {r["provider"]: r["id"] for r in referrals}
+    assert (
+        client.get(f"/api/v1/referrals/{by_provider['test-org-b']}", **_as(cast, "reader")).status_code == 200
+    )
+    assert (
+        _delete(client, cast, "editor_b", f"/api/v1/referrals/{by_provider['test-org-b']}").status_code == 403
+    )
+    client.post(
+        f"/api/v1/referrals/{by_provider['test-org-a']}/answer",
+        {"response": "declined"},
+        content_type="application/json",
+        **_as(cast, "editor_a"),
+    )
+    kept = _delete(client, cast, "secretariat", f"/api/v1/referrals/{by_provider['test-org-a']}")
+    assert kept.status_code == 422 and "declined" in kept.json()["detail"][0]["msg"]
+    assert (
+        _delete(client, cast, "secretariat", f"/api/v1/referrals/{by_provider['test-org-b']}").status_code
+        == 204
+    )
+    assert (
+        client.get(f"/api/v1/referrals/{by_provider['test-org-b']}", **_as(cast, "secretariat")).status_code
+        == 404
+    )
