@@ -363,7 +363,7 @@ class Request(ConfidentialRecord):
     status_changed = models.DateField(_("status changed on"), null=True, blank=True)
 
     history = HistoricalRecords()
-    objects = RequestQuerySet.as_manager()
+    objects: ClassVar[Any] = RequestQuerySet.as_manager()
 
     visibility_state_field: ClassVar[str | None] = "state"
     #: Statuses in which a request still waits for assistance.
