@@ -80,3 +80,11 @@ def format_partial(date: dt.date | None, precision: str | None) -> str:
     if precision == Precision.PERIOD:
         return f"{date.isoformat()} (reporting period)"
     return date.isoformat()
+
+
+def partial_text(date: dt.date | None, precision: str | None) -> str:
+    """The same date as PartialDate.parse reads it back (period:YYYY-MM-DD for a reporting period):
+    what exports and the API write, so that a record round-trips unchanged."""
+    if date is not None and precision == Precision.PERIOD:
+        return f"period:{date.isoformat()}"
+    return format_partial(date, precision)

@@ -10,6 +10,7 @@ from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from coopmatrix.core.api import filtered, visible
+from coopmatrix.core.dates import partial_text
 
 from . import actions
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
@@ -140,19 +141,19 @@ class ActivityOut(Schema):
 
     @staticmethod
     def resolve_planned_start(obj: Activity) -> str:
-        return obj.date_display("planned_start")
+        return obj.date_text("planned_start")
 
     @staticmethod
     def resolve_planned_end(obj: Activity) -> str:
-        return obj.date_display("planned_end")
+        return obj.date_text("planned_end")
 
     @staticmethod
     def resolve_actual_start(obj: Activity) -> str:
-        return obj.date_display("actual_start")
+        return obj.date_text("actual_start")
 
     @staticmethod
     def resolve_actual_end(obj: Activity) -> str:
-        return obj.date_display("actual_end")
+        return obj.date_text("actual_end")
 
 
 class ProgrammeOut(Schema):
@@ -179,11 +180,11 @@ class ProgrammeOut(Schema):
 
     @staticmethod
     def resolve_start(obj: Programme) -> str:
-        return obj.start_display
+        return partial_text(obj.start, obj.start_precision)
 
     @staticmethod
     def resolve_end(obj: Programme) -> str:
-        return obj.end_display
+        return partial_text(obj.end, obj.end_precision)
 
 
 class ReferralOut(Schema):

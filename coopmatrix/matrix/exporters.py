@@ -12,7 +12,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from coopmatrix.core.dates import format_partial
+from coopmatrix.core.dates import partial_text
 from coopmatrix.core.models import CONFIDENTIALITY_ORDER
 
 
@@ -21,7 +21,7 @@ def _joined(values: list[Any]) -> str:
 
 
 def _date(row: dict[str, Any], name: str) -> str:
-    return format_partial(row[name], row[f"{name}_precision"])
+    return partial_text(row[name], row[f"{name}_precision"])
 
 
 # Each export row is a dict from `activity_rows`, not a model instance: a 100,000-row export must

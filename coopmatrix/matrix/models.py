@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from coopmatrix.core.dates import Precision, format_partial
+from coopmatrix.core.dates import Precision, format_partial, partial_text
 from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
@@ -210,6 +210,10 @@ class Activity(ConfidentialRecord):
 
     def date_display(self, which: str) -> str:
         return format_partial(getattr(self, which), getattr(self, f"{which}_precision"))
+
+    def date_text(self, which: str) -> str:
+        """The date as it is typed and read back (see partial_text)."""
+        return partial_text(getattr(self, which), getattr(self, f"{which}_precision"))
 
     def _span(self, kind: str) -> str:
         start, end = self.date_display(f"{kind}_start"), self.date_display(f"{kind}_end")

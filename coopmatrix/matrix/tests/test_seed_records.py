@@ -62,7 +62,10 @@ def test_dates_keep_the_precision_the_report_gives(client, reference):
     siracusa = client.get("/api/v1/activities?q=Siracusa&modality=training").json()["items"][0]
     assert (siracusa["actual_start"], siracusa["actual_end"]) == ("2003-12-02", "2003-12-06")
     workshop = client.get("/api/v1/activities?q=Lithuania").json()["items"][0]
-    assert workshop["actual_end"] == "2004-03-09 (reporting period)"
+    # "During the period under review": the report's date, marked as a bound, not the day it happened.
+    assert workshop["actual_end"] == "period:2004-03-09"
+    page = client.get(f"/activities/{workshop['id']}/").content.decode()
+    assert "2004-03-09 (reporting period)" in page
 
 
 def test_every_seed_activity_names_its_paragraph(client, reference):
