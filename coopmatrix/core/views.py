@@ -12,6 +12,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django_tables2 import RequestConfig
@@ -37,6 +38,9 @@ class RecordListView(VisibleMixin, View):
     table_class: ClassVar[Any]
     title: ClassVar[str]
     export_url_name: ClassVar[str | None] = None
+    #: A page to record a new one, offered to the roles that may (editors, focal points, secretariat).
+    create_url_name: ClassVar[str | None] = None
+    create_label: ClassVar[str] = ""
     template_name = "core/list.html"
     per_page = 50
 
@@ -55,9 +59,19 @@ class RecordListView(VisibleMixin, View):
             "count": table.paginator.count,
             "export_url_name": self.export_url_name,
             "query": request.GET.urlencode(),
+            "create_url": self._create_url(request),
+            "create_label": self.create_label,
         }
         template = "core/partials/results.html" if getattr(request, "htmx", False) else self.template_name
         return render(request, template, context)
+
+    def _create_url(self, request: HttpRequest) -> str | None:
+        from .roles import principal_for
+
+        principal = principal_for(request.user)
+        if self.create_url_name and (principal.sees_everything or principal.may_edit_own):
+            return reverse(self.create_url_name)
+        return None
 
 
 class RecordDetailView(VisibleMixin, View):

@@ -69,6 +69,17 @@ def _dates(data: dict[str, Any], names: tuple[str, ...], errors: dict[str, str])
     return values
 
 
+def _check_order(fields: dict[str, Any], start: str, end: str, errors: dict[str, str]) -> None:
+    """An end may not come before the start. A partial end stands for its whole month or year:
+    a start in May 2006 and an end "2006" agree."""
+    if not (fields.get(start) and fields.get(end)) or end in errors:
+        return
+    first = PartialDate(fields[start], fields[f"{start}_precision"])
+    last = PartialDate(fields[end], fields[f"{end}_precision"])
+    if last.last_day < first.date:
+        errors[end] = f"ends ({last}) before it starts ({first})"
+
+
 def _currency(code: str, errors: dict[str, str]) -> str:
     if code and pycountry.currencies.get(alpha_3=code.upper()) is None:
         errors["currency"] = f"{code!r} is not an ISO 4217 currency code"
@@ -175,9 +186,7 @@ def clean_activity(
         errors["currency"] = "a budget needs its currency"
     fields.update(_dates(data, ("planned_start", "planned_end", "actual_start", "actual_end"), errors))
     for kind in ("planned", "actual"):
-        start, end = fields.get(f"{kind}_start"), fields.get(f"{kind}_end")
-        if start and end and end < start:
-            errors[f"{kind}_end"] = f"ends ({end}) before it starts ({start})"
+        _check_order(fields, f"{kind}_start", f"{kind}_end", errors)
     programme = None
     if data.get("programme"):
         programme = lookups.programmes.get(data["programme"])
@@ -369,8 +378,7 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
     if fields["funding_need"] is not None and not fields["currency"]:
         errors["currency"] = "an amount needs its currency"
     fields.update(_dates(data, ("start", "end"), errors))
-    if fields.get("start") and fields.get("end") and fields["end"] < fields["start"]:
-        errors["end"] = f"ends ({fields['end']}) before it starts ({fields['start']})"
+    _check_order(fields, "start", "end", errors)
     visible = {p.code: p for p in Programme.objects.visible_to(user)}
     parent = None
     if data.get("parent"):

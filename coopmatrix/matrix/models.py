@@ -211,6 +211,8 @@ class Activity(ConfidentialRecord):
     def date_display(self, which: str) -> str:
         return format_partial(getattr(self, which), getattr(self, f"{which}_precision"))
 
+    DATE_FIELDS: ClassVar[tuple[str, ...]] = ("planned_start", "planned_end", "actual_start", "actual_end")
+
     def date_text(self, which: str) -> str:
         """The date as it is typed and read back (see partial_text)."""
         return partial_text(getattr(self, which), getattr(self, f"{which}_precision"))
@@ -381,6 +383,10 @@ class Request(ConfidentialRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("matrix:request", args=[self.pk])
+
+    @property
+    def received_text(self) -> str:
+        return partial_text(self.received, self.received_precision)
 
 
 class Referral(models.Model):

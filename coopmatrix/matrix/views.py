@@ -5,21 +5,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.history import changes
+from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 
+from . import actions
 from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, activity_rows, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
-from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, ThematicArea
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request, ThematicArea
 from .tables import ActivityTable, ProgrammeTable, RequestTable
 
 
@@ -53,6 +57,8 @@ class ActivityListView(RecordListView):
     table_class = ActivityTable
     title = _("Assistance matrix")
     export_url_name = "matrix:activity_export"
+    create_url_name = "matrix:activity_create"
+    create_label = _("Record an activity")
     template_name = "matrix/activity_list.html"
 
     def get_table(self, request, records):
@@ -150,6 +156,7 @@ class ActivityDetailView(RecordDetailView):
             ),
             "programme": Programme.objects.visible_to(request.user).filter(pk=obj.programme_id).first(),
             "answered_requests": obj.requests.visible_to(request.user),
+            "may_edit": Activity.objects.editable_by(request.user).filter(pk=obj.pk).exists(),
         }
 
 
@@ -268,6 +275,8 @@ class RequestListView(RequestVisibleMixin, RecordListView):
     table_class = RequestTable
     title = _("Requests for assistance")
     export_url_name = "matrix:request_export"
+    create_url_name = "matrix:request_create"
+    create_label = _("Record a request")
 
 
 class RequestExportView(RequestVisibleMixin, RecordExportView):
@@ -284,11 +293,28 @@ class RequestDetailView(RequestVisibleMixin, RecordDetailView):
     template_name = "matrix/request_detail.html"
 
     def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        from .forms import AnswerForm, ReferForm, StatusForm
+
         visible = visible_organization_ids(request)
+        principal = principal_for(request.user)
+        may_edit = Request.objects.editable_by(request.user).filter(pk=obj.pk).exists()
+        referrals = list(obj.referrals.filter(provider_id__in=visible).select_related("provider"))
+        for referral in referrals:
+            # The provider it was referred to (or the secretariat) answers while it is pending.
+            referral.may_answer = referral.response == Referral.Response.PENDING and (  # type: ignore[attr-defined]
+                principal.sees_everything or referral.provider_id == principal.organization_id
+            )
+        status_form = StatusForm(record=obj) if may_edit else None
         return {
             "unanswered_days": settings.REQUEST_UNANSWERED_DAYS,
-            "referrals": obj.referrals.filter(provider_id__in=visible).select_related("provider"),
+            "referrals": referrals,
             "answers": with_rows(Activity.objects.visible_to(request.user).filter(requests=obj), request),
+            "may_edit": may_edit,
+            "status_form": status_form if status_form and status_form.fields["status"].choices else None,
+            "refer_form": ReferForm(user=request.user, record=obj)
+            if principal.sees_everything and obj.status in (Request.Status.RECEIVED, Request.Status.REFERRED)
+            else None,
+            "answer_form": AnswerForm(),
         }
 
 
@@ -567,3 +593,178 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
         response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="coopmatrix-activities-template.{kind}"'
     return response
+
+
+# Recording on a page. Each view checks the edit rule through `actions` (403 otherwise) and
+# looks records up through the visibility rule first (404 for what the user may not see).
+
+
+def _may_create(request: HttpRequest) -> bool:
+    principal = principal_for(request.user)
+    return principal.sees_everything or principal.may_edit_own
+
+
+def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200) -> HttpResponse:
+    return render(
+        request, "matrix/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
+    )
+
+
+def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpResponse:
+    from .forms import ActivityForm
+
+    creating = activity is None
+    actions.check_may_write(request.user, activity)
+    if request.method == "POST":
+        form = ActivityForm(request.POST, user=request.user, creating=creating)
+        if form.is_valid():
+            try:
+                saved = actions.save_activity(request.user, form.data_for_actions(), activity)
+            except actions.Invalid as invalid:
+                form.show(invalid)
+            else:
+                messages.success(request, _("Activity saved."))
+                return redirect(saved.get_absolute_url())
+        status = 422
+    else:
+        initial = ActivityForm.initial_for(activity, request.user) if activity else {}
+        form, status = ActivityForm(initial=initial, user=request.user, creating=creating), 200
+    title = _("Record an activity") if creating else _("Change: %(t)s") % {"t": activity.title}  # type: ignore[union-attr]
+    cancel = activity.get_absolute_url() if activity else reverse("matrix:activity_list")
+    return _form_page(request, form, str(title), cancel, status)
+
+
+@login_required
+def activity_create(request: HttpRequest) -> HttpResponse:
+    return _save_activity(request, None)
+
+
+@login_required
+def activity_edit(request: HttpRequest, key: int) -> HttpResponse:
+    return _save_activity(request, get_object_or_404(Activity.objects.visible_to(request.user), pk=key))
+
+
+@login_required
+def record_delete(request: HttpRequest, kind: str, key: int) -> HttpResponse:
+    model, back = {
+        "activity": (Activity, "matrix:activity_list"),
+        "request": (Request, "matrix:request_list"),
+    }[kind]
+    record = get_object_or_404(model.objects.visible_to(request.user), pk=key)
+    if not model.objects.editable_by(request.user).filter(pk=record.pk).exists():
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            actions.delete_record(request.user, record)
+        except actions.InUse as exc:
+            messages.error(request, str(exc))
+            return redirect(record.get_absolute_url())
+        messages.success(request, _("Deleted: %(r)s") % {"r": record})
+        return redirect(back)
+    return render(request, "matrix/confirm_delete.html", {"object": record})
+
+
+def _save_request(request: HttpRequest, record: Request | None) -> HttpResponse:
+    from .forms import RequestForm
+
+    creating = record is None
+    if creating and not _may_create(request):
+        raise PermissionDenied
+    if record is not None and not Request.objects.editable_by(request.user).filter(pk=record.pk).exists():
+        raise PermissionDenied
+    if request.method == "POST":
+        form = RequestForm(request.POST, user=request.user, creating=creating)
+        if form.is_valid():
+            try:
+                saved = actions.save_request(request.user, form.data_for_actions(), record)
+            except actions.Invalid as invalid:
+                form.show(invalid)
+            else:
+                messages.success(request, _("Request saved."))
+                return redirect(saved.get_absolute_url())
+        status = 422
+    else:
+        initial = RequestForm.initial_for(record) if record else {}
+        form, status = RequestForm(initial=initial, user=request.user, creating=creating), 200
+    title = _("Record a request for assistance") if creating else _("Change: %(t)s") % {"t": record.title}  # type: ignore[union-attr]
+    cancel = record.get_absolute_url() if record else reverse("matrix:request_list")
+    return _form_page(request, form, str(title), cancel, status)
+
+
+@login_required
+def request_create(request: HttpRequest) -> HttpResponse:
+    return _save_request(request, None)
+
+
+@login_required
+def request_edit(request: HttpRequest, key: int) -> HttpResponse:
+    return _save_request(request, get_object_or_404(Request.objects.visible_to(request.user), pk=key))
+
+
+def _after_step(request: HttpRequest, record: Request, form: Any, step: Any) -> HttpResponse:
+    """Run one step of a request's life (status, referral, answer); errors come back as messages."""
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(
+                request, f"{form.fields[field].label if field in form.fields else field}: {' '.join(errors)}"
+            )
+    else:
+        try:
+            step(form.cleaned_data)
+        except actions.Invalid as invalid:
+            for field, message in invalid.errors.items():
+                messages.error(request, f"{field}: {message}")
+        else:
+            messages.success(request, _("Saved."))
+    return redirect(record.get_absolute_url())
+
+
+@login_required
+@require_POST
+def request_status(request: HttpRequest, key: int) -> HttpResponse:
+    from .forms import StatusForm
+
+    record = get_object_or_404(Request.objects.visible_to(request.user), pk=key)
+    form = StatusForm(request.POST, record=record)
+    return _after_step(
+        request,
+        record,
+        form,
+        lambda d: actions.set_request_status(request.user, record, d["status"], d["on"], d["note"]),
+    )
+
+
+@login_required
+@require_POST
+def request_refer(request: HttpRequest, key: int) -> HttpResponse:
+    from .forms import ReferForm
+
+    record = get_object_or_404(Request.objects.visible_to(request.user), pk=key)
+    form = ReferForm(request.POST, user=request.user, record=record)
+    return _after_step(
+        request,
+        record,
+        form,
+        lambda d: actions.refer_request(request.user, record, d["providers"], d["on"], d["note"]),
+    )
+
+
+@login_required
+@require_POST
+def referral_answer(request: HttpRequest, key: int) -> HttpResponse:
+    from .forms import AnswerForm
+
+    referral = get_object_or_404(
+        Referral.objects.filter(
+            request__in=Request.objects.visible_to(request.user),
+            provider_id__in=visible_organization_ids(request),
+        ).select_related("request", "provider"),
+        pk=key,
+    )
+    form = AnswerForm(request.POST)
+    return _after_step(
+        request,
+        referral.request,
+        form,
+        lambda d: actions.answer_referral(request.user, referral, d["response"], d["on"]),
+    )
