@@ -3,7 +3,9 @@ from django.conf import settings
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .models import Activity, Programme, Request
+from coopmatrix.core.tables import FAST_TEMPLATE, FastRows
+
+from .models import Activity, ActivityProvider, Programme, Request
 
 
 def _names(items, attribute: str = "name_en", limit: int = 6) -> str:
@@ -13,7 +15,14 @@ def _names(items, attribute: str = "name_en", limit: int = 6) -> str:
     return f"{text} (+{more})" if more > 0 else text
 
 
-class ActivityTable(tables.Table):
+# Labels looked up once: Model.get_FOO_display() rebuilds and hashes the whole choice list on
+# every call, which cost more than the rest of a row.
+MODALITY = dict(Activity.Modality.choices)
+STATUS = dict(Activity.Status.choices)
+ROLE = dict(ActivityProvider.Role.choices)
+
+
+class ActivityTable(FastRows, tables.Table):
     title = tables.Column(verbose_name=_("Activity"), linkify=True)
     recipients = tables.Column(verbose_name=_("Recipients"), empty_values=(), orderable=False)
     providers = tables.Column(verbose_name=_("Providers"), empty_values=(), orderable=False)
@@ -36,6 +45,7 @@ class ActivityTable(tables.Table):
             "period_end",
         )
         order_by = ("-period_start",)
+        template_name = FAST_TEMPLATE
 
     def render_recipients(self, record):
         parts = [_names(record.recipient_states.all())] + [r.name for r in record.recipient_regions.all()]
@@ -45,7 +55,7 @@ class ActivityTable(tables.Table):
         return format_html_join(
             ", ",
             '{} <span class="muted">({})</span>',
-            ((p.organization.label, p.get_role_display()) for p in record.provider_roles.all()),
+            ((p.organization.label, ROLE.get(p.role, p.role)) for p in record.provider_roles.all()),
         )
 
     def render_thematic(self, record):
@@ -56,6 +66,18 @@ class ActivityTable(tables.Table):
 
     def render_period_end(self, record):
         return record.date_display("actual_end") or record.date_display("planned_end")
+
+    def cells(self, record):
+        return (
+            format_html('<a href="{}">{}</a>', record.get_absolute_url(), record.title),
+            self.render_recipients(record),
+            self.render_providers(record),
+            self.render_thematic(record),
+            MODALITY.get(record.modality, record.modality),
+            STATUS.get(record.status, record.status),
+            self.render_period_start(record),
+            self.render_period_end(record),
+        )
 
 
 class ProgrammeTable(tables.Table):

@@ -39,7 +39,8 @@ def with_rows(activities, request: HttpRequest):
     """Activities with the rows each line shows; providers the user may not see are left out."""
     visible = visible_organization_ids(request)
     return activities.select_related("programme").prefetch_related(
-        "recipient_states",
+        # Rows show names only; a page of 50 activities may name a thousand recipient States.
+        Prefetch("recipient_states", queryset=State.objects.only("id", "code", "name_en")),
         "recipient_regions",
         "thematic_areas",
         Prefetch(

@@ -108,3 +108,13 @@ def test_thematic_area_counts_leave_hidden_activities_out(client, cast, referenc
     mine = client.get("/thematic-areas/human-rights/").content.decode()
     assert '?thematic_area=human-rights">0</a>' in public
     assert '?thematic_area=human-rights">1</a>' in mine
+
+
+def test_the_table_escapes_what_users_typed(client, cast, reference):
+    Activity.objects.create(
+        title='Workshop <script>alert("x")</script>', modality="workshop", status="planned", owner=cast.org_a
+    )
+    page = client.get("/matrix/?q=alert").content.decode()
+    assert '<span data-testid="count">1</span>' in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert '<script>alert("x")' not in page
