@@ -40,3 +40,30 @@ def test_the_table_filters_update_without_reloading(page, site):
     page.get_by_label("Modality").select_option(label="Study tour")
     expect(page.get_by_test_id("count")).to_have_text("1")
     expect(page).to_have_url(re.compile(r"modality=study_tour"))
+
+
+def test_an_editor_records_an_activity_and_sees_its_errors_on_the_fields(page, site, cast):
+    from coopmatrix.core.testing import PASSWORD
+
+    page.goto(site + "/accounts/login/")
+    page.get_by_label("Username or e-mail").fill("editor_a")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(site + "/matrix/")
+    page.get_by_test_id("create").click()
+    page.get_by_label("Title").fill("Seminar made for a browser test")
+    page.get_by_label("Implementing organizations").select_option("test-org-a")
+    page.get_by_label("Recipient States").select_option(["KGZ", "TJK"])
+    page.get_by_label("Criminal justice", exact=False).first.check()
+    page.get_by_label("Modality").select_option(label="Workshop or seminar")
+    page.get_by_label(re.compile(r"^Status")).select_option(label="Planned")
+    page.get_by_label("Planned start").fill("2006-05")
+    page.get_by_label("Planned end").fill("2006-04")
+    page.get_by_role("button", name="Save").click()
+    error = page.locator('[data-error-for="planned_end"]')
+    expect(error).to_contain_text("before it starts")
+    expect(page.get_by_label("Title")).to_have_value("Seminar made for a browser test")
+    page.get_by_label("Planned end").fill("2006")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Seminar made for a browser test")
+    expect(page.get_by_test_id("recipients")).to_have_text("Kyrgyzstan, Tajikistan")
