@@ -19,6 +19,7 @@ from django_tables2 import RequestConfig
 
 from .exports import Column, csv_response
 from .history import changes
+from .paginators import CappedPaginator, is_capped
 
 
 class VisibleMixin:
@@ -51,12 +52,15 @@ class RecordListView(VisibleMixin, View):
         filterset = self.filterset_class(request.GET, queryset=self.visible(request), request=request)
         records = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         table = self.get_table(request, records)
-        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        RequestConfig(
+            request, paginate={"per_page": self.per_page, "paginator_class": CappedPaginator}
+        ).configure(table)
         context = {
             "title": self.title,
             "filter": filterset,
             "table": table,
             "count": table.paginator.count,
+            "count_capped": is_capped(table.paginator),
             "export_url_name": self.export_url_name,
             "query": request.GET.urlencode(),
             "create_url": self._create_url(request),

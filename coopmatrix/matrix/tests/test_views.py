@@ -118,3 +118,14 @@ def test_the_table_escapes_what_users_typed(client, cast, reference):
     assert '<span data-testid="count">1</span>' in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert '<script>alert("x")' not in page
+
+
+def test_a_long_list_says_more_than_the_cap_instead_of_counting_everything(client, reference, monkeypatch):
+    from coopmatrix.core.paginators import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 10)
+    page = client.get("/matrix/?modality=legislative_advice").content.decode()
+    # 35 States of footnote 2 and more: beyond the cap the page does not claim an exact number.
+    assert 'more than <span data-testid="count">10</span>' in page
+    few = client.get("/matrix/?modality=study_tour").content.decode()
+    assert '<p class="count"><span data-testid="count">1</span>' in few

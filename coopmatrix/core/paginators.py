@@ -1,0 +1,38 @@
+"""Pagination that does not count a million rows to draw fifty.
+
+An exact COUNT(*) over a filtered million-row table costs PostgreSQL far more than the page
+itself (325 ms against 2 ms on the matrix benchmark). Lists count up to CAP rows; beyond it
+they say "more than CAP" and the user narrows the filters (the grid gives exact counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    cap = CAP
+
+    @cached_property
+    def count(self) -> int:
+        # django-tables2 hands over BoundRows around TableQuerysetData around the queryset.
+        records = self.object_list
+        while not hasattr(records, "query") and hasattr(records, "data"):
+            records = records.data
+        if not hasattr(records, "query"):
+            return super().count
+        # COUNT(*) over a LIMITed sub-select: the database stops after cap + 1 rows.
+        found = records.order_by()[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
+
+    capped = False
+
+
+def is_capped(paginator: Any) -> bool:
+    return bool(getattr(paginator, "capped", False))
