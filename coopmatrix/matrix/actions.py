@@ -248,11 +248,20 @@ def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> 
     activity.instruments.set(cleaned.instruments)
     if cleaned.requests is not None:
         activity.requests.set(cleaned.requests)
-    activity.provider_roles.all().delete()
-    ActivityProvider.objects.bulk_create(
-        ActivityProvider(activity=activity, organization=org, role=role) for org, role in cleaned.providers
-    )
+    set_providers(activity, [(org.pk, role) for org, role in cleaned.providers])
     return activity
+
+
+def set_providers(activity: Activity, wanted: list[tuple[int, str]]) -> None:
+    """Change an activity's providers one row at a time (not in bulk): each added or removed row
+    goes into history, which the monthly matrix reads "as at" the end of a month."""
+    have = {(p.organization_id, p.role): p for p in activity.provider_roles.all()}
+    for key, row in have.items():
+        if key not in wanted:
+            row.delete()
+    for organization_id, role in dict.fromkeys(wanted):
+        if (organization_id, role) not in have:
+            ActivityProvider.objects.create(activity=activity, organization_id=organization_id, role=role)
 
 
 @transaction.atomic

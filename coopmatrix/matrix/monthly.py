@@ -86,28 +86,47 @@ def end_of_month(month: dt.date) -> dt.datetime:
     return end_of_day(month.replace(day=calendar.monthrange(month.year, month.month)[1]))
 
 
+# Labels looked up once: a month of a large matrix has hundreds of thousands of lines.
+STATUS_LABELS = {value: str(label) for value, label in Activity.Status.choices}
+MODALITY_LABELS = {value: str(label) for value, label in Activity.Modality.choices}
+ROW_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "modality",
+    "confidentiality",
+    "planned_start",
+    "planned_start_precision",
+    "planned_end",
+    "planned_end_precision",
+    "actual_start",
+    "actual_start_precision",
+    "actual_end",
+    "actual_end_precision",
+)
+
+
 def build(month: dt.date, by: str, user: Any, basis: str = "records") -> MonthlyMatrix:
     if by not in BY_CHOICES:
         raise ValueError(f"by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
     if basis not in BASES:
         raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
     when = end_of_month(month)
-    records = _from_history(when, user) if basis == "records" else _from_period(month, when, user)
-    providers = _providers_as_at([r.id for r in records], when if basis == "records" else None, user)
+    records, providers = _from_history(when, user) if basis == "records" else _from_period(month, when, user)
     states = {s.pk: s for s in State.objects.select_related("region", "subregion")}
     regions = {r.pk: r for r in Region.objects.all()}
     groups: dict[str, Group] = {}
     highest = 0
     for record in records:
         line = Line(
-            title=record.title,
-            providers=", ".join(providers.get(record.id, [])),
-            status=str(Activity.Status(record.status).label),
-            modality=str(Activity.Modality(record.modality).label),
+            title=record["title"],
+            providers=", ".join(providers.get(record["id"], [])),
+            status=STATUS_LABELS.get(record["status"], record["status"]),
+            modality=MODALITY_LABELS.get(record["modality"], record["modality"]),
             period=_period(record),
-            confidentiality=record.confidentiality,
+            confidentiality=record["confidentiality"],
         )
-        highest = max(highest, CONFIDENTIALITY_ORDER.index(record.confidentiality))
+        highest = max(highest, CONFIDENTIALITY_ORDER.index(record["confidentiality"]))
         for key, name in _keys(record, by, states, regions):
             groups.setdefault(key, Group(key, name)).lines.append(line)
     ordered = sorted(groups.values(), key=lambda g: g.name)
@@ -124,65 +143,68 @@ def build(month: dt.date, by: str, user: Any, basis: str = "records") -> Monthly
     )
 
 
-def _from_history(when: dt.datetime, user: Any) -> list[Any]:
+Rows = list[dict[str, Any]]
+
+
+def _from_history(when: dt.datetime, user: Any) -> tuple[Rows, dict[int, list[str]]]:
+    """The activities as they stood at `when`, with their recipients and providers then.
+
+    The related rows are selected by sub-queries, not by lists of ids: a month of a million-activity
+    matrix holds some 200,000 activities, and a list that long costs more to send than to join."""
     from django.apps import apps
 
-    rows = list(
+    latest = (
         Activity.history.filter(history_date__lte=when)
         .latest_of_each()
         .exclude(history_type="-")
         .filter(status__in=SHOWN_STATUSES)
         .filter(visibility_q(Activity, principal_for(user), as_at=when))
     )
+    rows = {row["history_id"]: row for row in latest.values("history_id", *ROW_FIELDS)}
+    for row in rows.values():
+        row["state_ids"], row["region_ids"] = [], []
     # simple-history keeps each historical row's recipients, as they were, in these tables.
-    recipients: dict[str, dict[int, list[int]]] = {}
-    for name, field_name in (("recipient_states", "state_id"), ("recipient_regions", "region_id")):
+    for key, name, field_name in (
+        ("state_ids", "recipient_states", "state_id"),
+        ("region_ids", "recipient_regions", "region_id"),
+    ):
         through = apps.get_model("matrix", f"HistoricalActivity_{name}")
-        found: dict[int, list[int]] = defaultdict(list)
-        for history_id, target in through.objects.filter(
-            history_id__in=[r.history_id for r in rows]
-        ).values_list("history_id", field_name):
-            found[history_id].append(target)
-        recipients[name] = found
-    return [
-        _Snapshot(
-            row,
-            recipients["recipient_states"][row.history_id],
-            recipients["recipient_regions"][row.history_id],
-        )
-        for row in rows
-    ]
+        links = through.objects.filter(history_id__in=latest.values("history_id"))
+        for history_id, target in links.values_list("history_id", field_name).iterator(chunk_size=20_000):
+            if history_id in rows:
+                rows[history_id][key].append(target)
+    providers = (
+        ActivityProvider.history.filter(history_date__lte=when)
+        .latest_of_each()
+        .exclude(history_type="-")
+        .filter(activity_id__in=latest.values("id"))
+    )
+    return list(rows.values()), _provider_labels(providers, user)
 
 
-def _from_period(month: dt.date, when: dt.datetime, user: Any) -> list[Any]:
-    rows = (
+def _from_period(month: dt.date, when: dt.datetime, user: Any) -> tuple[Rows, dict[int, list[str]]]:
+    current = (
         Activity.objects.visible_to(user)
         .exclude(status=Activity.Status.CANCELLED)
         .filter(period_start__lte=when.date())
         .filter(models.Q(period_end__gte=month) | models.Q(period_end__isnull=True))
-        .prefetch_related("recipient_states", "recipient_regions")
     )
-    return [
-        _Snapshot(
-            row, [s.pk for s in row.recipient_states.all()], [r.pk for r in row.recipient_regions.all()]
-        )
-        for row in rows
-    ]
+    rows = {row["id"]: {**row, "state_ids": [], "region_ids": []} for row in current.values(*ROW_FIELDS)}
+    for key, through, field_name in (
+        ("state_ids", Activity.recipient_states.through, "state_id"),
+        ("region_ids", Activity.recipient_regions.through, "region_id"),
+    ):
+        links = through.objects.filter(activity_id__in=current.values("id"))
+        for activity_id, target in links.values_list("activity_id", field_name).iterator(chunk_size=20_000):
+            if activity_id in rows:
+                rows[activity_id][key].append(target)
+    providers = ActivityProvider.objects.filter(activity_id__in=current.values("id"))
+    return list(rows.values()), _provider_labels(providers, user)
 
 
-class _Snapshot:
-    """An activity (historical or current) with the ids of its recipients."""
-
-    def __init__(self, row: Any, state_ids: list[int], region_ids: list[int]) -> None:
-        self.row, self.state_ids, self.region_ids = row, state_ids, region_ids
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.row, name)
-
-
-def _keys(record: Any, by: str, states: dict[int, State], regions: dict[int, Region]):
+def _keys(record: dict[str, Any], by: str, states: dict[int, State], regions: dict[int, Region]):
     seen = set()
-    for state_id in record.state_ids:
+    for state_id in record["state_ids"]:
         state = states[state_id]
         if by == "country":
             key, name = state.code, state.name_en
@@ -194,7 +216,7 @@ def _keys(record: Any, by: str, states: dict[int, State], regions: dict[int, Reg
         if key not in seen:
             seen.add(key)
             yield key, name
-    for region_id in record.region_ids:
+    for region_id in record["region_ids"]:
         area = regions[region_id]
         # An activity for a whole region is listed under that region, at any grouping.
         key = f"region-{area.m49}"
@@ -203,27 +225,23 @@ def _keys(record: Any, by: str, states: dict[int, State], regions: dict[int, Reg
             yield key, f"{area.name} (region as a whole)"
 
 
-def _providers_as_at(activity_ids: list[int], when: dt.datetime | None, user: Any) -> dict[int, list[str]]:
-    """Providers the user may see, as they stood at `when` (None: today)."""
-    visible = set(Organization.objects.visible_to(user).values_list("pk", flat=True))
-    labels = dict(Organization.objects.filter(pk__in=visible).values_list("pk", "acronym"))
-    names = dict(Organization.objects.filter(pk__in=visible).values_list("pk", "name"))
-    rows = (ActivityProvider.history.as_of(when) if when else ActivityProvider.objects).filter(
-        activity_id__in=activity_ids, organization_id__in=visible
-    )
+def _provider_labels(providers: models.QuerySet, user: Any) -> dict[int, list[str]]:
+    """Acronyms (or names) of the providers the user may see, per activity id."""
+    visible = Organization.objects.visible_to(user)
+    labels = {pk: acronym or name for pk, acronym, name in visible.values_list("pk", "acronym", "name")}
     result: dict[int, list[str]] = defaultdict(list)
-    for row in rows:
-        label = labels.get(row.organization_id) or names.get(row.organization_id, "")
-        result[row.activity_id].append(label)
+    rows = providers.filter(organization_id__in=list(labels)).values_list("activity_id", "organization_id")
+    for activity_id, organization_id in rows.iterator(chunk_size=20_000):
+        result[activity_id].append(labels[organization_id])
     return result
 
 
-def _period(record: Any) -> str:
-    start = format_partial(record.actual_start, record.actual_start_precision) or format_partial(
-        record.planned_start, record.planned_start_precision
+def _period(record: dict[str, Any]) -> str:
+    start = format_partial(record["actual_start"], record["actual_start_precision"]) or format_partial(
+        record["planned_start"], record["planned_start_precision"]
     )
-    end = format_partial(record.actual_end, record.actual_end_precision) or format_partial(
-        record.planned_end, record.planned_end_precision
+    end = format_partial(record["actual_end"], record["actual_end_precision"]) or format_partial(
+        record["planned_end"], record["planned_end_precision"]
     )
     return f"{start or '…'} – {end or '…'}"
 

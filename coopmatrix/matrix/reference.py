@@ -17,6 +17,7 @@ from typing import Any
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
 
+from .actions import set_providers
 from .models import Activity, ActivityProvider, Programme, ThematicArea
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -295,14 +296,7 @@ def write(plan: Plan, stats: Stats) -> None:
         _set(activity.recipient_regions, values["regions"])
         _set(activity.thematic_areas, [themes[c] for c in values["themes"]])
         _set(activity.instruments, values["instruments"])
-        wanted = set(values["providers"])
-        have = set(activity.provider_roles.values_list("organization_id", "role"))
-        if wanted != have:
-            activity.provider_roles.all().delete()
-            ActivityProvider.objects.bulk_create(
-                ActivityProvider(activity=activity, organization_id=org, role=role)
-                for org, role in values["providers"]
-            )
+        set_providers(activity, list(values["providers"]))
 
 
 def _set(manager, pks: list[int]) -> None:

@@ -119,3 +119,41 @@ def test_the_monthly_page_and_subscribing(cast, client, reference):
     assert MonthlyMatrixSubscription.objects.filter(user=cast.user("reader"), by="subregion").exists()
     response = client.get("/matrix/monthly/?month=2004-03&by=region&basis=period&format=pdf")
     assert response["Content-Type"] == "application/pdf"
+
+
+def test_providers_changed_through_the_api_are_shown_as_they_were_that_month(client, cast, reference):
+    from coopmatrix.accounts.models import ApiToken
+    from coopmatrix.matrix import actions
+
+    _token, key = ApiToken.issue(cast.user("editor_a"), "tests")
+    payload = {
+        "title": "Mentoring recorded through the API",
+        "providers": [{"organization": "test-org-a", "role": "implementing"}],
+        "recipient_states": ["BEN"],
+        "modality": "mentorship",
+        "status": "ongoing",
+    }
+    created = client.post(
+        "/api/v1/activities", payload, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    assert created.status_code == 201, created.content
+    this_month = timezone.localdate().replace(day=1)
+    (line,) = [
+        line
+        for g in monthly.build(this_month, "country", None).groups
+        for line in g.lines
+        if line.title == payload["title"]
+    ]
+    assert line.providers == cast.org_a.label
+    # A provider removed later is gone from today's record but stays in history: the row's removal
+    # is itself recorded, not lost in a bulk delete.
+    activity = Activity.objects.get(pk=created.json()["id"])
+    actions.save_activity(
+        cast.user("editor_a"),
+        {**payload, "providers": [{"organization": "test-org-b", "role": "funding"}]},
+        activity,
+    )
+    kinds = sorted(
+        ActivityProvider.history.filter(activity_id=activity.pk).values_list("history_type", flat=True)
+    )
+    assert kinds == ["+", "+", "-"]

@@ -144,6 +144,23 @@ class _Generator:
         through_themes.objects.bulk_create(themes, batch_size=BATCH)
         ActivityProvider.objects.bulk_create(providers, batch_size=BATCH)
         self.history_model.objects.bulk_create(history, batch_size=BATCH)
+        # Providers' history too, dated with their activity's: the monthly matrix reads it.
+        recorded_on = {h.id: h.history_date for h in history}
+        ActivityProvider.history.model.objects.bulk_create(
+            [
+                ActivityProvider.history.model(
+                    id=p.pk,
+                    activity_id=p.activity_id,
+                    organization_id=p.organization_id,
+                    role=p.role,
+                    history_date=recorded_on[p.activity_id],
+                    history_type="+",
+                    history_change_reason="synthetic",
+                )
+                for p in providers
+            ],
+            batch_size=BATCH,
+        )
         # simple-history's copy of each recipient row keeps the row's own id beside its own key.
         self.history_states.objects.bulk_create(
             [
