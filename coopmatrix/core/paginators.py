@@ -22,7 +22,7 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # django-tables2 hands over BoundRows around TableQuerysetData around the queryset.
-        records = self.object_list
+        records: Any = self.object_list
         while not hasattr(records, "query") and hasattr(records, "data"):
             records = records.data
         if not hasattr(records, "query"):

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import pycountry
 from django.core.exceptions import PermissionDenied
@@ -407,7 +407,7 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
     programme = programme or Programme()
     for name, value in fields.items():
         setattr(programme, name, value)
-    programme.parent, programme.organization = parent, organization
+    programme.parent, programme.organization = parent, cast(Organization, organization)
     programme.save()
     return programme
 
@@ -533,7 +533,7 @@ def set_request_status(
     """Move a request to its next status, dated; the history keeps every step."""
     if not Request.objects.editable_by(user).filter(pk=request.pk).exists():
         raise PermissionDenied("you may not change this request")
-    allowed = NEXT_STATUS.get(request.status, set())
+    allowed: set[Request.Status] = NEXT_STATUS.get(Request.Status(request.status), set())
     if status not in allowed:
         names = ", ".join(sorted(allowed)) or "none: it is closed"
         raise Invalid({"status": f"a {request.status} request may become: {names}"})
