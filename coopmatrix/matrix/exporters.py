@@ -15,6 +15,8 @@ from openpyxl.styles import Font
 from coopmatrix.core.dates import partial_text
 from coopmatrix.core.models import CONFIDENTIALITY_ORDER
 
+from .models import Activity
+
 
 def _joined(values: list[Any]) -> str:
     return "; ".join(str(v) for v in values)
@@ -53,14 +55,7 @@ ACTIVITY_FIELDS = (
     "programme__code",
     "modality",
     "status",
-    "planned_start",
-    "planned_start_precision",
-    "planned_end",
-    "planned_end_precision",
-    "actual_start",
-    "actual_start_precision",
-    "actual_end",
-    "actual_end_precision",
+    *Activity.DATE_COLUMNS,
     "budget",
     "currency",
     "people_trained",

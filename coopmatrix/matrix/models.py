@@ -212,6 +212,10 @@ class Activity(ConfidentialRecord):
         return format_partial(getattr(self, which), getattr(self, f"{which}_precision"))
 
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ("planned_start", "planned_end", "actual_start", "actual_end")
+    #: Each date with its precision, as rows read them.
+    DATE_COLUMNS: ClassVar[tuple[str, ...]] = tuple(
+        name for date in DATE_FIELDS for name in (date, f"{date}_precision")
+    )
 
     def date_text(self, which: str) -> str:
         """The date as it is typed and read back (see partial_text)."""

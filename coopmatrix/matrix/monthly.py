@@ -95,14 +95,7 @@ ROW_FIELDS = (
     "status",
     "modality",
     "confidentiality",
-    "planned_start",
-    "planned_start_precision",
-    "planned_end",
-    "planned_end_precision",
-    "actual_start",
-    "actual_start_precision",
-    "actual_end",
-    "actual_end_precision",
+    *Activity.DATE_COLUMNS,
 )
 
 

@@ -611,28 +611,50 @@ def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status:
     )
 
 
-def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpResponse:
-    from .forms import ActivityForm
-
-    creating = activity is None
-    actions.check_may_write(request.user, activity)
+def _record_form(
+    request: HttpRequest,
+    record: Any,
+    form_class: Any,
+    save: Any,
+    initial: dict[str, Any],
+    title: Any,
+    back: str,
+) -> HttpResponse:
+    """Show the form; on POST save through `actions` and put its errors back on the fields."""
+    creating = record is None
     if request.method == "POST":
-        form = ActivityForm(request.POST, user=request.user, creating=creating)
+        form = form_class(request.POST, user=request.user, creating=creating)
         if form.is_valid():
             try:
-                saved = actions.save_activity(request.user, form.data_for_actions(), activity)
+                saved = save(request.user, form.data_for_actions(), record)
             except actions.Invalid as invalid:
                 form.show(invalid)
             else:
-                messages.success(request, _("Activity saved."))
+                messages.success(request, _("Saved."))
                 return redirect(saved.get_absolute_url())
         status = 422
     else:
-        initial = ActivityForm.initial_for(activity, request.user) if activity else {}
-        form, status = ActivityForm(initial=initial, user=request.user, creating=creating), 200
-    title = _("Record an activity") if creating else _("Change: %(t)s") % {"t": activity.title}  # type: ignore[union-attr]
-    cancel = activity.get_absolute_url() if activity else reverse("matrix:activity_list")
+        form, status = form_class(initial=initial, user=request.user, creating=creating), 200
+    if not creating:
+        title = _("Change: %(t)s") % {"t": record.title}
+    cancel = record.get_absolute_url() if record else reverse(back)
     return _form_page(request, form, str(title), cancel, status)
+
+
+def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpResponse:
+    from .forms import ActivityForm
+
+    actions.check_may_write(request.user, activity)
+    initial = ActivityForm.initial_for(activity, request.user) if activity else {}
+    return _record_form(
+        request,
+        activity,
+        ActivityForm,
+        actions.save_activity,
+        initial,
+        _("Record an activity"),
+        "matrix:activity_list",
+    )
 
 
 @login_required
@@ -668,28 +690,19 @@ def record_delete(request: HttpRequest, kind: str, key: int) -> HttpResponse:
 def _save_request(request: HttpRequest, record: Request | None) -> HttpResponse:
     from .forms import RequestForm
 
-    creating = record is None
-    if creating and not _may_create(request):
+    if record is None and not _may_create(request):
         raise PermissionDenied
     if record is not None and not Request.objects.editable_by(request.user).filter(pk=record.pk).exists():
         raise PermissionDenied
-    if request.method == "POST":
-        form = RequestForm(request.POST, user=request.user, creating=creating)
-        if form.is_valid():
-            try:
-                saved = actions.save_request(request.user, form.data_for_actions(), record)
-            except actions.Invalid as invalid:
-                form.show(invalid)
-            else:
-                messages.success(request, _("Request saved."))
-                return redirect(saved.get_absolute_url())
-        status = 422
-    else:
-        initial = RequestForm.initial_for(record) if record else {}
-        form, status = RequestForm(initial=initial, user=request.user, creating=creating), 200
-    title = _("Record a request for assistance") if creating else _("Change: %(t)s") % {"t": record.title}  # type: ignore[union-attr]
-    cancel = record.get_absolute_url() if record else reverse("matrix:request_list")
-    return _form_page(request, form, str(title), cancel, status)
+    return _record_form(
+        request,
+        record,
+        RequestForm,
+        actions.save_request,
+        RequestForm.initial_for(record) if record else {},
+        _("Record a request for assistance"),
+        "matrix:request_list",
+    )
 
 
 @login_required
