@@ -146,3 +146,22 @@ def test_a_request_goes_from_received_to_accepted_on_its_page(client, cast, refe
     assert record.status == "in_progress"
     steps = [h.status for h in record.history.order_by("history_date")]
     assert steps == ["received", "referred", "accepted", "in_progress"]
+
+
+def test_a_request_is_deleted_on_its_page_only_by_those_who_may_edit_it(client, cast, reference):
+    record = Request.objects.create(
+        state=cast.state_x,
+        title="Recorded twice by mistake",
+        received="2004-02-01",
+        channel="direct",
+        owner=cast.agency_x,
+    )
+    login(client, cast.user("reader"))
+    assert client.post(f"/requests/{record.pk}/delete/").status_code == 403
+    login(client, cast.user("focal_point"))
+    confirm = client.get(f"/requests/{record.pk}/delete/").content.decode()
+    assert "Recorded twice by mistake" in confirm and "its history keeps what it was" in confirm
+    response = client.post(f"/requests/{record.pk}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/requests/"
+    assert not Request.objects.filter(pk=record.pk).exists()
+    assert Request.history.filter(id=record.pk, history_type="-").exists()
