@@ -15,6 +15,25 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _grid_counts_follow_records(request):
+    """After every test that wrote to the database, the grid's kept counts still equal a count made
+    from the records: whichever door a test changed an activity through, the counts followed."""
+    names = set(request.fixturenames)
+    database = next((n for n in ("transactional_db", "live_server", "db") if n in names), None)
+    if database is None:
+        yield
+        return
+    request.getfixturevalue(database)
+    yield
+    from coopmatrix.matrix import counts
+
+    drift = counts.drift()
+    assert not drift, (
+        f"grid counts differ from the records ({len(drift)} cells), e.g. {sorted(drift.items())[:3]}"
+    )
+
+
 @pytest.fixture
 def cast(db):
     from coopmatrix.core.testing import make_cast

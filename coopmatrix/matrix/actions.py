@@ -25,6 +25,7 @@ from coopmatrix.geo.models import Region, State
 from coopmatrix.geo.resolver import StateResolver
 from coopmatrix.treaties.models import Instrument
 
+from . import counts
 from .models import Activity, ActivityProvider, Programme, Referral, Request, ThematicArea
 
 
@@ -237,7 +238,11 @@ def _answered_requests(
 
 def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> Activity:
     """Write checked data (inside the caller's transaction)."""
-    activity = activity or Activity()
+    with counts.batch():
+        return _write_activity(cleaned, activity or Activity())
+
+
+def _write_activity(cleaned: CleanActivity, activity: Activity) -> Activity:
     for name, value in cleaned.fields.items():
         setattr(activity, name, value)
     activity.programme = cleaned.programme
@@ -349,7 +354,8 @@ def delete_record(user: Any, record: Any) -> None:
     if not type(record).objects.editable_by(user).filter(pk=record.pk).exists():
         raise PermissionDenied("you may not delete this record")
     try:
-        record.delete()
+        with counts.batch():
+            record.delete()
     except ProtectedError as exc:
         held_by = sorted({str(type(o)._meta.verbose_name_plural) for o in exc.protected_objects})
         raise InUse(

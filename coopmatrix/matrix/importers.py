@@ -18,6 +18,7 @@ from django.db import transaction
 
 from coopmatrix.core.importing import RowError
 
+from . import counts
 from .actions import CleanActivity, Invalid, Lookups, clean_activity, write_activity
 from .models import Activity
 
@@ -267,5 +268,6 @@ def write(preview: Preview) -> None:
     """Write a preview without errors, all rows in one transaction."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
-    for activity, cleaned in preview.planned:
-        write_activity(cleaned, activity)
+    with counts.batch():
+        for activity, cleaned in preview.planned:
+            write_activity(cleaned, activity)

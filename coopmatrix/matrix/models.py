@@ -284,6 +284,9 @@ def update_reach(activity: Activity) -> None:
     ActivityReach.objects.bulk_create(
         ActivityReach(activity=activity, state_id=pk, direct=is_direct) for pk, is_direct in wanted.items()
     )
+    from . import counts
+
+    counts.changed([activity.pk])
 
 
 class ActivityProvider(models.Model):
@@ -464,3 +467,55 @@ class PendingImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.user})"
+
+
+class GridCount(models.Model):
+    """How many activities fall in one cell of the grid, for one combination of the filters it serves.
+
+    Derived (kept by `coopmatrix.matrix.counts`, never edited), so that the grid of counts reads a
+    few thousand summary rows instead of joining a million activities with their States and areas.
+    `owner_id` is 0 for records that are not confidential: only confidential ones depend on it.
+    """
+
+    rows_by = models.CharField(max_length=16)
+    row_id = models.BigIntegerField()
+    cols_by = models.CharField(max_length=16)
+    col_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    modality = models.CharField(max_length=30)
+    confidentiality = models.CharField(max_length=12)
+    owner_id = models.BigIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "rows_by",
+                    "row_id",
+                    "cols_by",
+                    "col_id",
+                    "status",
+                    "modality",
+                    "confidentiality",
+                    "owner_id",
+                ],
+                name="unique_grid_count",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rows_by} {self.row_id} × {self.cols_by} {self.col_id}: {self.n}"
+
+
+class CountedActivity(models.Model):
+    """What an activity last added to the grid counts, so that any change is counted as a difference.
+
+    Kept beside the activity rather than on it: an activity's history should not record it.
+    """
+
+    activity_id = models.BigIntegerField(primary_key=True)
+    counted_as = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id} counted"

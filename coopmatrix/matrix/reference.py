@@ -17,6 +17,7 @@ from typing import Any
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
 
+from . import counts
 from .actions import set_providers
 from .models import Activity, ActivityProvider, Programme, ThematicArea
 
@@ -287,6 +288,13 @@ def write(plan: Plan, stats: Stats) -> None:
         fields["parent_id"] = programmes[values["parent"]].pk if values["parent"] else None
         programmes[code] = upsert(Programme, {"code": code}, fields, stats)
     themes = dict(ThematicArea.objects.values_list("code", "pk"))
+    with counts.batch():
+        _write_activities(plan, programmes, themes, stats)
+
+
+def _write_activities(
+    plan: Plan, programmes: dict[str, Programme], themes: dict[str, int], stats: Stats
+) -> None:
     for external_id, values in plan.activities.items():
         fields = dict(values["fields"])
         programme = fields.pop("programme")

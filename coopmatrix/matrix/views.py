@@ -18,9 +18,9 @@ from coopmatrix.core.history import changes
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
 from coopmatrix.directory.models import Organization
-from coopmatrix.geo.models import Region, State
+from coopmatrix.geo.models import State
 
-from . import actions
+from . import actions, grid
 from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, activity_rows, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
 from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request, ThematicArea
@@ -165,70 +165,69 @@ class GridView(VisibleMixin, View):
     """Counts of activities, rows States or M49 areas, columns thematic areas or providers."""
 
     model = Activity
-    ROWS = {
-        "state": ("reach__state", State),
-        "subregion": ("reach__state__subregion", Region),
-        "region": ("reach__state__region", Region),
-    }
-    COLUMNS = {
-        "thematic_area": ("thematic_areas", ThematicArea),
-        "provider": ("provider_roles__organization", Organization),
-    }
+    ROW_PARAM = {"state": "state", "subregion": "region", "region": "region"}
+    ROW_KEY = {"state": "code", "subregion": "m49", "region": "m49"}
 
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
-        rows_by = request.GET.get("rows", "state") if request.GET.get("rows") in self.ROWS else "state"
-        cols_by = request.GET.get("cols") if request.GET.get("cols") in self.COLUMNS else "thematic_area"
-        grid = self.grid(filterset, rows_by, cols_by, request) if filterset.is_valid() else None
-        query = request.GET.copy()
-        for key in ("rows", "cols", "page", "sort"):
-            query.pop(key, None)
+        rows_by = request.GET.get("rows", "state") if request.GET.get("rows") in grid.ROWS else "state"
+        cols_by = request.GET.get("cols") if request.GET.get("cols") in grid.COLUMNS else "thematic_area"
+        table = self.grid(filterset, rows_by, cols_by, request) if filterset.is_valid() else None
         return render(
             request,
             "matrix/grid.html",
             {
                 "filter": filterset,
-                "grid": grid,
+                "grid": table,
                 "rows_by": rows_by,
                 "cols_by": cols_by,
-                "query": query.urlencode(),
                 "title": _("Assistance matrix: counts"),
             },
         )
 
     def grid(self, filterset, rows_by: str, cols_by: str, request: HttpRequest) -> dict[str, Any]:
-        row_path, row_model = self.ROWS[rows_by]
-        col_path, col_model = self.COLUMNS[cols_by]
-        ids = filterset.qs.values("pk")
-        pairs = (
-            Activity.objects.filter(pk__in=ids)
-            .values_list(row_path, col_path)
-            .annotate(n=Count("pk", distinct=True))
-        )
+        counted = grid.count(filterset, rows_by, cols_by, principal_for(request.user))
+        cells = counted.cells
         if cols_by == "provider":
             visible = visible_organization_ids(request)
-            pairs = [(r, c, n) for r, c, n in pairs if c in visible]
-        counts = {(r, c): n for r, c, n in pairs if r is not None and c is not None}
-        row_ids = sorted({r for r, _ in counts})
-        col_ids = sorted({c for _, c in counts})
-        rows = {o.pk: o for o in row_model.objects.filter(pk__in=row_ids)}
-        cols = {o.pk: o for o in col_model.objects.filter(pk__in=col_ids)}
-        row_key = {"state": "code", "subregion": "m49", "region": "m49"}[rows_by]
-        col_key = {"thematic_area": "code", "provider": "code"}[cols_by]
-        row_param = {"state": "state", "subregion": "region", "region": "region"}[rows_by]
-        ordered_rows = sorted(rows.values(), key=str)
-        ordered_cols = sorted(cols.values(), key=lambda c: (getattr(c, "order", 0), str(c)))
+            cells = {key: n for key, n in cells.items() if key[1] in visible}
+        row_model, col_model = grid.ROWS[rows_by][1], grid.COLUMNS[cols_by][1]
+        rows = sorted(row_model.objects.filter(pk__in={r for r, _ in cells}), key=str)
+        cols = sorted(
+            col_model.objects.filter(pk__in={c for _, c in cells}),
+            key=lambda c: (getattr(c, "order", 0), str(c)),
+        )
         return {
-            "columns": [(c, getattr(c, col_key)) for c in ordered_cols],
+            "columns": cols,
             "rows": [
-                (r, getattr(r, row_key), [(c, counts.get((r.pk, c.pk), 0)) for c in ordered_cols])
-                for r in ordered_rows
+                (
+                    row,
+                    self._row_query(request, row, rows_by, cols_by, counted),
+                    [(c, cells.get((row.pk, c.pk), 0)) for c in cols],
+                )
+                for row in rows
             ],
-            "row_param": row_param,
-            "col_param": cols_by,
-            "col_key": col_key,
-            "row_key": row_key,
+            "col_param": grid.COLUMN_FILTER[cols_by],
+            "from_summary": counted.from_summary,
         }
+
+    def _row_query(
+        self, request: HttpRequest, row: Any, rows_by: str, cols_by: str, counted: grid.Counts
+    ) -> str:
+        """The filters a cell of this row links to; the cell adds its column.
+
+        The link lists the cell's activities: a row inside the State or region filter replaces it
+        (Eastern Africa within Africa), a row around it keeps it (Africa around Kenya).
+        """
+        query = request.GET.copy()
+        for key in ("rows", "cols", "page", "sort", grid.COLUMN_FILTER[cols_by]):
+            query.pop(key, None)
+        geo = query.get("state") or query.get("region")
+        if not geo or row.pk in counted.rows_within:
+            query.pop("state", None)
+            query.pop("region", None)
+            query[self.ROW_PARAM[rows_by]] = getattr(row, self.ROW_KEY[rows_by])
+        return query.urlencode()
 
 
 class ProgrammeListView(RecordListView):

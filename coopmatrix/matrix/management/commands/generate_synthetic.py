@@ -8,12 +8,15 @@ import time
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from coopmatrix.core.models import Share
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
+from coopmatrix.matrix import counts
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach, ThematicArea
 
 PREFIX = "SYNTH-"
@@ -76,6 +79,7 @@ class _Generator:
         self.statuses = list(Activity.Status.values)
         self.history_states = apps.get_model("matrix", "HistoricalActivity_recipient_states")
         self.history_model = Activity.history.model
+        self.activity_type = ContentType.objects.get_for_model(Activity)
 
     def _recipients(self) -> list[int]:
         count = min(int(self.rng.paretovariate(1.3)), 40)
@@ -84,8 +88,14 @@ class _Generator:
     @transaction.atomic
     def batch(self, first: int, size: int) -> None:
         rng = self.rng
-        activities = []
+        activities, provider_rows = [], []
         for index in range(first, first + size):
+            # The organization that records an activity is one of its providers, as in real use.
+            roles = {
+                org: rng.choice(("implementing", "funding", "partner"))
+                for org in rng.choices(self.providers, self.provider_weights, k=rng.randint(1, 3))
+            }
+            provider_rows.append(roles)
             start = dt.date(2001, 1, 1) + dt.timedelta(days=rng.randrange(0, 26 * 365))
             end = start + dt.timedelta(days=rng.randrange(1, 3 * 365))
             status = rng.choices(self.statuses, (1, 3, 4, 8, 1, 1))[0]
@@ -108,14 +118,15 @@ class _Generator:
                     period_start=start,
                     period_end=end if status != "ongoing" else None,
                     confidentiality=rng.choices(("public", "restricted", "confidential"), (7, 2, 1))[0],
+                    owner_id=next(iter(roles)),
                     source="synthetic (benchmark)",
                 )
             )
         Activity.objects.bulk_create(activities)
-        recipients, reach, themes, providers, history, history_states = [], [], [], [], [], []
+        recipients, reach, themes, providers, history, history_states, shares = [], [], [], [], [], [], []
         through_states = Activity.recipient_states.through
         through_themes = Activity.thematic_areas.through
-        for activity in activities:
+        for activity, roles in zip(activities, provider_rows, strict=True):
             states = self._recipients()
             rows = [through_states(activity_id=activity.pk, state_id=s) for s in states]
             recipients += rows
@@ -124,12 +135,16 @@ class _Generator:
                 through_themes(activity_id=activity.pk, thematicarea_id=t)
                 for t in set(rng.choices(self.themes, k=rng.randint(1, 3)))
             ]
-            for org in set(rng.choices(self.providers, self.provider_weights, k=rng.randint(1, 3))):
-                providers.append(
-                    ActivityProvider(
-                        activity_id=activity.pk,
-                        organization_id=org,
-                        role=rng.choice(("implementing", "funding", "partner")),
+            providers += [
+                ActivityProvider(activity_id=activity.pk, organization_id=org, role=role)
+                for org, role in roles.items()
+            ]
+            if activity.confidentiality == "confidential" and rng.random() < 0.2:
+                shares.append(
+                    Share(
+                        content_type=self.activity_type,
+                        object_id=activity.pk,
+                        organization_id=rng.choices(self.providers, self.provider_weights)[0],
                     )
                 )
             recorded = timezone.make_aware(
@@ -143,6 +158,7 @@ class _Generator:
         ActivityReach.objects.bulk_create(reach, batch_size=BATCH)
         through_themes.objects.bulk_create(themes, batch_size=BATCH)
         ActivityProvider.objects.bulk_create(providers, batch_size=BATCH)
+        Share.objects.bulk_create(shares, batch_size=BATCH)
         self.history_model.objects.bulk_create(history, batch_size=BATCH)
         # Providers' history too, dated with their activity's: the monthly matrix reads it.
         recorded_on = {h.id: h.history_date for h in history}
@@ -170,6 +186,8 @@ class _Generator:
             ],
             batch_size=BATCH,
         )
+        # Written in bulk, so no signal counted them: count the batch in the same transaction.
+        counts.refresh(a.pk for a in activities)
 
     def _history(self, activity: Activity, when: dt.datetime):
         fields = {f.attname: getattr(activity, f.attname) for f in Activity._meta.concrete_fields}

@@ -1,0 +1,197 @@
+"""The grid of counts: activities per State or M49 area (rows) and thematic area or provider (columns).
+
+Two ways to count, one answer. The common views (filters on status, modality, the rows' own
+areas and the columns' own terms) read the counts kept ahead of time (`counts.GridCount`);
+any other filter (words, period, instrument, funder, programme …) counts from the records.
+Either way the count starts from the visibility rule: the kept counts are selected by
+confidentiality and owner exactly as `visibility_q` selects records, and the confidential
+records shared with the user (not kept per user) are counted from the records and added.
+
+With a State or region filter, the rows are the areas that overlap it (filtering on Africa shows
+no European row); with a thematic-area or provider filter and columns of that kind, the columns
+are the ones filtered on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from coopmatrix.core.querysets import CONFIDENTIAL, PUBLIC, RESTRICTED
+from coopmatrix.core.roles import Principal
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region, State
+
+from .filtersets import _areas_within, _with_units
+from .models import Activity, GridCount, ThematicArea
+
+ROWS: dict[str, tuple[str, type]] = {
+    "state": ("reach__state", State),
+    "subregion": ("reach__state__subregion", Region),
+    "region": ("reach__state__region", Region),
+}
+COLUMNS: dict[str, tuple[str, type]] = {
+    "thematic_area": ("thematic_areas", ThematicArea),
+    "provider": ("provider_roles__organization", Organization),
+}
+#: The filter naming the columns' own terms, for each kind of column.
+COLUMN_FILTER = {"thematic_area": "thematic_area", "provider": "provider"}
+#: Filters the kept counts can answer (besides the rows' and columns' own, handled apart).
+SUMMARY_FILTERS = {"status", "modality"}
+
+
+@dataclass
+class Counts:
+    cells: dict[tuple[int, int], int]
+    #: Rows wholly inside the State or region filter (a cell's link then names the row instead).
+    rows_within: set[int] = field(default_factory=set)
+    #: Whether the kept counts answered (the rest: counted from the records).
+    from_summary: bool = False
+
+
+def _active(data: dict[str, Any]) -> set[str]:
+    return {name for name, value in data.items() if value not in (None, "", [], ()) and _has(value)}
+
+
+def _has(value: Any) -> bool:
+    return value.exists() if isinstance(value, QuerySet) else bool(value)
+
+
+def _geo_filters(data: dict[str, Any]) -> list[set[int]]:
+    """The State sets a State or region filter asks activities to reach (each one must be reached)."""
+    sets = []
+    if _has(data.get("state")):
+        sets.append({s.pk for s in data["state"]})
+    if _has(data.get("region")):
+        areas = _areas_within(data["region"])
+        sets.append(
+            set(
+                State.objects.filter(
+                    Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
+                ).values_list("pk", flat=True)
+            )
+        )
+    return sets
+
+
+def _row_states(rows_by: str) -> dict[int, set[int]]:
+    states: dict[int, set[int]] = {}
+    for pk, subregion, region in State.objects.values_list("pk", "subregion_id", "region_id"):
+        row = {"state": pk, "subregion": subregion, "region": region}[rows_by]
+        if row:
+            states.setdefault(row, set()).add(pk)
+    return states
+
+
+def count(
+    filterset: Any, rows_by: str, cols_by: str, principal: Principal, *, summary: bool = True
+) -> Counts:
+    """Count the filterset's activities per cell (`summary=False`: always from the records)."""
+    data = filterset.form.cleaned_data
+    active = _active(data)
+    geo = _geo_filters(data)
+    rows: set[int] | None = None
+    within: set[int] = set()
+    if geo:
+        by_row = _row_states(rows_by)
+        rows = {row for row, states in by_row.items() if all(states & g for g in geo)}
+        within = {row for row in rows if all(by_row[row] <= g for g in geo)}
+    cols: set[int] | None = None
+    column_filter = COLUMN_FILTER[cols_by]
+    if column_filter in active:
+        values = data[column_filter]
+        cols = _with_units(values) if cols_by == "provider" else {v.pk for v in values}
+    answerable = SUMMARY_FILTERS | {"state", "region", column_filter}
+    use_summary = summary and active <= answerable and (rows is None or rows == within)
+    if use_summary:
+        cells = _from_summary(data, rows_by, cols_by, principal, rows, cols)
+        shared = _shared_with(filterset.qs, principal)
+        if shared is not None:
+            cells.update(_from_records(shared, rows_by, cols_by))
+    else:
+        cells = _from_records(filterset.qs, rows_by, cols_by)
+    cells = Counter(
+        {
+            (row, col): n
+            for (row, col), n in cells.items()
+            if n and (rows is None or row in rows) and (cols is None or col in cols)
+        }
+    )
+    return Counts(dict(cells), within, use_summary)
+
+
+def _from_summary(
+    data: dict[str, Any],
+    rows_by: str,
+    cols_by: str,
+    principal: Principal,
+    rows: set[int] | None,
+    cols: set[int] | None,
+) -> Counter:
+    kept = GridCount.objects.filter(rows_by=rows_by, cols_by=cols_by).filter(_visible_counts(principal))
+    if data.get("status"):
+        kept = kept.filter(status__in=data["status"])
+    if data.get("modality"):
+        kept = kept.filter(modality__in=data["modality"])
+    if rows is not None:
+        kept = kept.filter(row_id__in=rows)
+    if cols is not None:
+        kept = kept.filter(col_id__in=cols)
+    pairs = kept.values_list("row_id", "col_id").annotate(total=Sum("n")).order_by()
+    return Counter({(row, col): total for row, col, total in pairs})
+
+
+def _visible_counts(principal: Principal) -> Q:
+    """The kept counts of records the visibility rule lets the principal read, shares aside."""
+    if principal.sees_everything:
+        return Q()
+    if not principal.authenticated:
+        return Q(confidentiality=PUBLIC)
+    allowed = Q(confidentiality__in=[PUBLIC, RESTRICTED])
+    if principal.organization_id:
+        allowed |= Q(confidentiality=CONFIDENTIAL, owner_id=principal.organization_id)
+    return allowed
+
+
+def _shared_with(visible: QuerySet, principal: Principal) -> QuerySet | None:
+    """The confidential activities the principal reads through a share: not in the kept counts."""
+    if principal.sees_everything or not principal.authenticated:
+        return None
+    shared = visible.filter(confidentiality=CONFIDENTIAL)
+    if principal.organization_id:
+        shared = shared.exclude(owner_id=principal.organization_id)
+    return shared
+
+
+def _from_records(activities: QuerySet, rows_by: str, cols_by: str) -> Counter:
+    row_path = ROWS[rows_by][0]
+    ids = activities.values("pk")
+    if cols_by == "provider":
+        return _providers_from_records(ids, row_path)
+    pairs = (
+        Activity.objects.filter(pk__in=ids)
+        .values_list(row_path, COLUMNS[cols_by][0])
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    return Counter({(row, col): n for row, col, n in pairs if row is not None and col is not None})
+
+
+def _providers_from_records(ids: QuerySet, row_path: str) -> Counter:
+    """A unit's activity counts for its parent too (UNODC's column holds its Branch's activities)."""
+    parents = dict(Organization.objects.values_list("pk", "parent_id"))
+    seen: set[tuple[int, int, int]] = set()
+    triples = (
+        Activity.objects.filter(pk__in=ids)
+        .values_list(row_path, "provider_roles__organization", "pk")
+        .distinct()
+        .order_by()
+    )
+    for row, organization, pk in triples:
+        while row is not None and organization is not None and (row, organization, pk) not in seen:
+            seen.add((row, organization, pk))
+            organization = parents.get(organization)
+    return Counter((row, col) for row, col, _ in seen)
