@@ -24,11 +24,13 @@ class FastRows:
     #: annotation, not an abstract method: django-tables2's metaclass does not mix with ABCMeta.
     cells: Callable[[Any], Iterable[Any]]
 
-    def _cells_html(self, record: Any) -> SafeString:
-        return format_html_join("", "<td>{}</td>", ((cell,) for cell in self.cells(record)))
+    def prepare(self, records: list[Any]) -> None:
+        """Fetch what the rows show for the whole page at once (override); called before `cells`."""
 
     def body_html(self) -> SafeString:
         bound = self.page.object_list if getattr(self, "page", None) else self.rows  # type: ignore[attr-defined]
+        bound = list(bound)
+        self.prepare([row.record for row in bound])
         rows = [
             format_html(
                 "<tr>{}</tr>",

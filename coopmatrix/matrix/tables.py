@@ -8,11 +8,17 @@ from coopmatrix.core.tables import FAST_TEMPLATE, FastRows
 from .models import Activity, ActivityProvider, Programme, Request
 
 
-def _names(items, attribute: str = "name_en", limit: int = 6) -> str:
-    names = [getattr(item, attribute) for item in items]
+def _names(names: list[str], limit: int = 6) -> str:
     more = len(names) - limit
     text = ", ".join(names[:limit])
     return f"{text} (+{more})" if more > 0 else text
+
+
+def _grouped(through_rows, name: str) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for pk, value in through_rows.values_list("activity_id", name):
+        grouped.setdefault(pk, []).append(value)
+    return grouped
 
 
 # Labels looked up once: Model.get_FOO_display() rebuilds and hashes the whole choice list on
@@ -47,19 +53,60 @@ class ActivityTable(FastRows, tables.Table):
         order_by = ("-period_start",)
         template_name = FAST_TEMPLATE
 
+    def __init__(self, *args, visible_organizations: set[int], **kwargs):
+        # Required: a row names only the providers the reader may see.
+        super().__init__(*args, **kwargs)
+        self.visible_organizations = visible_organizations
+
+    def prepare(self, records):
+        """Recipients, providers and areas of the page in four plain queries. prefetch_related
+        builds a related manager and clones a queryset per row and relation: 25 ms a page."""
+        ids = [record.pk for record in records]
+        states = _grouped(
+            Activity.recipient_states.through.objects.filter(activity_id__in=ids).order_by("state__name_en"),
+            "state__name_en",
+        )
+        regions = _grouped(
+            Activity.recipient_regions.through.objects.filter(activity_id__in=ids).order_by("region__m49"),
+            "region__name",
+        )
+        areas = _grouped(
+            Activity.thematic_areas.through.objects.filter(activity_id__in=ids).order_by(
+                "thematicarea__order", "thematicarea__name"
+            ),
+            "thematicarea__name",
+        )
+        roles = ActivityProvider.objects.filter(
+            activity_id__in=ids, organization_id__in=self.visible_organizations
+        ).order_by("pk")
+        providers: dict[int, list[tuple[str, str]]] = {}
+        for pk, acronym, name, role in roles.values_list(
+            "activity_id", "organization__acronym", "organization__name", "role"
+        ):
+            providers.setdefault(pk, []).append((acronym or name, ROLE.get(role, role)))
+        for record in records:
+            record.row_cells = (
+                states.get(record.pk, []),
+                regions.get(record.pk, []),
+                providers.get(record.pk, []),
+                areas.get(record.pk, []),
+            )
+
+    def _row(self, record):
+        if not hasattr(record, "row_cells"):
+            self.prepare([record])
+        return record.row_cells
+
     def render_recipients(self, record):
-        parts = [_names(record.recipient_states.all())] + [r.name for r in record.recipient_regions.all()]
+        states, regions, _, _ = self._row(record)
+        parts = [_names(states), *regions]
         return "; ".join(p for p in parts if p) or "—"
 
     def render_providers(self, record):
-        return format_html_join(
-            ", ",
-            '{} <span class="muted">({})</span>',
-            ((p.organization.label, ROLE.get(p.role, p.role)) for p in record.provider_roles.all()),
-        )
+        return format_html_join(", ", '{} <span class="muted">({})</span>', self._row(record)[2])
 
     def render_thematic(self, record):
-        return ", ".join(t.name for t in record.thematic_areas.all()) or "—"
+        return ", ".join(self._row(record)[3]) or "—"
 
     def render_period_start(self, record):
         return record.date_display("actual_start") or record.date_display("planned_start")

@@ -63,7 +63,7 @@ class ActivityListView(RecordListView):
     template_name = "matrix/activity_list.html"
 
     def get_table(self, request, records):
-        return self.table_class(with_rows(records, request))
+        return self.table_class(records, visible_organizations=visible_organization_ids(request))
 
 
 class ActivityExportView(RecordExportView):
