@@ -6,9 +6,6 @@ Every error names its row, column, value and reason; if there is one, nothing is
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +13,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from coopmatrix.core import spreadsheets
 from coopmatrix.core.importing import RowError
+from coopmatrix.core.spreadsheets import FileRefused
 
 from . import counts
 from .actions import CleanActivity, Invalid, Lookups, clean_activity, write_activity
@@ -58,10 +57,6 @@ REQUIRED = ("external_id", "title", "providers", "modality", "status")
 MAX_ROWS = 200_000
 
 
-class FileRefused(ValueError):
-    """The file as a whole cannot be read (not a spreadsheet, wrong columns)."""
-
-
 @dataclass
 class Preview:
     created: int = 0
@@ -77,30 +72,14 @@ class Preview:
 
 def template_xlsx() -> bytes:
     """The import template: a data sheet with the columns and an instructions sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    data = workbook.active
-    data.title = "Activities"
-    data.append(COLUMN_NAMES)
-    for cell in data[1]:
-        cell.font = Font(bold=True)
-    help_sheet = workbook.create_sheet("Instructions")
-    help_sheet.append(["column", "what to write"])
-    for name, text in COLUMNS:
-        help_sheet.append([name, text])
-    help_sheet.append([])
-    help_sheet.append(
+    return spreadsheets.template_xlsx(
+        "Activities",
+        COLUMNS,
         [
-            "",
             "One row per activity. The whole file is checked first; if any row has an error "
-            "nothing is imported and every error is listed with its row and column.",
-        ]
+            "nothing is imported and every error is listed with its row and column."
+        ],
     )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def template_csv() -> str:
@@ -109,73 +88,7 @@ def template_csv() -> str:
 
 def read_rows(content: bytes, filename: str = "") -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of an XLSX or UTF-8 CSV file with their row numbers as a spreadsheet shows them."""
-    if content[:4] == b"PK\x03\x04":
-        yield from _xlsx_rows(content)
-        return
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(f"{filename or 'the file'} is neither an XLSX workbook nor UTF-8 CSV text") from exc
-    if "\x00" in text:
-        raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    _check_header(header)
-    assert header is not None
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header):
-            raise FileRefused(f"row {number} has {len(cells)} cells but the header has {len(header)} columns")
-        yield (
-            number,
-            dict(zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True)),
-        )
-
-
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise FileRefused("the file is a damaged or unknown workbook") from exc
-    sheet = workbook["Activities"] if "Activities" in workbook.sheetnames else workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-    _check_header(header)
-    for number, cells in enumerate(rows, start=2):
-        values = ["" if c is None else _text(c) for c in cells]
-        if not any(values):
-            continue
-        yield number, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-    workbook.close()
-
-
-def _text(value: Any) -> str:
-    import datetime as dt
-
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _check_header(header: list[str] | None) -> None:
-    if not header:
-        raise FileRefused("the file is empty: the first row must name the columns")
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c and c not in COLUMN_NAMES]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
-            parts.append(f"unknown column(s): {', '.join(unknown)}")
-        raise FileRefused("; ".join(parts) + " (download the template for the columns)")
+    return spreadsheets.read_rows(content, filename, COLUMN_NAMES, REQUIRED, sheet="Activities")
 
 
 def _split(text: str) -> list[str]:
