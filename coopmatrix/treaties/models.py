@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 
 from django.db import models
 from django.urls import reverse
@@ -85,3 +86,117 @@ class Instrument(ConfidentialRecord):
         if self.entry_into_force and effective < self.entry_into_force:
             return self.entry_into_force
         return effective
+
+
+class TreatyAction(ConfidentialRecord):
+    """What a State did about an instrument, as the depositary records it, on the date of deposit."""
+
+    class Action(models.TextChoices):
+        SIGNATURE = "signature", _("signature")
+        RATIFICATION = "ratification", _("ratification")
+        ACCEPTANCE = "acceptance", _("acceptance")
+        APPROVAL = "approval", _("approval")
+        ACCESSION = "accession", _("accession")
+        SUCCESSION = "succession", _("succession")
+        DENUNCIATION = "denunciation", _("denunciation or withdrawal")
+        DECLARATION = "declaration", _("declaration")
+        RESERVATION = "reservation", _("reservation")
+        DECLARATION_WITHDRAWN = "declaration_withdrawn", _("declaration withdrawn")
+        RESERVATION_WITHDRAWN = "reservation_withdrawn", _("reservation withdrawn")
+        OBJECTION = "objection", _("objection to a reservation or declaration")
+
+    #: The ways of consenting to be bound: each makes the State a party.
+    CONSENT: ClassVar[tuple[str, ...]] = ("ratification", "acceptance", "approval", "accession", "succession")
+    #: Statements whose text matters (declarations, reservations, objections).
+    STATEMENTS: ClassVar[tuple[str, ...]] = (
+        "declaration",
+        "reservation",
+        "declaration_withdrawn",
+        "reservation_withdrawn",
+        "objection",
+    )
+
+    state = models.ForeignKey(
+        "geo.State", verbose_name=_("State"), on_delete=models.PROTECT, related_name="treaty_actions"
+    )
+    instrument = models.ForeignKey(
+        Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="actions"
+    )
+    action = models.CharField(_("action"), max_length=24, choices=Action.choices, db_index=True)
+    deposited = models.DateField(_("date of the action (deposit)"), db_index=True)
+    effective = models.DateField(
+        _("takes effect for the State"),
+        null=True,
+        blank=True,
+        help_text=_("Computed from the instrument's rule unless given with its own source."),
+    )
+    effective_source = models.TextField(
+        _("source of the effective date"),
+        blank=True,
+        help_text=_("Filled only when the effective date is not the instrument's rule (an override)."),
+    )
+    text = models.TextField(_("text of the declaration or reservation"), blank=True)
+
+    history = HistoricalRecords()
+
+    #: A State's focal points read its confidential actions and record its actions.
+    visibility_state_field: ClassVar[str | None] = "state"
+
+    class Meta:
+        ordering = ["state__name_en", "instrument__adopted", "deposited", "action"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state", "instrument", "action", "deposited"], name="unique_treaty_action"
+            )
+        ]
+        indexes = [models.Index(fields=["instrument", "action", "deposited"])]
+
+    def __str__(self) -> str:
+        return f"{self.state} — {self.instrument}: {self.get_action_display()} ({self.deposited.isoformat()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("treaties:action", args=[self.pk])
+
+    @property
+    def is_consent(self) -> bool:
+        return self.action in self.CONSENT
+
+    def rule_effective(self) -> dt.date | None:
+        """The date the instrument's own rule gives: consent takes effect by the rule, other
+        actions on deposit (a denunciation's delay differs per treaty: give it with a source)."""
+        if self.action in self.CONSENT:
+            return self.instrument.in_force_for_state(self.deposited)
+        return self.deposited
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.effective_source or self.effective is None:
+            self.effective_source = ""
+            self.effective = self.rule_effective()
+        super().save(*args, **kwargs)
+
+
+class PublishedCount(models.Model):
+    """A figure of participation as a document published it (Table 2 of the 2004 report):
+    shown beside the figure computed from the records, never mixed with them."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="published_counts")
+    parties = models.PositiveIntegerField(_("number of parties"))
+    after = models.DateField(_("consented after"), null=True, blank=True)
+    parties_after = models.PositiveIntegerField(
+        _("number that consented after that date"), null=True, blank=True
+    )
+    as_at = models.DateField(_("date of the document"))
+    as_at_precision = models.CharField(max_length=6, choices=Precision.choices, default=Precision.DAY)
+    document = models.CharField(_("document"), max_length=60)
+    source = models.TextField(_("source"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["document", "instrument__table2_order"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "document"], name="unique_published_count")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument}: {self.parties} parties ({self.document})"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
 
-from .models import Instrument
+from .models import Instrument, PublishedCount
 
 DATA_DIR = Path(__file__).parent / "data"
 INSTRUMENTS = "instruments.csv"
-FILES = (INSTRUMENTS,)
+PUBLISHED = "published_counts.csv"
+FILES = (INSTRUMENTS, PUBLISHED)
+_PUBLISHED_COLUMNS = ("instrument", "parties", "after", "parties_after", "as_at", "document", "source")
 _COLUMNS = (
     "code",
     "table2_order",
@@ -33,7 +36,49 @@ _COLUMNS = (
 )
 
 
-def read(data_dir: Path | None, errors: list[RowError]) -> dict[str, dict]:
+def read(data_dir: Path | None, errors: list[RowError]) -> dict[str, Any]:
+    instruments = _read_instruments(data_dir, errors)
+    return {"instruments": instruments, "published": _read_published(data_dir, errors, set(instruments))}
+
+
+def _read_published(data_dir: Path | None, errors: list[RowError], codes: set[str]) -> list[dict]:
+    """Participation figures as a document published them (Table 2 of 2004)."""
+    path = (data_dir or DATA_DIR) / PUBLISHED
+    plan = []
+    for line, row in read_csv(path, _PUBLISHED_COLUMNS, errors):
+        problems: list[tuple[str, str, str]] = []
+        if row["instrument"] not in codes:
+            problems.append(("instrument", row["instrument"], "no instrument with this code"))
+        for column in ("parties", "parties_after"):
+            if not row[column].isdigit():
+                problems.append((column, row[column], "must be a whole number"))
+        dates = {}
+        for column in ("after", "as_at"):
+            try:
+                dates[column] = PartialDate.parse(row[column])
+            except ValueError as exc:
+                problems.append((column, row[column], str(exc)))
+        for column in ("document", "source"):
+            if not row[column]:
+                problems.append((column, "", "is required"))
+        errors.extend(RowError(path.name, line, c, v, r) for c, v, r in problems)
+        if not problems:
+            plan.append(
+                {
+                    "instrument": row["instrument"],
+                    "document": row["document"],
+                    "parties": int(row["parties"]),
+                    "after": dates["after"].date,
+                    "parties_after": int(row["parties_after"]),
+                    "as_at": dates["as_at"].date,
+                    "as_at_precision": dates["as_at"].precision,
+                    "source": row["source"],
+                }
+            )
+    return plan
+
+
+def _read_instruments(data_dir: Path | None, errors: list[RowError]) -> dict[str, dict]:
     path = (data_dir or DATA_DIR) / INSTRUMENTS
     rows = list(read_csv(path, _COLUMNS, errors))
     codes = {row["code"] for _, row in rows}
@@ -107,7 +152,15 @@ def _day(value: PartialDate | None) -> dt.date | None:
     return value.date if value else None
 
 
-def write(plan: dict[str, dict], stats: Stats) -> None:
+def write(plan: dict[str, Any], stats: Stats) -> None:
+    written = _write_instruments(plan["instruments"], stats)
+    for values in plan["published"]:
+        fields = {k: v for k, v in values.items() if k not in ("instrument", "document")}
+        key = {"instrument_id": written[values["instrument"]].pk, "document": values["document"]}
+        upsert(PublishedCount, key, fields, stats)
+
+
+def _write_instruments(plan: dict[str, dict], stats: Stats) -> dict[str, Instrument]:
     written: dict[str, Instrument] = {}
     pending = dict(plan)
     # An instrument that amends or supplements another is written after it.
@@ -120,3 +173,4 @@ def write(plan: dict[str, dict], stats: Stats) -> None:
             fields["related_to_id"] = written[related].pk if related else None
             written[code] = upsert(Instrument, {"code": code}, fields, stats)
             del pending[code]
+    return written

@@ -1,0 +1,259 @@
+"""Import treaty actions: from the template (CSV/XLSX), or from a depositary's status table.
+
+Both read rows, check every one (row, column, value, reason), preview, and write all or nothing;
+the same action imported twice is one record. The export writes the template's format, so an
+export imported again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from coopmatrix.core import spreadsheets
+from coopmatrix.core.importing import RowError
+from coopmatrix.core.spreadsheets import FileRefused
+
+from . import actions
+from .models import TreatyAction
+
+COLUMNS = [
+    ("state", "Required. State name or ISO code, e.g. Benin or BEN."),
+    ("instrument", "Required. Instrument code (see /instruments/), e.g. terrorist-financing-1999."),
+    ("action", "Required. One of: " + ", ".join(TreatyAction.Action.values)),
+    ("date", "Required. Date of the action (deposit), YYYY-MM-DD."),
+    (
+        "effective",
+        "Only when it differs from the instrument's rule (e.g. the 30th day after deposit): YYYY-MM-DD.",
+    ),
+    ("effective_source", "Required with effective: the document that gives that date."),
+    ("text", "Text of a declaration, reservation or objection."),
+    ("source", "Document and paragraph, or depositary notification (e.g. C.N.123.2003.TREATIES-1)."),
+    ("confidentiality", "public (default), restricted or confidential."),
+]
+COLUMN_NAMES = [name for name, _ in COLUMNS]
+REQUIRED = ("state", "instrument", "action", "date")
+FORMATS = ("template", "depositary")
+MAX_ROWS = 50_000
+
+
+@dataclass
+class Preview:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    planned: list[actions.CleanAction] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def template_xlsx() -> bytes:
+    return spreadsheets.template_xlsx(
+        "Treaty actions",
+        COLUMNS,
+        [
+            "One row per action: a State's signature, its ratification (or acceptance, approval, "
+            "accession, succession), a denunciation, a declaration or reservation. The whole file "
+            "is checked first; if any row has an error nothing is imported."
+        ],
+    )
+
+
+def template_csv() -> str:
+    return ",".join(COLUMN_NAMES) + "\n"
+
+
+def template_rows(content: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
+    return spreadsheets.read_rows(content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions")
+
+
+# --- A depositary's status table ------------------------------------------------------------
+
+#: The marks after a date in the consent column, as the UN Treaty Collection writes them.
+MARKS = {"": "ratification", "A": "acceptance", "AA": "approval", "a": "accession", "d": "succession"}
+_DATE = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\s*(AA|A|a|d)?\s*$")
+_MONTHS = {
+    month: number
+    for number, month in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
+
+
+def depositary_date(text: str) -> tuple[dt.date, str]:
+    """'24 Sep 2003 a' → (2003-09-24, 'accession'); ValueError with the reason otherwise."""
+    match = _DATE.match(text)
+    if not match:
+        raise ValueError("not a depositary date like '24 Sep 2003' followed by A, AA, a or d")
+    day, month, year, mark = match.groups()
+    number = _MONTHS.get(month[:3].lower())
+    if number is None:
+        raise ValueError(f"{month!r} is not a month")
+    return dt.date(int(year), number, int(day)), MARKS[mark or ""]
+
+
+def participant_name(text: str) -> str:
+    """The name without footnote marks: 'China 4,5' or 'Denmark¹' → 'China', 'Denmark'."""
+    text = re.sub(r"[\u00b9\u00b2\u00b3\u2070-\u2079]+", "", text)
+    return re.sub(r"[\s\d,*]+$", "", text).strip()
+
+
+def _table(content: bytes) -> list[list[str]]:
+    """The rows of the status table, from saved HTML or from text pasted from the page."""
+    text = content.decode("utf-8-sig", errors="strict")
+    if re.search(r"<\s*table", text, re.IGNORECASE):
+        from lxml import html
+
+        document = html.fromstring(text)
+        for table in document.iter("table"):
+            rows = [
+                [" ".join(cell.text_content().split()) for cell in row.iter("td", "th")]
+                for row in table.iter("tr")
+            ]
+            if any(cells and cells[0].lower().startswith("participant") for cells in rows):
+                return rows
+        raise FileRefused("no table with a 'Participant' column in this HTML page")
+    return [re.split(r"\t| {2,}", line.strip()) for line in text.splitlines()]
+
+
+def depositary_rows(content: bytes, instrument: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Template rows (signature and consent of each participant) from a depositary's table."""
+    try:
+        rows = _table(content)
+    except UnicodeDecodeError as exc:
+        raise FileRefused("the file is neither an HTML page nor text (UTF-8)") from exc
+    header_at = next(
+        (i for i, cells in enumerate(rows) if cells and cells[0].strip().lower().startswith("participant")),
+        None,
+    )
+    if header_at is None:
+        raise FileRefused("no header row beginning with 'Participant' (paste the whole status table)")
+    header = [h.strip().lower() for h in rows[header_at]]
+    signature = next((i for i, h in enumerate(header) if h.startswith("signature")), None)
+    consent = next((i for i, h in enumerate(header) if h.startswith(("ratification", "accession"))), None)
+    if consent is None:
+        raise FileRefused(
+            "no column 'Ratification, Acceptance(A), Approval(AA), Accession(a), Succession(d)'"
+        )
+    for number, cells in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        if not cells or not cells[0].strip():
+            continue
+        name = participant_name(cells[0])
+        for column, index in (("Signature", signature), ("Consent", consent)):
+            value = cells[index].strip() if index is not None and index < len(cells) else ""
+            if not value:
+                continue
+            row = {"state": name, "instrument": instrument, "_column": column, "_value": value}
+            try:
+                day, action = depositary_date(value)
+            except ValueError as exc:
+                row["_error"] = str(exc)
+            else:
+                row.update(
+                    {"date": day.isoformat(), "action": "signature" if column == "Signature" else action}
+                )
+                row["source"] = "depositary status table"
+            yield number, row
+
+
+# --- Check, preview, write -------------------------------------------------------------------
+
+
+def check(
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    fmt: str = "template",
+    instrument: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> Preview:
+    """Check every row; the preview says what would be created, updated or left unchanged."""
+    preview = Preview()
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    try:
+        if fmt == "depositary":
+            if not instrument:
+                raise FileRefused("a depositary's table is for one treaty: give its instrument code")
+            rows = list(depositary_rows(content, instrument))
+        else:
+            rows = list(template_rows(content, filename))
+    except FileRefused as exc:
+        preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
+        return preview
+    if len(rows) > MAX_ROWS:
+        preview.errors.append(RowError(filename, 0, "", "", f"more than {MAX_ROWS} rows: split the file"))
+        return preview
+    lookups = actions.Lookups()
+    seen: dict[tuple, int] = {}
+    for index, (number, row) in enumerate(rows, start=1):
+        if progress:
+            progress(index)
+        # A depositary's row names its own columns; the template's are the fields themselves.
+        where = {k: row.get("_column", k) for k in ("state", "date", "action")}
+        where["state"] = "Participant" if "_column" in row else "state"
+        if "_error" in row:
+            preview.errors.append(RowError(filename, number, row["_column"], row["_value"], row["_error"]))
+            continue
+        try:
+            cleaned = actions.clean(user, row, lookups)
+        except actions.Invalid as exc:
+            preview.errors.extend(
+                RowError(filename, number, where.get(column, column), str(row.get(column, "")), reason)
+                for column, reason in exc.errors.items()
+            )
+            continue
+        except PermissionDenied as exc:
+            preview.errors.append(RowError(filename, number, where["state"], row.get("state", ""), str(exc)))
+            continue
+        key = tuple(getattr(v, "pk", v) for v in cleaned.key.values())
+        if key in seen:
+            continue  # the same action twice in one file is one record
+        seen[key] = number
+        record = actions.existing(cleaned)
+        if record is None:
+            preview.created += 1
+        elif cleaned.same_as(record):
+            preview.unchanged += 1
+            continue
+        else:
+            if not type(record).objects.editable_by(user).filter(pk=record.pk).exists():
+                preview.errors.append(
+                    RowError(
+                        filename,
+                        number,
+                        where["state"],
+                        row.get("state", ""),
+                        "you may not change this record",
+                    )
+                )
+                continue
+            preview.updated += 1
+        preview.planned.append(cleaned)
+    return preview
+
+
+@transaction.atomic
+def write(user: Any, preview: Preview) -> None:
+    if preview.errors:
+        raise ValueError("a preview with errors is never written")
+    for cleaned in preview.planned:
+        actions.write(user, cleaned)
+
+
+@transaction.atomic
+def import_file(user: Any, content: bytes, filename: str = "", **options: Any) -> Preview:
+    """Check and, when every row is right, write, in one transaction."""
+    preview = check(user, content, filename, **options)
+    if preview.ok:
+        write(user, preview)
+    return preview
