@@ -8,8 +8,10 @@ Mauritius …) are drawn as dots from their latitude and longitude, so none is l
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 WIDTH, HEIGHT = 1000, 500
 TOPOJSON = Path(__file__).parent / "data" / "countries-110m.json"
@@ -77,3 +79,23 @@ def outlines() -> dict[int, str]:
         rings = [_ring(arcs, ring) for polygon in polygons for ring in polygon]
         shapes[int(code)] = _path(rings)
     return shapes
+
+
+def choropleth(
+    counts: dict[int, int], bins: tuple[int, ...], href: Callable[[Any], str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every current State coloured by its count (keyed by State id): outlines, and dots for the
+    States too small for the outlines (those only when they count something)."""
+    from .models import State
+
+    shapes = outlines()
+    states, dots = [], []
+    for state in State.objects.exclude(status=State.Status.HISTORIC).exclude(m49__isnull=True):
+        n = counts.get(state.pk, 0)
+        entry = {"state": state, "n": n, "level": sum(1 for t in bins if n >= t), "href": href(state)}
+        if state.m49 in shapes:
+            states.append({**entry, "path": shapes[state.m49]})
+        elif state.latitude is not None and state.longitude is not None and n:
+            x, y = project(state.longitude, state.latitude)
+            dots.append({**entry, "x": f"{x:.1f}", "y": f"{y:.1f}"})
+    return states, dots

@@ -418,7 +418,7 @@ class MapView(VisibleMixin, View):
     BINS = (1, 2, 5, 10, 20, 50)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        from coopmatrix.geo.maps import HEIGHT, WIDTH, outlines, project
+        from coopmatrix.geo.maps import HEIGHT, WIDTH, choropleth
 
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
         counts: dict[int, int] = {}
@@ -428,18 +428,10 @@ class MapView(VisibleMixin, View):
                 .values_list("state_id")
                 .annotate(n=Count("activity_id", distinct=True))
             )
-        shapes = outlines()
         query = request.GET.copy()
         query.pop("state", None)
-        states, dots = [], []
-        for state in State.objects.exclude(status=State.Status.HISTORIC).exclude(m49__isnull=True):
-            n = counts.get(state.pk, 0)
-            entry = {"state": state, "n": n, "level": self.level(n)}
-            if state.m49 in shapes:
-                states.append({**entry, "path": shapes[state.m49]})
-            elif state.latitude is not None and state.longitude is not None and n:
-                x, y = project(state.longitude, state.latitude)
-                dots.append({**entry, "x": f"{x:.1f}", "y": f"{y:.1f}"})
+        prefix = reverse("matrix:activity_list") + "?" + (query.urlencode() + "&" if query else "")
+        states, dots = choropleth(counts, self.BINS, lambda state: f"{prefix}state={state.code}")
         return render(
             request,
             "matrix/map.html",
@@ -450,15 +442,12 @@ class MapView(VisibleMixin, View):
                 "width": WIDTH,
                 "height": HEIGHT,
                 "bins": self.BINS,
-                "query": query.urlencode(),
                 "full_query": request.GET.urlencode(),
                 "title": _("Assistance matrix: map"),
+                "map_title": _("Activities per State"),
                 "reached": sum(1 for n in counts.values() if n),
             },
         )
-
-    def level(self, n: int) -> int:
-        return sum(1 for threshold in self.BINS if n >= threshold)
 
 
 class TimelineView(VisibleMixin, View):

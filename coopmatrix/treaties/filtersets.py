@@ -3,8 +3,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import FilterSet
+from coopmatrix.geo.models import Region, State
 
-from .models import Instrument
+from .models import Instrument, TreatyAction
 
 
 class InstrumentFilterSet(FilterSet):
@@ -31,3 +32,43 @@ class InstrumentFilterSet(FilterSet):
         return queryset.filter(
             Q(title__icontains=value) | Q(short_title__icontains=value) | Q(code__iexact=value)
         )
+
+
+class TreatyActionFilterSet(FilterSet):
+    state = django_filters.ModelMultipleChoiceFilter(
+        queryset=State.objects.exclude(status=State.Status.HISTORIC), to_field_name="code", label=_("State")
+    )
+    region = django_filters.ModelMultipleChoiceFilter(
+        queryset=Region.objects.all(),
+        to_field_name="m49",
+        label=_("Region or sub-region (M49)"),
+        method="filter_region",
+    )
+    instrument = django_filters.ModelMultipleChoiceFilter(
+        queryset=Instrument.objects.all(), to_field_name="code", label=_("Instrument")
+    )
+    action = django_filters.MultipleChoiceFilter(
+        choices=TreatyAction.Action.choices, label=_("Action"), distinct=False
+    )
+    date_from = django_filters.DateFilter(
+        field_name="deposited", lookup_expr="gte", label=_("Deposited on or after")
+    )
+    date_to = django_filters.DateFilter(
+        field_name="deposited", lookup_expr="lte", label=_("Deposited on or before")
+    )
+    q = django_filters.CharFilter(label=_("Words in the text or source"), method="filter_text")
+
+    class Meta:
+        model = TreatyAction
+        fields = ["state", "region", "instrument", "action", "date_from", "date_to", "q"]
+
+    def filter_region(self, queryset, name, value):
+        if not value:
+            return queryset
+        states = State.objects.none()
+        for region in value:
+            states = states | region.states()
+        return queryset.filter(state__in=states)
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(text__icontains=value) | Q(source__icontains=value))

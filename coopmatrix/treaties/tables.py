@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from .models import Instrument
+from .models import Instrument, TreatyAction
 
 
 class InstrumentTable(tables.Table):
@@ -16,3 +16,17 @@ class InstrumentTable(tables.Table):
         model = Instrument
         fields = ("short_title", "adopted", "adopted_place", "entry_into_force", "depositary", "table2_order")
         order_by = ("adopted",)
+
+
+class TreatyActionTable(tables.Table):
+    state = tables.Column(verbose_name=_("State"), accessor="state__name_en", order_by="state__name_en")
+    instrument = tables.Column(verbose_name=_("Instrument"), accessor="instrument__short_title")
+    action = tables.Column(verbose_name=_("Action"), linkify=True)
+    deposited = tables.DateColumn(verbose_name=_("Deposited"), format="Y-m-d")
+    effective = tables.DateColumn(verbose_name=_("Takes effect"), format="Y-m-d")
+    source = tables.Column(verbose_name=_("Source"))
+
+    class Meta:
+        model = TreatyAction
+        fields = ("state", "instrument", "action", "deposited", "effective", "source")
+        order_by = ("-deposited",)
