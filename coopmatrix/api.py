@@ -6,9 +6,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from coopmatrix.core.api import ApiAuth, FilterError
+from coopmatrix.core.errors import InUse, Invalid
 from coopmatrix.directory.api import router as directory_router
 from coopmatrix.geo.api import router as geo_router
-from coopmatrix.matrix.actions import InUse, Invalid
 from coopmatrix.matrix.api import router as matrix_router
 from coopmatrix.treaties.api import router as treaties_router
 

@@ -18,6 +18,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from coopmatrix.core.dates import PartialDate
+from coopmatrix.core.errors import InUse, Invalid
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization
@@ -27,14 +28,6 @@ from coopmatrix.treaties.models import Instrument
 
 from . import counts
 from .models import Activity, ActivityProvider, Programme, Referral, Request, ThematicArea
-
-
-class Invalid(ValueError):
-    """Input refused, with a reason per field; nothing was written."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
 
 
 def _owner(user: Any, code: str | None, errors: dict[str, str]) -> Organization | None:
@@ -343,10 +336,6 @@ def _states(lookups: Lookups, names: list[str], errors: dict[str, str]) -> list[
         except LookupError as exc:
             errors["recipient_states"] = str(exc)
     return states
-
-
-class InUse(Exception):
-    """A record others still point to is not deleted; the message says what holds it."""
 
 
 @transaction.atomic

@@ -464,6 +464,9 @@ class PendingImport(models.Model):
     filename = models.CharField(max_length=255)
     content = models.BinaryField()
     created = models.DateTimeField(auto_now_add=True)
+    #: What the file holds ("activities", "treaty_actions"), and how to read it (JSON).
+    kind = models.CharField(max_length=20, default="activities")
+    options = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.user})"

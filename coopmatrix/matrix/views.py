@@ -543,7 +543,9 @@ def import_activities(request: HttpRequest) -> HttpResponse:
 
     context: dict[str, Any] = {"columns": importers.COLUMNS}
     if request.method == "POST" and "confirm" in request.POST:
-        pending = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user)
+        pending = get_object_or_404(
+            PendingImport, pk=request.POST["confirm"], user=request.user, kind="activities"
+        )
         preview = importers.import_file(request.user, bytes(pending.content), pending.filename)
         if preview.ok:
             pending.delete()
@@ -769,4 +771,32 @@ def referral_answer(request: HttpRequest, key: int) -> HttpResponse:
         referral.request,
         form,
         lambda d: actions.answer_referral(request.user, referral, d["response"], d["on"]),
+    )
+
+
+def impact(request: HttpRequest) -> HttpResponse:
+    """States that became party to an instrument within N months after legislative assistance."""
+    from coopmatrix.treaties.forms import ImpactForm
+
+    from .impact import became_party_after_assistance
+
+    form = ImpactForm(request.GET)
+    findings, states = None, 0
+    if form.is_valid():
+        data = form.cleaned_data
+        providers = None
+        if data["provider"]:
+            providers = list(Organization.objects.visible_to(request.user).filter(code=data["provider"]))
+            if not providers:
+                form.add_error("provider", _("No organization with this code."))
+        if form.is_valid():
+            findings = became_party_after_assistance(
+                request.user, data["months"], providers, data["assisted_from"], data["assisted_to"]
+            )
+            states = len({f.state.pk for f in findings})
+    return render(
+        request,
+        "matrix/impact.html",
+        {"form": form, "findings": findings, "states": states, "title": _("Impact of assistance")},
+        status=200 if form.is_valid() else 400,
     )

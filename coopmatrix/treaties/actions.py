@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from coopmatrix.core.errors import Invalid
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.geo.resolver import StateResolver
@@ -22,14 +23,6 @@ from .models import Instrument, TreatyAction
 
 #: Fields a caller gives, besides the State, instrument, action and date that identify a record.
 DETAIL_FIELDS = ("effective", "effective_source", "text", "source", "confidentiality")
-
-
-class Invalid(ValueError):
-    """Input refused, with a reason per field; nothing was written."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
 
 
 class Lookups:

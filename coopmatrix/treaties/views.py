@@ -1,13 +1,24 @@
+import json
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
 
-from .filtersets import InstrumentFilterSet
-from .models import Instrument
-from .tables import InstrumentTable
+from . import exporters, importers, participation
+from .exporters import ACTION_COLUMNS
+from .filtersets import InstrumentFilterSet, TreatyActionFilterSet
+from .forms import MapForm, Table2Form
+from .models import Instrument, TreatyAction
+from .tables import InstrumentTable, TreatyActionTable
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_LIMIT_BYTES = 50 * 1024 * 1024
 
 INSTRUMENT_COLUMNS = [
     ("code", lambda i: i.code),
@@ -54,3 +65,214 @@ class InstrumentDetailView(RecordDetailView):
             "related": visible.filter(pk=obj.related_to_id).first(),
             "dependants": visible.filter(related_to=obj),
         }
+
+
+class TreatyActionListView(RecordListView):
+    model = TreatyAction
+    related = ("state", "instrument")
+    filterset_class = TreatyActionFilterSet
+    table_class = TreatyActionTable
+    title = _("Treaty actions")
+    export_url_name = "treaties:action_export"
+
+
+class TreatyActionExportView(RecordExportView):
+    model = TreatyAction
+    related = ("state", "instrument")
+    filterset_class = TreatyActionFilterSet
+    columns = ACTION_COLUMNS
+    filename = "treaty-actions"
+
+
+class TreatyActionDetailView(RecordDetailView):
+    model = TreatyAction
+    related = ("state", "instrument")
+    template_name = "treaties/action_detail.html"
+
+
+def _table2(request: HttpRequest) -> tuple[Table2Form, participation.Table2 | None]:
+    # Bound even without parameters: every field is optional and has its default.
+    form = Table2Form(request.GET)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    table = participation.table2(
+        TreatyAction.objects.visible_to(request.user),
+        data["as_at"],
+        data["after"],
+        data["instruments"],
+        data["basis"],
+        data.get("region"),
+    )
+    return form, table
+
+
+def table2(request: HttpRequest) -> HttpResponse:
+    """Table 2 of 2004 computed from the records as at any date, beside the published figures."""
+    form, table = _table2(request)
+    if table is None:
+        return render(
+            request, "treaties/table2.html", {"form": form, "title": _("Number of parties")}, status=400
+        )
+    fmt = request.GET.get("format", "")
+    who = request.user.get_username() if request.user.is_authenticated else "anonymous (public records)"
+    stamp = f"table2-{table.as_at.isoformat()}"
+    if fmt == "csv":
+        response = HttpResponse(exporters.table2_csv(table), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(exporters.table2_xlsx(table, who), content_type=XLSX_TYPE)
+    elif fmt == "pdf":
+        response = HttpResponse(exporters.table2_pdf(table, who), content_type="application/pdf")
+    else:
+        query = request.GET.copy()
+        query.pop("format", None)
+        return render(
+            request,
+            "treaties/table2.html",
+            {
+                "form": form,
+                "table": table,
+                "cover": exporters.describe(table),
+                "query": query.urlencode(),
+                "title": _("Number of parties to the universal instruments"),
+            },
+        )
+    response["Content-Disposition"] = f'attachment; filename="{stamp}.{fmt}"'
+    return response
+
+
+def participation_map(request: HttpRequest) -> HttpResponse:
+    """States coloured by the number of instruments they are party to as at a date."""
+    from coopmatrix.geo.maps import HEIGHT, WIDTH, choropleth
+
+    form = MapForm(request.GET or None)
+    as_at, which = timezone.localdate(), "all"
+    if request.GET and form.is_valid():
+        as_at = form.cleaned_data["as_at"] or as_at
+        which = form.cleaned_data["instruments"] or which
+    instruments = set(participation.instruments_of(which).values_list("pk", flat=True))
+    found = participation.standings(TreatyAction.objects.visible_to(request.user), as_at)
+    counts: dict[int, int] = {}
+    for (state_id, instrument_id), standing in found.items():
+        if standing.party_since and instrument_id in instruments:
+            counts[state_id] = counts.get(state_id, 0) + 1
+    states, dots = choropleth(
+        counts, MAP_BINS, lambda state: f"{state.get_absolute_url()}?as_at={as_at.isoformat()}"
+    )
+    return render(
+        request,
+        "treaties/map.html",
+        {
+            "form": form,
+            "as_at": as_at,
+            "states": states,
+            "dots": dots,
+            "width": WIDTH,
+            "height": HEIGHT,
+            "bins": MAP_BINS,
+            "title": _("Parties to the universal instruments: map"),
+            "map_title": _("Instruments each State is party to"),
+            "with_any": len(counts),
+        },
+        status=200 if not request.GET or form.is_valid() else 400,
+    )
+
+
+MAP_BINS = (1, 4, 8, 12, 16, 19)
+
+
+@login_required
+def import_actions(request: HttpRequest) -> HttpResponse:
+    """Upload (template or a depositary's status table) → preview → confirm."""
+    from coopmatrix.matrix.models import PendingImport
+
+    context: dict[str, Any] = {
+        "columns": importers.COLUMNS,
+        "instruments": Instrument.objects.order_by("table2_order", "adopted"),
+        "title": _("Import treaty actions"),
+    }
+    if request.method == "POST" and "confirm" in request.POST:
+        pending = get_object_or_404(
+            PendingImport, pk=request.POST["confirm"], user=request.user, kind="treaty_actions"
+        )
+        options = json.loads(pending.options or "{}")
+        preview = importers.import_file(request.user, bytes(pending.content), pending.filename, **options)
+        if preview.ok:
+            pending.delete()
+            messages.success(
+                request,
+                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
+                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
+            )
+            return redirect("treaties:action_list")
+        context.update({"preview": preview, "pending": pending})
+        return render(request, "treaties/import.html", context, status=422)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        pasted = request.POST.get("pasted", "").strip()
+        if upload is None and not pasted:
+            context["error"] = _("Choose a file, or paste the depositary's table.")
+            return render(request, "treaties/import.html", context, status=400)
+        if upload is not None and upload.size > IMPORT_LIMIT_BYTES:
+            context["error"] = _("The file is larger than 50 MB: split it.")
+            return render(request, "treaties/import.html", context, status=400)
+        content = upload.read() if upload is not None else pasted.encode("utf-8")
+        filename = upload.name if upload is not None else "pasted text"
+        options = {
+            "fmt": request.POST.get("format", "template"),
+            "instrument": request.POST.get("instrument", ""),
+        }
+        if options["fmt"] not in importers.FORMATS:
+            context["error"] = _("Unknown format.")
+            return render(request, "treaties/import.html", context, status=400)
+        preview = importers.check(request.user, content, filename, **options)
+        pending = None
+        if preview.ok:
+            pending = PendingImport.objects.create(
+                user=request.user,
+                filename=filename,
+                content=content,
+                kind="treaty_actions",
+                options=json.dumps(options),
+            )
+        context.update({"preview": preview, "pending": pending, "filename": filename})
+        return render(request, "treaties/import.html", context, status=200 if preview.ok else 422)
+    return render(request, "treaties/import.html", context)
+
+
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind == "xlsx":
+        response = HttpResponse(importers.template_xlsx(), content_type=XLSX_TYPE)
+    else:
+        response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="coopmatrix-treaty-actions-template.{kind}"'
+    return response
+
+
+def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
+    """A State's standing towards every instrument as at a date (?as_at=, default today)."""
+    form = MapForm(request.GET or None)
+    as_at = timezone.localdate()
+    if request.GET.get("as_at") and form.is_valid() and form.cleaned_data["as_at"]:
+        as_at = form.cleaned_data["as_at"]
+    visible = TreatyAction.objects.visible_to(request.user).filter(state=state)
+    found = participation.standings(visible, as_at)
+    party, signed, outstanding = [], [], []
+    for instrument in participation.instruments_of("all"):
+        standing = found.get((state.pk, instrument.pk))
+        if standing and standing.party_since:
+            party.append((instrument, standing))
+        elif standing and standing.signed:
+            signed.append((instrument, standing))
+        else:
+            outstanding.append(instrument)
+    actions = list(visible.filter(deposited__lte=as_at).select_related("instrument").order_by("deposited"))
+    return {
+        "template": "treaties/partials/state_panel.html",
+        "as_at": as_at,
+        "party": party,
+        "signed": signed,
+        "outstanding": outstanding,
+        "timeline": actions,
+        "statements": [a for a in actions if a.action in TreatyAction.STATEMENTS],
+    }

@@ -1,26 +1,11 @@
-import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from coopmatrix.core.console import Progress
 from coopmatrix.matrix import importers
-
-
-class Progress:
-    """A one-line progress bar on standard error."""
-
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.stream, self.shown = max(total, 1), stream, -1
-
-    def __call__(self, done: int) -> None:
-        percent = done * 100 // self.total
-        if percent != self.shown:
-            self.shown = percent
-            bar = "#" * (percent // 4)
-            self.stream.write(f"\r[{bar:<25}] {percent:3d}% ({done}/{self.total})")
-            self.stream.flush()
 
 
 class Command(BaseCommand):

@@ -1,0 +1,19 @@
+"""Helpers of the console commands."""
+
+import sys
+from typing import Any
+
+
+class Progress:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total, self.stream, self.shown = max(total, 1), stream, -1
+
+    def __call__(self, done: int) -> None:
+        percent = done * 100 // self.total
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4)
+            self.stream.write(f"\r[{bar:<25}] {percent:3d}% ({done}/{self.total})")
+            self.stream.flush()

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from coopmatrix.core.console import Progress
+from coopmatrix.treaties import importers
+from coopmatrix.treaties.models import Instrument
+
+
+class Command(BaseCommand):
+    help = (
+        "Import treaty actions from the CSV/XLSX template, or from a depositary's status table for one "
+        "treaty (saved HTML or pasted text); all rows or none, the same action twice is one record."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--format", choices=importers.FORMATS, default="template")
+        parser.add_argument(
+            "--instrument", default="", help="Instrument code (required with --format depositary)."
+        )
+        parser.add_argument("--user", required=True, help="Whose rights the import uses (the secretariat).")
+        parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        user = get_user_model().objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"no user {options['user']!r}")
+        if (
+            options["format"] == "depositary"
+            and not Instrument.objects.filter(code=options["instrument"]).exists()
+        ):
+            raise CommandError(
+                f"--instrument: no instrument with code {options['instrument']!r} (see /instruments/)"
+            )
+        content = path.read_bytes()
+        progress = Progress(max(content.count(b"\n"), 1))
+        with transaction.atomic():
+            preview = importers.check(
+                user, content, path.name, options["format"], options["instrument"], progress=progress
+            )
+            self.stderr.write("")
+            if preview.errors:
+                lines = "\n".join(str(e) for e in preview.errors)
+                raise CommandError(f"{len(preview.errors)} error(s); nothing was imported:\n{lines}")
+            if not options["dry_run"]:
+                importers.write(user, preview)
+        verb = "Would import" if options["dry_run"] else "Imported"
+        self.stdout.write(
+            f"{verb}: {preview.created} created, {preview.updated} updated, {preview.unchanged} unchanged."
+        )
