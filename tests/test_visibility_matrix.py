@@ -13,7 +13,7 @@ from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.testing import ROLES, Endpoints, labels_in_export, login, share
 from coopmatrix.directory.models import Membership, Organization
 from coopmatrix.matrix.models import Activity, ActivityProvider, Programme, Request
-from coopmatrix.treaties.models import Instrument
+from coopmatrix.treaties.models import Instrument, TreatyAction
 
 PUBLIC, RESTRICTED, CONFIDENTIAL = (
     Confidentiality.PUBLIC,
@@ -172,6 +172,27 @@ def requests(cast):
     return records
 
 
+def treaty_actions(cast):
+    instrument = Instrument.objects.get(code="terrorist-financing-1999")
+    days = iter(range(1, 28))
+
+    def make(key, level, owner, state=None):
+        return TreatyAction.objects.create(
+            state=state or cast.state_y,
+            instrument=instrument,
+            action="signature",
+            deposited=f"2001-03-{next(days):02d}",
+            confidentiality=level,
+            owner=owner,
+            source=f"MX treaty {key}",
+        )
+
+    records = _levels(cast, make)
+    # State X's own action: its focal point sees it whoever keeps it.
+    records["x_action"] = make("x-action", CONFIDENTIAL, cast.org_b, state=cast.state_x)
+    return records
+
+
 def _with(extra):
     return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
 
@@ -265,6 +286,23 @@ ENDPOINTS += [
         export_key=lambda row: row["title"],
     ),
 ]
+ENDPOINTS += [
+    Endpoints(
+        name="treaty actions",
+        records=treaty_actions,
+        expected=_with(
+            {role: {"x_action"} for role in ("editor_b", "focal_point", "secretariat", "administrator")}
+        ),
+        label=lambda a: a.source,
+        list_url=reverse("treaties:action_list") + "?q=MX+treaty",
+        detail_url=lambda a: a.get_absolute_url(),
+        api_list_url="/api/v1/treaty-actions?q=MX+treaty",
+        api_detail_url=lambda a: f"/api/v1/treaty-actions/{a.pk}",
+        export_url=reverse("treaties:action_export") + "?q=MX+treaty",
+        api_key=lambda item: item["source"],
+        export_key=lambda row: row["source"],
+    ),
+]
 CASES = [(role, ep) for ep in ENDPOINTS for role in ROLES]
 IDS = [f"{ep.name}-{role}" for role, ep in CASES]
 
@@ -346,7 +384,7 @@ def test_every_listed_model_is_in_the_matrix():
     from coopmatrix.core.models import ConfidentialRecord
 
     confidential = {m for m in apps.get_models() if issubclass(m, ConfidentialRecord)}
-    covered = {Organization, Membership, Instrument, Programme, Activity, Request}
+    covered = {Organization, Membership, Instrument, Programme, Activity, Request, TreatyAction}
     assert confidential == covered
 
 

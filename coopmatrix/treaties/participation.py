@@ -140,9 +140,12 @@ def table2(
             sources[standing.consent["source"] or "(no source given)"] += 1
     published: dict[int, PublishedCount] = {}
     if area is None:
-        # The latest published figure on or before the date asked for (the world's only).
-        for figure in PublishedCount.objects.filter(as_at__lte=as_at).order_by("as_at"):
-            published[figure.instrument_id] = figure
+        # The published figure nearest in date to the one asked for (a document's figures stand
+        # as at some day before its own date, which is all it gives); the page shows its date.
+        for figure in PublishedCount.objects.all():
+            held = published.get(figure.instrument_id)
+            if held is None or abs(figure.as_at - as_at) < abs(held.as_at - as_at):
+                published[figure.instrument_id] = figure
     for instrument in instruments_of(instruments):
         parties = per_instrument.get(instrument.pk, [])
         result.rows.append(
