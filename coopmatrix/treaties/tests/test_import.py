@@ -1,0 +1,157 @@
+"""Importing treaty actions: the template and a depositary's status table, all or nothing.
+
+The files are written here, by the tests, and marked as made for tests.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from coopmatrix.core.testing import login
+from coopmatrix.treaties import importers
+from coopmatrix.treaties.models import TreatyAction
+
+HEADER = "state,instrument,action,date,effective,effective_source,text,source,confidentiality\n"
+GOOD = HEADER + (
+    "Benin,terrorist-financing-1999,ratification,2003-09-24,,,,made for tests,\n"
+    "KGZ,terrorist-bombings-1997,accession,2001-05-01,,,,made for tests,\n"
+    'Jordan,terrorist-bombings-1997,declaration,2003-08-28,,,"A declaration made for tests",made for tests,\n'
+)
+
+# A status table as the UN Treaty Collection lays it out, with footnote marks; made for tests.
+DEPOSITARY_TEXT = """Participant\tSignature\tRatification, Acceptance(A), Approval(AA), Accession(a), Succession(d)
+Benin 2\t\t31 Jul 2003
+Croatia\t\t2 Jun 2003 a
+Czech Republic 3,4\t6 Sep 2000\t27 Dec 2005
+Georgia\t\t27 Sep 2002 a
+Montenegro\t\t23 Oct 2006 d
+"""
+
+DEPOSITARY_HTML = """<html><body><p>Status (made for tests)</p>
+<table><tr><th>Participant</th><th>Signature</th>
+<th>Ratification, Acceptance(A), Approval(AA), Accession(a), Succession(d)</th></tr>
+<tr><td>Azerbaijan<sup>1</sup></td><td></td><td>26 Jan 2004 a</td></tr>
+<tr><td>Comoros</td><td></td><td>25 Sep 2003 a</td></tr>
+<tr><td>Ruritania</td><td>1 Jan 2001</td><td></td></tr>
+</table></body></html>"""
+
+
+def _check(cast, content, **options):
+    return importers.check(cast.user("secretariat"), content.encode(), "test.csv", **options)
+
+
+def test_a_good_file_previews_then_imports_all_rows(cast, reference):
+    preview = _check(cast, GOOD)
+    assert (preview.created, preview.updated, preview.unchanged, preview.errors) == (3, 0, 0, [])
+    assert not TreatyAction.objects.exists()  # a preview writes nothing
+    importers.import_file(cast.user("secretariat"), GOOD.encode(), "test.csv")
+    benin = TreatyAction.objects.get(state__code="BEN")
+    assert (benin.deposited, benin.effective) == (dt.date(2003, 9, 24), dt.date(2003, 10, 24))
+    # Imported twice, nothing changes and nothing is added.
+    again = _check(cast, GOOD)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert TreatyAction.history.count() == 3
+
+
+def test_every_bad_row_is_named_and_nothing_is_written(cast, reference):
+    bad = HEADER + (
+        "Benin,terrorist-financing-1999,ratification,2003-09-24,,,,made for tests,\n"
+        "Atlantis,terrorist-financing-1999,ratification,2003-09-24,,,,made for tests,\n"
+        "Benin,no-such-treaty,ratification,2003-09-24,,,,made for tests,\n"
+        "Benin,hostages-1979,ratified,2003-09-24,,,,made for tests,\n"
+        "Benin,hostages-1979,accession,2003,,,,made for tests,\n"
+        "Benin,hostages-1979,accession,2003-02-01,2003-03-01,,,made for tests,\n"
+    )
+    preview = importers.import_file(cast.user("secretariat"), bad.encode(), "bad.csv")
+    found = {(e.line, e.column, e.value) for e in preview.errors}
+    assert (3, "state", "Atlantis") in found
+    assert (4, "instrument", "no-such-treaty") in found
+    assert (5, "action", "ratified") in found
+    assert (6, "date", "2003") in found
+    assert (7, "effective_source", "") in found
+    assert not TreatyAction.objects.exists()
+
+
+def test_a_file_that_is_not_the_template_is_refused(cast, reference):
+    preview = _check(cast, "name,when\nBenin,2003\n")
+    assert "missing column(s): state, instrument, action, date" in preview.errors[0].reason
+    preview = importers.check(cast.user("secretariat"), b"\x00\x01\x02", "x.csv")
+    assert "not a spreadsheet" in preview.errors[0].reason
+
+
+def test_an_export_imports_back_unchanged(cast, client, reference):
+    importers.import_file(cast.user("secretariat"), GOOD.encode(), "test.csv")
+    login(client, cast.user("secretariat"))
+    exported = b"".join(client.get("/treaty-actions/export.csv").streaming_content)
+    preview = importers.check(cast.user("secretariat"), exported, "export.csv")
+    assert (preview.created, preview.updated, preview.unchanged, preview.errors) == (0, 0, 3, [])
+
+
+def test_a_depositary_table_pasted_as_text(cast, reference):
+    preview = _check(cast, DEPOSITARY_TEXT, fmt="depositary", instrument="terrorist-financing-1999")
+    assert preview.errors == []
+    assert preview.created == 6  # five consents and the Czech Republic's signature
+    importers.write(cast.user("secretariat"), preview)
+    actions = {(a.state.code, a.action, a.deposited) for a in TreatyAction.objects.select_related("state")}
+    assert ("HRV", "accession", dt.date(2003, 6, 2)) in actions
+    assert ("MNE", "succession", dt.date(2006, 10, 23)) in actions
+    assert ("CZE", "signature", dt.date(2000, 9, 6)) in actions
+    assert ("CZE", "ratification", dt.date(2005, 12, 27)) in actions  # footnote marks "3,4" dropped
+
+
+def test_a_depositary_page_reports_unknown_names(cast, reference):
+    preview = _check(cast, DEPOSITARY_HTML, fmt="depositary", instrument="terrorist-bombings-1997")
+    # Row 4 of the table, counting its header row.
+    assert [(e.line, e.column, e.value) for e in preview.errors] == [(4, "Participant", "Ruritania")]
+    assert preview.errors[0].reason.startswith("unknown State 'Ruritania'; closest matches: Mauritania")
+    assert preview.created == 2  # counted, but nothing is written while an error stands
+    assert not TreatyAction.objects.exists()
+
+
+def test_a_wrong_depositary_date_names_its_cell(cast, reference):
+    text = DEPOSITARY_TEXT.replace("2 Jun 2003 a", "2 Juin 2003 a")
+    preview = _check(cast, text, fmt="depositary", instrument="terrorist-financing-1999")
+    assert [(e.line, e.column, e.value) for e in preview.errors] == [(3, "Consent", "2 Juin 2003 a")]
+
+
+def test_the_command_with_dry_run_and_progress(cast, reference, tmp_path, capsys):
+    path = tmp_path / "status.txt"
+    path.write_text(DEPOSITARY_TEXT, encoding="utf-8")
+    args = [str(path), "--format", "depositary", "--instrument", "terrorist-financing-1999"]
+    call_command("import_treaty_actions", *args, "--user", "secretariat", "--dry-run")
+    assert "Would import: 6 created" in capsys.readouterr().out
+    assert not TreatyAction.objects.exists()
+    call_command("import_treaty_actions", *args, "--user", "secretariat")
+    assert TreatyAction.objects.count() == 6
+    with pytest.raises(CommandError, match="no instrument with code 'nope'"):
+        call_command(
+            "import_treaty_actions",
+            str(path),
+            "--format",
+            "depositary",
+            "--instrument",
+            "nope",
+            "--user",
+            "secretariat",
+        )
+    with pytest.raises(CommandError, match="may record treaty actions"):
+        call_command("import_treaty_actions", *args, "--user", "editor_a")
+
+
+def test_the_import_page_previews_then_confirms(cast, client, reference):
+    login(client, cast.user("secretariat"))
+    response = client.post(
+        "/treaty-actions/import/",
+        {"format": "depositary", "instrument": "terrorist-financing-1999", "pasted": DEPOSITARY_TEXT},
+    )
+    assert response.status_code == 200
+    assert "6 to create, 0 to update, 0 unchanged." in response.content.decode()
+    assert not TreatyAction.objects.exists()
+    pending = response.context["pending"]
+    done = client.post("/treaty-actions/import/", {"confirm": pending.pk})
+    assert done.status_code == 302
+    assert TreatyAction.objects.count() == 6
+    template = client.get("/treaty-actions/template.xlsx")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
