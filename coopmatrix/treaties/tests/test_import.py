@@ -21,7 +21,8 @@ GOOD = HEADER + (
 )
 
 # A status table as the UN Treaty Collection lays it out, with footnote marks; made for tests.
-DEPOSITARY_TEXT = """Participant\tSignature\tRatification, Acceptance(A), Approval(AA), Accession(a), Succession(d)
+CONSENT_HEADER = "Ratification, Acceptance(A), Approval(AA), Accession(a), Succession(d)"
+DEPOSITARY_TEXT = f"""Participant\tSignature\t{CONSENT_HEADER}
 Benin 2\t\t31 Jul 2003
 Croatia\t\t2 Jun 2003 a
 Czech Republic 3,4\t6 Sep 2000\t27 Dec 2005
