@@ -7,8 +7,9 @@ from typing import Any
 class Progress:
     """A one-line progress bar on standard error."""
 
-    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
-        self.total, self.stream, self.shown = max(total, 1), stream, -1
+    def __init__(self, total: int, stream: Any = None) -> None:
+        # Looked up now, not at import: a test may have replaced standard error since.
+        self.total, self.stream, self.shown = max(total, 1), stream or sys.stderr, -1
 
     def __call__(self, done: int) -> None:
         percent = done * 100 // self.total
