@@ -26,14 +26,16 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks import bench_matrix, bench_reference
+    from benchmarks import bench_matrix, bench_reference, bench_treaties
     from benchmarks.harness import measure, table
 
     activities = int(os.environ.get("BENCH_ACTIVITIES", "1000000"))
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
-    call_command("generate_synthetic", activities=activities, seed=1)
-    results = [measure(w) for module in (bench_reference, bench_matrix) for w in module.workloads()]
+    treaty_actions = int(os.environ.get("BENCH_TREATY_ACTIONS", "5000"))
+    call_command("generate_synthetic", activities=activities, treaty_actions=treaty_actions, seed=1)
+    modules = (bench_reference, bench_matrix, bench_treaties)
+    results = [measure(w) for module in modules for w in module.workloads()]
     results.append(bench_matrix.export_probe())
     print(table(results, f"{connection.vendor} ({connection.settings_dict['NAME']})"))
 

@@ -18,6 +18,7 @@ from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix import counts
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach, ThematicArea
+from coopmatrix.treaties.models import Instrument, TreatyAction
 
 PREFIX = "SYNTH-"
 BATCH = 5000
@@ -31,6 +32,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--activities", type=int, required=True)
+        parser.add_argument("--treaty-actions", type=int, default=0, help="Synthetic treaty actions as well.")
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, **options):
@@ -42,6 +44,8 @@ class Command(BaseCommand):
             )
         if options["activities"] < 1:
             raise CommandError("--activities must be at least 1")
+        if options["treaty_actions"]:
+            self.stdout.write(_treaty_actions(options["treaty_actions"], options["seed"]))
         existing = Activity.objects.filter(external_id__startswith=PREFIX).count()
         wanted = options["activities"]
         if existing >= wanted:
@@ -62,6 +66,37 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{wanted - existing} synthetic activities written in {time.monotonic() - started:.0f} s."
         )
+
+
+def _treaty_actions(wanted: int, seed: int) -> str:
+    """Signatures and consents spread over States and the 19 instruments, some denounced."""
+    existing = TreatyAction.objects.filter(source=SYNTHETIC_SOURCE).count()
+    if existing >= wanted:
+        return f"{existing} synthetic treaty actions already there."
+    rng = random.Random(seed * 7919 + existing)
+    states = list(State.objects.exclude(status=State.Status.HISTORIC).values_list("pk", flat=True))
+    instruments = list(Instrument.objects.all())
+    seen = set(TreatyAction.objects.values_list("state_id", "instrument_id", "action", "deposited"))
+    rows = []
+    while len(rows) < wanted - existing:
+        instrument = rng.choice(instruments)
+        opened = instrument.opened_for_signature or instrument.adopted
+        day = opened + dt.timedelta(days=rng.randrange(0, (dt.date(2026, 6, 30) - opened).days))
+        action = rng.choices(("signature", "ratification", "accession", "denunciation"), (3, 5, 4, 0.2))[0]
+        key = (rng.choice(states), instrument.pk, action, day)
+        if key in seen:
+            continue
+        seen.add(key)
+        record = TreatyAction(
+            state_id=key[0], instrument=instrument, action=action, deposited=day, source=SYNTHETIC_SOURCE
+        )
+        record.effective = record.rule_effective()
+        rows.append(record)
+    TreatyAction.objects.bulk_create(rows, batch_size=BATCH)
+    return f"{len(rows)} synthetic treaty actions written."
+
+
+SYNTHETIC_SOURCE = "synthetic (benchmark)"
 
 
 class _Generator:
