@@ -9,6 +9,7 @@ def navigation(request):
         ("States", reverse("geo:state_list")),
         ("Organizations", reverse("directory:organization_list")),
         ("Instruments", reverse("treaties:instrument_list")),
+        ("Parties", reverse("treaties:table2")),
         ("API", reverse("api-1.0.0:openapi-view")),
     ]
     return {"rooms": rooms}

@@ -52,8 +52,11 @@ class Counts:
     from_summary: bool = False
 
 
-def _active(data: dict[str, Any]) -> set[str]:
-    return {name for name, value in data.items() if value not in (None, "", [], ()) and _has(value)}
+def _active(filterset: Any) -> set[str]:
+    """The filters given a value (read from the query: asking each choice whether it is empty
+    would cost a query per filter)."""
+    given = filterset.data
+    return {name for name in filterset.filters if any(str(v).strip() for v in given.getlist(name))}
 
 
 def _has(value: Any) -> bool:
@@ -91,7 +94,7 @@ def count(
 ) -> Counts:
     """Count the filterset's activities per cell (`summary=False`: always from the records)."""
     data = filterset.form.cleaned_data
-    active = _active(data)
+    active = _active(filterset)
     geo = _geo_filters(data)
     rows: set[int] | None = None
     within: set[int] = set()
