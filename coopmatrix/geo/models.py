@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -133,6 +135,9 @@ class State(models.Model):
 
     class Meta:
         ordering = ["name_en"]
+
+    #: The field a State's name is drawn from in lists of options (what __str__ returns).
+    option_label_field: ClassVar[str] = "name_en"
 
     def __str__(self) -> str:
         return self.name_en
