@@ -475,3 +475,54 @@ def answer(request: HttpRequest, referral_id: int, payload: AnswerIn):
     return actions.answer_referral(
         request.user, _referral(request, referral_id), payload.response, payload.on
     )
+
+
+class ImpactOut(Schema):
+    state: str
+    activity: int
+    activity_title: str
+    assistance_ended: str
+    instrument: str
+    action: str
+    deposited: dt.date
+    months_after: int
+
+
+@router.get(
+    "/impact",
+    response=list[ImpactOut],
+    tags=["Treaty participation"],
+    summary="States party to an instrument within N months after legislative assistance",
+)
+def impact(
+    request: HttpRequest,
+    months: int = 24,
+    provider: str | None = None,
+    ended_from: dt.date | None = None,
+    ended_to: dt.date | None = None,
+):
+    from coopmatrix.core.api import FilterError
+    from coopmatrix.directory.models import Organization
+
+    from .impact import became_party_after_assistance
+
+    if not 0 <= months <= 240:
+        raise FilterError({"months": ["must be between 0 and 240"]})
+    providers = None
+    if provider:
+        providers = list(visible(request, Organization).filter(code=provider))
+        if not providers:
+            raise FilterError({"provider": [f"no organization with code {provider!r}"]})
+    return [
+        {
+            "state": f.state.code,
+            "activity": f.activity.pk,
+            "activity_title": f.activity.title,
+            "assistance_ended": partial_text(f.assistance_ended.date, f.assistance_ended.precision),
+            "instrument": f.action.instrument.code,
+            "action": f.action.action,
+            "deposited": f.action.deposited,
+            "months_after": f.months_after,
+        }
+        for f in became_party_after_assistance(request.user, months, providers, ended_from, ended_to)
+    ]

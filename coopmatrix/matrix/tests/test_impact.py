@@ -88,3 +88,12 @@ def test_hidden_assistance_finds_nothing_for_those_who_cannot_see_it(client, cas
         '<span data-testid="impact-states">0</span>'
         in client.get("/matrix/impact/?months=24").content.decode()
     )
+
+
+def test_the_api(client, cast, assisted):
+    body = client.get("/api/v1/impact?months=6").json()
+    assert [(f["state"], f["instrument"], f["assistance_ended"], f["months_after"]) for f in body] == [
+        ("BEN", "terrorist-financing-1999", "2003-06", 3)
+    ]
+    assert client.get("/api/v1/impact?months=-1").status_code == 422
+    assert client.get("/api/v1/impact?provider=nope").status_code == 422
