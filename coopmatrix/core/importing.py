@@ -12,9 +12,11 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import models
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,21 @@ class ImportFailed(Exception):
     def __init__(self, errors: Iterable[RowError]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+@dataclass
+class Preview(Generic[T]):
+    """What an import would do: counts, every error, and the checked rows to write."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    planned: list[T] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
 
 @dataclass

@@ -7,13 +7,12 @@ Every error names its row, column, value and reason; if there is one, nothing is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from coopmatrix.core import spreadsheets
+from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.spreadsheets import FileRefused
 
@@ -57,17 +56,7 @@ REQUIRED = ("external_id", "title", "providers", "modality", "status")
 MAX_ROWS = 200_000
 
 
-@dataclass
-class Preview:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    planned: list[tuple[Activity | None, CleanActivity]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+Preview = importing.Preview[tuple[Activity | None, CleanActivity]]
 
 
 def template_xlsx() -> bytes:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from coopmatrix.core import spreadsheets
+from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.spreadsheets import FileRefused
 
@@ -43,17 +42,7 @@ FORMATS = ("template", "depositary")
 MAX_ROWS = 50_000
 
 
-@dataclass
-class Preview:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    planned: list[actions.CleanAction] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+Preview = importing.Preview[actions.CleanAction]
 
 
 def template_xlsx() -> bytes:
