@@ -22,7 +22,7 @@ SELECT row_id, col_id, SUM(n) FROM (
   SELECT g.row_id, g.col_id, g.n FROM matrix_gridcount g
   WHERE g.rows_by = 'subregion' AND g.cols_by = 'thematic_area' AND g.status IN ('ongoing', 'planned')
     AND g.row_id IN (SELECT id FROM geo_region WHERE parent_id = (SELECT id FROM geo_region WHERE m49 = 2))
-    AND (g.confidentiality IN ('public', 'restricted')
+    AND ((g.confidentiality IN ('public', 'restricted') AND g.owner_id = 0)
          OR (g.confidentiality = 'confidential' AND g.owner_id = {org}))
   UNION ALL
   SELECT s.subregion_id, t.thematicarea_id, COUNT(DISTINCT a.id)

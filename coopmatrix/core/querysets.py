@@ -33,6 +33,11 @@ def _shares(model: type[models.Model], principal: Principal, as_at: dt.datetime 
     return shares.filter(with_whom, content_type_id=ct.pk).values("object_id")
 
 
+def shared_ids(model: type[models.Model], principal: Principal) -> Any:
+    """Ids of the model's records shared with the principal's organization or State (a subquery)."""
+    return _shares(model, principal, None)
+
+
 def visibility_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None = None) -> Q:
     """The condition a record of `model` meets when `principal` may read it.
 

@@ -491,17 +491,19 @@ class GridCount(models.Model):
     n = models.IntegerField(default=0)
 
     class Meta:
+        # Ordered as the grid asks: one layout, what the reader may see (public and restricted
+        # records, then one owner's confidential ones), some statuses, some rows.
         constraints = [
             models.UniqueConstraint(
                 fields=[
                     "rows_by",
-                    "row_id",
                     "cols_by",
-                    "col_id",
-                    "status",
-                    "modality",
                     "confidentiality",
                     "owner_id",
+                    "status",
+                    "row_id",
+                    "col_id",
+                    "modality",
                 ],
                 name="unique_grid_count",
             )
