@@ -428,3 +428,14 @@ def test_referrals_follow_their_request_and_their_provider(cast, client, role):
         r["provider"] for r in client.get(f"/api/v1/requests/{records['public'].pk}/referrals").json()
     }
     assert ("mx-hidden-provider" in providers) is sees_provider
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_states_activities_and_requests_follow_the_rule(cast, client, role):
+    """The section of a State's page that lists its activities and requests (loaded on its own)."""
+    shown_activities, shown_requests = activities(cast), requests(cast)
+    login(client, cast.user(role))
+    page = client.get(f"/matrix/states/{cast.state_y.code}/").content.decode()
+    assert {k for k, a in shown_activities.items() if a.title in page} == SEEN_BY[role]
+    expected_requests = REQUESTS.expected[role] - {"x_request"}  # State X's request is not State Y's
+    assert {k for k, r in shown_requests.items() if r.title in page} == expected_requests

@@ -8,6 +8,7 @@ urlpatterns = [
     path("matrix/grid/", views.GridView.as_view(), name="grid"),
     path("matrix/map/", views.MapView.as_view(), name="map"),
     path("matrix/impact/", views.impact, name="impact"),
+    path("matrix/states/<str:code>/", views.state_activities, name="state_activities"),
     path("matrix/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("matrix/export.csv", views.ActivityExportView.as_view(), name="activity_export"),
     path("matrix/export.xlsx", views.ActivityXlsxView.as_view(), name="activity_xlsx"),

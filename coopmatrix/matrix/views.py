@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.history import changes
+from coopmatrix.core.paginators import CAP
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
 from coopmatrix.directory.models import Organization
@@ -336,20 +337,30 @@ def thematic_area(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
+    """On a State's page, a section that loads its activities and requests on its own: counting a
+    busy State's share of a million activities should not hold up the rest of its page."""
+    return {"template": "matrix/partials/state_panel_lazy.html", "state": state}
+
+
+def state_activities(request: HttpRequest, code: str) -> HttpResponse:
     """A State's activities (as recipient, also through its regions) and its requests."""
+    state = get_object_or_404(State, code=code.upper())
     filterset = ActivityFilterSet(
         {"state": [state.code]}, queryset=Activity.objects.visible_to(request.user), request=request
     )
     activities = filterset.qs if filterset.is_valid() else Activity.objects.none()
-    return {
-        "template": "matrix/partials/state_panel.html",
+    panel = {
         "state": state,
         "activities": activities.order_by("-period_start")[:50],
-        "activity_count": activities.count(),
+        # Counted up to the cap, as lists are: an exact count of a busy State's activities
+        # costs more than the rest of its page.
+        "activity_count": activities.order_by().values("pk")[: CAP + 1].count(),
+        "count_cap": CAP,
         "requests": Request.objects.visible_to(request.user)
         .with_answer_state(request.user)
         .filter(state=state)[:50],
     }
+    return render(request, "matrix/partials/state_panel.html", {"panel": panel})
 
 
 BY_LABELS = [("country", _("per country")), ("subregion", _("per sub-region")), ("region", _("per region"))]

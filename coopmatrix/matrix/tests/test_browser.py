@@ -67,3 +67,10 @@ def test_an_editor_records_an_activity_and_sees_its_errors_on_the_fields(page, s
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Seminar made for a browser test")
     expect(page.get_by_test_id("recipients")).to_have_text("Kyrgyzstan, Tajikistan")
+
+
+def test_a_states_page_loads_its_activities_on_its_own(page, site):
+    page.goto(site + "/states/KGZ/")
+    expect(page.get_by_test_id("state-activities")).to_contain_text(
+        "Direct legal advisory services on the universal instruments: Kyrgyzstan"
+    )

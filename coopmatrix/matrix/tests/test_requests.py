@@ -80,5 +80,5 @@ def test_the_number_of_days_is_a_setting(client, cast, reference):
         page = client.get(f"/requests/{recent.pk}/").content.decode()
         assert 'data-testid="unanswered"' in page
         assert "Still open 5 days or more" in page
-        state_page = client.get(cast.state_x.get_absolute_url()).content.decode()
+        state_page = client.get(f"/matrix/states/{cast.state_x.code}/").content.decode()
         assert "Received last week" in state_page and "badge-warn" in state_page

@@ -86,5 +86,6 @@ def test_distinct_states_the_loaded_records_reach(client, reference):
 
 
 def test_a_state_page_shows_its_activities(client, reference):
-    page = client.get("/states/KGZ/").content.decode()
+    assert "/matrix/states/KGZ/" in client.get("/states/KGZ/").content.decode()
+    page = client.get("/matrix/states/KGZ/").content.decode()
     assert "Direct legal advisory services on the universal instruments: Kyrgyzstan" in page
