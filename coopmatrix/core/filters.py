@@ -59,11 +59,13 @@ def _model_options(choices: Any):
         yield "", field.empty_label
     if getattr(field, "null_label", None) is not None:
         yield field.null_value, field.null_label
-    label = getattr(choices.queryset.model, "option_label_field", None)
+    model = choices.queryset.model
+    fields = getattr(model, "option_label_fields", None)
     key = getattr(field, "to_field_name", None) or "pk"
-    if label and type(field).label_from_instance is forms.ModelChoiceField.label_from_instance:
-        # Two columns instead of whole records: the State filter alone lists 280 of them.
-        yield from choices.queryset.values_list(key, label)
+    if fields and type(field).label_from_instance is forms.ModelChoiceField.label_from_instance:
+        # A few columns instead of whole records: the State filter alone lists 280 of them.
+        for value, *parts in choices.queryset.values_list(key, *fields):
+            yield value, model.option_label(*parts)
         return
     for obj in list(choices.queryset):
         yield field.prepare_value(obj), field.label_from_instance(obj)

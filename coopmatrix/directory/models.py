@@ -15,6 +15,11 @@ from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
 
+def _organization_label(name: str, acronym: str) -> str:
+    """How an organization is named in lists and options: "Name (ACRONYM)"."""
+    return f"{name} ({acronym})" if acronym else name
+
+
 class Organization(ConfidentialRecord):
     class Kind(models.TextChoices):
         UN_ENTITY = "un_entity", _("UN entity")
@@ -66,8 +71,11 @@ class Organization(ConfidentialRecord):
     class Meta:
         ordering = ["name"]
 
+    option_label_fields: ClassVar[tuple[str, ...]] = ("name", "acronym")
+    option_label = staticmethod(_organization_label)
+
     def __str__(self) -> str:
-        return f"{self.name} ({self.acronym})" if self.acronym else self.name
+        return _organization_label(self.name, self.acronym)
 
     def get_absolute_url(self) -> str:
         return reverse("directory:organization", args=[self.code])

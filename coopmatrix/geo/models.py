@@ -38,6 +38,9 @@ class Region(models.Model):
     class Meta:
         ordering = ["m49"]
 
+    option_label_fields: ClassVar[tuple[str, ...]] = ("name",)
+    option_label = staticmethod(str)
+
     def __str__(self) -> str:
         return self.name
 
@@ -136,8 +139,9 @@ class State(models.Model):
     class Meta:
         ordering = ["name_en"]
 
-    #: The field a State's name is drawn from in lists of options (what __str__ returns).
-    option_label_field: ClassVar[str] = "name_en"
+    #: What a list of options draws a State's name from (the same text as __str__).
+    option_label_fields: ClassVar[tuple[str, ...]] = ("name_en",)
+    option_label = staticmethod(str)
 
     def __str__(self) -> str:
         return self.name_en
