@@ -19,6 +19,12 @@ CAP = 1_000
 class CappedPaginator(Paginator):
     cap = CAP
 
+    def __init__(self, *args: Any, known_count: int | None = None, **kwargs: Any) -> None:
+        # A count the caller already knows exactly (from counts kept ahead of time): no query.
+        super().__init__(*args, **kwargs)
+        if known_count is not None:
+            self.__dict__["count"] = known_count
+
     @cached_property
     def count(self) -> int:
         # django-tables2 hands over BoundRows around TableQuerysetData around the queryset.

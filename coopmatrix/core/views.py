@@ -48,13 +48,19 @@ class RecordListView(VisibleMixin, View):
     def get_table(self, request: HttpRequest, records: QuerySet) -> Any:
         return self.table_class(records)
 
+    def known_count(self, request: HttpRequest, filterset: Any) -> int | None:
+        """The exact number of records, when the view knows it without counting (override)."""
+        return None
+
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = self.filterset_class(request.GET, queryset=self.visible(request), request=request)
-        records = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        valid = filterset.is_valid()
+        records = filterset.qs if valid else filterset.queryset.none()
         table = self.get_table(request, records)
-        RequestConfig(
-            request, paginate={"per_page": self.per_page, "paginator_class": CappedPaginator}
-        ).configure(table)
+        paginate = {"per_page": self.per_page, "paginator_class": CappedPaginator}
+        if valid:
+            paginate["known_count"] = self.known_count(request, filterset)
+        RequestConfig(request, paginate=paginate).configure(table)
         context = {
             "title": self.title,
             "filter": filterset,

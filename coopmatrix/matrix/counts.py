@@ -27,6 +27,9 @@ from coopmatrix.core.querysets import CONFIDENTIAL
 
 ROWS_BY = ("state", "subregion", "region")
 COLS_BY = ("thematic_area", "provider")
+#: One more column, the activity itself (col_id 0): how many activities reach an area, whatever
+#: their areas or providers. The table's count reads it.
+TOTAL = "all"
 KEY_FIELDS = ("rows_by", "row_id", "cols_by", "col_id", "status", "modality", "confidentiality", "owner_id")
 CHUNK = 2000
 
@@ -106,8 +109,8 @@ def keys(described: dict[str, Any] | None) -> set[Key]:
         (rows_by, row, cols_by, col, *tail)
         for rows_by in ROWS_BY
         for row in described[rows_by]
-        for cols_by in COLS_BY
-        for col in described[cols_by]
+        for cols_by in (*COLS_BY, TOTAL)
+        for col in (described[cols_by] if cols_by != TOTAL else (0,))
     }
 
 

@@ -25,6 +25,7 @@ from coopmatrix.core.roles import Principal
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 
+from .counts import TOTAL
 from .filtersets import _areas_within, _with_units
 from .models import Activity, GridCount, ThematicArea
 
@@ -207,3 +208,34 @@ def _providers_from_records(ids: QuerySet, row_path: str) -> Counter:
             seen.add((row, organization, pk))
             organization = parents.get(organization)
     return Counter((row, col) for row, col, _ in seen)
+
+
+def total(filterset: Any, principal: Principal) -> int | None:
+    """How many of the filterset's activities there are, from the kept counts, when its filters
+    are at most status, modality and one State or one region or sub-region; None otherwise."""
+    active = _active(filterset)
+    data = filterset.form.cleaned_data
+    if not active <= SUMMARY_FILTERS | {"state", "region"} or {"state", "region"} <= active:
+        return None
+    if "state" in active:
+        if len(data["state"]) != 1:
+            return None
+        rows_by, row = "state", data["state"][0].pk
+    elif "region" in active:
+        if len(data["region"]) != 1 or data["region"][0].level not in ("region", "subregion"):
+            return None
+        rows_by, row = data["region"][0].level, data["region"][0].pk
+    else:
+        return None  # the world: an activity reaches several regions, their counts overlap
+    kept = GridCount.objects.filter(rows_by=rows_by, row_id=row, cols_by=TOTAL).filter(
+        _visible_counts(principal)
+    )
+    if data.get("status"):
+        kept = kept.filter(status__in=data["status"])
+    if data.get("modality"):
+        kept = kept.filter(modality__in=data["modality"])
+    found = kept.aggregate(n=Sum("n"))["n"] or 0
+    shared = _shared_with(filterset.qs, principal)
+    if shared is not None:
+        found += shared.count()
+    return found

@@ -66,6 +66,9 @@ class ActivityListView(RecordListView):
     def get_table(self, request, records):
         return self.table_class(records, visible_organizations=visible_organization_ids(request))
 
+    def known_count(self, request, filterset):
+        return grid.total(filterset, principal_for(request.user))
+
 
 class ActivityExportView(RecordExportView):
     model = Activity
