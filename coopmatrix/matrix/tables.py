@@ -1,5 +1,7 @@
 import django_tables2 as tables
 from django.conf import settings
+from django.db.models import CharField, F, IntegerField, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -12,13 +14,6 @@ def _names(names: list[str], limit: int = 6) -> str:
     more = len(names) - limit
     text = ", ".join(names[:limit])
     return f"{text} (+{more})" if more > 0 else text
-
-
-def _grouped(through_rows, name: str) -> dict[int, list[str]]:
-    grouped: dict[int, list[str]] = {}
-    for pk, value in through_rows.values_list("activity_id", name):
-        grouped.setdefault(pk, []).append(value)
-    return grouped
 
 
 # Labels looked up once: Model.get_FOO_display() rebuilds and hashes the whole choice list on
@@ -59,37 +54,54 @@ class ActivityTable(FastRows, tables.Table):
         self.visible_organizations = visible_organizations
 
     def prepare(self, records):
-        """Recipients, providers and areas of the page in four plain queries. prefetch_related
-        builds a related manager and clones a queryset per row and relation: 25 ms a page."""
+        """Recipients, providers and areas of the page in one query. prefetch_related builds a
+        related manager and clones a queryset per row and relation: 25 ms a page."""
         ids = [record.pk for record in records]
-        states = _grouped(
-            Activity.recipient_states.through.objects.filter(activity_id__in=ids).order_by("state__name_en"),
-            "state__name_en",
-        )
-        regions = _grouped(
-            Activity.recipient_regions.through.objects.filter(activity_id__in=ids).order_by("region__m49"),
-            "region__name",
-        )
-        areas = _grouped(
-            Activity.thematic_areas.through.objects.filter(activity_id__in=ids).order_by(
-                "thematicarea__order", "thematicarea__name"
+        text, number = CharField(), IntegerField()
+
+        def part(rows, kind, order, label, extra=None):
+            extra = extra if extra is not None else Value("", output_field=text)
+            return (
+                rows.filter(activity_id__in=ids)
+                .values_list("activity_id", Value(kind, output_field=text), order, label, extra)
+                .order_by()
+            )
+
+        through = Activity.recipient_states.through
+        rows = part(through.objects.all(), "state", Value(0, output_field=number), F("state__name_en")).union(
+            part(
+                Activity.recipient_regions.through.objects.all(),
+                "region",
+                F("region__m49"),
+                F("region__name"),
             ),
-            "thematicarea__name",
+            part(
+                Activity.thematic_areas.through.objects.all(),
+                "area",
+                F("thematicarea__order"),
+                F("thematicarea__name"),
+            ),
+            part(
+                ActivityProvider.objects.filter(organization_id__in=self.visible_organizations),
+                "provider",
+                F("pk"),
+                Coalesce(NullIf(F("organization__acronym"), Value("")), F("organization__name")),
+                F("role"),
+            ),
+            all=True,
         )
-        roles = ActivityProvider.objects.filter(
-            activity_id__in=ids, organization_id__in=self.visible_organizations
-        ).order_by("pk")
-        providers: dict[int, list[tuple[str, str]]] = {}
-        for pk, acronym, name, role in roles.values_list(
-            "activity_id", "organization__acronym", "organization__name", "role"
-        ):
-            providers.setdefault(pk, []).append((acronym or name, ROLE.get(role, role)))
+        found: dict[tuple[int, str], list[tuple[int, str, str]]] = {}
+        for pk, kind, order, label, extra in rows:
+            found.setdefault((pk, kind), []).append((order, label, extra))
         for record in records:
+            states, regions, areas, providers = (
+                sorted(found.get((record.pk, kind), [])) for kind in ("state", "region", "area", "provider")
+            )
             record.row_cells = (
-                states.get(record.pk, []),
-                regions.get(record.pk, []),
-                providers.get(record.pk, []),
-                areas.get(record.pk, []),
+                [label for _, label, _ in states],
+                [label for _, label, _ in regions],
+                [(label, ROLE.get(role, role)) for _, label, role in providers],
+                [label for _, label, _ in areas],
             )
 
     def _row(self, record):
