@@ -26,15 +26,16 @@ SELECT row_id, col_id, SUM(n) FROM (
          OR (g.confidentiality = 'confidential' AND g.owner_id = {org}))
   UNION ALL
   SELECT s.subregion_id, t.thematicarea_id, COUNT(DISTINCT a.id)
-  FROM matrix_activity a
+  FROM core_share sh
+  JOIN matrix_activity a ON a.id = sh.object_id
   JOIN matrix_activityreach r ON r.activity_id = a.id
   JOIN geo_state s ON s.id = r.state_id
   JOIN matrix_activity_thematic_areas t ON t.activity_id = a.id
-  WHERE a.status IN ('ongoing', 'planned') AND a.confidentiality = 'confidential'
+  WHERE sh.organization_id = {org}
+    AND sh.content_type_id = (SELECT id FROM django_content_type
+                              WHERE app_label = 'matrix' AND model = 'activity')
+    AND a.status IN ('ongoing', 'planned') AND a.confidentiality = 'confidential'
     AND (a.owner_id IS NULL OR a.owner_id <> {org})
-    AND a.id IN (SELECT object_id FROM core_share WHERE organization_id = {org}
-                 AND content_type_id = (SELECT id FROM django_content_type
-                                        WHERE app_label = 'matrix' AND model = 'activity'))
     AND s.region_id = (SELECT id FROM geo_region WHERE m49 = 2)
   GROUP BY 1, 2
 ) cells GROUP BY 1, 2
