@@ -11,6 +11,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -93,3 +94,11 @@ class FilterSet(django_filters.FilterSet):
                 item.extra["widget"] = FastSelectMultiple
             elif isinstance(item, django_filters.ChoiceFilter | django_filters.ModelChoiceFilter):
                 item.extra["widget"] = FastSelect
+
+
+def empty(value: Any) -> bool:
+    """Whether a filter was given nothing. A multiple-choice filter left empty cleans to
+    `queryset.none()`, which `not value` would compile and run as a query (about 1 ms each)."""
+    if isinstance(value, QuerySet):
+        return value.query.is_empty()
+    return not value

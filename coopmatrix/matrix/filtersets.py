@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.filters import FilterSet
+from coopmatrix.core.filters import FilterSet, empty
 from coopmatrix.directory.filtersets import visible_organizations
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
@@ -116,13 +116,13 @@ class ActivityFilterSet(FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
     def filter_state(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         # The reach counts an activity for a region ("countries in Central America") for its States.
         return queryset.filter(pk__in=ActivityReach.objects.filter(state__in=value).values("activity_id"))
 
     def filter_region(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         areas = _areas_within(value)
         states = State.objects.filter(
@@ -131,24 +131,24 @@ class ActivityFilterSet(FilterSet):
         return queryset.filter(pk__in=ActivityReach.objects.filter(state__in=states).values("activity_id"))
 
     def filter_provider(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         roles = ActivityProvider.objects.filter(organization_id__in=_with_units(value))
         return queryset.filter(pk__in=roles.values("activity_id"))
 
     def filter_funder(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         roles = ActivityProvider.objects.filter(organization__in=value, role=ActivityProvider.Role.FUNDING)
         return queryset.filter(pk__in=roles.values("activity_id"))
 
     def filter_programme(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         return queryset.filter(Q(programme=value) | Q(programme__parent=value))
 
     def filter_m2m(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         through = getattr(Activity, name).through
         target = {"thematic_areas": "thematicarea", "instruments": "instrument"}[name]

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from coopmatrix.core.filters import empty
 from coopmatrix.core.querysets import CONFIDENTIAL, PUBLIC, RESTRICTED, shared_ids
 from coopmatrix.core.roles import Principal
 from coopmatrix.directory.models import Organization
@@ -27,7 +28,7 @@ from coopmatrix.geo.models import Region, State
 
 from .counts import TOTAL
 from .filtersets import _areas_within, _with_units
-from .models import Activity, ActivityReach, GridCount, ThematicArea
+from .models import Activity, GridCount, ThematicArea
 
 ROWS: dict[str, tuple[str, type]] = {
     "state": ("reach__state", State),
@@ -61,7 +62,7 @@ def _active(filterset: Any) -> set[str]:
 
 
 def _has(value: Any) -> bool:
-    return value.exists() if isinstance(value, QuerySet) else bool(value)
+    return not empty(value)
 
 
 def _geo_filters(data: dict[str, Any]) -> list[set[int]]:
@@ -242,20 +243,7 @@ def total(filterset: Any, principal: Principal) -> int | None:
     if data.get("modality"):
         kept = kept.filter(modality__in=data["modality"])
     found = kept.aggregate(n=Sum("n"))["n"] or 0
-    ids = _shared_ids(principal)
-    if ids:
-        # The few activities shared with the reader, asked directly: through the filterset the
-        # database would first gather every activity reaching the area.
-        shared = Activity.objects.filter(pk__in=ids, confidentiality=CONFIDENTIAL)
-        if principal.organization_id:
-            shared = shared.exclude(owner_id=principal.organization_id)
-        if data.get("status"):
-            shared = shared.filter(status__in=data["status"])
-        if data.get("modality"):
-            shared = shared.filter(modality__in=data["modality"])
-        # Narrowed on the activities first (a few index lookups), then on the States they reach.
-        candidates = list(shared.values_list("pk", flat=True))
-        area = {"state": "state_id", "subregion": "state__subregion_id"}.get(rows_by, "state__region_id")
-        reaching = ActivityReach.objects.filter(activity_id__in=candidates, **{area: row})
-        found += reaching.values("activity_id").distinct().count() if candidates else 0
+    shared = _shared_with(filterset.qs, principal)
+    if shared is not None:
+        found += shared.count()
     return found

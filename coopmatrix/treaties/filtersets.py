@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.filters import FilterSet
+from coopmatrix.core.filters import FilterSet, empty
 from coopmatrix.geo.models import Region, State
 
 from .models import Instrument, TreatyAction
@@ -63,7 +63,7 @@ class TreatyActionFilterSet(FilterSet):
         fields = ["state", "region", "instrument", "action", "date_from", "date_to", "q"]
 
     def filter_region(self, queryset, name, value):
-        if not value:
+        if empty(value):
             return queryset
         states = State.objects.none()
         for region in value:
