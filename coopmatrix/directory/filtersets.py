@@ -10,8 +10,15 @@ from .models import Membership, Organization
 
 
 def visible_organizations(request):
-    """Choices in a filter are records too: only those the user may see are offered."""
-    return Organization.objects.visible_to(request.user if request else None)
+    """Choices in a filter are records too: only those the user may see are offered.
+
+    Built once per request (several filters offer organizations; the rule is the same)."""
+    if request is None:
+        return Organization.objects.visible_to(None)
+    cached = getattr(request, "_visible_organizations", None)
+    if cached is None:
+        cached = request._visible_organizations = Organization.objects.visible_to(request.user)
+    return cached.all()
 
 
 class OrganizationFilterSet(FilterSet):
