@@ -611,7 +611,7 @@ def _may_create(request: HttpRequest) -> bool:
 
 def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200) -> HttpResponse:
     return render(
-        request, "matrix/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
+        request, "core/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
     )
 
 

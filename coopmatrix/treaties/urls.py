@@ -14,7 +14,10 @@ urlpatterns = [
         "treaty-actions/template.xlsx", views.import_template, {"kind": "xlsx"}, name="import_template_xlsx"
     ),
     path("treaty-actions/template.csv", views.import_template, {"kind": "csv"}, name="import_template_csv"),
+    path("treaty-actions/new/", views.action_create, name="action_create"),
     path("treaty-actions/<int:key>/", views.TreatyActionDetailView.as_view(), name="action"),
+    path("treaty-actions/<int:key>/change/", views.action_edit, name="action_edit"),
+    path("treaty-actions/<int:key>/delete/", views.action_delete, name="action_delete"),
     path("parties/", views.table2, name="table2"),
     path("parties/map/", views.participation_map, name="map"),
 ]

@@ -3,17 +3,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from coopmatrix.core.errors import Invalid
+from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
 
-from . import exporters, importers, participation
+from . import actions, exporters, importers, participation
 from .exporters import ACTION_COLUMNS
 from .filtersets import InstrumentFilterSet, TreatyActionFilterSet
-from .forms import MapForm, Table2Form
+from .forms import MapForm, Table2Form, TreatyActionForm
 from .models import Instrument, TreatyAction
 from .tables import InstrumentTable, TreatyActionTable
 
@@ -74,6 +79,12 @@ class TreatyActionListView(RecordListView):
     table_class = TreatyActionTable
     title = _("Treaty actions")
     export_url_name = "treaties:action_export"
+    create_url_name = "treaties:action_create"
+    create_label = _("Record a treaty action")
+
+    def _create_url(self, request: HttpRequest) -> str | None:
+        # Organization editors keep no treaty actions: the link is for those who may record.
+        return reverse("treaties:action_create") if _may_record(request) else None
 
 
 class TreatyActionExportView(RecordExportView):
@@ -88,6 +99,9 @@ class TreatyActionDetailView(RecordDetailView):
     model = TreatyAction
     related = ("state", "instrument")
     template_name = "treaties/action_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {"may_edit": TreatyAction.objects.editable_by(request.user).filter(pk=obj.pk).exists()}
 
 
 def _table2(request: HttpRequest) -> tuple[Table2Form, participation.Table2 | None]:
@@ -276,3 +290,57 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
         "timeline": actions,
         "statements": [a for a in actions if a.action in TreatyAction.STATEMENTS],
     }
+
+
+def _may_record(request: HttpRequest) -> bool:
+    principal = principal_for(request.user)
+    return principal.sees_everything or (principal.may_edit_own and principal.state_id is not None)
+
+
+def _action_form(request: HttpRequest, record: TreatyAction | None) -> HttpResponse:
+    """Show the form; on POST save through `actions` and put its errors back on the fields."""
+    status = 200
+    if request.method == "POST":
+        form = TreatyActionForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = actions.save(request.user, form.cleaned_data, record)
+            except Invalid as invalid:
+                form.show(invalid)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(saved.get_absolute_url())
+        status = 422
+    else:
+        form = TreatyActionForm(initial=TreatyActionForm.initial_for(record) if record else {})
+    title = _("Change: %(t)s") % {"t": record} if record else _("Record a treaty action")
+    cancel = record.get_absolute_url() if record else reverse("treaties:action_list")
+    return render(
+        request, "core/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
+    )
+
+
+@login_required
+def action_create(request: HttpRequest) -> HttpResponse:
+    if not _may_record(request):
+        raise PermissionDenied(
+            "only the secretariat, or a national focal point for its own State, may record"
+        )
+    return _action_form(request, None)
+
+
+@login_required
+def action_edit(request: HttpRequest, key: int) -> HttpResponse:
+    record = get_object_or_404(TreatyAction.objects.visible_to(request.user), pk=key)
+    if not TreatyAction.objects.editable_by(request.user).filter(pk=record.pk).exists():
+        raise PermissionDenied("you may not change this treaty action")
+    return _action_form(request, record)
+
+
+@login_required
+@require_POST
+def action_delete(request: HttpRequest, key: int) -> HttpResponse:
+    record = get_object_or_404(TreatyAction.objects.visible_to(request.user), pk=key)
+    actions.delete(request.user, record)
+    messages.success(request, _("Deleted."))
+    return redirect("treaties:action_list")

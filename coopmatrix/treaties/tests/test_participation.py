@@ -227,3 +227,42 @@ def test_who_may_record(cast, client, reference):
     with pytest.raises(Invalid) as refused:
         actions.save(cast.user("secretariat"), {**payload, "date": "2003", "instrument": "nope"})
     assert set(refused.value.errors) == {"date", "instrument"}
+
+
+def test_recording_on_a_page_with_errors_on_their_fields(cast, client, reference):
+    login(client, cast.user("secretariat"))
+    form = {
+        "state": "BEN",
+        "instrument": "terrorist-financing-1999",
+        "action": "ratification",
+        "date": "2003-09",
+        "confidentiality": "public",
+        "source": MADE,
+    }
+    refused = client.post("/treaty-actions/new/", form)
+    assert refused.status_code == 422
+    assert 'data-error-for="date"' in refused.content.decode()
+    assert not TreatyAction.objects.exists()
+    saved = client.post("/treaty-actions/new/", {**form, "date": "2003-09-24"})
+    record = TreatyAction.objects.get()
+    assert saved.status_code == 302 and saved["Location"] == record.get_absolute_url()
+    assert record.effective == dt.date(2003, 10, 24)
+    changed = client.post(f"/treaty-actions/{record.pk}/change/", {**form, "date": "2003-09-25"})
+    assert changed.status_code == 302
+    record.refresh_from_db()
+    assert record.deposited == dt.date(2003, 9, 25)
+    assert client.post(f"/treaty-actions/{record.pk}/delete/").status_code == 302
+    assert not TreatyAction.objects.exists()
+    assert TreatyAction.history.filter(history_type="-").count() == 1  # the deletion is kept
+
+
+def test_who_sees_the_recording_pages(cast, client, history):
+    record = TreatyAction.objects.filter(state__code="BEN").first()
+    login(client, cast.user("editor_a"))
+    assert client.get("/treaty-actions/new/").status_code == 403
+    assert 'data-testid="create"' not in client.get("/treaty-actions/").content.decode()
+    assert client.get(f"/treaty-actions/{record.pk}/change/").status_code == 403
+    assert client.post(f"/treaty-actions/{record.pk}/delete/").status_code == 403
+    login(client, cast.user("focal_point"))
+    assert client.get("/treaty-actions/new/").status_code == 200
+    assert 'data-testid="create"' in client.get("/treaty-actions/").content.decode()
