@@ -8,10 +8,11 @@ django-tables2 for its header, sorting and pagination, and draws its rows from `
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from html import escape
 from typing import Any
 
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 FAST_TEMPLATE = "core/fast_table.html"
 
@@ -31,14 +32,19 @@ class FastRows:
         bound = self.page.object_list if getattr(self, "page", None) else self.rows  # type: ignore[attr-defined]
         bound = list(bound)
         self.prepare([row.record for row in bound])
+        # Plain html.escape and joins, not format_html: 50 rows of 8 cells went through Django's
+        # lazy-aware helpers some 600 times a page. A cell already marked safe is kept as it is.
         rows = [
-            format_html(
-                "<tr>{}</tr>",
-                format_html_join("", "<td>{}</td>", ((cell,) for cell in self.cells(row.record))),
-            )
+            "<tr>" + "".join(f"<td>{_html(cell)}</td>" for cell in self.cells(row.record)) + "</tr>"
             for row in bound
         ]
         if not rows:
             columns = len(self.columns)  # type: ignore[attr-defined]
             return format_html('<tr><td colspan="{}">{}</td></tr>', columns, self.empty_text or "")  # type: ignore[attr-defined]
-        return mark_safe("".join(rows))  # noqa: S308 - every row was built by format_html
+        return mark_safe("".join(rows))  # noqa: S308 - every cell is escaped by _html
+
+
+def _html(cell: Any) -> str:
+    if isinstance(cell, SafeData):
+        return str(cell)
+    return escape(str(cell))

@@ -1,8 +1,11 @@
+from html import escape
+
 import django_tables2 as tables
 from django.conf import settings
 from django.db.models import CharField, F, IntegerField, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.tables import FAST_TEMPLATE, FastRows
@@ -115,7 +118,12 @@ class ActivityTable(FastRows, tables.Table):
         return "; ".join(p for p in parts if p) or "—"
 
     def render_providers(self, record):
-        return format_html_join(", ", '{} <span class="muted">({})</span>', self._row(record)[2])
+        return mark_safe(  # noqa: S308 - both parts escaped here
+            ", ".join(
+                f'{escape(label)} <span class="muted">({escape(str(role))})</span>'
+                for label, role in self._row(record)[2]
+            )
+        )
 
     def render_thematic(self, record):
         return ", ".join(self._row(record)[3]) or "—"
@@ -127,13 +135,15 @@ class ActivityTable(FastRows, tables.Table):
         return record.date_display("actual_end") or record.date_display("planned_end")
 
     def cells(self, record):
+        """Plain text, escaped by FastRows; the link and the providers come escaped and marked."""
+        link = f'<a href="{escape(record.get_absolute_url())}">{escape(record.title)}</a>'
         return (
-            format_html('<a href="{}">{}</a>', record.get_absolute_url(), record.title),
+            mark_safe(link),  # noqa: S308 - escaped above
             self.render_recipients(record),
             self.render_providers(record),
             self.render_thematic(record),
-            MODALITY.get(record.modality, record.modality),
-            STATUS.get(record.status, record.status),
+            str(MODALITY.get(record.modality, record.modality)),
+            str(STATUS.get(record.status, record.status)),
             self.render_period_start(record),
             self.render_period_end(record),
         )
