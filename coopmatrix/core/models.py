@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -103,3 +104,18 @@ class Share(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type.model} {self.object_id} shared with {self.organization or self.state}"
+
+
+class PendingImport(models.Model):
+    """An uploaded file between its preview and its confirmation; removed once imported."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+    #: What the file holds ("activities", "treaty_actions"), and how to read it (JSON).
+    kind = models.CharField(max_length=20)
+    options = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.user})"

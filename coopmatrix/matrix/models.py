@@ -457,21 +457,6 @@ class MonthlyMatrixSubscription(models.Model):
         return f"{self.user} – monthly matrix {self.get_by_display()} ({self.format})"
 
 
-class PendingImport(models.Model):
-    """An uploaded file between its preview and its confirmation; removed once imported."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    filename = models.CharField(max_length=255)
-    content = models.BinaryField()
-    created = models.DateTimeField(auto_now_add=True)
-    #: What the file holds ("activities", "treaty_actions"), and how to read it (JSON).
-    kind = models.CharField(max_length=20, default="activities")
-    options = models.TextField(blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.filename} ({self.user})"
-
-
 class GridCount(models.Model):
     """How many activities fall in one cell of the grid, for one combination of the filters it serves.
 

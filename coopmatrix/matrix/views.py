@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.history import changes
+from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
@@ -546,47 +547,20 @@ class TimelineView(VisibleMixin, View):
         return rows, ticks
 
 
-IMPORT_LIMIT_BYTES = 50 * 1024 * 1024
-
-
 @login_required
 def import_activities(request: HttpRequest) -> HttpResponse:
     """Upload → preview (what would be created, updated, and every error) → confirm."""
     from . import importers
-    from .models import PendingImport
 
-    context: dict[str, Any] = {"columns": importers.COLUMNS}
-    if request.method == "POST" and "confirm" in request.POST:
-        pending = get_object_or_404(
-            PendingImport, pk=request.POST["confirm"], user=request.user, kind="activities"
-        )
-        preview = importers.import_file(request.user, bytes(pending.content), pending.filename)
-        if preview.ok:
-            pending.delete()
-            messages.success(
-                request,
-                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
-                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
-            )
-            return redirect("matrix:activity_list")
-        context.update({"preview": preview, "pending": pending})
-        return render(request, "matrix/import.html", context, status=422)
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            context["error"] = _("Choose a file to import.")
-            return render(request, "matrix/import.html", context, status=400)
-        if upload.size > IMPORT_LIMIT_BYTES:
-            context["error"] = _("The file is larger than 50 MB: split it.")
-            return render(request, "matrix/import.html", context, status=400)
-        content = upload.read()
-        preview = importers.check(request.user, content, upload.name)
-        pending = None
-        if preview.ok:
-            pending = PendingImport.objects.create(user=request.user, filename=upload.name, content=content)
-        context.update({"preview": preview, "pending": pending, "filename": upload.name})
-        return render(request, "matrix/import.html", context, status=200 if preview.ok else 422)
-    return render(request, "matrix/import.html", context)
+    return import_page(
+        request,
+        kind="activities",
+        template="matrix/import.html",
+        context={"columns": importers.COLUMNS},
+        check=importers.check,
+        import_file=importers.import_file,
+        done=reverse("matrix:activity_list"),
+    )
 
 
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:

@@ -1,4 +1,3 @@
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.errors import Invalid
+from coopmatrix.core.imports import import_page
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
 
@@ -23,7 +23,6 @@ from .models import Instrument, TreatyAction
 from .tables import InstrumentTable, TreatyActionTable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-IMPORT_LIMIT_BYTES = 50 * 1024 * 1024
 
 INSTRUMENT_COLUMNS = [
     ("code", lambda i: i.code),
@@ -197,61 +196,28 @@ MAP_BINS = (1, 4, 8, 12, 16, 19)
 
 @login_required
 def import_actions(request: HttpRequest) -> HttpResponse:
-    """Upload (template or a depositary's status table) → preview → confirm."""
-    from coopmatrix.matrix.models import PendingImport
+    """Upload (template or a depositary's status table, as a file or pasted) → preview → confirm."""
+    return import_page(
+        request,
+        kind="treaty_actions",
+        template="treaties/import.html",
+        context={
+            "columns": importers.COLUMNS,
+            "instruments": Instrument.objects.order_by("table2_order", "adopted"),
+            "title": _("Import treaty actions"),
+        },
+        check=importers.check,
+        import_file=importers.import_file,
+        done=reverse("treaties:action_list"),
+        options=_import_options,
+    )
 
-    context: dict[str, Any] = {
-        "columns": importers.COLUMNS,
-        "instruments": Instrument.objects.order_by("table2_order", "adopted"),
-        "title": _("Import treaty actions"),
-    }
-    if request.method == "POST" and "confirm" in request.POST:
-        pending = get_object_or_404(
-            PendingImport, pk=request.POST["confirm"], user=request.user, kind="treaty_actions"
-        )
-        options = json.loads(pending.options or "{}")
-        preview = importers.import_file(request.user, bytes(pending.content), pending.filename, **options)
-        if preview.ok:
-            pending.delete()
-            messages.success(
-                request,
-                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
-                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
-            )
-            return redirect("treaties:action_list")
-        context.update({"preview": preview, "pending": pending})
-        return render(request, "treaties/import.html", context, status=422)
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        pasted = request.POST.get("pasted", "").strip()
-        if upload is None and not pasted:
-            context["error"] = _("Choose a file, or paste the depositary's table.")
-            return render(request, "treaties/import.html", context, status=400)
-        if upload is not None and upload.size > IMPORT_LIMIT_BYTES:
-            context["error"] = _("The file is larger than 50 MB: split it.")
-            return render(request, "treaties/import.html", context, status=400)
-        content = upload.read() if upload is not None else pasted.encode("utf-8")
-        filename = upload.name if upload is not None else "pasted text"
-        options = {
-            "fmt": request.POST.get("format", "template"),
-            "instrument": request.POST.get("instrument", ""),
-        }
-        if options["fmt"] not in importers.FORMATS:
-            context["error"] = _("Unknown format.")
-            return render(request, "treaties/import.html", context, status=400)
-        preview = importers.check(request.user, content, filename, **options)
-        pending = None
-        if preview.ok:
-            pending = PendingImport.objects.create(
-                user=request.user,
-                filename=filename,
-                content=content,
-                kind="treaty_actions",
-                options=json.dumps(options),
-            )
-        context.update({"preview": preview, "pending": pending, "filename": filename})
-        return render(request, "treaties/import.html", context, status=200 if preview.ok else 422)
-    return render(request, "treaties/import.html", context)
+
+def _import_options(request: HttpRequest) -> dict[str, str]:
+    fmt = request.POST.get("format", "template")
+    if fmt not in importers.FORMATS:
+        raise ValueError(_("Unknown format."))
+    return {"fmt": fmt, "instrument": request.POST.get("instrument", "")}
 
 
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:

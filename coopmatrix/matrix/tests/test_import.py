@@ -62,7 +62,7 @@ def test_an_upload_is_previewed_then_imported_once(cast, client, reference):
     preview = _upload(client, _csv(*GOOD)).text
     assert "2 to create, 0 to update, 0 unchanged." in preview
     assert not Activity.objects.filter(external_id__startswith="XM-TEST").exists()
-    from coopmatrix.matrix.models import PendingImport
+    from coopmatrix.core.models import PendingImport
 
     pending = PendingImport.objects.get()
     response = client.post("/matrix/import/", {"confirm": pending.pk})
@@ -121,7 +121,7 @@ def test_a_repeated_identifier_is_an_error(cast, client, reference):
 def test_an_editor_cannot_import_over_another_organizations_activity(cast, client, reference):
     client.force_login(cast.user("editor_b"))
     _upload(client, _csv(GOOD[0].replace("test-org-a", "test-org-b")))
-    from coopmatrix.matrix.models import PendingImport
+    from coopmatrix.core.models import PendingImport
 
     client.post("/matrix/import/", {"confirm": PendingImport.objects.get().pk})
     client.force_login(cast.user("editor_a"))

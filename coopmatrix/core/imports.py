@@ -1,0 +1,78 @@
+"""The one upload → preview → confirm flow of every import page.
+
+The file is checked as soon as it is uploaded; the preview shows what would be created, updated
+and left unchanged, and every error with its row and column; only a file without errors is kept
+(as a PendingImport of its user) until the user confirms, and then checked again and written,
+all or nothing, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from .models import PendingImport
+
+LIMIT_BYTES = 50 * 1024 * 1024
+
+
+def import_page(
+    request: HttpRequest,
+    *,
+    kind: str,
+    template: str,
+    context: dict[str, Any],
+    check: Callable[..., Any],
+    import_file: Callable[..., Any],
+    done: str,
+    options: Callable[[HttpRequest], dict[str, Any]] | None = None,
+) -> HttpResponse:
+    """`check(user, content, filename, **options)` previews, `import_file(...)` writes; `done` is
+    where a finished import leads; `options(request)` reads the upload form's other fields."""
+    if request.method == "POST" and "confirm" in request.POST:
+        kept = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user, kind=kind)
+        preview = import_file(
+            request.user, bytes(kept.content), kept.filename, **json.loads(kept.options or "{}")
+        )
+        if preview.ok:
+            kept.delete()
+            messages.success(
+                request,
+                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
+                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
+            )
+            return redirect(done)
+        return render(request, template, {**context, "preview": preview, "pending": kept}, status=422)
+    if request.method != "POST":
+        return render(request, template, context)
+    upload = request.FILES.get("file")
+    pasted = request.POST.get("pasted", "").strip()
+    if upload is None and not pasted:
+        return render(request, template, {**context, "error": _("Choose a file to import.")}, status=400)
+    if upload is not None and (upload.size or 0) > LIMIT_BYTES:
+        error = _("The file is larger than 50 MB: split it.")
+        return render(request, template, {**context, "error": error}, status=400)
+    content = upload.read() if upload is not None else pasted.encode("utf-8")
+    filename = (upload.name or "upload") if upload is not None else "pasted text"
+    try:
+        chosen = options(request) if options else {}
+    except ValueError as exc:
+        return render(request, template, {**context, "error": str(exc)}, status=400)
+    preview = check(request.user, content, filename, **chosen)
+    pending: PendingImport | None = None
+    if preview.ok:
+        pending = PendingImport.objects.create(
+            user=request.user,  # type: ignore[misc]  # login_required: never anonymous here
+            filename=filename,
+            content=content,
+            kind=kind,
+            options=json.dumps(chosen),
+        )
+    context = {**context, "preview": preview, "pending": pending, "filename": filename}
+    return render(request, template, context, status=200 if preview.ok else 422)
