@@ -1,9 +1,11 @@
 from html import escape
+from typing import Any
 
 import django_tables2 as tables
 from django.conf import settings
 from django.db.models import CharField, F, IntegerField, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -103,9 +105,22 @@ class ActivityTable(FastRows, tables.Table):
             record.row_cells = (
                 [label for _, label, _ in states],
                 [label for _, label, _ in regions],
-                [(label, ROLE.get(role, role)) for _, label, role in providers],
+                [(label, self._labels()["role"].get(role, role)) for _, label, role in providers],
                 [label for _, label, _ in areas],
             )
+
+    def _labels(self) -> dict[str, Any]:
+        """Choice labels translated once per page (each lazy label costs a lookup per row), and
+        the activity's address as a pattern (reversing it per row cost as much as the row)."""
+        if not hasattr(self, "_page_labels"):
+            pattern = reverse("matrix:activity", args=[987654321]).replace("987654321", "{}")
+            self._page_labels = {
+                "modality": {k: str(v) for k, v in MODALITY.items()},
+                "status": {k: str(v) for k, v in STATUS.items()},
+                "role": {k: str(v) for k, v in ROLE.items()},
+                "url": pattern,
+            }
+        return self._page_labels
 
     def _row(self, record):
         if not hasattr(record, "row_cells"):
@@ -120,7 +135,7 @@ class ActivityTable(FastRows, tables.Table):
     def render_providers(self, record):
         return mark_safe(  # noqa: S308 - both parts escaped here
             ", ".join(
-                f'{escape(label)} <span class="muted">({escape(str(role))})</span>'
+                f'{escape(label)} <span class="muted">({escape(role)})</span>'
                 for label, role in self._row(record)[2]
             )
         )
@@ -136,14 +151,15 @@ class ActivityTable(FastRows, tables.Table):
 
     def cells(self, record):
         """Plain text, escaped by FastRows; the link and the providers come escaped and marked."""
-        link = f'<a href="{escape(record.get_absolute_url())}">{escape(record.title)}</a>'
+        labels = self._labels()
+        link = f'<a href="{escape(labels["url"].format(record.pk))}">{escape(record.title)}</a>'
         return (
             mark_safe(link),  # noqa: S308 - escaped above
             self.render_recipients(record),
             self.render_providers(record),
             self.render_thematic(record),
-            str(MODALITY.get(record.modality, record.modality)),
-            str(STATUS.get(record.status, record.status)),
+            labels["modality"].get(record.modality, record.modality),
+            labels["status"].get(record.status, record.status),
             self.render_period_start(record),
             self.render_period_end(record),
         )
