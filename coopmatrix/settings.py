@@ -173,6 +173,10 @@ API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", "90")
 # A request still open this many days after it was received, with no answering activity,
 # is shown as unanswered (issue 4).
 REQUEST_UNANSWERED_DAYS = envint("REQUEST_UNANSWERED_DAYS", "90")
+#: A directory entry not verified for this many months is flagged stale.
+CONTACT_STALE_MONTHS = envint("CONTACT_STALE_MONTHS", "12")
+#: How long a verification link sent by e-mail stays usable.
+VERIFICATION_LINK_DAYS = envint("VERIFICATION_LINK_DAYS", "14")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]

@@ -52,6 +52,8 @@ class Preview(Generic[T]):
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     planned: list[T] = field(default_factory=list)
+    #: What the user should read before confirming (e.g. "row 4 merges into entry #12").
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -1,12 +1,15 @@
+import datetime as dt
+
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from coopmatrix.core.api import filtered, visible
 
-from .filtersets import MembershipFilterSet, OrganizationFilterSet
-from .models import Membership, Organization
+from . import contacts
+from .filtersets import ContactFilterSet, MembershipFilterSet, OrganizationFilterSet
+from .models import Contact, Membership, Organization
 
 router = Router(tags=["Organizations"])
 
@@ -109,3 +112,138 @@ def list_memberships(
 @router.get("/memberships/{membership_id}", response=MembershipOut)
 def get_membership(request: HttpRequest, membership_id: int):
     return get_object_or_404(_memberships(request), pk=membership_id)
+
+
+# --- Contacts ---------------------------------------------------------------------------------
+
+
+class ContactIn(Schema):
+    person_name: str = ""
+    function: str = ""
+    organization: str | None = None
+    state: str | None = None
+    roles: list[str] = []
+    email: str = ""
+    telephone: str = ""
+    fax: str = ""
+    postal_address: str = ""
+    secure_channel_notes: str = ""
+    languages: str = ""
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    verified_on: dt.date | None = None
+    confidentiality: str = "restricted"
+    source: str = ""
+    #: A new entry that matches one already kept is refused (409) unless the caller merges it
+    #: into that entry or says it is another person.
+    merge_into: int | None = None
+    another_person: bool = False
+
+
+class ContactOut(Schema):
+    id: int
+    person_name: str
+    function: str
+    organization: str | None
+    state: str | None
+    roles: list[str]
+    email: str
+    telephone: str
+    fax: str
+    postal_address: str
+    secure_channel_notes: str
+    languages: list[str]
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    verified_on: dt.date | None
+    verified_by: str
+    stale: bool
+    erased_on: dt.date | None
+    confidentiality: str
+    source: str
+
+    @staticmethod
+    def resolve_organization(obj: Contact, context) -> str | None:
+        allowed = context["request"].visible_organization_ids
+        return obj.organization.code if obj.organization_id in allowed else None
+
+    @staticmethod
+    def resolve_state(obj: Contact) -> str | None:
+        return obj.state.code if obj.state_id else None
+
+    @staticmethod
+    def resolve_roles(obj: Contact) -> list[str]:
+        return [r.code for r in obj.roles.all()]
+
+    @staticmethod
+    def resolve_languages(obj: Contact) -> list[str]:
+        return obj.language_list
+
+    @staticmethod
+    def resolve_stale(obj: Contact) -> bool:
+        return obj.is_stale
+
+
+def _contacts(request: HttpRequest):
+    request.visible_organization_ids = set(visible(request, Organization).values_list("pk", flat=True))
+    return visible(request, Contact).select_related("organization", "state").prefetch_related("roles")
+
+
+@router.get("/contacts", response=list[ContactOut], tags=["Contacts"])
+@paginate(PageNumberPagination, page_size=100)
+def list_contacts(
+    request: HttpRequest,
+    q: str = "",
+    organization: str | None = None,
+    state: str | None = None,
+    role: str | None = None,
+    language: str | None = None,
+    stale: str | None = None,
+    confidentiality: str | None = None,
+):
+    """The same filters as the page: q (name, function, e-mail), organization (with its units),
+    state, role (repeatable), language (ISO 639), stale (yes/no), confidentiality."""
+    return filtered(request, ContactFilterSet, _contacts(request))
+
+
+@router.get("/contacts/{contact_id}", response=ContactOut, tags=["Contacts"])
+def get_contact(request: HttpRequest, contact_id: int):
+    return get_object_or_404(_contacts(request), pk=contact_id)
+
+
+def _save_contact(request: HttpRequest, payload: ContactIn, record: Contact | None = None) -> Contact:
+    data = payload.dict()
+    merge_into = None
+    if data.pop("merge_into", None):
+        merge_into = get_object_or_404(visible(request, Contact), pk=payload.merge_into)
+    another = data.pop("another_person", False)
+    return contacts.save(request.user, data, record, merge_into=merge_into, allow_duplicate=another)
+
+
+@router.post("/contacts", response={201: ContactOut, 409: dict}, tags=["Contacts"])
+def create_contact(request: HttpRequest, payload: ContactIn):
+    try:
+        record = _save_contact(request, payload)
+    except contacts.Duplicate as duplicate:
+        return Status(
+            409,
+            {
+                "detail": "this entry matches entries already kept: merge it into one (merge_into) "
+                "or say it is another person (another_person: true)",
+                "matches": [c.pk for c in duplicate.matches],
+            },
+        )
+    return Status(201, _contacts(request).get(pk=record.pk))
+
+
+@router.put("/contacts/{contact_id}", response=ContactOut, tags=["Contacts"])
+def update_contact(request: HttpRequest, contact_id: int, payload: ContactIn):
+    record = get_object_or_404(visible(request, Contact), pk=contact_id)
+    _save_contact(request, payload, record)
+    return _contacts(request).get(pk=record.pk)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None}, tags=["Contacts"])
+def delete_contact(request: HttpRequest, contact_id: int):
+    contacts.delete(request.user, get_object_or_404(visible(request, Contact), pk=contact_id))
+    return Status(204, None)

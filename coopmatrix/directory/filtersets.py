@@ -6,7 +6,7 @@ from coopmatrix.core.filters import FilterSet
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.geo.models import State
 
-from .models import Membership, Organization
+from .models import Contact, Membership, Organization
 
 
 def visible_organizations(request):
@@ -64,3 +64,82 @@ class MembershipFilterSet(FilterSet):
 
     def filter_as_at(self, queryset, name, value):
         return queryset.as_at(value)
+
+
+def _valid_language(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    from .contacts import language_codes
+
+    try:
+        language_codes(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _roles(request):
+    from .models import ContactRole
+
+    return ContactRole.objects.all()
+
+
+class ContactFilterSet(FilterSet):
+    q = django_filters.CharFilter(label=_("Name, function or e-mail"), method="filter_text")
+    organization = django_filters.ModelChoiceFilter(
+        queryset=visible_organizations,
+        to_field_name="code",
+        label=_("Organization"),
+        method="filter_organization",
+    )
+    state = django_filters.ModelChoiceFilter(
+        queryset=State.objects.all(), to_field_name="code", label=_("State (code)")
+    )
+    role = django_filters.ModelMultipleChoiceFilter(
+        queryset=_roles, to_field_name="code", field_name="roles", label=_("Role"), distinct=True
+    )
+    language = django_filters.CharFilter(
+        label=_("Speaks (ISO 639 code)"), method="filter_language", validators=[_valid_language]
+    )
+    stale = django_filters.ChoiceFilter(
+        choices=[("yes", _("not verified within the limit")), ("no", _("verified recently"))],
+        label=_("Verification"),
+        method="filter_stale",
+    )
+    confidentiality = django_filters.ChoiceFilter(choices=Confidentiality.choices, label=_("Confidentiality"))
+
+    class Meta:
+        model = Contact
+        fields = ["q", "organization", "state", "role", "language", "stale", "confidentiality"]
+
+    def filter_text(self, queryset, name, value):
+        from .contacts import normalize_name
+
+        words = normalize_name(value)
+        return queryset.filter(
+            Q(person_name__icontains=value)
+            | Q(function__icontains=value)
+            | Q(email__icontains=value)
+            | (Q(normalized_name__contains=words) if words else Q(pk__in=[]))
+            | Q(organization__name__icontains=value)
+            | Q(organization__acronym__iexact=value)
+        )
+
+    def filter_organization(self, queryset, name, value):
+        # An organization's directory includes its units' (the TPB is part of UNODC's).
+        ids, frontier = {value.pk}, {value.pk}
+        while frontier:
+            frontier = (
+                set(Organization.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
+            )
+            ids |= frontier
+        return queryset.filter(organization_id__in=ids)
+
+    def filter_language(self, queryset, name, value):
+        from .contacts import language_codes
+
+        for code in language_codes(value).split():
+            queryset = queryset.filter(languages__regex=rf"(^| ){code}( |$)")
+        return queryset
+
+    def filter_stale(self, queryset, name, value):
+        return queryset.stale() if value == "yes" else queryset.fresh()

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Membership, Organization
+from .models import Contact, Membership, Organization
 
 
 class OrganizationTable(tables.Table):
@@ -42,3 +42,58 @@ class MembershipTable(tables.Table):
 
     def render_detail(self, value):
         return _("details")
+
+
+class ContactTable(tables.Table):
+    who = tables.Column(
+        verbose_name=_("Contact"), accessor="pk", order_by=("person_name", "function"), linkify=False
+    )
+    organization = tables.Column(verbose_name=_("Organization"), order_by="organization__name")
+    state = tables.Column(verbose_name=_("State"), order_by="state__name_en")
+    roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False)
+    email = tables.Column(verbose_name=_("E-mail"))
+    telephone = tables.Column(verbose_name=_("Telephone"), orderable=False)
+    verified_on = tables.Column(verbose_name=_("Verified"), order_by="verified_on")
+
+    class Meta:
+        model = Contact
+        fields = ("who", "organization", "state", "roles", "email", "telephone", "verified_on")
+        order_by = ("organization",)
+
+    def __init__(self, *args, visible_ids: set[int], **kwargs):
+        self.visible_ids = visible_ids
+        super().__init__(*args, **kwargs)
+
+    def render_who(self, record):
+        label = record.person_name or record.function
+        extra = (
+            format_html('<br><span class="muted">{}</span>', record.function)
+            if record.person_name and record.function
+            else ""
+        )
+        return format_html('<a href="{}">{}</a>{}', record.get_absolute_url(), label, extra)
+
+    def render_organization(self, value, record):
+        if record.organization_id not in self.visible_ids:
+            return "—"
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value.label)
+
+    def render_roles(self, record):
+        return ", ".join(r.name for r in record.roles.all()) or "—"
+
+    def render_email(self, value):
+        return format_html('<a href="mailto:{}">{}</a>', value, value)
+
+    def render_verified_on(self, value, record):
+        return stale_badge(record, f"{value:%Y-%m-%d}" if value else "")
+
+    def render_state(self, value):
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
+
+
+def stale_badge(record, text: str):
+    if record.is_stale:
+        return format_html(
+            '{} <span class="badge badge-warn" data-testid="stale">{}</span>', text, _("stale")
+        )
+    return text or "—"

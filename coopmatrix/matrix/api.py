@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
@@ -9,8 +10,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
-from coopmatrix.core.api import filtered, visible
+from coopmatrix.core.api import FilterError, filtered, visible
 from coopmatrix.core.dates import partial_text
+from coopmatrix.geo.models import State
 
 from . import actions
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
@@ -526,3 +528,73 @@ def impact(
         }
         for f in became_party_after_assistance(request.user, months, providers, ended_from, ended_to)
     ]
+
+
+class WhoContactOut(Schema):
+    id: int
+    person_name: str
+    function: str
+    organization: str | None
+    roles: list[str]
+    email: str
+    telephone: str
+    stale: bool
+
+
+class WhoProviderOut(Schema):
+    organization: str
+    activities: int
+    contacts: list[WhoContactOut]
+
+
+class WhoToContactOut(Schema):
+    state: str
+    thematic_area: str | None
+    national: list[WhoContactOut]
+    providers: list[WhoProviderOut]
+
+
+def _who_contact(contact: Any, visible_orgs: set[int]) -> dict[str, Any]:
+    return {
+        "id": contact.pk,
+        "person_name": contact.person_name,
+        "function": contact.function,
+        "organization": contact.organization.code if contact.organization_id in visible_orgs else None,
+        "roles": [r.code for r in contact.roles.all()],
+        "email": contact.email,
+        "telephone": contact.telephone,
+        "stale": contact.is_stale,
+    }
+
+
+@router.get("/who-to-contact", response=WhoToContactOut, tags=["Contacts"])
+def get_who_to_contact(request: HttpRequest, state: str, thematic_area: str | None = None):
+    """A State's focal points and central authorities, and the contacts of the providers with
+    activities planned or under way there (in one thematic area, if given)."""
+    from coopmatrix.directory.models import Organization
+
+    from .who import who_to_contact
+
+    found_state = visible(request, State).filter(code=state.strip().upper()).first()
+    if found_state is None:
+        raise FilterError({"state": [f"no State with code {state!r}"]})
+    area = None
+    if thematic_area:
+        area = ThematicArea.objects.filter(code=thematic_area).first()
+        if area is None:
+            raise FilterError({"thematic_area": [f"no thematic area with code {thematic_area!r}"]})
+    result = who_to_contact(request.user, found_state, area)
+    orgs = set(visible(request, Organization).values_list("pk", flat=True))
+    return {
+        "state": found_state.code,
+        "thematic_area": area.code if area else None,
+        "national": [_who_contact(c, orgs) for c in result.national],
+        "providers": [
+            {
+                "organization": p.organization.code,
+                "activities": p.activities,
+                "contacts": [_who_contact(c, orgs) for c in p.contacts],
+            }
+            for p in result.providers
+        ],
+    }

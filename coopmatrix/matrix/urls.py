@@ -35,6 +35,7 @@ urlpatterns = [
     path("requests/<int:key>/status/", views.request_status, name="request_status"),
     path("requests/<int:key>/refer/", views.request_refer, name="request_refer"),
     path("referrals/<int:key>/answer/", views.referral_answer, name="referral_answer"),
+    path("contacts/who/", views.who_to_contact_page, name="who_to_contact"),
     path("thematic-areas/", views.thematic_areas, name="thematic_areas"),
     path("thematic-areas/<slug:code>/", views.thematic_area, name="thematic_area"),
 ]

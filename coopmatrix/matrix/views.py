@@ -788,3 +788,35 @@ def impact(request: HttpRequest) -> HttpResponse:
         {"form": form, "findings": findings, "states": states, "title": _("Impact of assistance")},
         status=200 if form.is_valid() else 400,
     )
+
+
+def who_to_contact_page(request: HttpRequest) -> HttpResponse:
+    """For a State and a thematic area: its focal points and central authorities, and the
+    contacts of the providers active there."""
+    from coopmatrix.directory.views import visible_organization_ids
+
+    from .who import who_to_contact
+
+    code = request.GET.get("state", "").strip().upper()
+    area_code = request.GET.get("thematic_area", "").strip()
+    context: dict[str, Any] = {
+        "title": _("Who to contact"),
+        "states": State.objects.exclude(status=State.Status.HISTORIC)
+        .order_by("name_en")
+        .values_list("code", "name_en"),
+        "areas": ThematicArea.objects.all(),
+        "chosen_state": code,
+        "chosen_area": area_code,
+    }
+    status = 200
+    if code:
+        state = State.objects.visible_to(request.user).filter(code=code).first()
+        area = ThematicArea.objects.filter(code=area_code).first() if area_code else None
+        if state is None:
+            context["error"], status = _("No State with code %(c)s.") % {"c": code}, 400
+        elif area_code and area is None:
+            context["error"], status = _("No thematic area with code %(c)s.") % {"c": area_code}, 400
+        else:
+            context["result"] = who_to_contact(request.user, state, area)
+            context["visible"] = visible_organization_ids(request)
+    return render(request, "matrix/who_to_contact.html", context, status=status)

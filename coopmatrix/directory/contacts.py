@@ -1,0 +1,361 @@
+"""Checks and writes of directory entries: one path for the pages, the API and the importer.
+
+Who may record a contact: the secretariat any; an organization editor those of its own
+organization and its units; a national focal point those of its own State. An entry that looks
+like one already kept (the same e-mail, or the same name in the same organization) is proposed
+as a merge rather than written twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import pycountry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from coopmatrix.core.errors import Invalid
+from coopmatrix.core.models import Confidentiality
+from coopmatrix.core.roles import principal_for
+from coopmatrix.geo.resolver import StateResolver, normalize
+
+from .models import Contact, ContactRole, Organization
+
+#: Fields of an entry a caller gives (besides roles, organization and State).
+TEXT_FIELDS = (
+    "person_name",
+    "function",
+    "email",
+    "telephone",
+    "fax",
+    "postal_address",
+    "secure_channel_notes",
+)
+DATE_FIELDS = ("valid_from", "valid_to", "verified_on")
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "h", "e", "he", "s", "amb", "ambassador"}
+
+
+def normalize_name(name: str) -> str:
+    """A person's name folded for comparison: case, accents, punctuation, titles and word order."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    words = [w for w in re.split(r"[^\w]+", text) if w and w not in _TITLES]
+    return " ".join(sorted(words))
+
+
+class Lookups:
+    """States, organizations and roles resolved once for a whole import."""
+
+    def __init__(self) -> None:
+        self.states = StateResolver()
+        self.roles = {r.code: r for r in ContactRole.objects.all()}
+        self.organizations: dict[str, Organization] = {}
+        for org in Organization.objects.all():
+            self.organizations[org.code.lower()] = org
+            self.organizations.setdefault(normalize(org.name), org)
+        from .models import OrganizationName
+
+        for former in OrganizationName.objects.select_related("organization"):
+            self.organizations.setdefault(normalize(former.name), former.organization)
+
+    def organization(self, text: str) -> Organization:
+        found = self.organizations.get(text.strip().lower()) or self.organizations.get(normalize(text))
+        if found is None:
+            raise LookupError(f"no organization with code or name {text!r} (see /organizations/)")
+        return found
+
+
+def language_codes(value: Any) -> str:
+    """'en, French; ara' → 'en fr ar'; ValueError naming the unknown language."""
+    items = value if isinstance(value, list | tuple) else re.split(r"[\s,;]+", str(value or ""))
+    codes = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        language = (
+            pycountry.languages.get(alpha_2=item.lower())
+            or pycountry.languages.get(alpha_3=item.lower())
+            or _language_by_name(item)
+        )
+        if language is None:
+            raise ValueError(f"{item!r} is not an ISO 639 language code or name")
+        code = getattr(language, "alpha_2", None) or language.alpha_3
+        if code not in codes:
+            codes.append(code)
+    return " ".join(codes)
+
+
+def _language_by_name(name: str) -> Any:
+    try:
+        return pycountry.languages.lookup(name)
+    except LookupError:
+        return None
+
+
+def telephone(value: str, state: Any) -> str:
+    """A number in international form (+43 1 26060); ValueError when it cannot be one."""
+    region = state.iso2 if state is not None and state.iso2 else None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            f"not a telephone number ({exc}); give it with its country code, e.g. +43 1 26060"
+        ) from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("not a possible telephone number; give it with its country code, e.g. +43 1 26060")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _date(value: Any, name: str, errors: dict[str, str]) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors[name] = f"{value!r} is not a date (YYYY-MM-DD)"
+        return None
+
+
+@dataclass
+class CleanContact:
+    fields: dict[str, Any]
+    roles: list[ContactRole] = field(default_factory=list)
+
+    def same_as(self, record: Contact) -> bool:
+        if any(getattr(record, name) != value for name, value in self.fields.items()):
+            return False
+        return {r.pk for r in self.roles} == set(record.roles.values_list("pk", flat=True))
+
+    def differences(self, record: Contact, only_given: bool = False) -> dict[str, Any]:
+        """Fields whose value would change; `only_given`: a merge keeps what the row leaves empty."""
+        return {
+            name: value
+            for name, value in self.fields.items()
+            if getattr(record, name) != value and not (only_given and value in ("", None))
+        }
+
+
+def _split_roles(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in re.split(r"[;,]", str(value or "")) if v.strip()]
+
+
+def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> CleanContact:
+    """Check one entry; raises Invalid naming each wrong field, or PermissionDenied."""
+    lookups = lookups or Lookups()
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {name: str(data.get(name) or "").strip() for name in TEXT_FIELDS}
+    organization = state = None
+    if data.get("organization"):
+        try:
+            organization = lookups.organization(str(data["organization"]))
+        except LookupError as exc:
+            errors["organization"] = str(exc)
+    if data.get("state"):
+        try:
+            state = lookups.states.resolve(str(data["state"]))
+        except LookupError as exc:
+            errors["state"] = str(exc)
+    if state is None and organization is not None and organization.state_id and "state" not in errors:
+        state = organization.state  # a State agency's contact belongs to that State
+    if organization is None and state is None and not errors.keys() & {"organization", "state"}:
+        errors["organization"] = "an entry belongs to an organization or a State agency, or to a State"
+    if not values["person_name"] and not values["function"]:
+        errors["function"] = (
+            "give the person's name or the function (e.g. 'Head, Terrorism Prevention Branch')"
+        )
+    if values["email"]:
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            errors["email"] = f"{values['email']!r} is not an e-mail address"
+        values["email"] = values["email"].lower() if "email" not in errors else values["email"]
+    for name in ("telephone", "fax"):
+        if values[name]:
+            try:
+                values[name] = telephone(values[name], state)
+            except ValueError as exc:
+                errors[name] = str(exc)
+    roles = []
+    for code in _split_roles(data.get("roles")):
+        if code not in lookups.roles:
+            errors["roles"] = f"unknown role {code!r}; one of {', '.join(sorted(lookups.roles))}"
+        else:
+            roles.append(lookups.roles[code])
+    try:
+        values["languages"] = language_codes(data.get("languages"))
+    except ValueError as exc:
+        errors["languages"] = str(exc)
+    for name in DATE_FIELDS:
+        values[name] = _date(data.get(name), name, errors)
+    if values["valid_from"] and values["valid_to"] and values["valid_to"] < values["valid_from"]:
+        errors["valid_to"] = f"ends ({values['valid_to']}) before it starts ({values['valid_from']})"
+    if values["verified_on"] and values["verified_on"] > timezone.localdate():
+        errors["verified_on"] = f"{values['verified_on']} is in the future"
+    confidentiality = str(data.get("confidentiality") or Confidentiality.RESTRICTED)
+    if confidentiality not in Confidentiality.values:
+        errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
+    if errors:
+        raise Invalid(errors)
+    check_may_record(user, organization, state)
+    values.update(
+        organization=organization,
+        state=state,
+        confidentiality=confidentiality,
+        source=str(data.get("source") or "").strip(),
+    )
+    return CleanContact(fields=values, roles=roles)
+
+
+def check_may_record(user: Any, organization: Organization | None, state: Any) -> None:
+    principal = principal_for(user)
+    if principal.sees_everything:
+        return
+    if principal.may_edit_own:
+        if principal.state_id and state is not None and state.pk == principal.state_id:
+            return
+        if (
+            principal.organization_id
+            and organization is not None
+            and _within(organization, principal.organization_id)
+        ):
+            return
+    raise PermissionDenied(
+        "only the secretariat, an organization's editors (for its own contacts) or a national "
+        "focal point (for its own State's) may record contacts"
+    )
+
+
+def _within(organization: Organization, ancestor_id: int) -> bool:
+    seen = set()
+    current: Organization | None = organization
+    while current is not None and current.pk not in seen:
+        if current.pk == ancestor_id:
+            return True
+        seen.add(current.pk)
+        current = current.parent
+    return False
+
+
+def duplicates(user: Any, cleaned: CleanContact, exclude: int | None = None) -> list[Contact]:
+    """Entries the user can see that look like this one: the same e-mail, or the same name in
+    the same organization. Entries the user cannot see are not disclosed."""
+    fields = cleaned.fields
+    match = Q(pk__in=[])
+    if fields["email"]:
+        match |= Q(email__iexact=fields["email"])
+    name = normalize_name(fields["person_name"])
+    if name and fields["organization"] is not None:
+        match |= Q(normalized_name=name, organization=fields["organization"])
+    found = Contact.objects.visible_to(user).filter(match, erased_on__isnull=True)
+    if exclude:
+        found = found.exclude(pk=exclude)
+    return list(found.select_related("organization", "state").order_by("pk"))
+
+
+def write(
+    user: Any, cleaned: CleanContact, record: Contact | None = None, merge: bool = False, reason: str = ""
+) -> Contact:
+    """Create or update (inside the caller's transaction). `merge` keeps what `cleaned` leaves
+    empty and adds its roles to the entry's, as a merge of two entries should."""
+    record = record or Contact()
+    changes = cleaned.differences(record, only_given=merge) if record.pk else cleaned.fields
+    for name, value in changes.items():
+        setattr(record, name, value)
+    if record.pk is None:
+        record.owner_id = principal_for(user).organization_id
+    if reason:
+        record._change_reason = reason  # type: ignore[attr-defined]
+    record.save()
+    roles = {r.pk for r in cleaned.roles}
+    if merge:
+        roles |= set(record.roles.values_list("pk", flat=True))
+    if roles != set(record.roles.values_list("pk", flat=True)):
+        record.roles.set(roles)
+    return record
+
+
+def _editable(user: Any, record: Contact) -> bool:
+    return Contact.objects.editable_by(user).filter(pk=record.pk).exists()
+
+
+@transaction.atomic
+def save(
+    user: Any,
+    data: dict[str, Any],
+    record: Contact | None = None,
+    merge_into: Contact | None = None,
+    allow_duplicate: bool = False,
+) -> Contact:
+    """Record or change an entry. A new entry that matches others raises Duplicate unless the
+    caller merges it into one of them (`merge_into`) or says it is another person."""
+    if record is not None and not _editable(user, record):
+        raise PermissionDenied("you may not change this contact")
+    cleaned = clean(user, data)
+    if merge_into is not None:
+        if not _editable(user, merge_into):
+            raise PermissionDenied("you may not change the entry to merge into")
+        return write(user, cleaned, merge_into, merge=True, reason="merged with a matching new entry")
+    if record is None and not allow_duplicate:
+        found = duplicates(user, cleaned)
+        if found:
+            raise Duplicate(found)
+    return write(user, cleaned, record)
+
+
+class Duplicate(Exception):
+    """A new entry matches entries already kept; the caller proposes a merge."""
+
+    def __init__(self, matches: list[Contact]) -> None:
+        self.matches = matches
+        super().__init__("this entry matches " + ", ".join(f"#{c.pk} {c}" for c in matches))
+
+
+@transaction.atomic
+def delete(user: Any, record: Contact) -> None:
+    if not _editable(user, record):
+        raise PermissionDenied("you may not delete this contact")
+    record.delete()
+
+
+@transaction.atomic
+def erase(user: Any, record: Contact, note: str = "") -> Contact:
+    """Remove a person's details from the entry and from every past version of it, on request.
+
+    The entry stays (its function, organization, roles), with the date of the erasure, and its
+    history says that an erasure took place, by whom, but not what was erased.
+    """
+    if not principal_for(user).sees_everything:
+        raise PermissionDenied("only the secretariat may erase personal details")
+    blank = {name: "" for name in Contact.PERSONAL_FIELDS}
+    Contact.history.filter(id=record.pk).update(**blank)  # type: ignore[attr-defined]
+    from .models import Correction, Verification
+
+    for correction in Correction.objects.filter(contact=record):
+        correction.proposed = {
+            k: v for k, v in correction.proposed.items() if k not in Contact.PERSONAL_FIELDS
+        }
+        correction.note = ""
+        correction.save(update_fields=["proposed", "note"])
+    Correction.history.filter(contact_id=record.pk).update(note="", proposed={})  # type: ignore[attr-defined]
+    Verification.objects.filter(contact=record).update(sent_to="erased@invalid")
+    Verification.history.filter(contact_id=record.pk).update(sent_to="erased@invalid")  # type: ignore[attr-defined]
+    for name, value in blank.items():
+        setattr(record, name, value)
+    record.erased_on = timezone.localdate()
+    if not record.function:
+        record.function = "(personal details erased)"
+    record._change_reason = "personal details erased on request" + (f": {note}" if note else "")  # type: ignore[attr-defined]
+    record.save()
+    return record

@@ -1,0 +1,425 @@
+"""Import organizations, memberships and contacts from the directory template (XLSX or CSV).
+
+An XLSX workbook has up to three sheets, "Organizations", "Memberships" and "Contacts", read in
+that order so that a membership or a contact may name an organization the same file creates. A
+CSV file holds one of them, told apart by its columns. Every row is checked (row, column, value,
+reason) inside a transaction that is rolled back unless the whole file is right and the user
+confirms; importing the same file again changes nothing. A contact that matches an entry already
+kept (the same e-mail, or the same name in the same organization) merges into it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core.dates import PartialDate
+from coopmatrix.core.errors import Invalid
+from coopmatrix.core.importing import RowError
+from coopmatrix.core.models import Confidentiality
+from coopmatrix.core.roles import principal_for
+from coopmatrix.core.spreadsheets import FileRefused
+from coopmatrix.geo.resolver import StateResolver
+
+from . import contacts
+from .exporters import CONTACT_COLUMNS, EXTRA_COLUMNS
+from .models import Contact, Membership, Organization
+
+ORGANIZATION_COLUMNS = [
+    ("code", "Required. A short stable key, e.g. osce (letters, digits, hyphens)."),
+    ("name", "Required. Today's name."),
+    ("acronym", "e.g. OSCE"),
+    ("kind", "Required. One of: " + ", ".join(Organization.Kind.values)),
+    ("parent", "Code of the organization it is part of."),
+    ("state", "For a national agency: its State (name or ISO code)."),
+    ("headquarters", "State of its headquarters (name or ISO code)."),
+    ("headquarters_city", ""),
+    ("website", "https://…"),
+    ("mandate", "In a few sentences."),
+    ("thematic_areas", "Codes of the matrix's thematic areas it works on, separated by ';'."),
+    ("confidentiality", "public (default), restricted or confidential."),
+    ("source", "Required. Where these facts come from."),
+]
+MEMBERSHIP_COLUMNS = [
+    ("organization", "Required. Organization code."),
+    ("state", "Required. State name or ISO code."),
+    ("kind", "member (default), observer, partner or dialogue_partner."),
+    ("joined", "YYYY, YYYY-MM or YYYY-MM-DD, as precise as the source."),
+    ("left", "First day no longer a member, as precise as the source."),
+    ("note", ""),
+    ("confidentiality", "public (default), restricted or confidential."),
+    ("source", "Required."),
+]
+CONTACT_HELP = {
+    "id": "Empty for a new entry; an export keeps it, so that importing it again updates the same entries.",
+    "person_name": "The person's name, or leave empty for a function.",
+    "function": 'e.g. "Head, Terrorism Prevention Branch". A name or a function is required.',
+    "organization": "Organization or State agency code (or its name).",
+    "state": "State name or ISO code (for a State's own contacts).",
+    "roles": "Role codes separated by ';' (see the Roles sheet).",
+    "email": "",
+    "telephone": "With the country code, e.g. +43 1 26060.",
+    "fax": "With the country code.",
+    "postal_address": "",
+    "secure_channel_notes": "",
+    "languages": "ISO 639 codes, e.g. en fr ar.",
+    "valid_from": "YYYY-MM-DD",
+    "valid_to": "YYYY-MM-DD",
+    "verified_on": "YYYY-MM-DD: the day the entry was last confirmed.",
+    "confidentiality": "restricted (default), confidential or public.",
+    "source": "",
+}
+CONTACT_NAMES = [name for name, _ in CONTACT_COLUMNS]
+SHEETS = {
+    "Organizations": ORGANIZATION_COLUMNS,
+    "Memberships": MEMBERSHIP_COLUMNS,
+    "Contacts": [(name, CONTACT_HELP[name]) for name in CONTACT_NAMES],
+}
+REQUIRED = {
+    "Organizations": ("code", "name", "kind", "source"),
+    "Memberships": ("organization", "state", "source"),
+    "Contacts": (),
+}
+#: Columns an export adds that an import reads past.
+IGNORED = {"Contacts": [name for name, _ in EXTRA_COLUMNS]}
+MAX_ROWS = 50_000
+
+Preview = importing.Preview[str]
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from .models import ContactRole
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet, columns in SHEETS.items():
+        data = workbook.create_sheet(sheet)
+        data.append([name for name, _ in columns])
+        for cell in data[1]:
+            cell.font = Font(bold=True)
+    roles = workbook.create_sheet("Roles")
+    roles.append(["code", "role"])
+    for code, name in ContactRole.objects.values_list("code", "name"):
+        roles.append([code, name])
+    help_sheet = workbook.create_sheet("Instructions")
+    help_sheet.append(["sheet", "column", "what to write"])
+    for sheet, columns in SHEETS.items():
+        for name, text in columns:
+            help_sheet.append([sheet, name, text])
+    help_sheet.append([])
+    help_sheet.append(
+        [
+            "",
+            "",
+            "Fill the sheets you need and delete none. The whole file is checked first; if any row has an "
+            "error nothing is imported. A contact with the same e-mail as an entry already kept, or the same "
+            "name in the same organization, is merged into that entry.",
+        ]
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheets(content: bytes, filename: str) -> list[tuple[str, list[tuple[int, dict[str, str]]]]]:
+    """(sheet, rows) of every sheet the file has, in the order they must be written."""
+    if content[:4] == b"PK\x03\x04":
+        from openpyxl import load_workbook
+
+        try:
+            names = load_workbook(io.BytesIO(content), read_only=True).sheetnames
+        except Exception as exc:
+            raise FileRefused("the file is a damaged or unknown workbook") from exc
+        found = [s for s in SHEETS if s in names]
+        if not found:
+            raise FileRefused("no sheet named Organizations, Memberships or Contacts (download the template)")
+        return [(s, _rows(content, filename, s)) for s in found]
+    try:
+        header = content.decode("utf-8-sig").splitlines()[0] if content.strip() else ""
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"{filename or 'the file'} is neither an XLSX workbook nor UTF-8 CSV text") from exc
+    columns = {c.strip() for c in header.split(",")}
+    if columns & {"person_name", "function", "email"}:
+        sheet = "Contacts"
+    elif "joined" in columns or columns == {name for name, _ in MEMBERSHIP_COLUMNS}:
+        sheet = "Memberships"
+    elif {"code", "kind"} <= columns:
+        sheet = "Organizations"
+    else:
+        raise FileRefused(
+            "the columns are not those of organizations, memberships or contacts (download the template)"
+        )
+    return [(sheet, _rows(content, filename, sheet))]
+
+
+def _rows(content: bytes, filename: str, sheet: str) -> list[tuple[int, dict[str, str]]]:
+    names = [name for name, _ in SHEETS[sheet]] + IGNORED.get(sheet, [])
+    rows = list(spreadsheets.read_rows(content, filename, names, REQUIRED[sheet], sheet=sheet))
+    if len(rows) > MAX_ROWS:
+        raise FileRefused(f"more than {MAX_ROWS} rows in {sheet}: split the file")
+    return rows
+
+
+class _Rollback(Exception):
+    pass
+
+
+def check(
+    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+) -> Preview:
+    """What the file would do, found by doing it in a transaction that is then undone."""
+    return _run(user, content, filename, progress, commit=False)
+
+
+def import_file(
+    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+) -> Preview:
+    """Check and, when every row is right, write, in one transaction."""
+    return _run(user, content, filename, progress, commit=True)
+
+
+def _run(
+    user: Any, content: bytes, filename: str, progress: Callable[[int], None] | None, commit: bool
+) -> Preview:
+    preview = Preview()
+    try:
+        sheets = _sheets(content, filename)
+    except FileRefused as exc:
+        preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
+        return preview
+    try:
+        with transaction.atomic():
+            writer = _Writer(user, filename, preview, progress)
+            for sheet, rows in sheets:
+                writer.sheet(sheet, rows)
+            if preview.errors or not commit:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return preview
+
+
+class _Writer:
+    def __init__(
+        self, user: Any, filename: str, preview: Preview, progress: Callable[[int], None] | None
+    ) -> None:
+        self.user, self.filename, self.preview, self.progress = user, filename, preview, progress
+        self.states = StateResolver()
+        self.count = 0
+        self.secretariat = principal_for(user).sees_everything
+        self.lookups: contacts.Lookups | None = None
+
+    def error(self, sheet: str, line: int, column: str, value: Any, reason: str) -> None:
+        self.preview.errors.append(
+            RowError(f"{self.filename} [{sheet}]", line, column, str(value or ""), reason)
+        )
+
+    def outcome(self, created: bool, changed: bool) -> None:
+        if created:
+            self.preview.created += 1
+        elif changed:
+            self.preview.updated += 1
+        else:
+            self.preview.unchanged += 1
+
+    def sheet(self, sheet: str, rows: list[tuple[int, dict[str, str]]]) -> None:
+        handler = {
+            "Organizations": self.organization,
+            "Memberships": self.membership,
+            "Contacts": self.contact,
+        }[sheet]
+        for line, row in rows:
+            self.count += 1
+            if self.progress:
+                self.progress(self.count)
+            try:
+                with transaction.atomic():
+                    handler(line, row)
+            except Invalid as invalid:
+                for column, reason in invalid.errors.items():
+                    self.error(sheet, line, column, row.get(column, ""), reason)
+            except PermissionDenied as exc:
+                self.error(sheet, line, "", "", str(exc))
+
+    # --- one row of each sheet ------------------------------------------------------------
+
+    def _state(self, text: str, column: str, errors: dict[str, str]) -> Any:
+        if not text:
+            return None
+        try:
+            return self.states.resolve(text)
+        except LookupError as exc:
+            errors[column] = str(exc)
+            return None
+
+    def _level(self, row: dict[str, str], errors: dict[str, str], default: str = "public") -> str:
+        level = row.get("confidentiality") or default
+        if level not in Confidentiality.values:
+            errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
+        return level
+
+    def organization(self, line: int, row: dict[str, str]) -> None:
+        if not self.secretariat:
+            raise PermissionDenied("only the secretariat imports organizations")
+        ThematicArea = Organization._meta.get_field("thematic_areas").related_model  # noqa: N806
+
+        errors: dict[str, str] = {}
+        code = row["code"].strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", code):
+            errors["code"] = "letters, digits and hyphens, at most 40"
+        if row["kind"] not in Organization.Kind.values:
+            errors["kind"] = f"must be one of {', '.join(Organization.Kind.values)}"
+        parent = None
+        if row.get("parent"):
+            parent = Organization.objects.filter(code=row["parent"].strip().lower()).first()
+            if parent is None:
+                errors["parent"] = f"no organization with code {row['parent']!r} (in the file above, or kept)"
+        state = self._state(row.get("state", ""), "state", errors)
+        headquarters = self._state(row.get("headquarters", ""), "headquarters", errors)
+        website = row.get("website", "")
+        if website and not re.match(r"^https?://[^\s/]+\.[^\s]+$", website):
+            errors["website"] = "not a web address (https://…)"
+        areas = []
+        for area_code in [a.strip() for a in row.get("thematic_areas", "").split(";") if a.strip()]:
+            area = ThematicArea.objects.filter(code=area_code).first()
+            if area is None:
+                errors["thematic_areas"] = f"no thematic area with code {area_code!r} (see /thematic-areas/)"
+            areas.append(area)
+        level = self._level(row, errors)
+        if errors:
+            raise Invalid(errors)
+        values = {
+            "name": row["name"],
+            "acronym": row.get("acronym", ""),
+            "kind": row["kind"],
+            "parent": parent,
+            "state": state,
+            "headquarters": headquarters,
+            "headquarters_city": row.get("headquarters_city", ""),
+            "website": website,
+            "mandate": row.get("mandate", ""),
+            "confidentiality": level,
+            "source": row["source"],
+        }
+        record = Organization.objects.filter(code=code).first()
+        created = record is None
+        record = record or Organization(code=code)
+        changed = [k for k, v in values.items() if getattr(record, k) != v]
+        for name in changed:
+            setattr(record, name, values[name])
+        if created or changed:
+            record.save()
+        if {a.pk for a in areas} != set(record.thematic_areas.values_list("pk", flat=True)):
+            record.thematic_areas.set(areas)
+            changed.append("thematic_areas")
+        self.outcome(created, bool(changed))
+
+    def membership(self, line: int, row: dict[str, str]) -> None:
+        if not self.secretariat:
+            raise PermissionDenied("only the secretariat imports memberships")
+        errors: dict[str, str] = {}
+        organization = Organization.objects.filter(code=row["organization"].strip().lower()).first()
+        if organization is None:
+            errors["organization"] = f"no organization with code {row['organization']!r}"
+        state = self._state(row["state"], "state", errors)
+        if not row["state"]:
+            errors["state"] = "required"
+        kind = row.get("kind") or Membership.Kind.MEMBER
+        if kind not in Membership.Kind.values:
+            errors["kind"] = f"must be one of {', '.join(Membership.Kind.values)}"
+        dates: dict[str, PartialDate | None] = {}
+        for column in ("joined", "left"):
+            try:
+                dates[column] = PartialDate.parse(row[column]) if row.get(column) else None
+            except ValueError as exc:
+                errors[column] = str(exc)
+        joined, left = dates.get("joined"), dates.get("left")
+        if joined and left and left.date <= joined.date:
+            errors["left"] = "must be after the date joined"
+        level = self._level(row, errors)
+        if errors:
+            raise Invalid(errors)
+        key = {
+            "organization": organization,
+            "state": state,
+            "kind": kind,
+            "joined": joined.date if joined else None,
+        }
+        values = {
+            "joined_precision": joined.precision if joined else "",
+            "left": left.date if left else None,
+            "left_precision": left.precision if left else "",
+            "note": row.get("note", ""),
+            "confidentiality": level,
+            "source": row["source"],
+        }
+        record = Membership.objects.filter(**key).first()
+        created = record is None
+        record = record or Membership(**key)
+        changed = [k for k, v in values.items() if getattr(record, k) != v]
+        for name in changed:
+            setattr(record, name, values[name])
+        if created or changed:
+            record.save()
+        self.outcome(created, bool(changed))
+
+    def contact(self, line: int, row: dict[str, str]) -> None:
+        if self.lookups is None:  # after the Organizations sheet, so that its codes resolve
+            self.lookups = contacts.Lookups()
+        cleaned = contacts.clean(self.user, row, self.lookups)
+        record = None
+        if row.get("id"):
+            record = (
+                Contact.objects.visible_to(self.user)
+                .filter(pk=row["id"] if row["id"].isdigit() else 0)
+                .first()
+            )
+            if record is None:
+                raise Invalid({"id": "no entry with this id that you may see"})
+        else:
+            matches = contacts.duplicates(self.user, cleaned)
+            if len(matches) > 1:
+                raise Invalid(
+                    {
+                        "email": "matches several entries ("
+                        + ", ".join(f"#{c.pk}" for c in matches)
+                        + "): give the id of the one to update"
+                    }
+                )
+            if matches:
+                record = matches[0]
+                merge = cleaned.differences(record, only_given=True)
+                new_roles = {r.pk for r in cleaned.roles} - set(record.roles.values_list("pk", flat=True))
+                if merge or new_roles:
+                    self.preview.notes.append(
+                        f"Contacts row {line} matches entry #{record.pk} ({record}): merged into it "
+                        f"({', '.join([*merge, *(['roles'] if new_roles else [])])})."
+                    )
+        if record is not None and not Contact.objects.editable_by(self.user).filter(pk=record.pk).exists():
+            raise Invalid(
+                {"id" if row.get("id") else "email": f"matches entry #{record.pk}, which you may not change"}
+            )
+        if record is None:
+            contacts.write(self.user, cleaned, reason="imported")
+            self.outcome(True, False)
+            return
+        merge = not row.get("id")
+        before = (
+            cleaned.differences(record, only_given=merge),
+            set(record.roles.values_list("pk", flat=True)),
+        )
+        changed = bool(before[0]) or (
+            {r.pk for r in cleaned.roles} - before[1] if merge else {r.pk for r in cleaned.roles} != before[1]
+        )
+        if changed:
+            contacts.write(self.user, cleaned, record, merge=merge, reason="imported")
+        self.outcome(False, bool(changed))
