@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.testing import ROLES, Endpoints, labels_in_export, login, share
-from coopmatrix.directory.models import Membership, Organization
+from coopmatrix.directory.models import Contact, Membership, Organization
 from coopmatrix.matrix.models import Activity, ActivityProvider, Programme, Request
 from coopmatrix.treaties.models import Instrument, TreatyAction
 
@@ -193,6 +193,31 @@ def treaty_actions(cast):
     return records
 
 
+def contacts(cast):
+    def make(key, level, owner):
+        return Contact.objects.create(
+            function=f"MX contact {key}", organization=cast.org_a, confidentiality=level, owner=owner
+        )
+
+    records = _levels(cast, make)
+    # State X's own contact (its ministry's), kept by B: X's focal point sees it whoever keeps it.
+    records["x_contact"] = Contact.objects.create(
+        function="MX contact x-contact", state=cast.state_x, confidentiality=CONFIDENTIAL, owner=cast.org_b
+    )
+    # A public entry of a confidential organization is seen only by those who see the organization.
+    hidden = Organization.objects.create(
+        code="mx-contact-hidden",
+        name="MX hidden",
+        kind="regional",
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
+    records["hidden_org"] = Contact.objects.create(
+        function="MX contact hidden-org", organization=hidden, confidentiality=PUBLIC
+    )
+    return records
+
+
 def _with(extra):
     return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
 
@@ -303,6 +328,29 @@ ENDPOINTS += [
         export_key=lambda row: row["source"],
     ),
 ]
+ENDPOINTS += [
+    Endpoints(
+        name="contacts",
+        records=contacts,
+        expected=_with(
+            {
+                "editor_b": {"x_contact", "hidden_org"},
+                "focal_point": {"x_contact"},
+                "secretariat": {"x_contact", "hidden_org"},
+                "administrator": {"x_contact", "hidden_org"},
+            }
+        ),
+        label=lambda c: c.function,
+        list_url=reverse("directory:contact_list") + "?q=MX+contact",
+        detail_url=lambda c: c.get_absolute_url(),
+        api_list_url="/api/v1/contacts?q=MX+contact",
+        api_detail_url=lambda c: f"/api/v1/contacts/{c.pk}",
+        export_url=reverse("directory:contact_export") + "?q=MX+contact",
+        api_key=lambda item: item["function"],
+        export_key=lambda row: row["function"],
+        search_url="/search/?q=MX contact",
+    ),
+]
 CASES = [(role, ep) for ep in ENDPOINTS for role in ROLES]
 IDS = [f"{ep.name}-{role}" for role, ep in CASES]
 
@@ -384,7 +432,7 @@ def test_every_listed_model_is_in_the_matrix():
     from coopmatrix.core.models import ConfidentialRecord
 
     confidential = {m for m in apps.get_models() if issubclass(m, ConfidentialRecord)}
-    covered = {Organization, Membership, Instrument, Programme, Activity, Request, TreatyAction}
+    covered = {Organization, Membership, Contact, Instrument, Programme, Activity, Request, TreatyAction}
     assert confidential == covered
 
 

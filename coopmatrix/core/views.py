@@ -146,14 +146,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    """States and organizations whose names, codes or acronyms contain the words typed."""
-    from coopmatrix.directory.models import Organization
+    """States, organizations (also by former names) and contacts matching the words typed."""
+    from coopmatrix.directory.models import Contact, Organization
     from coopmatrix.geo.models import State
     from coopmatrix.geo.resolver import normalize
 
     text = request.GET.get("q", "").strip()
     states: QuerySet | list = []
     organizations: QuerySet | list = []
+    contacts: QuerySet | list = []
     if text:
         key = normalize(text)
         states = (
@@ -169,9 +170,22 @@ def search(request: HttpRequest) -> HttpResponse:
         )
         organizations = (
             Organization.objects.visible_to(request.user)
-            .filter(Q(name__icontains=text) | Q(acronym__icontains=text) | Q(code__iexact=text))
+            .filter(
+                Q(name__icontains=text)
+                | Q(acronym__icontains=text)
+                | Q(code__iexact=text)
+                | Q(former_names__name__icontains=text)
+                | Q(former_names__acronym__iexact=text)
+            )
+            .distinct()
             .order_by("name")[:50]
         )
-    context = {"q": text, "states": states, "organizations": organizations}
+        contacts = (
+            Contact.objects.visible_to(request.user)
+            .filter(Q(person_name__icontains=text) | Q(function__icontains=text) | Q(email__iexact=text))
+            .select_related("organization")
+            .order_by("function", "person_name")[:50]
+        )
+    context = {"q": text, "states": states, "organizations": organizations, "contacts": contacts}
     template = "core/partials/search_results.html" if getattr(request, "htmx", False) else "core/search.html"
     return render(request, template, context)
