@@ -143,6 +143,8 @@ def _sheets(content: bytes, filename: str) -> list[tuple[str, list[tuple[int, di
         if not found:
             raise FileRefused("no sheet named Organizations, Memberships or Contacts (download the template)")
         return [(s, _rows(content, filename, s)) for s in found]
+    if b"\x00" in content:
+        raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
     try:
         header = content.decode("utf-8-sig").splitlines()[0] if content.strip() else ""
     except UnicodeDecodeError as exc:

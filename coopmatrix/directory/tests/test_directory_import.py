@@ -1,0 +1,186 @@
+"""Importing organizations, memberships and contacts: all or nothing, idempotent, merging.
+
+The files are written here, by the tests; every organization, person and number in them is
+made for tests.
+"""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import Workbook
+
+from coopmatrix.core.testing import login
+from coopmatrix.directory import importers
+from coopmatrix.directory.models import Contact, Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+ORG = [
+    "test-forum",
+    "Test Forum (made for tests)",
+    "TF",
+    "regional",
+    "",
+    "",
+    "AUT",
+    "Vienna",
+    "https://example.org",
+    "",
+    "aviation-security",
+    "",
+    "made for tests",
+]
+MEMBER = ["test-forum", "Benin", "member", "2003-05", "", "", "", "made for tests"]
+CONTACT = [
+    "",
+    "Ida Import",
+    "Secretary (made for tests)",
+    "test-forum",
+    "",
+    "ct-focal-point; fiu",
+    "ida@example.org",
+    "+43 1 26060",
+    "",
+    "",
+    "",
+    "en fr",
+    "",
+    "",
+    "2026-01-10",
+    "",
+    "made for tests",
+]
+
+
+def workbook(organizations=(), memberships=(), contacts=()) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for sheet, rows in (
+        ("Organizations", organizations),
+        ("Memberships", memberships),
+        ("Contacts", contacts),
+    ):
+        data = book.create_sheet(sheet)
+        data.append([name for name, _ in importers.SHEETS[sheet]])
+        for row in rows:
+            data.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_one_workbook_creates_an_organization_its_members_and_contacts_then_changes_nothing(cast):
+    content = workbook([ORG], [MEMBER], [CONTACT])
+    user = cast.user("secretariat")
+    preview = importers.check(user, content, "directory.xlsx")
+    assert preview.errors == [] and preview.created == 3
+    assert not Organization.objects.filter(code="test-forum").exists()  # a preview writes nothing
+    importers.import_file(user, content, "directory.xlsx")
+    forum = Organization.objects.get(code="test-forum")
+    assert forum.headquarters.code == "AUT" and [a.code for a in forum.thematic_areas.all()] == [
+        "aviation-security"
+    ]
+    membership = Membership.objects.get(organization=forum)
+    assert membership.state.code == "BEN" and membership.joined_display == "2003-05"  # the precision given
+    contact = Contact.objects.get(email="ida@example.org")
+    assert contact.organization == forum and contact.languages == "en fr"
+    assert sorted(contact.roles.values_list("code", flat=True)) == ["ct-focal-point", "fiu"]
+    again = importers.import_file(user, content, "directory.xlsx")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert Contact.objects.filter(email="ida@example.org").count() == 1
+
+
+def test_bad_rows_are_each_named_and_nothing_is_written(cast):
+    bad_org = [*ORG[:6], "Atlantis", *ORG[7:]]
+    bad_contact = list(CONTACT)
+    bad_contact[5], bad_contact[6], bad_contact[7] = "chief-spy", "ida-at-example", "12"
+    unknown_org = list(CONTACT)
+    unknown_org[3], unknown_org[6] = "no-such-org", "other@example.org"
+    content = workbook(
+        [bad_org],
+        [["test-forum", "Ruritania", "member", "2003-13", "", "", "", "made for tests"]],
+        [bad_contact, unknown_org],
+    )
+    preview = importers.import_file(cast.user("secretariat"), content, "bad.xlsx")
+    found = {(e.file.split("[")[1].rstrip("]"), e.line, e.column) for e in preview.errors}
+    assert ("Organizations", 2, "headquarters") in found
+    assert ("Memberships", 2, "state") in found and ("Memberships", 2, "joined") in found
+    assert {
+        ("Contacts", 2, "roles"),
+        ("Contacts", 2, "email"),
+        ("Contacts", 2, "telephone"),
+        ("Contacts", 3, "organization"),
+    } <= found
+    assert not Organization.objects.filter(code="test-forum").exists()
+    assert not Contact.objects.filter(person_name="Ida Import").exists()
+
+
+def test_files_that_are_not_the_template_are_refused(cast):
+    user = cast.user("secretariat")
+    for content, words in (
+        (b"\x00\x01binary", "not a spreadsheet"),
+        (b"a,b\n1,2\n", "columns"),
+        (b"PK\x03\x04broken", "damaged"),
+    ):
+        preview = importers.check(user, content, "f")
+        assert preview.errors and words in preview.errors[0].reason
+
+
+def test_a_contact_matching_a_kept_entry_merges_into_it(cast):
+    kept = Contact.objects.create(
+        function="Secretary (made for tests)", organization=cast.org_a, email="ida@example.org"
+    )
+    row = list(CONTACT)
+    row[3] = "test-org-a"
+    preview = importers.import_file(cast.user("secretariat"), workbook(contacts=[row]), "c.xlsx")
+    assert preview.updated == 1 and any(f"#{kept.pk}" in note for note in preview.notes)
+    kept.refresh_from_db()
+    assert kept.person_name == "Ida Import" and kept.telephone == "+43 1 26060"
+    assert Contact.objects.filter(email="ida@example.org").count() == 1
+
+
+def test_an_export_imports_back_unchanged(cast, client):
+    Contact.objects.create(
+        function="Round trip (made for tests)",
+        organization=cast.org_a,
+        email="rt@example.org",
+        languages="es",
+    )
+    login(client, cast.user("secretariat"))
+    body = b"".join(client.get("/contacts/export/?q=Round+trip").streaming_content)
+    preview = importers.import_file(cast.user("secretariat"), body, "contacts.csv")
+    assert preview.errors == [] and (preview.created, preview.updated, preview.unchanged) == (0, 0, 1)
+
+
+def test_only_the_secretariat_imports_organizations(cast):
+    preview = importers.check(cast.user("editor_a"), workbook([ORG]), "o.xlsx")
+    assert preview.errors and "only the secretariat" in preview.errors[0].reason
+
+
+def test_the_page_previews_then_imports(cast, client):
+    login(client, cast.user("secretariat"))
+    upload = io.BytesIO(workbook([ORG], [MEMBER], [CONTACT]))
+    upload.name = "directory.xlsx"
+    preview = client.post("/contacts/import/", {"file": upload})
+    assert preview.status_code == 200 and "3 to create" in preview.content.decode()
+    pending = preview.context["pending"]
+    done = client.post("/contacts/import/", {"confirm": pending.pk})
+    assert done.status_code == 302 and Organization.objects.filter(code="test-forum").exists()
+    template = client.get("/contacts/template.xlsx")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+
+
+def test_the_command_checks_then_imports(cast, tmp_path, capsys):
+    path = tmp_path / "directory.xlsx"
+    path.write_bytes(workbook([ORG], [MEMBER], [CONTACT]))
+    call_command("import_contacts", str(path), user="secretariat", dry_run=True)
+    assert "Would import: 3 created" in capsys.readouterr().out
+    assert not Organization.objects.filter(code="test-forum").exists()
+    call_command("import_contacts", str(path), user="secretariat")
+    assert Organization.objects.filter(code="test-forum").exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("person_name,function,organization,email\nX,,nowhere,bad\n")
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_contacts", str(bad), user="secretariat")
