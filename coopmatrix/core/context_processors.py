@@ -8,6 +8,7 @@ def navigation(request):
         ("Requests", reverse("matrix:request_list")),
         ("States", reverse("geo:state_list")),
         ("Organizations", reverse("directory:organization_list")),
+        ("Contacts", reverse("directory:contact_list")),
         ("Instruments", reverse("treaties:instrument_list")),
         ("Parties", reverse("treaties:table2")),
         ("API", reverse("api-1.0.0:openapi-view")),

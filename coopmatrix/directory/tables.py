@@ -53,7 +53,8 @@ class ContactTable(tables.Table):
     roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False)
     email = tables.Column(verbose_name=_("E-mail"))
     telephone = tables.Column(verbose_name=_("Telephone"), orderable=False)
-    verified_on = tables.Column(verbose_name=_("Verified"), order_by="verified_on")
+    # Rendered also when empty: a never-verified entry is the stalest of all.
+    verified_on = tables.Column(verbose_name=_("Verified"), order_by="verified_on", empty_values=())
 
     class Meta:
         model = Contact
