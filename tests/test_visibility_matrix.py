@@ -196,10 +196,17 @@ def treaty_actions(cast):
 def contacts(cast):
     def make(key, level, owner):
         return Contact.objects.create(
-            function=f"MX contact {key}", organization=cast.org_a, confidentiality=level, owner=owner
+            function=f"MX contact {key}", organization=owner, confidentiality=level, owner=owner
         )
 
     records = _levels(cast, make)
+    # Organization A's own entry kept by B: A's users see it, as B's do, whoever keeps it.
+    records["a_kept_by_b"] = Contact.objects.create(
+        function="MX contact a-kept-by-b",
+        organization=cast.org_a,
+        confidentiality=CONFIDENTIAL,
+        owner=cast.org_b,
+    )
     # State X's own contact (its ministry's), kept by B: X's focal point sees it whoever keeps it.
     records["x_contact"] = Contact.objects.create(
         function="MX contact x-contact", state=cast.state_x, confidentiality=CONFIDENTIAL, owner=cast.org_b
@@ -334,10 +341,11 @@ ENDPOINTS += [
         records=contacts,
         expected=_with(
             {
-                "editor_b": {"x_contact", "hidden_org"},
+                "editor_a": {"a_kept_by_b"},
+                "editor_b": {"x_contact", "hidden_org", "a_kept_by_b"},
                 "focal_point": {"x_contact"},
-                "secretariat": {"x_contact", "hidden_org"},
-                "administrator": {"x_contact", "hidden_org"},
+                "secretariat": {"x_contact", "hidden_org", "a_kept_by_b"},
+                "administrator": {"x_contact", "hidden_org", "a_kept_by_b"},
             }
         ),
         label=lambda c: c.function,
@@ -487,3 +495,38 @@ def test_a_states_activities_and_requests_follow_the_rule(cast, client, role):
     assert {k for k, a in shown_activities.items() if a.title in page} == SEEN_BY[role]
     expected_requests = REQUESTS.expected[role] - {"x_request"}  # State X's request is not State Y's
     assert {k for k, r in shown_requests.items() if r.title in page} == expected_requests
+
+
+CONTACTS = next(ep for ep in ENDPOINTS if ep.name == "contacts")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_contacts_follow_the_rule_in_every_format_and_on_every_page(cast, client, role):
+    """vCard (one and many), XLSX, the organization's page, the State's page and who to contact."""
+    import io
+
+    from openpyxl import load_workbook
+
+    records = contacts(cast)
+    login(client, cast.user(role))
+    expected = CONTACTS.expected[role]
+    functions = {key: record.function for key, record in records.items()}
+
+    def shown(text):
+        return {key for key, function in functions.items() if function in text}
+
+    opened = {k for k, c in records.items() if client.get(f"/contacts/{c.pk}/vcard/").status_code == 200}
+    assert opened == expected
+    assert shown(client.get("/contacts/export/?format=vcf&q=MX+contact").content.decode()) == expected
+    book = load_workbook(
+        io.BytesIO(b"".join(client.get("/contacts/export/?format=xlsx&q=MX+contact").streaming_content))
+    )
+    cells = " ".join(str(v) for row in book["Data"].iter_rows(values_only=True) for v in row)
+    assert shown(cells) == expected
+    org_page = client.get(cast.org_a.get_absolute_url())
+    of_a = expected & {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x", "a_kept_by_b"}
+    assert shown(org_page.content.decode()) == of_a
+    state_page = client.get(cast.state_x.get_absolute_url()).content.decode()
+    assert shown(state_page) == expected & {"x_contact"}
+    who = client.get(f"/api/v1/who-to-contact?state={cast.state_x.code}").json()
+    assert {c["function"] for c in who["national"]} == {functions[k] for k in expected & {"x_contact"}}

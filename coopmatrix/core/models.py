@@ -60,6 +60,9 @@ class ConfidentialRecord(models.Model):
     #: Name of a ForeignKey to geo.State whose focal points may read and edit the record,
     #: for records that belong to a State (its requests, its reports). None: no such field.
     visibility_state_field: ClassVar[str | None] = None
+    #: Name of a ForeignKey to directory.Organization whose users may read and edit the record,
+    #: for records that describe an organization (its contacts). None: no such field.
+    visibility_organization_field: ClassVar[str | None] = None
     #: ForeignKeys to records this one cannot be seen without (a membership needs its organization).
     #: The related model must not itself require this one, or the rule would recurse.
     visibility_requires: ClassVar[tuple[str, ...]] = ()

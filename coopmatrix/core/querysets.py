@@ -68,9 +68,7 @@ def _own_q(model: type[models.Model], principal: Principal, as_at: dt.datetime |
     mine = Q()
     if principal.organization_id:
         mine |= Q(owner_id=principal.organization_id)
-    state_field = getattr(model, "visibility_state_field", None)
-    if state_field and principal.state_id:
-        mine |= Q(**{f"{state_field}_id": principal.state_id})
+    mine |= _belongs_q(model, principal)
     if principal.organization_id or principal.state_id:
         mine |= Q(id__in=_shares(model, principal, as_at))
         allowed |= Q(confidentiality=CONFIDENTIAL) & mine
@@ -86,10 +84,19 @@ def edit_q(model: type[models.Model], principal: Principal) -> Q | None:
     mine = Q(pk__in=[])
     if principal.organization_id:
         mine |= Q(owner_id=principal.organization_id)
+    return mine | _belongs_q(model, principal)
+
+
+def _belongs_q(model: type[models.Model], principal: Principal) -> Q:
+    """Records that belong to the principal's State or organization, whoever keeps them."""
+    condition = Q(pk__in=[])
     state_field = getattr(model, "visibility_state_field", None)
     if state_field and principal.state_id:
-        mine |= Q(**{f"{state_field}_id": principal.state_id})
-    return mine
+        condition |= Q(**{f"{state_field}_id": principal.state_id})
+    organization_field = getattr(model, "visibility_organization_field", None)
+    if organization_field and principal.organization_id:
+        condition |= Q(**{f"{organization_field}_id": principal.organization_id})
+    return condition
 
 
 def _is_confidential_model(model: type[models.Model]) -> bool:

@@ -48,6 +48,10 @@ class RecordListView(VisibleMixin, View):
     def get_table(self, request: HttpRequest, records: QuerySet) -> Any:
         return self.table_class(records)
 
+    def extra_context(self, request: HttpRequest) -> dict[str, Any]:
+        """What a list's own template adds (links for some roles …)."""
+        return {}
+
     def known_count(self, request: HttpRequest, filterset: Any) -> int | None:
         """The exact number of records, when the view knows it without counting (override)."""
         return None
@@ -71,6 +75,7 @@ class RecordListView(VisibleMixin, View):
             "query": request.GET.urlencode(),
             "create_url": self._create_url(request),
             "create_label": self.create_label,
+            **self.extra_context(request),
         }
         template = "core/partials/results.html" if getattr(request, "htmx", False) else self.template_name
         return render(request, template, context)

@@ -14,17 +14,56 @@ from .models import Contact, Membership, Organization
 router = Router(tags=["Organizations"])
 
 
+class FormerNameOut(Schema):
+    name: str
+    acronym: str
+    used_from: str
+    used_until: str
+    source: str
+
+    @staticmethod
+    def resolve_used_from(obj) -> str:
+        return obj.used_from_display
+
+    @staticmethod
+    def resolve_used_until(obj) -> str:
+        return obj.used_until_display
+
+
+class MeetingOut(Schema):
+    meeting: str
+    role: str
+    source: str
+
+
 class OrganizationOut(Schema):
     code: str
     name: str
     acronym: str
+    former_names: list[FormerNameOut]
     kind: str
     parent: str | None
     state: str | None
     headquarters: str | None
     headquarters_city: str
+    website: str
+    mandate: str
+    thematic_areas: list[str]
+    meetings: list[MeetingOut]
     confidentiality: str
     source: str
+
+    @staticmethod
+    def resolve_former_names(obj: Organization) -> list:
+        return list(obj.former_names.all())
+
+    @staticmethod
+    def resolve_thematic_areas(obj: Organization) -> list[str]:
+        return [a.code for a in obj.thematic_areas.all()]
+
+    @staticmethod
+    def resolve_meetings(obj: Organization) -> list:
+        return list(obj.meetings.all())
 
     @staticmethod
     def resolve_parent(obj: Organization, context) -> str | None:
@@ -71,7 +110,11 @@ class MembershipOut(Schema):
 
 def _organizations(request: HttpRequest):
     request.visible_organization_ids = set(visible(request, Organization).values_list("pk", flat=True))
-    return visible(request, Organization).select_related("parent", "state", "headquarters")
+    return (
+        visible(request, Organization)
+        .select_related("parent", "state", "headquarters")
+        .prefetch_related("former_names", "thematic_areas", "meetings")
+    )
 
 
 @router.get("/organizations", response=list[OrganizationOut])

@@ -274,6 +274,8 @@ class Contact(ConfidentialRecord):
         "postal_address",
         "secure_channel_notes",
         "normalized_name",
+        # Says who confirmed: after a verification link, the person's own e-mail address.
+        "verified_by",
     )
 
     confidentiality = models.CharField(
@@ -326,8 +328,10 @@ class Contact(ConfidentialRecord):
     objects = ContactQuerySet.as_manager()  # type: ignore[misc]
     history = HistoricalRecords(m2m_fields=[roles])
 
-    # A State's contacts are that State's own records: its focal points read and keep them.
+    # A State's contacts are that State's own records: its focal points read and keep them;
+    # an organization's are its own: its users read them and its editors keep them.
     visibility_state_field: ClassVar[str | None] = "state"
+    visibility_organization_field: ClassVar[str | None] = "organization"
     visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
 
     class Meta:
@@ -335,9 +339,8 @@ class Contact(ConfidentialRecord):
 
     def __str__(self) -> str:
         who = self.person_name or self.function or _("(erased)")
-        where = (
-            self.organization.label if self.organization_id else (str(self.state) if self.state_id else "")
-        )
+        organization, state = self.organization, self.state
+        where = organization.label if organization else (str(state) if state else "")
         return f"{who}, {where}" if where else str(who)
 
     def get_absolute_url(self) -> str:

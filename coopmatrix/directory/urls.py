@@ -16,6 +16,7 @@ urlpatterns = [
     path("contacts/import/", views.import_directory, name="import"),
     path("contacts/template.xlsx", views.import_template, name="import_template"),
     path("contacts/corrections/", views.corrections, name="corrections"),
+    path("contacts/exports/", views.export_log, name="export_log"),
     path("contacts/<int:key>/", views.ContactDetailView.as_view(), name="contact"),
     path("contacts/<int:key>/vcard/", views.contact_vcard, name="contact_vcard"),
     path("contacts/<int:key>/change/", views.contact_edit, name="contact_edit"),

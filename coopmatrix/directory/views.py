@@ -21,7 +21,7 @@ from . import contacts, exporters, importers, verification
 from .exporters import CONTACT_COLUMNS, EXTRA_COLUMNS
 from .filtersets import ContactFilterSet, MembershipFilterSet, OrganizationFilterSet
 from .forms import ContactForm, CorrectionForm, SendVerificationForm
-from .models import Contact, Correction, Membership, Organization
+from .models import Contact, ContactExport, Correction, Membership, Organization
 from .tables import ContactTable, MembershipTable, OrganizationTable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -164,6 +164,9 @@ class ContactListView(RecordListView):
 
     def get_table(self, request, records):
         return self.table_class(records, visible_ids=visible_organization_ids(request))
+
+    def extra_context(self, request):
+        return {"secretariat": principal_for(request.user).sees_everything}
 
 
 class ContactDetailView(RecordDetailView):
@@ -445,3 +448,14 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
         "visible_organizations": visible_organization_ids(request),
         "state": state,
     }
+
+
+@login_required
+def export_log(request: HttpRequest) -> HttpResponse:
+    """Who exported contacts, when, how and which: personal data leaves a trace one can read."""
+    if not principal_for(request.user).sees_everything:
+        raise PermissionDenied("only the secretariat reads the log of exports of contacts")
+    entries = ContactExport.objects.select_related("user")[:500]
+    return render(
+        request, "directory/export_log.html", {"entries": entries, "title": _("Exports of contacts")}
+    )

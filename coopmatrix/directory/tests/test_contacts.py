@@ -376,3 +376,26 @@ def test_the_api_refuses_a_silent_duplicate_and_merges_on_request(cast, client):
 def test_duplicates_compare_names_folded():
     assert entries.normalize_name("Dr. José  GARCÍA") == entries.normalize_name("garcia, jose")
     assert entries.normalize_name("Ana Lima") != entries.normalize_name("Ana Lim")
+
+
+def test_an_organizations_editor_keeps_its_entries_whoever_recorded_them(cast, client):
+    by_secretariat = _contact(
+        cast, function="Recorded by the secretariat (made for tests)", confidentiality="confidential"
+    )
+    of_b = _contact(
+        cast, organization=cast.org_b, function="Of B (made for tests)", confidentiality="confidential"
+    )
+    login(client, cast.user("editor_a"))
+    assert client.get(by_secretariat.get_absolute_url()).status_code == 200
+    assert client.get(f"/contacts/{by_secretariat.pk}/change/").status_code == 200
+    assert client.get(f"/contacts/{of_b.pk}/change/").status_code == 404
+    response = client.put(
+        f"/api/v1/contacts/{by_secretariat.pk}",
+        {
+            "function": "Renamed (made for tests)",
+            "organization": "test-org-a",
+            "confidentiality": "confidential",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["function"] == "Renamed (made for tests)"
