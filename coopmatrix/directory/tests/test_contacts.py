@@ -285,7 +285,13 @@ def test_only_the_secretariat_sends_links(cast, client):
 
 
 def test_erasure_removes_personal_details_from_the_entry_and_its_history(cast, client):
-    contact = _contact(cast, person_name="Erin Erase", email="erin@example.org", telephone="+43 1 26060")
+    contact = _contact(
+        cast,
+        person_name="Erin Erase",
+        email="erin@example.org",
+        telephone="+43 1 26060",
+        verified_by="erin@example.org, through a verification link",
+    )
     contact.email = "erin.new@example.org"
     contact.save()
     login(client, cast.user("editor_a"))
@@ -296,7 +302,7 @@ def test_erasure_removes_personal_details_from_the_entry_and_its_history(cast, c
     assert contact.person_name == contact.email == contact.telephone == ""
     assert contact.erased_on == timezone.localdate()
     history = contact.history.all()
-    assert all(h.person_name == "" and h.email == "" and h.telephone == "" for h in history)
+    assert all(h.person_name == h.email == h.telephone == h.verified_by == "" for h in history)
     assert history.first().history_change_reason.startswith("personal details erased on request")
     page = client.get(contact.get_absolute_url()).content.decode()
     assert 'data-testid="erased"' in page and "erin" not in page.lower()
