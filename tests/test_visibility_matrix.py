@@ -530,3 +530,16 @@ def test_contacts_follow_the_rule_in_every_format_and_on_every_page(cast, client
     assert shown(state_page) == expected & {"x_contact"}
     who = client.get(f"/api/v1/who-to-contact?state={cast.state_x.code}").json()
     assert {c["function"] for c in who["national"]} == {functions[k] for k in expected & {"x_contact"}}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_filter_options_name_only_the_instruments_the_role_may_see(cast, client, role):
+    """Options are records too: the matrix's and the treaty actions' filters, and the forms."""
+    records = instruments(cast)
+    login(client, cast.user(role))
+    for url in ("/matrix/", "/treaty-actions/"):
+        page = client.get(url).content.decode()
+        assert {k for k, i in records.items() if f">{i.short_title}<" in page} == SEEN_BY[role], url
+    if role in ("editor_a", "editor_b"):
+        form = client.get("/activities/new/").content.decode()
+        assert {k for k, i in records.items() if i.short_title in form} == SEEN_BY[role]

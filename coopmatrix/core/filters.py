@@ -44,7 +44,7 @@ class _FastChoices:
     def _options(self):
         choices = self.choices  # type: ignore[attr-defined]
         if isinstance(choices, forms.models.ModelChoiceIterator):
-            yield from _model_options(choices)
+            yield from _model_options(choices, getattr(self, "option_rows", None))
             return
         for option_value, label in choices:
             if hasattr(option_value, "value"):  # ModelChoiceIteratorValue
@@ -52,14 +52,18 @@ class _FastChoices:
             yield ("" if option_value is None else option_value), label
 
 
-def _model_options(choices: Any):
+def _model_options(choices: Any, given: list[tuple[Any, str]] | None = None):
     """A model field's options from one plain query: Django iterates them through a server-side
-    cursor on PostgreSQL, three round trips per list for a few hundred rows."""
+    cursor on PostgreSQL, three round trips per list for a few hundred rows. `given`: options
+    the filterset already read (two filters offering the same organizations read them once)."""
     field = choices.field
     if field.empty_label is not None:
         yield "", field.empty_label
     if getattr(field, "null_label", None) is not None:
         yield field.null_value, field.null_label
+    if given is not None:
+        yield from given
+        return
     model = choices.queryset.model
     fields = getattr(model, "option_label_fields", None)
     key = getattr(field, "to_field_name", None) or "pk"
@@ -82,6 +86,22 @@ class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[mi
 
 class FilterSet(django_filters.FilterSet):
     """django-filter's FilterSet, with fast select widgets for every choice filter."""
+
+    def option_rows(self, name: str) -> list[tuple[Any, str]] | None:
+        """The (value, label) options of the filter `name` when the filterset has them already
+        (override); None: the field reads its own queryset."""
+        return None
+
+    @property
+    def form(self) -> Any:
+        form = super().form
+        if not getattr(self, "_options_given", False):
+            self._options_given = True
+            for name, field in form.fields.items():
+                rows = self.option_rows(name)
+                if rows is not None:
+                    field.widget.option_rows = rows
+        return form
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -56,7 +56,7 @@ def principal_for(user: Any) -> Principal:
     cached = getattr(user, "_coopmatrix_principal", None)
     if cached is not None:
         return cached
-    profile = getattr(user, "profile", None) if _has_profile(user) else None
+    profile = _profile(user)
     organization = profile.organization if profile and profile.organization_id else None
     principal = Principal(
         authenticated=True,
@@ -69,9 +69,16 @@ def principal_for(user: Any) -> Principal:
     return principal
 
 
-def _has_profile(user: Any) -> bool:
-    try:
-        user.profile  # noqa: B018 - a reverse one-to-one raises when missing
-    except Exception:
-        return False
-    return True
+def _profile(user: Any) -> Any:
+    """The user's profile with its organization, in one query, kept on the user for the page
+    (the header names the role too)."""
+    # user.__class__, not type(user): request.user is a lazy object that passes __class__ through.
+    descriptor = getattr(user.__class__, "profile", None)
+    related = getattr(descriptor, "related", None)
+    if related is None:
+        return None
+    if related.is_cached(user):
+        return related.get_cached_value(user)
+    profile = related.related_model._default_manager.select_related("organization").filter(user=user).first()
+    related.set_cached_value(user, profile)
+    return profile

@@ -21,6 +21,36 @@ def visible_organizations(request):
     return cached.all()
 
 
+def visible_organization_rows(request) -> list[tuple[int, str, str, str]]:
+    """(pk, code, name, acronym) of the organizations the user may see, read once per request:
+    a matrix page needs them for two filters and to name the providers of its rows."""
+    if request is None:
+        return list(Organization.objects.visible_to(None).values_list("pk", "code", "name", "acronym"))
+    cached = getattr(request, "_visible_organization_rows", None)
+    if cached is None:
+        cached = request._visible_organization_rows = list(
+            Organization.objects.visible_to(request.user).values_list("pk", "code", "name", "acronym")
+        )
+    return cached
+
+
+def organization_options(request) -> list[tuple[str, str]]:
+    rows = visible_organization_rows(request)
+    return [(code, Organization.option_label(name, acronym)) for _, code, name, acronym in rows]
+
+
+class OrganizationOptions:
+    """Filters offering organizations (named in `organization_filters`) list them from the rows
+    read once per request rather than one query each."""
+
+    organization_filters: tuple[str, ...] = ()
+
+    def option_rows(self, name: str):
+        if name in self.organization_filters and self.request is not None:  # type: ignore[attr-defined]
+            return organization_options(self.request)  # type: ignore[attr-defined]
+        return super().option_rows(name)  # type: ignore[misc]
+
+
 class OrganizationFilterSet(FilterSet):
     q = django_filters.CharFilter(label=_("Name or acronym"), method="filter_text")
     kind = django_filters.MultipleChoiceFilter(choices=Organization.Kind.choices, label=_("Kind"))
@@ -83,7 +113,9 @@ def _roles(request):
     return ContactRole.objects.all()
 
 
-class ContactFilterSet(FilterSet):
+class ContactFilterSet(OrganizationOptions, FilterSet):
+    organization_filters = ("organization",)
+
     q = django_filters.CharFilter(label=_("Name, function or e-mail"), method="filter_text")
     organization = django_filters.ModelChoiceFilter(
         queryset=visible_organizations,

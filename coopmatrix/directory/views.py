@@ -19,7 +19,12 @@ from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordList
 
 from . import contacts, exporters, importers, verification
 from .exporters import CONTACT_COLUMNS, EXTRA_COLUMNS
-from .filtersets import ContactFilterSet, MembershipFilterSet, OrganizationFilterSet
+from .filtersets import (
+    ContactFilterSet,
+    MembershipFilterSet,
+    OrganizationFilterSet,
+    visible_organization_rows,
+)
 from .forms import ContactForm, CorrectionForm, SendVerificationForm
 from .models import Contact, ContactExport, Correction, Membership, Organization
 from .tables import ContactTable, MembershipTable, OrganizationTable
@@ -50,7 +55,7 @@ MEMBERSHIP_COLUMNS = [
 
 
 def visible_organization_ids(request: HttpRequest) -> set[int]:
-    return set(Organization.objects.visible_to(request.user).values_list("pk", flat=True))
+    return {pk for pk, *_ in visible_organization_rows(request)}
 
 
 class OrganizationListView(RecordListView):

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import FilterSet, empty
-from coopmatrix.directory.filtersets import visible_organizations
+from coopmatrix.directory.filtersets import OrganizationOptions, visible_organizations
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
@@ -17,6 +17,10 @@ from .models import Activity, ActivityProvider, ActivityReach, Programme, Reques
 
 def visible_programmes(request):
     return Programme.objects.visible_to(request.user if request else None)
+
+
+def visible_instruments(request):
+    return Instrument.objects.visible_to(request.user if request else None)
 
 
 def _with_units(organizations) -> set[int]:
@@ -44,7 +48,9 @@ def _areas_within(regions) -> set[int]:
     return found
 
 
-class ActivityFilterSet(FilterSet):
+class ActivityFilterSet(OrganizationOptions, FilterSet):
+    organization_filters = ("provider", "funder")
+
     q = django_filters.CharFilter(label=_("Words in title or description"), method="filter_text")
     state = django_filters.ModelMultipleChoiceFilter(
         queryset=State.objects.exclude(status=State.Status.HISTORIC),
@@ -78,7 +84,7 @@ class ActivityFilterSet(FilterSet):
         method="filter_m2m",
     )
     instrument = django_filters.ModelMultipleChoiceFilter(
-        queryset=Instrument.objects.all(),
+        queryset=visible_instruments,
         to_field_name="code",
         field_name="instruments",
         label=_("Instrument"),

@@ -127,7 +127,9 @@ class ActivityForm(RecordForm):
             (r.m49, f"{r.name} ({r.m49})") for r in Region.objects.order_by("name")
         ]
         self.fields["thematic_areas"].choices = [(t.code, t.name) for t in ThematicArea.objects.all()]
-        self.fields["instruments"].choices = [(i.code, i.short_title) for i in Instrument.objects.all()]
+        self.fields["instruments"].choices = [
+            (i.code, i.short_title) for i in Instrument.objects.visible_to(user)
+        ]
         self.fields["requests"].choices = [
             (r.pk, f"{r.state.name_en}: {r.title} ({r.received:%Y-%m-%d})")
             for r in Request.objects.visible_to(user).select_related("state").order_by("-received")
@@ -195,7 +197,9 @@ class RequestForm(RecordForm):
             states = [(own.code, own.name_en)]
         self.fields["state"].choices = [("", _("— choose —")), *states]
         self.fields["thematic_areas"].choices = [(t.code, t.name) for t in ThematicArea.objects.all()]
-        self.fields["instruments"].choices = [(i.code, i.short_title) for i in Instrument.objects.all()]
+        self.fields["instruments"].choices = [
+            (i.code, i.short_title) for i in Instrument.objects.visible_to(user)
+        ]
         self.initial.setdefault("confidentiality", Confidentiality.RESTRICTED)
 
     @classmethod

@@ -40,6 +40,9 @@ class ThematicArea(models.Model):
     objects = VisibleQuerySet.as_manager()
     history = HistoricalRecords()
 
+    option_label_fields: ClassVar[tuple[str, ...]] = ("name",)
+    option_label = staticmethod(str)
+
     class Meta:
         ordering = ["order", "name"]
 
@@ -85,6 +88,9 @@ class Programme(ConfidentialRecord):
 
     class Meta:
         ordering = ["title"]
+
+    option_label_fields: ClassVar[tuple[str, ...]] = ("title",)
+    option_label = staticmethod(str)
 
     def __str__(self) -> str:
         return self.title

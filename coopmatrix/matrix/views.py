@@ -19,6 +19,7 @@ from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
+from coopmatrix.directory.filtersets import visible_organization_rows
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 
@@ -30,11 +31,7 @@ from .tables import ActivityTable, ProgrammeTable, RequestTable
 
 
 def visible_organization_ids(request: HttpRequest) -> set[int]:
-    cached = getattr(request, "_visible_organization_ids", None)
-    if cached is None:
-        cached = set(Organization.objects.visible_to(request.user).values_list("pk", flat=True))
-        request._visible_organization_ids = cached  # type: ignore[attr-defined]
-    return cached
+    return {pk for pk, *_ in visible_organization_rows(request)}
 
 
 def with_rows(activities, request: HttpRequest):

@@ -34,6 +34,11 @@ class InstrumentFilterSet(FilterSet):
         )
 
 
+def _visible_instruments(request):
+    # Options are records too: a confidential instrument is not named to those who may not see it.
+    return Instrument.objects.visible_to(request.user if request else None)
+
+
 class TreatyActionFilterSet(FilterSet):
     state = django_filters.ModelMultipleChoiceFilter(
         queryset=State.objects.exclude(status=State.Status.HISTORIC), to_field_name="code", label=_("State")
@@ -45,7 +50,7 @@ class TreatyActionFilterSet(FilterSet):
         method="filter_region",
     )
     instrument = django_filters.ModelMultipleChoiceFilter(
-        queryset=Instrument.objects.all(), to_field_name="code", label=_("Instrument")
+        queryset=_visible_instruments, to_field_name="code", label=_("Instrument")
     )
     action = django_filters.MultipleChoiceFilter(
         choices=TreatyAction.Action.choices, label=_("Action"), distinct=False

@@ -52,6 +52,9 @@ class Instrument(ConfidentialRecord):
 
     history = HistoricalRecords()
 
+    option_label_fields: ClassVar[tuple[str, ...]] = ("short_title",)
+    option_label = staticmethod(str)
+
     class Meta:
         ordering = ["adopted", "code"]
 
