@@ -6,6 +6,7 @@ which Django's per-option widget templates took most of a page's time to draw.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -52,7 +53,7 @@ class _FastChoices:
             yield ("" if option_value is None else option_value), label
 
 
-def _model_options(choices: Any, given: list[tuple[Any, str]] | None = None):
+def _model_options(choices: Any, given: Callable[[], list[tuple[Any, str]]] | None = None):
     """A model field's options from one plain query: Django iterates them through a server-side
     cursor on PostgreSQL, three round trips per list for a few hundred rows. `given`: options
     the filterset already read (two filters offering the same organizations read them once)."""
@@ -62,7 +63,7 @@ def _model_options(choices: Any, given: list[tuple[Any, str]] | None = None):
     if getattr(field, "null_label", None) is not None:
         yield field.null_value, field.null_label
     if given is not None:
-        yield from given
+        yield from given()
         return
     model = choices.queryset.model
     fields = getattr(model, "option_label_fields", None)
@@ -87,9 +88,10 @@ class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[mi
 class FilterSet(django_filters.FilterSet):
     """django-filter's FilterSet, with fast select widgets for every choice filter."""
 
-    def option_rows(self, name: str) -> list[tuple[Any, str]] | None:
-        """The (value, label) options of the filter `name` when the filterset has them already
-        (override); None: the field reads its own queryset."""
+    def option_rows(self, name: str) -> Callable[[], list[tuple[Any, str]]] | None:
+        """A function giving the (value, label) options of the filter `name`, read only if the
+        form is drawn, when the filterset has them already (override); None: the field reads
+        its own queryset."""
         return None
 
     @property

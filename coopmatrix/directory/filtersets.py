@@ -47,7 +47,8 @@ class OrganizationOptions:
 
     def option_rows(self, name: str):
         if name in self.organization_filters and self.request is not None:  # type: ignore[attr-defined]
-            return organization_options(self.request)  # type: ignore[attr-defined]
+            request = self.request  # type: ignore[attr-defined]
+            return lambda: organization_options(request)
         return super().option_rows(name)  # type: ignore[misc]
 
 
@@ -124,7 +125,7 @@ class ContactFilterSet(OrganizationOptions, FilterSet):
         method="filter_organization",
     )
     state = django_filters.ModelChoiceFilter(
-        queryset=State.objects.all(), to_field_name="code", label=_("State (code)")
+        queryset=State.objects.all(), to_field_name="code", label=_("State")
     )
     role = django_filters.ModelMultipleChoiceFilter(
         queryset=_roles, to_field_name="code", field_name="roles__code", label=_("Role"), distinct=True

@@ -86,7 +86,7 @@ class ContactTable(tables.Table):
         return format_html('<a href="mailto:{}">{}</a>', value, value)
 
     def render_verified_on(self, value, record):
-        return stale_badge(record, f"{value:%Y-%m-%d}" if value else "")
+        return stale_badge(record, f"{value:%Y-%m-%d}" if value else str(_("never")))
 
     def render_state(self, value):
         return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
