@@ -113,7 +113,7 @@ def count(
     use_summary = summary and active <= answerable and (rows is None or rows == within)
     if use_summary:
         cells = _from_summary(data, rows_by, cols_by, principal, rows, cols)
-        shared = _shared_with(filterset.qs, principal)
+        shared = _shared_with(filterset, principal)
         if shared is not None:
             cells.update(_from_records(shared, rows_by, cols_by))
     else:
@@ -163,18 +163,24 @@ def _visible_counts(principal: Principal) -> Q:
     return allowed
 
 
-def _shared_with(visible: QuerySet, principal: Principal) -> QuerySet | None:
-    """The confidential activities the principal reads through a share: not in the kept counts."""
+def _shared_with(filterset: Any, principal: Principal) -> QuerySet | None:
+    """The filterset's confidential activities the principal reads through a share: not in the
+    kept counts."""
     if principal.sees_everything or not principal.authenticated:
         return None
     if not (principal.organization_id or principal.state_id):
         return None
     # Started from the shares (a few hundred ids, read first): given as a subquery, PostgreSQL
-    # scans every confidential activity and joins the shares to them instead.
+    # scans every confidential activity and joins the shares to them instead. An activity shared
+    # with the principal is one it may read (activities hang on no other record), so the filters
+    # apply to these ids alone, without the visibility rule's conditions over again.
     ids = _shared_ids(principal)
     if not ids:
         return None
-    shared = visible.filter(confidentiality=CONFIDENTIAL, pk__in=ids)
+    base = Activity.objects.filter(confidentiality=CONFIDENTIAL, pk__in=ids)
+    if Activity.visibility_requires:  # should activities ever hang on another record, check it
+        base = base.filter(pk__in=filterset.queryset.values("pk"))
+    shared = filterset.filter_queryset(base)
     if principal.organization_id:
         shared = shared.exclude(owner_id=principal.organization_id)
     return shared
@@ -243,7 +249,7 @@ def total(filterset: Any, principal: Principal) -> int | None:
     if data.get("modality"):
         kept = kept.filter(modality__in=data["modality"])
     found = kept.aggregate(n=Sum("n"))["n"] or 0
-    shared = _shared_with(filterset.qs, principal)
+    shared = _shared_with(filterset, principal)
     if shared is not None:
         found += shared.count()
     return found
