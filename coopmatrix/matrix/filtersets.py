@@ -38,6 +38,11 @@ def _with_units(organizations) -> set[int]:
 
 
 def _areas_within(regions) -> set[int]:
+    """The regions and every region below them. A State names its region, sub-region and
+    intermediate region, so below those nothing more is needed; only the world has no State
+    naming it."""
+    if all(r.level != Region.Level.WORLD for r in regions):
+        return {r.pk for r in regions}
     found, todo = set(), [r.pk for r in regions]
     parents = dict(Region.objects.values_list("pk", "parent_id"))
     while todo:

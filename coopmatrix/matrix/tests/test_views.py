@@ -132,3 +132,12 @@ def test_a_long_list_says_more_than_the_cap_instead_of_counting_everything(clien
     assert 'more than <span data-testid="count">10</span>' in page
     few = client.get("/matrix/?modality=study_tour").content.decode()
     assert '<p class="count"><span data-testid="count">1</span>' in few
+
+
+def test_the_world_region_holds_every_activity_that_reaches_a_state(client, reference):
+    # M49 code 001 is the world: no State names it as its region, its sub-regions do.
+    world = client.get("/api/v1/activities?region=1").json()["count"]
+    africa = client.get("/api/v1/activities?region=2").json()["count"]
+    eastern_africa = client.get("/api/v1/activities?region=14").json()["count"]
+    reaching = Activity.objects.filter(reach__isnull=False).distinct().count()
+    assert world == reaching > africa >= eastern_africa > 0
