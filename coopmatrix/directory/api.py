@@ -268,21 +268,25 @@ def create_contact(request: HttpRequest, payload: ContactIn):
     try:
         record = _save_contact(request, payload)
     except contacts.Duplicate as duplicate:
-        return Status(
-            409,
-            {
-                "detail": "this entry matches entries already kept: merge it into one (merge_into) "
-                "or say it is another person (another_person: true)",
-                "matches": [c.pk for c in duplicate.matches],
-            },
-        )
+        return Status(409, _duplicate(duplicate))
     return Status(201, _contacts(request).get(pk=record.pk))
 
 
-@router.put("/contacts/{contact_id}", response=ContactOut, tags=["Contacts"])
+def _duplicate(duplicate: contacts.Duplicate) -> dict:
+    return {
+        "detail": "this entry matches entries already kept: merge a new one into one of them "
+        "(merge_into) or say it is another person (another_person: true)",
+        "matches": [c.pk for c in duplicate.matches],
+    }
+
+
+@router.put("/contacts/{contact_id}", response={200: ContactOut, 409: dict}, tags=["Contacts"])
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactIn):
     record = get_object_or_404(visible(request, Contact), pk=contact_id)
-    _save_contact(request, payload, record)
+    try:
+        _save_contact(request, payload, record)
+    except contacts.Duplicate as duplicate:
+        return Status(409, _duplicate(duplicate))
     return _contacts(request).get(pk=record.pk)
 
 

@@ -298,8 +298,8 @@ def save(
     merge_into: Contact | None = None,
     allow_duplicate: bool = False,
 ) -> Contact:
-    """Record or change an entry. A new entry that matches others raises Duplicate unless the
-    caller merges it into one of them (`merge_into`) or says it is another person."""
+    """Record or change an entry. An entry that would match others raises Duplicate unless the
+    caller merges a new one into one of them (`merge_into`) or says it is another person."""
     if record is not None and not _editable(user, record):
         raise PermissionDenied("you may not change this contact")
     cleaned = clean(user, data)
@@ -307,11 +307,22 @@ def save(
         if not _editable(user, merge_into):
             raise PermissionDenied("you may not change the entry to merge into")
         return write(user, cleaned, merge_into, merge=True, reason="merged with a matching new entry")
-    if record is None and not allow_duplicate:
-        found = duplicates(user, cleaned)
+    if not allow_duplicate and (record is None or _identity_changed(record, cleaned)):
+        found = duplicates(user, cleaned, exclude=record.pk if record else None)
         if found:
             raise Duplicate(found)
     return write(user, cleaned, record)
+
+
+def _identity_changed(record: Contact, cleaned: CleanContact) -> bool:
+    """Whether a change touches what duplicates are found by: an entry kept on purpose beside a
+    look-alike is not questioned again at every change."""
+    fields = cleaned.fields
+    return (
+        record.email.lower() != fields["email"].lower()
+        or record.normalized_name != normalize_name(fields["person_name"])
+        or record.organization_id != (fields["organization"].pk if fields["organization"] else None)
+    )
 
 
 class Duplicate(Exception):

@@ -287,7 +287,7 @@ def _contact_form(request: HttpRequest, record: Contact | None) -> HttpResponse:
     return render(
         request,
         "directory/contact_form.html",
-        {"form": form, "title": title, "cancel": cancel, "matches": matches},
+        {"form": form, "title": title, "cancel": cancel, "matches": matches, "editing": record is not None},
         status=status,
     )
 
