@@ -1,6 +1,7 @@
 """Helpers of the console commands."""
 
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -18,3 +19,17 @@ class Progress:
             bar = "#" * (percent // 4)
             self.stream.write(f"\r[{bar:<25}] {percent:3d}% ({done}/{self.total})")
             self.stream.flush()
+
+
+def import_source(path: Path, username: str) -> tuple[Any, bytes]:
+    """The user an import command acts as and the file's content; CommandError naming what is
+    wrong otherwise (every import command starts so)."""
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"no user {username!r}")
+    return user, path.read_bytes()

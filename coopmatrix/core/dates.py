@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -88,3 +89,16 @@ def partial_text(date: dt.date | None, precision: str | None) -> str:
     if date is not None and precision == Precision.PERIOD:
         return f"period:{date.isoformat()}"
     return format_partial(date, precision)
+
+
+def parse_day(value: Any, field: str, errors: dict[str, str], hint: str = "YYYY-MM-DD") -> dt.date | None:
+    """A date given to the day (empty: None); a wrong one is noted in `errors[field]`."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors[field] = f"{value!r} is not a date ({hint})"
+        return None

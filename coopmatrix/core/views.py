@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -110,6 +111,15 @@ class RecordDetailView(VisibleMixin, View):
         context = {"object": obj, "history": changes(obj) if hasattr(obj, "history") else []}
         context.update(self.get_context(request, obj))
         return render(request, self.template_name, context)
+
+
+def record_to_change(request: HttpRequest, model: type[Model], key: Any, what: str) -> Any:
+    """The record to change on a page: 404 if the user may not see it, 403 if not change it."""
+    records = model.objects  # type: ignore[attr-defined]
+    record = get_object_or_404(records.visible_to(request.user), pk=key)
+    if not records.editable_by(request.user).filter(pk=record.pk).exists():
+        raise PermissionDenied(f"you may not change this {what}")
+    return record
 
 
 class RecordExportView(VisibleMixin, View):

@@ -242,10 +242,12 @@ def list_contacts(
     role: str | None = None,
     language: str | None = None,
     stale: str | None = None,
+    valid_on: dt.date | None = None,
     confidentiality: str | None = None,
 ):
     """The same filters as the page: q (name, function, e-mail), organization (with its units),
-    state, role (repeatable), language (ISO 639), stale (yes/no), confidentiality."""
+    state, role (repeatable), language (ISO 639), stale (yes/no), valid_on (in use that day),
+    confidentiality."""
     return filtered(request, ContactFilterSet, _contacts(request))
 
 

@@ -8,7 +8,6 @@ as a merge rather than written twice.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from coopmatrix.core.dates import parse_day
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
@@ -114,18 +114,6 @@ def telephone(value: str, state: Any) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def _date(value: Any, name: str, errors: dict[str, str]) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[name] = f"{value!r} is not a date (YYYY-MM-DD)"
-        return None
-
-
 @dataclass
 class CleanContact:
     fields: dict[str, Any]
@@ -198,7 +186,7 @@ def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> Cl
     except ValueError as exc:
         errors["languages"] = str(exc)
     for name in DATE_FIELDS:
-        values[name] = _date(data.get(name), name, errors)
+        values[name] = parse_day(data.get(name), name, errors)
     if values["valid_from"] and values["valid_to"] and values["valid_to"] < values["valid_from"]:
         errors["valid_to"] = f"ends ({values['valid_to']}) before it starts ({values['valid_from']})"
     if values["verified_on"] and values["verified_on"] > timezone.localdate():

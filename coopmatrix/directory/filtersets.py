@@ -138,11 +138,15 @@ class ContactFilterSet(OrganizationOptions, FilterSet):
         label=_("Verification"),
         method="filter_stale",
     )
+    valid_on = django_filters.DateFilter(label=_("In use on (date)"), method="filter_valid_on")
     confidentiality = django_filters.ChoiceFilter(choices=Confidentiality.choices, label=_("Confidentiality"))
 
     class Meta:
         model = Contact
-        fields = ["q", "organization", "state", "role", "language", "stale", "confidentiality"]
+        fields = ["q", "organization", "state", "role", "language", "stale", "valid_on", "confidentiality"]
+
+    def filter_valid_on(self, queryset, name, value):
+        return queryset.valid_on(value)
 
     def filter_text(self, queryset, name, value):
         from .contacts import normalize_name

@@ -9,6 +9,7 @@ from coopmatrix.core.filters import FastSelect
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.geo.models import State
 
+from .contacts import TEXT_FIELDS
 from .models import Contact, ContactRole, Organization
 
 
@@ -68,18 +69,7 @@ class ContactForm(forms.Form):
     def initial_for(record: Contact) -> dict[str, Any]:
         data: dict[str, Any] = {
             name: getattr(record, name) or ""
-            for name in (
-                "person_name",
-                "function",
-                "email",
-                "telephone",
-                "fax",
-                "postal_address",
-                "secure_channel_notes",
-                "languages",
-                "confidentiality",
-                "source",
-            )
+            for name in (*TEXT_FIELDS, "languages", "confidentiality", "source")
         }
         for name in ("valid_from", "valid_to", "verified_on"):
             value = getattr(record, name)

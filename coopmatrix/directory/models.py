@@ -245,6 +245,12 @@ class ContactQuerySet(VisibleQuerySet):
     def fresh(self, today: dt.date | None = None) -> ContactQuerySet:
         return self.filter(verified_on__gte=stale_before(today))
 
+    def valid_on(self, day: dt.date) -> ContactQuerySet:
+        """Entries in use on `day` (no dates: in use)."""
+        return self.filter(models.Q(valid_from__isnull=True) | models.Q(valid_from__lte=day)).filter(
+            models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=day)
+        )
+
 
 def stale_before(today: dt.date | None = None) -> dt.date:
     """An entry verified before this day is stale (CONTACT_STALE_MONTHS months before today)."""
@@ -355,6 +361,15 @@ class Contact(ConfidentialRecord):
     @property
     def is_stale(self) -> bool:
         return self.verified_on is None or self.verified_on < stale_before()
+
+    @property
+    def in_use(self) -> bool:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return (self.valid_from is None or self.valid_from <= today) and (
+            self.valid_to is None or self.valid_to >= today
+        )
 
     @property
     def language_list(self) -> list[str]:

@@ -15,7 +15,7 @@ from coopmatrix.core.errors import Invalid
 from coopmatrix.core.exports import csv_response, describe_filters, xlsx_response
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.roles import principal_for
-from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
+from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, record_to_change
 
 from . import contacts, exporters, importers, verification
 from .exporters import CONTACT_COLUMNS, EXTRA_COLUMNS
@@ -302,10 +302,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def contact_edit(request: HttpRequest, key: int) -> HttpResponse:
-    record = get_object_or_404(Contact.objects.visible_to(request.user), pk=key)
-    if not Contact.objects.editable_by(request.user).filter(pk=record.pk).exists():
-        raise PermissionDenied("you may not change this contact")
-    return _contact_form(request, record)
+    return _contact_form(request, record_to_change(request, Contact, key, "contact"))
 
 
 @login_required

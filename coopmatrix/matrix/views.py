@@ -18,7 +18,13 @@ from coopmatrix.core.history import changes
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
 from coopmatrix.core.roles import principal_for
-from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, VisibleMixin
+from coopmatrix.core.views import (
+    RecordDetailView,
+    RecordExportView,
+    RecordListView,
+    VisibleMixin,
+    record_to_change,
+)
 from coopmatrix.directory.filtersets import visible_organization_rows
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
@@ -648,9 +654,7 @@ def record_delete(request: HttpRequest, kind: str, key: int) -> HttpResponse:
         "activity": (Activity, "matrix:activity_list"),
         "request": (Request, "matrix:request_list"),
     }[kind]
-    record = get_object_or_404(model.objects.visible_to(request.user), pk=key)
-    if not model.objects.editable_by(request.user).filter(pk=record.pk).exists():
-        raise PermissionDenied
+    record = record_to_change(request, model, key, kind)
     if request.method == "POST":
         try:
             actions.delete_record(request.user, record)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count
+from django.utils import timezone
 
 from coopmatrix.directory.models import Contact, Organization
 from coopmatrix.geo.models import State
@@ -38,8 +39,10 @@ class WhoToContact:
 
 
 def _contacts(user: Any) -> Any:
+    """Entries in use today: one whose validity has ended is history, not a contact."""
     return (
         Contact.objects.visible_to(user)
+        .valid_on(timezone.localdate())
         .filter(erased_on__isnull=True)
         .select_related("organization", "state")
         .prefetch_related("roles")

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from coopmatrix.core.dates import parse_day
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
@@ -44,15 +45,7 @@ class CleanAction:
 
 def _date(value: Any, field: str, errors: dict[str, str]) -> dt.date | None:
     """A depositary dates every action to the day: a year or month alone is refused."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors[field] = f"{value!r} is not a date (YYYY-MM-DD, as the depositary gives it)"
-        return None
+    return parse_day(value, field, errors, "YYYY-MM-DD, as the depositary gives it")
 
 
 def check_may_record(user: Any, state: Any) -> None:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.roles import principal_for
-from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
+from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, record_to_change
 
 from . import actions, exporters, importers, participation
 from .exporters import ACTION_COLUMNS
@@ -297,10 +297,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def action_edit(request: HttpRequest, key: int) -> HttpResponse:
-    record = get_object_or_404(TreatyAction.objects.visible_to(request.user), pk=key)
-    if not TreatyAction.objects.editable_by(request.user).filter(pk=record.pk).exists():
-        raise PermissionDenied("you may not change this treaty action")
-    return _action_form(request, record)
+    return _action_form(request, record_to_change(request, TreatyAction, key, "treaty action"))
 
 
 @login_required

@@ -124,3 +124,24 @@ def test_who_to_contact_gives_the_states_authorities_then_the_active_providers(c
     ] == [cast.org_a]
     assert client.get("/contacts/who/?state=ZZZ").status_code == 400
     assert client.get("/api/v1/who-to-contact?state=XXB&thematic_area=nope").status_code == 422
+
+
+def test_who_to_contact_leaves_out_entries_no_longer_in_use(cast, client):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    current = Contact.objects.create(
+        function="Current (made for tests)", state=cast.state_y, confidentiality="public"
+    )
+    Contact.objects.create(
+        function="Former (made for tests)",
+        state=cast.state_y,
+        confidentiality="public",
+        valid_to=today - dt.timedelta(days=1),
+    )
+    result = client.get(f"/contacts/who/?state={cast.state_y.code}").context["result"]
+    assert result.national == [current]
+    listed = client.get(f"/api/v1/contacts?state={cast.state_y.code}&valid_on={today.isoformat()}").json()
+    assert [c["function"] for c in listed["items"]] == ["Current (made for tests)"]
+    former = Contact.objects.get(function="Former (made for tests)")
+    assert 'data-testid="not-in-use"' in client.get(former.get_absolute_url()).content.decode()

@@ -1,9 +1,8 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from coopmatrix.core.console import Progress
+from coopmatrix.core.console import Progress, import_source
 from coopmatrix.directory import importers
 
 
@@ -20,12 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        user = get_user_model().objects.filter(username=options["user"]).first()
-        if user is None:
-            raise CommandError(f"no user {options['user']!r}")
-        content = path.read_bytes()
+        user, content = import_source(path, options["user"])
         progress = Progress(max(content.count(b"\n"), 1) if not content.startswith(b"PK") else 1)
         run = importers.check if options["dry_run"] else importers.import_file
         preview = run(user, content, path.name, progress=lambda n: progress(min(n, progress.total)))

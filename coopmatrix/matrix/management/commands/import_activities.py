@@ -1,10 +1,9 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from coopmatrix.core.console import Progress
+from coopmatrix.core.console import Progress, import_source
 from coopmatrix.matrix import importers
 
 
@@ -18,12 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        user = get_user_model().objects.filter(username=options["user"]).first()
-        if user is None:
-            raise CommandError(f"no user {options['user']!r}")
-        content = path.read_bytes()
+        user, content = import_source(path, options["user"])
         try:
             total = sum(1 for _ in importers.read_rows(content, path.name))
         except importers.FileRefused as exc:

@@ -1,10 +1,9 @@
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from coopmatrix.core.console import Progress
+from coopmatrix.core.console import Progress, import_source
 from coopmatrix.treaties import importers
 from coopmatrix.treaties.models import Instrument
 
@@ -26,11 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        user = get_user_model().objects.filter(username=options["user"]).first()
-        if user is None:
-            raise CommandError(f"no user {options['user']!r}")
+        user, content = import_source(path, options["user"])
         if (
             options["format"] == "depositary"
             and not Instrument.objects.filter(code=options["instrument"]).exists()
@@ -38,7 +33,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--instrument: no instrument with code {options['instrument']!r} (see /instruments/)"
             )
-        content = path.read_bytes()
         progress = Progress(max(content.count(b"\n"), 1))
         with transaction.atomic():
             preview = importers.check(
