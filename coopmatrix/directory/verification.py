@@ -32,10 +32,12 @@ SALT = "coopmatrix.directory.verification"
 
 
 class LinkRefused(Exception):
-    """The link cannot be used; `reason` is what the page tells its holder."""
+    """The link cannot be used; `reason` is what the page tells its holder, `gone` whether it
+    was a good link that has expired or been used (HTTP 410) rather than a bad one (400)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, gone: bool = False) -> None:
         self.reason = reason
+        self.gone = gone
         super().__init__(reason)
 
 
@@ -104,7 +106,7 @@ def open_link(token: str) -> Verification:
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:
-        raise LinkRefused("This link has expired. Ask the secretariat for a new one.") from exc
+        raise LinkRefused("This link has expired. Ask the secretariat for a new one.", gone=True) from exc
     except signing.BadSignature as exc:
         raise LinkRefused(
             "This link is not valid: it may have been cut or changed. Copy the whole link from the e-mail."
@@ -121,10 +123,11 @@ def open_link(token: str) -> Verification:
     if verification.used is not None:
         raise LinkRefused(
             f"This link was already used on {verification.used:%Y-%m-%d}. Each link works once; "
-            "ask the secretariat for a new one if something else has changed."
+            "ask the secretariat for a new one if something else has changed.",
+            gone=True,
         )
     if verification.expires <= timezone.now():
-        raise LinkRefused("This link has expired. Ask the secretariat for a new one.")
+        raise LinkRefused("This link has expired. Ask the secretariat for a new one.", gone=True)
     return verification
 
 
@@ -169,7 +172,7 @@ def answer(verification: Verification, answers: dict[int, dict[str, str]]) -> di
     "<contact id>-<field>" keys and changes nothing if any value is wrong."""
     verification = Verification.objects.select_for_update().get(pk=verification.pk)
     if verification.used is not None:
-        raise LinkRefused("This link was already used. Each link works once.")
+        raise LinkRefused("This link was already used. Each link works once.", gone=True)
     entries = {c.pk: c for c in scope(verification)}
     errors: dict[str, str] = {}
     proposals: dict[int, dict[str, str]] = {}

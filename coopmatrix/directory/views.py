@@ -355,12 +355,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = verification.open_link(token)
     except verification.LinkRefused as refused:
-        return render(
-            request,
-            "directory/verify_refused.html",
-            {"reason": refused.reason},
-            status=410 if "expired" in refused.reason or "used" in refused.reason else 400,
-        )
+        return _refused(request, refused)
     entries = verification.scope(found)
     forms_by_entry = {}
     errors: dict[str, str] = {}
@@ -374,7 +369,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         except Invalid as invalid:
             errors = invalid.errors
         except verification.LinkRefused as refused:
-            return render(request, "directory/verify_refused.html", {"reason": refused.reason}, status=410)
+            return _refused(request, refused)
         else:
             return render(request, "directory/verify_done.html", {"outcome": outcome})
     for contact in entries:
@@ -392,6 +387,11 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         {"verification": found, "entries": [(c, forms_by_entry[c.pk]) for c in entries]},
         status=422 if errors else 200,
     )
+
+
+def _refused(request: HttpRequest, refused: Any) -> HttpResponse:
+    status = 410 if refused.gone else 400
+    return render(request, "directory/verify_refused.html", {"reason": refused.reason}, status=status)
 
 
 @login_required

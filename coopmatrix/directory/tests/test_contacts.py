@@ -428,3 +428,11 @@ def test_a_change_that_makes_an_entry_match_another_asks_first(cast, client):
         {"confidentiality": "restricted", **fields, "telephone": "+43 1 26060"},
     )
     assert again.status_code == 302
+
+
+def test_a_link_older_than_the_limit_is_refused_by_its_signature(cast, client, settings):
+    contact = _contact(cast, email="late@example.org")
+    path = _send(client, cast, contact)
+    settings.VERIFICATION_LINK_DAYS = 0  # the signature's own timestamp, whatever the record says
+    refused = client.get(path)
+    assert refused.status_code == 410 and "expired" in refused.content.decode()
