@@ -27,7 +27,7 @@ from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.geo.resolver import StateResolver, normalize
 
-from .models import Contact, ContactRole, Organization
+from .models import Contact, ContactRole, Organization, with_units
 
 #: Fields of an entry a caller gives (besides roles, organization and State).
 TEXT_FIELDS = (
@@ -114,6 +114,36 @@ def telephone(value: str, state: Any) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+CHANNELS = ("email", "telephone", "fax", "languages")
+
+
+def check_channels(values: dict[str, Any], state: Any, errors: dict[str, str]) -> dict[str, str]:
+    """The e-mail, numbers and languages among `values`, checked and written one way (lower-case
+    e-mail, international numbers, ISO 639 codes); each wrong one noted in `errors`. One check
+    for entries typed, imported, or corrected through a verification link."""
+    checked: dict[str, str] = {}
+    for name in CHANNELS:
+        if name not in values:
+            continue
+        value = values[name]
+        text = str(value or "").strip() if not isinstance(value, list | tuple) else ""
+        try:
+            if name == "languages":
+                checked[name] = language_codes(value)
+            elif not text:
+                checked[name] = ""
+            elif name == "email":
+                validate_email(text)
+                checked[name] = text.lower()
+            else:
+                checked[name] = telephone(text, state)
+        except ValidationError:
+            errors[name] = f"{text!r} is not an e-mail address"
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return checked
+
+
 @dataclass
 class CleanContact:
     fields: dict[str, Any]
@@ -123,6 +153,15 @@ class CleanContact:
         if any(getattr(record, name) != value for name, value in self.fields.items()):
             return False
         return {r.pk for r in self.roles} == set(record.roles.values_list("pk", flat=True))
+
+    def changes(self, record: Contact, merge: bool = False) -> list[str]:
+        """What writing it over `record` would change: field names, and "roles"."""
+        changed = list(self.differences(record, only_given=merge))
+        kept = set(record.roles.values_list("pk", flat=True))
+        given = {r.pk for r in self.roles}
+        if (given - kept) if merge else (given != kept):
+            changed.append("roles")
+        return changed
 
     def differences(self, record: Contact, only_given: bool = False) -> dict[str, Any]:
         """Fields whose value would change; `only_given`: a merge keeps what the row leaves empty."""
@@ -163,28 +202,13 @@ def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> Cl
         errors["function"] = (
             "give the person's name or the function (e.g. 'Head, Terrorism Prevention Branch')"
         )
-    if values["email"]:
-        try:
-            validate_email(values["email"])
-        except ValidationError:
-            errors["email"] = f"{values['email']!r} is not an e-mail address"
-        values["email"] = values["email"].lower() if "email" not in errors else values["email"]
-    for name in ("telephone", "fax"):
-        if values[name]:
-            try:
-                values[name] = telephone(values[name], state)
-            except ValueError as exc:
-                errors[name] = str(exc)
+    values.update(check_channels({**values, "languages": data.get("languages")}, state, errors))
     roles = []
     for code in _split_roles(data.get("roles")):
         if code not in lookups.roles:
             errors["roles"] = f"unknown role {code!r}; one of {', '.join(sorted(lookups.roles))}"
         else:
             roles.append(lookups.roles[code])
-    try:
-        values["languages"] = language_codes(data.get("languages"))
-    except ValueError as exc:
-        errors["languages"] = str(exc)
     for name in DATE_FIELDS:
         values[name] = parse_day(data.get(name), name, errors)
     if values["valid_from"] and values["valid_to"] and values["valid_to"] < values["valid_from"]:
@@ -216,24 +240,13 @@ def check_may_record(user: Any, organization: Organization | None, state: Any) -
         if (
             principal.organization_id
             and organization is not None
-            and _within(organization, principal.organization_id)
+            and organization.pk in with_units([principal.organization_id])
         ):
             return
     raise PermissionDenied(
         "only the secretariat, an organization's editors (for its own contacts) or a national "
         "focal point (for its own State's) may record contacts"
     )
-
-
-def _within(organization: Organization, ancestor_id: int) -> bool:
-    seen = set()
-    current: Organization | None = organization
-    while current is not None and current.pk not in seen:
-        if current.pk == ancestor_id:
-            return True
-        seen.add(current.pk)
-        current = current.parent
-    return False
 
 
 def duplicates(user: Any, cleaned: CleanContact, exclude: int | None = None) -> list[Contact]:

@@ -6,7 +6,7 @@ from coopmatrix.core.filters import FilterSet
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.geo.models import State
 
-from .models import Contact, Membership, Organization
+from .models import Contact, Membership, Organization, with_units
 
 
 def visible_organizations(request):
@@ -32,6 +32,10 @@ def visible_organization_rows(request) -> list[tuple[int, str, str, str]]:
             Organization.objects.visible_to(request.user).values_list("pk", "code", "name", "acronym")
         )
     return cached
+
+
+def visible_organization_ids(request) -> set[int]:
+    return {pk for pk, *_ in visible_organization_rows(request)}
 
 
 def organization_options(request) -> list[tuple[str, str]]:
@@ -163,13 +167,7 @@ class ContactFilterSet(OrganizationOptions, FilterSet):
 
     def filter_organization(self, queryset, name, value):
         # An organization's directory includes its units' (the TPB is part of UNODC's).
-        ids, frontier = {value.pk}, {value.pk}
-        while frontier:
-            frontier = (
-                set(Organization.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
-            )
-            ids |= frontier
-        return queryset.filter(organization_id__in=ids)
+        return queryset.filter(organization_id__in=with_units([value.pk]))
 
     def filter_language(self, queryset, name, value):
         from .contacts import language_codes

@@ -219,6 +219,7 @@ class _Writer:
         self.count = 0
         self.secretariat = principal_for(user).sees_everything
         self.lookups: contacts.Lookups | None = None
+        self._areas: dict[str, Any] | None = None
 
     def error(self, sheet: str, line: int, column: str, value: Any, reason: str) -> None:
         self.preview.errors.append(
@@ -254,6 +255,13 @@ class _Writer:
 
     # --- one row of each sheet ------------------------------------------------------------
 
+    def thematic_areas(self) -> dict[str, Any]:
+        """The matrix's thematic areas by code, read once per file."""
+        if self._areas is None:
+            model = Organization._meta.get_field("thematic_areas").related_model
+            self._areas = {a.code: a for a in model._default_manager.all()}  # type: ignore[union-attr]
+        return self._areas
+
     def _state(self, text: str, column: str, errors: dict[str, str]) -> Any:
         if not text:
             return None
@@ -272,8 +280,6 @@ class _Writer:
     def organization(self, line: int, row: dict[str, str]) -> None:
         if not self.secretariat:
             raise PermissionDenied("only the secretariat imports organizations")
-        ThematicArea = Organization._meta.get_field("thematic_areas").related_model  # noqa: N806
-
         errors: dict[str, str] = {}
         code = row["code"].strip().lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", code):
@@ -292,7 +298,7 @@ class _Writer:
             errors["website"] = "not a web address (https://…)"
         areas = []
         for area_code in [a.strip() for a in row.get("thematic_areas", "").split(";") if a.strip()]:
-            area = ThematicArea.objects.filter(code=area_code).first()
+            area = self.thematic_areas().get(area_code)
             if area is None:
                 errors["thematic_areas"] = f"no thematic area with code {area_code!r} (see /thematic-areas/)"
             areas.append(area)
@@ -399,12 +405,11 @@ class _Writer:
                 )
             if matches:
                 record = matches[0]
-                merge = cleaned.differences(record, only_given=True)
-                new_roles = {r.pk for r in cleaned.roles} - set(record.roles.values_list("pk", flat=True))
-                if merge or new_roles:
+                merged = cleaned.changes(record, merge=True)
+                if merged:
                     self.preview.notes.append(
                         f"Contacts row {line} matches entry #{record.pk} ({record}): merged into it "
-                        f"({', '.join([*merge, *(['roles'] if new_roles else [])])})."
+                        f"({', '.join(merged)})."
                     )
         if record is not None and not Contact.objects.editable_by(self.user).filter(pk=record.pk).exists():
             raise Invalid(
@@ -414,14 +419,9 @@ class _Writer:
             contacts.write(self.user, cleaned, reason="imported")
             self.outcome(True, False)
             return
+        # A row with its id replaces the entry; a row matched by e-mail or name merges into it.
         merge = not row.get("id")
-        before = (
-            cleaned.differences(record, only_given=merge),
-            set(record.roles.values_list("pk", flat=True)),
-        )
-        changed = bool(before[0]) or (
-            {r.pk for r in cleaned.roles} - before[1] if merge else {r.pk for r in cleaned.roles} != before[1]
-        )
+        changed = cleaned.changes(record, merge=merge)
         if changed:
             contacts.write(self.user, cleaned, record, merge=merge, reason="imported")
         self.outcome(False, bool(changed))

@@ -26,7 +26,7 @@ from coopmatrix.core.errors import Invalid
 from coopmatrix.core.roles import principal_for
 
 from . import contacts
-from .models import Contact, Correction, Organization, Verification
+from .models import Contact, Correction, Organization, Verification, with_units
 
 SALT = "coopmatrix.directory.verification"
 
@@ -49,12 +49,10 @@ def scope(verification: Verification) -> list[Contact]:
     """The entries a link is for: one contact, or every entry of an organization and its units."""
     if verification.contact_id:
         return [verification.contact] if verification.contact and not verification.contact.erased_on else []
-    ids, frontier = {verification.organization_id}, {verification.organization_id}
-    while frontier:
-        frontier = set(Organization.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
-        ids |= frontier
     return list(
-        Contact.objects.filter(organization_id__in=ids, erased_on__isnull=True)
+        Contact.objects.filter(
+            organization_id__in=with_units([verification.organization_id]), erased_on__isnull=True
+        )
         .select_related("organization", "state")
         .order_by("organization__name", "function", "person_name")
     )
@@ -136,33 +134,11 @@ def _proposal(contact: Contact, data: dict[str, str]) -> dict[str, str]:
     from .forms import CorrectionForm
 
     errors: dict[str, str] = {}
-    proposed = {}
-    for name in CorrectionForm.FIELDS:
-        value = (data.get(name) or "").strip()
-        if name in ("telephone", "fax") and value:
-            try:
-                value = contacts.telephone(value, contact.state)
-            except ValueError as exc:
-                errors[name] = str(exc)
-        if name == "email" and value:
-            from django.core.exceptions import ValidationError
-            from django.core.validators import validate_email
-
-            try:
-                validate_email(value)
-            except ValidationError:
-                errors[name] = f"{value!r} is not an e-mail address"
-            value = value.lower()
-        if name == "languages":
-            try:
-                value = contacts.language_codes(value)
-            except ValueError as exc:
-                errors[name] = str(exc)
-        if value != (getattr(contact, name) or ""):
-            proposed[name] = value
+    given = {name: (data.get(name) or "").strip() for name in CorrectionForm.FIELDS}
+    given.update(contacts.check_channels(given, contact.state, errors))
     if errors:
         raise Invalid(errors)
-    return proposed
+    return {name: value for name, value in given.items() if value != (getattr(contact, name) or "")}
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from .filtersets import (
     ContactFilterSet,
     MembershipFilterSet,
     OrganizationFilterSet,
-    visible_organization_rows,
+    visible_organization_ids,
 )
 from .forms import ContactForm, CorrectionForm, SendVerificationForm
 from .models import Contact, ContactExport, Correction, Membership, Organization
@@ -52,10 +52,6 @@ MEMBERSHIP_COLUMNS = [
     ("confidentiality", lambda m: m.confidentiality),
     ("source", lambda m: m.source),
 ]
-
-
-def visible_organization_ids(request: HttpRequest) -> set[int]:
-    return {pk for pk, *_ in visible_organization_rows(request)}
 
 
 class OrganizationListView(RecordListView):
@@ -409,7 +405,7 @@ def corrections(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Done."))
         return redirect("directory:corrections")
     pending = Correction.objects.filter(status=Correction.Status.PENDING).select_related(
-        "contact__organization", "verification"
+        "contact__organization", "contact__state", "verification"
     )
     rows = [
         (c, [(name, getattr(c.contact, name), value) for name, value in c.proposed.items()]) for c in pending

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import FilterSet, empty
 from coopmatrix.directory.filtersets import OrganizationOptions, visible_organizations
-from coopmatrix.directory.models import Organization
+from coopmatrix.directory.models import with_units
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
 
@@ -24,17 +24,8 @@ def visible_instruments(request):
 
 
 def _with_units(organizations) -> set[int]:
-    """The organizations and every unit below them (UNODC includes its Terrorism Prevention Branch)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in Organization.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent, []).append(pk)
-    found, todo = set(), [o.pk for o in organizations]
-    while todo:
-        pk = todo.pop()
-        if pk not in found:
-            found.add(pk)
-            todo.extend(children.get(pk, []))
-    return found
+    """The organizations and every unit below them."""
+    return with_units(o.pk for o in organizations)
 
 
 def _areas_within(regions) -> set[int]:

@@ -25,7 +25,7 @@ from coopmatrix.core.views import (
     VisibleMixin,
     record_to_change,
 )
-from coopmatrix.directory.filtersets import visible_organization_rows
+from coopmatrix.directory.filtersets import visible_organization_ids
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 
@@ -34,10 +34,6 @@ from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, act
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
 from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request, ThematicArea
 from .tables import ActivityTable, ProgrammeTable, RequestTable
-
-
-def visible_organization_ids(request: HttpRequest) -> set[int]:
-    return {pk for pk, *_ in visible_organization_rows(request)}
 
 
 def with_rows(activities, request: HttpRequest):
@@ -794,8 +790,6 @@ def impact(request: HttpRequest) -> HttpResponse:
 def who_to_contact_page(request: HttpRequest) -> HttpResponse:
     """For a State and a thematic area: its focal points and central authorities, and the
     contacts of the providers active there."""
-    from coopmatrix.directory.views import visible_organization_ids
-
     from .who import who_to_contact
 
     code = request.GET.get("state", "").strip().upper()

@@ -436,3 +436,10 @@ def test_a_link_older_than_the_limit_is_refused_by_its_signature(cast, client, s
     settings.VERIFICATION_LINK_DAYS = 0  # the signature's own timestamp, whatever the record says
     refused = client.get(path)
     assert refused.status_code == 410 and "expired" in refused.content.decode()
+
+
+def test_an_unknown_export_format_is_refused_and_not_logged(cast, client):
+    login(client, cast.user("reader"))
+    response = client.get("/contacts/export/?format=docx")
+    assert response.status_code == 400 and "csv, xlsx, vcf or pdf" in response.content.decode()
+    assert not ContactExport.objects.exists()

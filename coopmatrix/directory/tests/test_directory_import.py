@@ -184,3 +184,30 @@ def test_the_command_checks_then_imports(cast, tmp_path, capsys):
     bad.write_text("person_name,function,organization,email\nX,,nowhere,bad\n")
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_contacts", str(bad), user="secretariat")
+
+
+def test_a_row_naming_an_entry_the_user_may_not_see_or_a_wrong_date_is_refused(cast):
+    hidden = Contact.objects.create(
+        function="Hidden (made for tests)",
+        organization=cast.org_b,
+        confidentiality="confidential",
+        owner=cast.org_b,
+    )
+    kept = Contact.objects.create(function="Kept (made for tests)", organization=cast.org_a, owner=cast.org_a)
+    header = "id,function,organization,verified_on\n"
+    body = f"{hidden.pk},Renamed,test-org-a,\n{kept.pk},Kept (made for tests),test-org-a,2026-13-01\n"
+    preview = importers.import_file(cast.user("editor_a"), (header + body).encode(), "c.csv")
+    found = {(e.line, e.column): e.reason for e in preview.errors}
+    assert "no entry with this id" in found[(2, "id")]
+    assert "is not a date" in found[(3, "verified_on")]
+    hidden.refresh_from_db()
+    kept.refresh_from_db()
+    assert hidden.function == "Hidden (made for tests)" and kept.verified_on is None
+
+
+def test_a_reader_imports_no_contacts(cast):
+    row = list(CONTACT)
+    row[3] = "test-org-a"
+    preview = importers.import_file(cast.user("reader"), workbook(contacts=[row]), "c.xlsx")
+    assert preview.errors and "may record contacts" in preview.errors[0].reason
+    assert not Contact.objects.filter(email="ida@example.org").exists()
