@@ -71,3 +71,20 @@ def test_pages_render_arabic_and_chinese_names(page, site, tmp_path):
     expect(page.get_by_role("cell", name="جزر القمر")).to_be_visible()
     expect(page.get_by_role("cell", name="科摩罗")).to_be_visible()
     page.screenshot(path=str(tmp_path / "comoros.png"), full_page=True)
+
+
+def test_a_filter_the_server_fails_to_answer_says_so_in_the_page(page, site):
+    """HTMX keeps the old results when a request fails: the page must say they are not current."""
+    page.goto(site + "/treaty-actions/")
+    expect(page.get_by_test_id("request-error")).to_be_hidden()
+    page.route(
+        re.compile(r".*/treaty-actions/\?.*action=signature.*"),
+        lambda route: route.fulfill(status=500, body="Server Error (500)"),
+    )
+    page.get_by_label("Action").select_option(label="signature")
+    error = page.get_by_test_id("request-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("the server answered 500")
+    page.unroute(re.compile(r".*/treaty-actions/\?.*action=signature.*"))
+    page.get_by_label("Action").select_option(label="accession")
+    expect(error).to_be_hidden()

@@ -15,6 +15,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django_filters.conf import settings as filter_settings
 
 
 class _FastChoices:
@@ -85,8 +86,25 @@ class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[mi
     allow_multiple_selected = True
 
 
+class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Compares the chosen records themselves, not their `to_field_name`.
+
+    django-filter builds `{field: record.code}` when the options are keyed by code, which a
+    foreign key then reads as an id ("Field 'id' expected a number but got 'AFG'"). The record
+    is what the field holds, whatever the options are keyed by.
+    """
+
+    def get_filter_predicate(self, v: Any) -> dict[str, Any]:
+        name = self.field_name
+        if name and self.lookup_expr != filter_settings.DEFAULT_LOOKUP_EXPR:
+            name = f"{name}__{self.lookup_expr}"
+        return {name: v}
+
+
 class FilterSet(django_filters.FilterSet):
-    """django-filter's FilterSet, with fast select widgets for every choice filter."""
+    """django-filter's FilterSet, with fast select widgets for every choice filter, and multiple
+    choices of records compared as records (see ModelMultipleChoiceFilter): every filterset of
+    coopmatrix gets both, so a new one cannot forget them."""
 
     def option_rows(self, name: str) -> Callable[[], list[tuple[Any, str]]] | None:
         """A function giving the (value, label) options of the filter `name`, read only if the
@@ -108,6 +126,8 @@ class FilterSet(django_filters.FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for item in self.filters.values():
+            if type(item) is django_filters.ModelMultipleChoiceFilter:
+                item.__class__ = ModelMultipleChoiceFilter
             if "widget" in item.extra:
                 continue
             if isinstance(

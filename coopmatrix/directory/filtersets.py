@@ -132,7 +132,7 @@ class ContactFilterSet(OrganizationOptions, FilterSet):
         queryset=State.objects.all(), to_field_name="code", label=_("State")
     )
     role = django_filters.ModelMultipleChoiceFilter(
-        queryset=_roles, to_field_name="code", field_name="roles__code", label=_("Role"), distinct=True
+        queryset=_roles, to_field_name="code", field_name="roles", label=_("Role"), distinct=True
     )
     language = django_filters.CharFilter(
         label=_("Speaks (ISO 639 code)"), method="filter_language", validators=[_valid_language]

@@ -105,7 +105,7 @@ class Lookups:
         self.organizations = {o.code: o for o in Organization.objects.visible_to(user)}
         self.programmes = {p.code: p for p in Programme.objects.visible_to(user)}
         self.themes = {t.code: t for t in ThematicArea.objects.all()}
-        self.instruments = {i.code: i for i in Instrument.objects.all()}
+        self.instruments = {i.code: i for i in Instrument.objects.visible_to(user)}
         self.regions = {r.m49: r for r in Region.objects.all()}
 
 

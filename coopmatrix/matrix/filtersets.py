@@ -49,7 +49,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
 
     q = django_filters.CharFilter(label=_("Words in title or description"), method="filter_text")
     state = django_filters.ModelMultipleChoiceFilter(
-        queryset=State.objects.exclude(status=State.Status.HISTORIC),
+        queryset=State.objects.all(),
         to_field_name="code",
         label=_("Recipient State"),
         method="filter_state",

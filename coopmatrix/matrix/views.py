@@ -796,9 +796,12 @@ def who_to_contact_page(request: HttpRequest) -> HttpResponse:
     area_code = request.GET.get("thematic_area", "").strip()
     context: dict[str, Any] = {
         "title": _("Who to contact"),
-        "states": State.objects.exclude(status=State.Status.HISTORIC)
-        .order_by("name_en")
-        .values_list("code", "name_en"),
+        "states": [
+            (code, State.option_label(name, status))
+            for code, name, status in State.objects.order_by("name_en").values_list(
+                "code", "name_en", "status"
+            )
+        ],
         "areas": ThematicArea.objects.all(),
         "chosen_state": code,
         "chosen_area": area_code,

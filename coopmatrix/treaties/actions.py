@@ -29,9 +29,10 @@ DETAIL_FIELDS = ("effective", "effective_source", "text", "source", "confidentia
 class Lookups:
     """States and instruments resolved once for a whole import."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: Any) -> None:
         self.resolver = StateResolver()
-        self.instruments = {i.code: i for i in Instrument.objects.all()}
+        # An instrument the user may not see reads as an unknown code, not as a forbidden one.
+        self.instruments = {i.code: i for i in Instrument.objects.visible_to(user)}
 
 
 @dataclass
@@ -61,7 +62,7 @@ def check_may_record(user: Any, state: Any) -> None:
 
 def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> CleanAction:
     """Check one treaty action; raises Invalid naming each wrong field, or PermissionDenied."""
-    lookups = lookups or Lookups()
+    lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
     state = None
     try:

@@ -209,6 +209,7 @@ def get_table2(
         data["instruments"],
         data["basis"],
         data["region"],
+        user=request.user,
     )
     return {
         "as_at": table.as_at,
@@ -258,7 +259,7 @@ def state_treaties(request: HttpRequest, code: str, as_at: dt.date | None = None
         visible(request, TreatyAction).filter(state=state), as_at or timezone.localdate(), basis
     )
     result = []
-    for instrument in participation.instruments_of("all"):
+    for instrument in participation.instruments_of("all", request.user):
         standing = found.get((state.pk, instrument.pk)) or participation.Standing()
         result.append(
             {

@@ -41,7 +41,7 @@ def _visible_instruments(request):
 
 class TreatyActionFilterSet(FilterSet):
     state = django_filters.ModelMultipleChoiceFilter(
-        queryset=State.objects.exclude(status=State.Status.HISTORIC), to_field_name="code", label=_("State")
+        queryset=State.objects.all(), to_field_name="code", label=_("State")
     )
     region = django_filters.ModelMultipleChoiceFilter(
         queryset=Region.objects.all(),

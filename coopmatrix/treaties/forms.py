@@ -87,14 +87,16 @@ class TreatyActionForm(forms.Form):
     )
     confidentiality = forms.ChoiceField(label=_("Confidentiality"), choices=Confidentiality.choices)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = list(
             State.objects.exclude(status=State.Status.HISTORIC)
             .order_by("name_en")
             .values_list("code", "name_en")
         )
-        self.fields["instrument"].choices = [(i.code, str(i)) for i in Instrument.objects.order_by("adopted")]
+        self.fields["instrument"].choices = [
+            (i.code, str(i)) for i in Instrument.objects.visible_to(user).order_by("adopted")
+        ]
 
     @staticmethod
     def initial_for(record: TreatyAction) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def check(
     if len(rows) > MAX_ROWS:
         preview.errors.append(RowError(filename, 0, "", "", f"more than {MAX_ROWS} rows: split the file"))
         return preview
-    lookups = actions.Lookups()
+    lookups = actions.Lookups(user)
     seen: dict[tuple, int] = {}
     for index, (number, row) in enumerate(rows, start=1):
         if progress:

@@ -71,13 +71,14 @@ def standings(actions: QuerySet, on: dt.date, basis: str = "deposit") -> dict[tu
     return found
 
 
-def instruments_of(which: str) -> QuerySet:
-    """The 12 instruments of Table 2 (2004) or all 19."""
+def instruments_of(which: str, user: Any) -> QuerySet:
+    """The 12 instruments of Table 2 (2004) or all 19, of those `user` may see."""
     if which not in INSTRUMENT_SETS:
         raise ValueError(f"instruments must be one of {', '.join(INSTRUMENT_SETS)}, not {which!r}")
+    instruments = Instrument.objects.visible_to(user)
     if which == "2004":
-        return Instrument.objects.filter(table2_order__isnull=False).order_by("table2_order")
-    return Instrument.objects.order_by("table2_order", "adopted", "code")
+        return instruments.filter(table2_order__isnull=False).order_by("table2_order")
+    return instruments.order_by("table2_order", "adopted", "code")
 
 
 @dataclass
@@ -122,10 +123,13 @@ def table2(
     instruments: str = "2004",
     basis: str = "deposit",
     area: Any = None,
+    *,
+    user: Any,
 ) -> Table2:
     """Parties per instrument as at `as_at`, and how many of them consented strictly after `after`.
 
-    `actions` are the treaty actions the reader may see; `area` narrows to one region's States.
+    `actions` are the treaty actions `user` may see; the rows are the instruments they may see;
+    `area` narrows to one region's States.
     The published figures (world only) stand beside the computed ones.
     """
     if area is not None:
@@ -146,7 +150,7 @@ def table2(
             held = published.get(figure.instrument_id)
             if held is None or abs(figure.as_at - as_at) < abs(held.as_at - as_at):
                 published[figure.instrument_id] = figure
-    for instrument in instruments_of(instruments):
+    for instrument in instruments_of(instruments, user):
         parties = per_instrument.get(instrument.pk, [])
         result.rows.append(
             Table2Row(

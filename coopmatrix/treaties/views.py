@@ -116,6 +116,7 @@ def _table2(request: HttpRequest) -> tuple[Table2Form, participation.Table2 | No
         data["instruments"],
         data["basis"],
         data.get("region"),
+        user=request.user,
     )
     return form, table
 
@@ -163,7 +164,7 @@ def participation_map(request: HttpRequest) -> HttpResponse:
     if request.GET and form.is_valid():
         as_at = form.cleaned_data["as_at"] or as_at
         which = form.cleaned_data["instruments"] or which
-    instruments = set(participation.instruments_of(which).values_list("pk", flat=True))
+    instruments = set(participation.instruments_of(which, request.user).values_list("pk", flat=True))
     found = participation.standings(TreatyAction.objects.visible_to(request.user), as_at)
     counts: dict[int, int] = {}
     for (state_id, instrument_id), standing in found.items():
@@ -203,7 +204,7 @@ def import_actions(request: HttpRequest) -> HttpResponse:
         template="treaties/import.html",
         context={
             "columns": importers.COLUMNS,
-            "instruments": Instrument.objects.order_by("table2_order", "adopted"),
+            "instruments": Instrument.objects.visible_to(request.user).order_by("table2_order", "adopted"),
             "title": _("Import treaty actions"),
         },
         check=importers.check,
@@ -238,7 +239,7 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     visible = TreatyAction.objects.visible_to(request.user).filter(state=state)
     found = participation.standings(visible, as_at)
     party, signed, outstanding = [], [], []
-    for instrument in participation.instruments_of("all"):
+    for instrument in participation.instruments_of("all", request.user):
         standing = found.get((state.pk, instrument.pk))
         if standing and standing.party_since:
             party.append((instrument, standing))
@@ -267,7 +268,7 @@ def _action_form(request: HttpRequest, record: TreatyAction | None) -> HttpRespo
     """Show the form; on POST save through `actions` and put its errors back on the fields."""
     status = 200
     if request.method == "POST":
-        form = TreatyActionForm(request.POST)
+        form = TreatyActionForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 saved = actions.save(request.user, form.cleaned_data, record)
@@ -278,7 +279,9 @@ def _action_form(request: HttpRequest, record: TreatyAction | None) -> HttpRespo
                 return redirect(saved.get_absolute_url())
         status = 422
     else:
-        form = TreatyActionForm(initial=TreatyActionForm.initial_for(record) if record else {})
+        form = TreatyActionForm(
+            initial=TreatyActionForm.initial_for(record) if record else {}, user=request.user
+        )
     title = _("Change: %(t)s") % {"t": record} if record else _("Record a treaty action")
     cancel = record.get_absolute_url() if record else reverse("treaties:action_list")
     return render(

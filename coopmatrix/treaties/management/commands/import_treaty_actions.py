@@ -28,7 +28,7 @@ class Command(BaseCommand):
         user, content = import_source(path, options["user"])
         if (
             options["format"] == "depositary"
-            and not Instrument.objects.filter(code=options["instrument"]).exists()
+            and not Instrument.objects.visible_to(user).filter(code=options["instrument"]).exists()
         ):
             raise CommandError(
                 f"--instrument: no instrument with code {options['instrument']!r} (see /instruments/)"

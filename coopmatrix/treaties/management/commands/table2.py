@@ -55,6 +55,7 @@ class Command(BaseCommand):
             options["instruments"],
             options["basis"],
             area,
+            user=user,
         )
         who = user.get_username() if user else "console (public records)"
         fmt, output = options["format"], options["output"]
