@@ -34,15 +34,38 @@ def as_at(model: type[models.Model], when: dt.datetime | dt.date, user: Any = No
     return rows.filter(visibility_q(model, principal_for(user), as_at=when))
 
 
-def changes(instance: models.Model) -> list[dict[str, Any]]:
-    """Who changed what and when, newest first, with the fields each change altered."""
-    records = list(instance.history.all().select_related("history_user"))  # type: ignore[attr-defined]
+#: What a history shows in place of a value the reader may not see.
+NOT_SHOWN = "(not shown)"
+
+
+def changes(instance: models.Model, user: Any = None) -> list[dict[str, Any]]:
+    """Who changed what and when, newest first, with the fields each change altered, as `user`
+    may see it: a version the user could not have seen (the record was confidential then) is
+    left out and its values are not shown, and a related record (an owner, a State, an instrument
+    added) is named only if the user may see it."""
+    model = type(instance)
+    principal = principal_for(user)
+    history = instance.history.all()  # type: ignore[attr-defined]
+    readable = history.filter(visibility_q(model, principal, as_at=timezone.now()))
+    shown = set(readable.values_list("history_id", flat=True))
+    records = list(history.select_related("history_user"))
+    names = _Names(user)
     result = []
     for newer, older in zip(records, records[1:] + [None], strict=True):
+        if newer.history_id not in shown:
+            continue
         diff = []
         if older is not None:
             delta = newer.diff_against(older)
-            diff = [(c.field, c.old, c.new) for c in delta.changes]
+            older_shown = older.history_id in shown
+            diff = [
+                (
+                    c.field,
+                    names.value(model, c.field, c.old) if older_shown else NOT_SHOWN,
+                    names.value(model, c.field, c.new),
+                )
+                for c in delta.changes
+            ]
         result.append(
             {
                 "when": newer.history_date,
@@ -52,4 +75,54 @@ def changes(instance: models.Model) -> list[dict[str, Any]]:
                 "changes": diff,
             }
         )
+    hidden = len(records) - len(result)
+    if hidden:
+        result.append(
+            {
+                "when": None,
+                "who": None,
+                "kind": f"{hidden} earlier version(s) not shown",
+                "reason": "",
+                "changes": [],
+            }
+        )
     return result
+
+
+class _Names:
+    """A changed value as a reader understands it: a related record by its name (if the reader
+    may see it), several linked records (instruments, States) by their names, not their keys."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    def value(self, model: type[models.Model], name: str, value: Any) -> Any:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # a field removed since: show the stored value
+            return value
+        if not field.is_relation or value in (None, "", []):
+            return value
+        related = field.related_model
+        if field.many_to_many:
+            key = _m2m_key(field)
+            keys = [row.get(key) for row in value if isinstance(row, dict)]
+        else:
+            keys = [value]
+        found = {r.pk: r for r in self._visible(related).filter(pk__in=keys)}
+        shown = [str(found[k]) if k in found else NOT_SHOWN for k in keys]
+        return "; ".join(shown) if field.many_to_many else shown[0]
+
+    def _visible(self, related: Any) -> Any:
+        manager = related._default_manager
+        records = manager.all()
+        return records.visible_to(self.user) if hasattr(records, "visible_to") else records
+
+
+def _m2m_key(field: Any) -> str:
+    """The name under which simple-history keeps the linked record of a many-to-many row."""
+    through = field.remote_field.through
+    for candidate in through._meta.get_fields():
+        if candidate.is_relation and candidate.related_model is field.related_model:
+            return candidate.name
+    return field.related_model._meta.model_name

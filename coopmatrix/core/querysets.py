@@ -116,3 +116,39 @@ class VisibleQuerySet(models.QuerySet):
         if condition is None:
             return self.none()
         return self.filter(condition)
+
+
+def visible_ids(holder: Any, model: type[models.Model]) -> set[Any]:
+    """Keys of the `model` records the user may see, read once per request.
+
+    `holder` is a request (the answer is kept on it for the rest of the request) or a user.
+    What hangs off a visible record (its owner, its programme, its instruments, the organizations
+    its history names) is shown only when it is in here too: a hidden record reads as absent.
+    """
+    user = getattr(holder, "user", holder)
+    cache: dict[type[models.Model], set[Any]] | None = getattr(holder, "_coopmatrix_visible_ids", None)
+    if cache is None:
+        cache = {}
+        if hasattr(holder, "user"):
+            holder._coopmatrix_visible_ids = cache
+    if model not in cache:
+        manager = model._default_manager
+        if isinstance(manager.all(), VisibleQuerySet):
+            cache[model] = set(manager.all().visible_to(user).values_list("pk", flat=True))  # type: ignore[attr-defined]
+        else:
+            cache[model] = set(manager.values_list("pk", flat=True))
+    return cache[model]
+
+
+def seen(holder: Any, record: Any) -> Any:
+    """`record` if the user may see it, else None; a related manager or queryset is narrowed."""
+    if record is None:
+        return None
+    if hasattr(record, "all") and hasattr(record, "model"):  # a related manager or a queryset
+        records = record.all()
+        if not _is_confidential_model(records.model):
+            return records
+        return records.filter(pk__in=visible_ids(holder, records.model))
+    if not isinstance(record, models.Model) or not _is_confidential_model(type(record)):
+        return record  # nothing to narrow ("" from a template's missing attribute, a State …)
+    return record if record.pk in visible_ids(holder, type(record)) else None

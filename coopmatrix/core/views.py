@@ -108,7 +108,7 @@ class RecordDetailView(VisibleMixin, View):
 
     def get(self, request: HttpRequest, key: Any) -> HttpResponse:
         obj = self.get_object(request, key)
-        context = {"object": obj, "history": changes(obj) if hasattr(obj, "history") else []}
+        context = {"object": obj, "history": changes(obj, request.user) if hasattr(obj, "history") else []}
         context.update(self.get_context(request, obj))
         return render(request, self.template_name, context)
 

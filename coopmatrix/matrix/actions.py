@@ -81,9 +81,13 @@ def _currency(code: str, errors: dict[str, str]) -> str:
 
 
 def _by_code(
-    model: Any, codes: list[str], field: str, errors: dict[str, str], key: str = "code"
+    user: Any, model: Any, codes: list[str], field: str, errors: dict[str, str], key: str = "code"
 ) -> list[Any]:
-    found = {getattr(o, key): o for o in model.objects.filter(**{f"{key}__in": codes})}
+    """The records named by `codes`; one the user may not see reads as unknown, like a missing one."""
+    records = model.objects.all()
+    if hasattr(records, "visible_to"):
+        records = records.visible_to(user)
+    found = {getattr(o, key): o for o in records.filter(**{f"{key}__in": codes})}
     missing = [c for c in codes if c not in found]
     if missing:
         errors[field] = f"unknown: {', '.join(map(str, missing))}"
@@ -200,7 +204,11 @@ def clean_activity(
         if activity is not None:
             clash = clash.exclude(pk=activity.pk)
         if clash.exists():
-            errors["external_id"] = f"{fields['external_id']!r} is already used by another activity"
+            # The same words whether the other activity is one the user may see or not.
+            errors["external_id"] = (
+                f"{fields['external_id']!r} cannot be used: external identifiers are unique across "
+                "coopmatrix; choose another"
+            )
     requests = _answered_requests(user, data.get("requests"), activity, errors)
     if errors:
         raise Invalid(errors)
@@ -376,7 +384,8 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
     if not re.fullmatch(r"[-a-z0-9_]{1,60}", fields["code"]):
         errors["code"] = "a code of lower-case letters, digits and hyphens is required"
     elif Programme.objects.filter(code=fields["code"]).exclude(pk=getattr(programme, "pk", None)).exists():
-        errors["code"] = f"{fields['code']!r} is already used by another programme"
+        # The same words whether the other programme is one the user may see or not.
+        errors["code"] = f"{fields['code']!r} cannot be used: programme codes are unique; choose another"
     if not fields["title"]:
         errors["title"] = "a title is required"
     if fields["funding_need"] is not None and not fields["currency"]:
@@ -496,8 +505,8 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
         errors["channel"] = f"must be one of {', '.join(Request.Channel.values)}"
     if fields["priority"] not in Request.Priority.values:
         errors["priority"] = f"must be one of {', '.join(Request.Priority.values)}"
-    themes = _by_code(ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
-    instruments = _by_code(Instrument, data.get("instruments") or [], "instruments", errors)
+    themes = _by_code(user, ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
+    instruments = _by_code(user, Instrument, data.get("instruments") or [], "instruments", errors)
     if request is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
     if errors:
@@ -547,7 +556,7 @@ def refer_request(
     if not principal_for(user).sees_everything:
         raise PermissionDenied("the secretariat refers requests")
     errors: dict[str, str] = {}
-    organizations = _by_code(Organization, providers, "providers", errors)
+    organizations = _by_code(user, Organization, providers, "providers", errors)
     if not organizations and "providers" not in errors:
         errors["providers"] = "name at least one provider"
     already = set(request.referrals.values_list("provider__code", flat=True))
@@ -565,7 +574,9 @@ def refer_request(
     ]
     if request.status == Request.Status.RECEIVED:
         request.status, request.status_changed = Request.Status.REFERRED, day
-        request._change_reason = "referred to " + ", ".join(o.code for o in organizations)  # type: ignore[attr-defined]
+        # The history of a request is read by all who see the request; the providers it names are
+        # kept on the referrals, each shown only to those who may see that provider.
+        request._change_reason = f"referred to {len(organizations)} provider(s)"  # type: ignore[attr-defined]
         request.save()
     return referrals
 
@@ -593,6 +604,6 @@ def answer_referral(user: Any, referral: Referral, response: str, on: dt.date | 
     request = referral.request
     if response == Referral.Response.ACCEPTED and request.status == Request.Status.REFERRED:
         request.status, request.status_changed = Request.Status.ACCEPTED, referral.responded_on
-        request._change_reason = f"accepted by {referral.provider.code}"  # type: ignore[attr-defined]
+        request._change_reason = "accepted by a provider it was referred to"  # type: ignore[attr-defined]
         request.save()
     return referral

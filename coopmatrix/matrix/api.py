@@ -12,7 +12,9 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from coopmatrix.core.api import FilterError, filtered, visible
 from coopmatrix.core.dates import partial_text
+from coopmatrix.core.querysets import seen
 from coopmatrix.geo.models import State
+from coopmatrix.treaties.models import Instrument
 
 from . import actions
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
@@ -114,8 +116,9 @@ class ActivityOut(Schema):
     source: str
 
     @staticmethod
-    def resolve_programme(obj: Activity) -> str | None:
-        return obj.programme.code if obj.programme else None
+    def resolve_programme(obj: Activity, context) -> str | None:
+        programme = seen(context["request"], obj.programme)
+        return programme.code if programme else None
 
     @staticmethod
     def resolve_providers(obj: Activity) -> list[dict]:
@@ -266,7 +269,8 @@ class AnswerIn(Schema):
 def _activities(request: HttpRequest):
     # Only the requests the user may see are named; a hidden one is not disclosed by its number.
     answered = Prefetch("requests", queryset=visible(request, Request).only("pk"))
-    return with_rows(visible(request, Activity), request).prefetch_related("instruments", answered)
+    instruments = Prefetch("instruments", queryset=visible(request, Instrument))
+    return with_rows(visible(request, Activity), request).prefetch_related(instruments, answered)
 
 
 @router.get("/thematic-areas", response=list[ThematicAreaOut])

@@ -46,6 +46,7 @@ ACTIVITY_FIELDS = (
     "pk",
     "external_id",
     "title",
+    "programme_id",
     "programme__code",
     "modality",
     "status",
@@ -59,12 +60,17 @@ ACTIVITY_FIELDS = (
 CHUNK = 2000
 
 
-def activity_rows(queryset: Any, visible_organizations: set[int]) -> Iterator[dict[str, Any]]:
-    """Activities as plain dicts with their recipients, areas and (visible) providers, chunk by chunk."""
+def activity_rows(
+    queryset: Any, visible_organizations: set[int], visible_programmes: set[int]
+) -> Iterator[dict[str, Any]]:
+    """Activities as plain dicts with their recipients, areas, and the providers and programme
+    the reader may see (a hidden programme is left blank, as if none), chunk by chunk."""
     from .models import Activity, ActivityProvider
 
     chunk: list[dict[str, Any]] = []
     for values in queryset.values(*ACTIVITY_FIELDS).iterator(chunk_size=CHUNK):
+        if values["programme_id"] not in visible_programmes:
+            values["programme__code"] = None
         chunk.append(values)
         if len(chunk) == CHUNK:
             yield from _with_relations(chunk, visible_organizations, Activity, ActivityProvider)

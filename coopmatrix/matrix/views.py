@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from coopmatrix.core.history import changes
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
+from coopmatrix.core.querysets import visible_ids
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import (
     RecordDetailView,
@@ -77,7 +78,7 @@ class ActivityExportView(RecordExportView):
     filename = "matrix"
 
     def rows(self, request, records):
-        return activity_rows(records, visible_organization_ids(request))
+        return activity_rows(records, visible_organization_ids(request), visible_ids(request, Programme))
 
 
 class ActivityXlsxView(VisibleMixin, View):
@@ -87,7 +88,7 @@ class ActivityXlsxView(VisibleMixin, View):
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
-        rows = activity_rows(filterset.qs, visible_organization_ids(request))
+        rows = activity_rows(filterset.qs, visible_organization_ids(request), visible_ids(request, Programme))
         return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"), rows)
 
 
@@ -336,7 +337,8 @@ def thematic_areas(request: HttpRequest) -> HttpResponse:
 
 def thematic_area(request: HttpRequest, code: str) -> HttpResponse:
     area = get_object_or_404(_areas_with_counts(request), code=code)
-    return render(request, "matrix/thematic_area_detail.html", {"object": area, "history": changes(area)})
+    context = {"object": area, "history": changes(area, request.user)}
+    return render(request, "matrix/thematic_area_detail.html", context)
 
 
 def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
