@@ -36,7 +36,7 @@ def _grid_counts_follow_records(request):
 
 @pytest.fixture
 def cast(db):
-    from coopmatrix.core.testing import make_cast
+    from coopmatrix.accounts.testing import make_cast
 
     return make_cast()
 

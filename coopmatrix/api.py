@@ -7,10 +7,7 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from coopmatrix.core.api import ApiAuth, FilterError
 from coopmatrix.core.errors import InUse, Invalid
-from coopmatrix.directory.api import router as directory_router
-from coopmatrix.geo.api import router as geo_router
-from coopmatrix.matrix.api import router as matrix_router
-from coopmatrix.treaties.api import router as treaties_router
+from coopmatrix.core.registry import load, registry
 
 api = NinjaAPI(
     title="coopmatrix API",
@@ -22,10 +19,9 @@ api = NinjaAPI(
     auth=[ApiAuth()],
     docs_url="/docs",
 )
-api.add_router("", geo_router)
-api.add_router("", directory_router)
-api.add_router("", treaties_router)
-api.add_router("", matrix_router)
+# Each installed domain app's router, in the order the apps are installed.
+for target in registry.api_routers:
+    api.add_router("", load(target))
 
 
 @api.exception_handler(FilterError)

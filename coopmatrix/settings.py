@@ -99,6 +99,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Who records belong to and are shared with: core names these models only through settings (as
+# Django's auth names AUTH_USER_MODEL), so that it knows no domain app.
+COOPMATRIX_ORGANIZATION_MODEL = "directory.Organization"
+COOPMATRIX_STATE_MODEL = "geo.State"
+
 ROOT_URLCONF = "coopmatrix.urls"
 WSGI_APPLICATION = "coopmatrix.wsgi.application"
 

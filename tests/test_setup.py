@@ -43,8 +43,24 @@ def test_every_link_in_the_navigation_answers(client, reference):
 
 def test_the_home_page_counts_what_is_loaded(client, reference):
     page = client.get("/").content.decode()
-    assert "<strong>249</strong>" in page and "193 UN Member States" in page
-    assert "<strong>19</strong>" in page
+    assert "<strong>249</strong> States and territories" in page
+    assert "<strong>193</strong> UN Member States" in page
+    assert "<strong>19</strong> universal instruments" in page
+    # Each figure links to what it counts, and a figure of every installed domain app is there.
+    assert 'href="/states/?status=member"' in page
+    assert "activities in the matrix" in page and "requests for assistance" in page
+
+
+def test_search_covers_every_registered_kind_of_record(client, reference):
+    """'extradition Siracusa' finds the two Siracusa activities of paragraph 20; an instrument is
+    found by its place of adoption."""
+    page = client.get("/search/?q=extradition+Siracusa").content.decode()
+    assert "Expert group meeting on model legislation on extradition, Siracusa" in page
+    assert "Training workshop on extradition in terrorism cases, Siracusa" in page
+    page = client.get("/search/?q=Siracusa").content.decode()
+    assert page.count("Siracusa</a>") >= 2
+    page = client.get("/search/?q=Montreal").content.decode()
+    assert 'data-testid="results-treaties.Instrument"' in page and "/instruments/montreal-1971/" in page
 
 
 def test_search_finds_states_by_former_names_and_organizations_by_acronym(client, reference):

@@ -32,13 +32,14 @@ class ApiAuth(HttpBearer):
         return self.authenticate(request, key.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from coopmatrix.accounts.models import ApiToken
+        from .registry import registry
 
-        found = ApiToken.objects.authenticate(token)
-        if found is None:
+        lookup = registry.hooks.get("api_token")
+        user = lookup(token) if lookup else None
+        if user is None:
             raise AuthenticationError(401, "The API token is unknown, expired or revoked")
-        request.user = found.user
-        return found.user
+        request.user = user
+        return user
 
 
 class FilterError(Exception):

@@ -43,7 +43,7 @@ class ConfidentialRecord(models.Model):
         db_index=True,
     )
     owner = models.ForeignKey(
-        "directory.Organization",
+        settings.COOPMATRIX_ORGANIZATION_MODEL,
         verbose_name=_("owner organization"),
         on_delete=models.PROTECT,
         null=True,
@@ -81,10 +81,10 @@ class Share(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.BigIntegerField(db_index=True)
     organization = models.ForeignKey(
-        "directory.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+        settings.COOPMATRIX_ORGANIZATION_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
     )
     state = models.ForeignKey(
-        "geo.State", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+        settings.COOPMATRIX_STATE_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
     )
     created = models.DateTimeField(auto_now_add=True)
 

@@ -1,25 +1,18 @@
 """Sections that other apps add to a record's page, so that dependencies keep pointing down.
 
-The State page belongs to `geo`, which must not import the matrix; the matrix registers a panel
-(its activities and requests for that State) when it loads, and the page shows every panel.
+The State page belongs to `geo`, which must not import the matrix; the matrix declares a panel
+(its activities and requests for that State) in its AppConfig, and the page shows every panel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
 
-Panel = Callable[[HttpRequest, Any], dict[str, Any]]
-_PANELS: dict[str, list[Panel]] = {}
-
-
-def register(page: str, panel: Panel) -> Panel:
-    """Add `panel(request, record) -> {"template": …, …}` to the page named `page` ("state")."""
-    _PANELS.setdefault(page, []).append(panel)
-    return panel
+from .registry import registry
 
 
 def panels(page: str, request: HttpRequest, record: Any) -> list[dict[str, Any]]:
-    return [panel(request, record) for panel in _PANELS.get(page, [])]
+    """Each registered panel's context for `page` ("state"), in the order the apps are installed."""
+    return [panel(request, record) for panel in registry.panels.get(page, [])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -147,60 +147,22 @@ class RecordExportView(VisibleMixin, View):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    from coopmatrix.directory.models import Organization
-    from coopmatrix.geo.models import State
-    from coopmatrix.treaties.models import Instrument
+    """The figures each installed app gives, each a link to what it counts."""
+    from .registry import registry
 
-    counts = {
-        "states": State.objects.visible_to(request.user).exclude(status=State.Status.HISTORIC).count(),
-        "members": State.objects.visible_to(request.user).filter(status=State.Status.MEMBER).count(),
-        "organizations": Organization.objects.visible_to(request.user).count(),
-        "instruments": Instrument.objects.visible_to(request.user).count(),
-    }
-    return render(request, "core/home.html", {"counts": counts})
+    figures = []
+    for figure in sorted(registry.figures, key=lambda f: f.order):
+        number, url = figure.compute(request)
+        figures.append({"label": figure.label, "number": number, "url": url})
+    return render(request, "core/home.html", {"figures": figures})
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    """States, organizations (also by former names) and contacts matching the words typed."""
-    from coopmatrix.directory.models import Contact, Organization
-    from coopmatrix.geo.models import State
-    from coopmatrix.geo.resolver import normalize
+    """Every registered kind of record matching the words typed, through the visibility rule."""
+    from .registry import search as search_all
 
     text = request.GET.get("q", "").strip()
-    states: QuerySet | list = []
-    organizations: QuerySet | list = []
-    contacts: QuerySet | list = []
-    if text:
-        key = normalize(text)
-        states = (
-            State.objects.visible_to(request.user)
-            .filter(
-                Q(name_en__icontains=text)
-                | Q(code__iexact=text)
-                | Q(iso2__iexact=text)
-                | Q(aliases__normalized__contains=key)
-            )
-            .distinct()
-            .order_by("status", "name_en")[:50]
-        )
-        organizations = (
-            Organization.objects.visible_to(request.user)
-            .filter(
-                Q(name__icontains=text)
-                | Q(acronym__icontains=text)
-                | Q(code__iexact=text)
-                | Q(former_names__name__icontains=text)
-                | Q(former_names__acronym__iexact=text)
-            )
-            .distinct()
-            .order_by("name")[:50]
-        )
-        contacts = (
-            Contact.objects.visible_to(request.user)
-            .filter(Q(person_name__icontains=text) | Q(function__icontains=text) | Q(email__iexact=text))
-            .select_related("organization")
-            .order_by("function", "person_name")[:50]
-        )
-    context = {"q": text, "states": states, "organizations": organizations, "contacts": contacts}
+    results = search_all(request, text) if text else []
+    context = {"q": text, "results": results}
     template = "core/partials/search_results.html" if getattr(request, "htmx", False) else "core/search.html"
     return render(request, template, context)

@@ -1,14 +1,25 @@
-from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.registry import DomainApp, Room
 
 
-class DirectoryConfig(AppConfig):
+class DirectoryConfig(DomainApp):
+    default = True  # DomainApp itself is not an app: this class is
     name = "coopmatrix.directory"
     label = "directory"
     verbose_name = "Directory"
-
-    def ready(self) -> None:
-        from coopmatrix.core import panels
-
-        from .views import state_panel
-
-        panels.register("state", state_panel)
+    urls = "coopmatrix.directory.urls"
+    api = "coopmatrix.directory.api:router"
+    rooms = (
+        Room(_("Organizations"), "directory:organization_list", order=40),
+        Room(_("Contacts"), "directory:contact_list", order=50),
+    )
+    search = "coopmatrix.directory.registration:search_indexes"
+    reference = "coopmatrix.directory.reference:LOADER"
+    figures = "coopmatrix.directory.registration:figures"
+    panels = {
+        "state": (
+            "coopmatrix.directory.views:membership_panel",
+            "coopmatrix.directory.views:state_panel",
+        )
+    }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
+from coopmatrix.core.registry import ReferenceLoader
 
 from .models import Contact, ContactRole, MeetingParticipation, Membership, Organization, OrganizationName
 
@@ -30,7 +32,8 @@ class Plan:
     contacts: list[dict] = field(default_factory=list)
 
 
-def read(data_dir: Path | None, errors: list[RowError], state_codes: set[str]) -> Plan:
+def read(data_dir: Path | None, errors: list[RowError], plans: dict[str, Any]) -> Plan:
+    state_codes = plans["geo"].codes()
     plan = Plan()
     folder = data_dir or DATA_DIR
     _read_organizations(folder / ORGANIZATIONS, plan, errors, state_codes)
@@ -269,3 +272,8 @@ def _write_directory(plan: Plan, orgs: dict[str, Organization], stats: Stats) ->
             {"source": row["source"], "confidentiality": "public"},
             stats,
         )
+
+
+LOADER = ReferenceLoader(
+    name="directory", read=read, write=write, files=FILES, after=('geo',)
+)

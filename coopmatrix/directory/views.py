@@ -435,6 +435,14 @@ def import_template(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def membership_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
+    """On a State's page: the organizations it belongs or belonged to, that the reader may see."""
+    memberships = (
+        Membership.objects.visible_to(request.user).filter(state=state).select_related("organization")
+    )
+    return {"template": "directory/partials/state_memberships.html", "memberships": memberships}
+
+
 def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     """On a State's page: its contacts (focal points, central authorities …) the reader may see."""
     entries = _with_roles(Contact.objects.visible_to(request.user).filter(state=state)).select_related(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
+from coopmatrix.core.registry import ReferenceLoader
 
 from .models import Region, State, StateAlias
 from .resolver import normalize
@@ -81,7 +83,7 @@ class Plan:
         return set(self.states)
 
 
-def read(data_dir: Path | None, errors: list[RowError]) -> Plan:
+def read(data_dir: Path | None, errors: list[RowError], plans: dict[str, Any] | None = None) -> Plan:
     """Check every file and row; return what to write (only used when `errors` stays empty)."""
     plan = Plan()
     plan.regions[1] = {"name": "World", "level": Region.Level.WORLD, "parent": None, "source": M49_SOURCE}
@@ -360,3 +362,8 @@ def _write_aliases(plan: Plan, states: dict[str, State], stats: Stats) -> None:
     StateAlias.objects.bulk_create(new)
     stale = [alias.pk for key, alias in existing.items() if key not in wanted]
     StateAlias.objects.filter(pk__in=stale).delete()
+
+
+LOADER = ReferenceLoader(
+    name="geo", read=read, write=write, files=FILES, after=()
+)

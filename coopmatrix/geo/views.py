@@ -59,14 +59,8 @@ class StateDetailView(RecordDetailView):
         return super().get_object(request, key.upper())
 
     def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
-        from coopmatrix.directory.models import Membership
-
-        memberships = (
-            Membership.objects.visible_to(request.user).filter(state=obj).select_related("organization")
-        )
         return {
             "panels": panels("state", request, obj),
-            "memberships": memberships,
             "aliases": obj.aliases.order_by("name"),
             "successors": obj.successors.visible_to(request.user),
             "predecessors": obj.predecessors.visible_to(request.user),

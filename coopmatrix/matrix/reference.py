@@ -16,6 +16,7 @@ from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
+from coopmatrix.core.registry import ReferenceLoader
 
 from . import counts
 from .actions import set_providers
@@ -60,7 +61,7 @@ class Plan:
     activities: dict[str, dict] = field(default_factory=dict)
 
 
-def read(data_dir: Path | None, errors: list[RowError]) -> Plan:
+def read(data_dir: Path | None, errors: list[RowError], plans: dict[str, Any] | None = None) -> Plan:
     """Check every row against the database as written so far (States, organizations, instruments)."""
     from coopmatrix.geo.resolver import StateResolver
 
@@ -310,3 +311,13 @@ def _write_activities(
 def _set(manager, pks: list[int]) -> None:
     if set(manager.values_list("pk", flat=True)) != set(pks):
         manager.set(pks)
+
+
+LOADER = ReferenceLoader(
+    name="matrix",
+    read=read,
+    write=write,
+    files=FILES,
+    after=("geo", "directory", "treaties"),
+    needs_written=True,
+)

@@ -8,6 +8,7 @@ from typing import Any
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
+from coopmatrix.core.registry import ReferenceLoader
 
 from .models import Instrument, PublishedCount
 
@@ -36,7 +37,9 @@ _COLUMNS = (
 )
 
 
-def read(data_dir: Path | None, errors: list[RowError]) -> dict[str, Any]:
+def read(
+    data_dir: Path | None, errors: list[RowError], plans: dict[str, Any] | None = None
+) -> dict[str, Any]:
     instruments = _read_instruments(data_dir, errors)
     return {"instruments": instruments, "published": _read_published(data_dir, errors, set(instruments))}
 
@@ -174,3 +177,6 @@ def _write_instruments(plan: dict[str, dict], stats: Stats) -> dict[str, Instrum
             written[code] = upsert(Instrument, {"code": code}, fields, stats)
             del pending[code]
     return written
+
+
+LOADER = ReferenceLoader(name="treaties", read=read, write=write, files=FILES, after=("geo",))
