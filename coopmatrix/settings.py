@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "ninja",
     "coopmatrix.core",
     "coopmatrix.geo",
+    "coopmatrix.vocabulary",
     "coopmatrix.directory",
     "coopmatrix.treaties",
     "coopmatrix.matrix",

@@ -81,10 +81,18 @@ class Share(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.BigIntegerField(db_index=True)
     organization = models.ForeignKey(
-        settings.COOPMATRIX_ORGANIZATION_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+        settings.COOPMATRIX_ORGANIZATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shares",
     )
     state = models.ForeignKey(
-        settings.COOPMATRIX_STATE_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+        settings.COOPMATRIX_STATE_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shares",
     )
     created = models.DateTimeField(auto_now_add=True)
 

@@ -67,7 +67,7 @@ class Organization(ConfidentialRecord):
     website = models.URLField(_("website"), blank=True)
     mandate = models.TextField(_("mandate"), blank=True, help_text=_("In a few sentences, with its source."))
     thematic_areas = models.ManyToManyField(
-        "matrix.ThematicArea", blank=True, related_name="organizations", verbose_name=_("works on")
+        "vocabulary.ThematicArea", blank=True, related_name="organizations", verbose_name=_("works on")
     )
 
     history = HistoricalRecords(m2m_fields=[thematic_areas])

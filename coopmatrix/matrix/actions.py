@@ -25,9 +25,10 @@ from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 from coopmatrix.geo.resolver import StateResolver
 from coopmatrix.treaties.models import Instrument
+from coopmatrix.vocabulary.models import ThematicArea
 
 from . import counts
-from .models import Activity, ActivityProvider, Programme, Referral, Request, ThematicArea
+from .models import Activity, ActivityProvider, Programme, Referral, Request
 
 
 def _owner(user: Any, code: str | None, errors: dict[str, str]) -> Organization | None:

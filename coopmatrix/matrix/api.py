@@ -15,10 +15,11 @@ from coopmatrix.core.dates import partial_text
 from coopmatrix.core.querysets import seen
 from coopmatrix.geo.models import State
 from coopmatrix.treaties.models import Instrument
+from coopmatrix.vocabulary.models import ThematicArea
 
 from . import actions
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
-from .models import Activity, Programme, Referral, Request, ThematicArea
+from .models import Activity, Programme, Referral, Request
 from .views import visible_organization_ids, with_rows
 
 router = Router(tags=["Assistance matrix"])

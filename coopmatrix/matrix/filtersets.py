@@ -11,8 +11,9 @@ from coopmatrix.directory.filtersets import OrganizationOptions, visible_organiz
 from coopmatrix.directory.models import with_units
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
+from coopmatrix.vocabulary.models import ThematicArea
 
-from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, ThematicArea
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Request
 
 
 def visible_programmes(request):

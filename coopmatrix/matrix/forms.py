@@ -18,9 +18,10 @@ from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
+from coopmatrix.vocabulary.models import ThematicArea
 
 from .actions import Invalid
-from .models import Activity, ActivityProvider, Programme, Referral, Request, ThematicArea
+from .models import Activity, ActivityProvider, Programme, Referral, Request
 
 DATE_HELP = _(
     "YYYY-MM-DD, YYYY-MM or YYYY: only as precise as the source; period:YYYY-MM-DD for a reporting period."

@@ -25,10 +25,11 @@ from coopmatrix.core.querysets import CONFIDENTIAL, PUBLIC, RESTRICTED, shared_i
 from coopmatrix.core.roles import Principal
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
+from coopmatrix.vocabulary.models import ThematicArea
 
 from .counts import TOTAL
 from .filtersets import _areas_within, _with_units
-from .models import Activity, GridCount, ThematicArea
+from .models import Activity, GridCount
 
 ROWS: dict[str, tuple[str, type]] = {
     "state": ("reach__state", State),

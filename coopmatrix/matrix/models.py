@@ -20,37 +20,11 @@ from simple_history.models import HistoricalRecords
 from coopmatrix.core.dates import Precision, format_partial, partial_text
 from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
+from coopmatrix.vocabulary.models import ThematicArea
 
 
 def _precision(verbose: Any) -> models.CharField:
     return models.CharField(verbose, max_length=6, choices=Precision.choices, blank=True)
-
-
-class ThematicArea(models.Model):
-    """A controlled term of the matrix, kept by the secretariat, mapped to an OECD DAC purpose code."""
-
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
-    dac_code = models.CharField(_("OECD DAC purpose code"), max_length=5)
-    dac_note = models.TextField(_("why this DAC code"), blank=True)
-    order = models.PositiveSmallIntegerField(_("order"), default=0)
-    source = models.TextField(_("source"), blank=True)
-
-    objects = VisibleQuerySet.as_manager()
-    history = HistoricalRecords()
-
-    option_label_fields: ClassVar[tuple[str, ...]] = ("name",)
-    option_label = staticmethod(str)
-
-    class Meta:
-        ordering = ["order", "name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def get_absolute_url(self) -> str:
-        return reverse("matrix:thematic_area", args=[self.code])
 
 
 class Programme(ConfidentialRecord):

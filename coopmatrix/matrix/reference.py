@@ -17,10 +17,11 @@ from typing import Any
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.importing import RowError, Stats, read_csv, upsert
 from coopmatrix.core.registry import ReferenceLoader
+from coopmatrix.vocabulary.models import ThematicArea
 
 from . import counts
 from .actions import set_providers
-from .models import Activity, ActivityProvider, Programme, ThematicArea
+from .models import Activity, ActivityProvider, Programme
 
 DATA_DIR = Path(__file__).parent / "data"
 THEMES, GROUPINGS, PROGRAMMES, ACTIVITIES = (

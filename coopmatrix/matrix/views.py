@@ -29,11 +29,12 @@ from coopmatrix.core.views import (
 from coopmatrix.directory.filtersets import visible_organization_ids
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
+from coopmatrix.vocabulary.models import ThematicArea
 
 from . import actions, grid
 from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, activity_rows, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
-from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request, ThematicArea
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request
 from .tables import ActivityTable, ProgrammeTable, RequestTable
 
 

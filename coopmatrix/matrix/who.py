@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from coopmatrix.directory.models import Contact, Organization
 from coopmatrix.geo.models import State
+from coopmatrix.vocabulary.models import ThematicArea
 
 from .filtersets import ActivityFilterSet
-from .models import Activity, ActivityProvider, ThematicArea
+from .models import Activity, ActivityProvider
 
 #: An activity is "active" for this view while it is in the pipeline, planned or under way.
 ACTIVE = (Activity.Status.PIPELINE, Activity.Status.PLANNED, Activity.Status.ONGOING)

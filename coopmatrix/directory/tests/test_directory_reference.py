@@ -7,7 +7,8 @@ import pytest
 
 from coopmatrix.core.testing import login
 from coopmatrix.directory.models import Contact, ContactRole, Membership, Organization
-from coopmatrix.matrix.models import Activity, ActivityProvider, ThematicArea
+from coopmatrix.matrix.models import Activity, ActivityProvider
+from coopmatrix.vocabulary.models import ThematicArea
 
 pytestmark = pytest.mark.django_db
 

@@ -96,7 +96,7 @@ def test_a_bad_filter_on_the_matrix_is_named(client, reference):
 
 
 def test_thematic_area_counts_leave_hidden_activities_out(client, cast, reference):
-    from coopmatrix.matrix.models import ThematicArea
+    from coopmatrix.vocabulary.models import ThematicArea
 
     hidden = Activity.objects.create(
         title="Hidden",

@@ -17,8 +17,9 @@ from coopmatrix.core.models import Share
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix import counts
-from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach, ThematicArea
+from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 from coopmatrix.treaties.models import Instrument, TreatyAction
+from coopmatrix.vocabulary.models import ThematicArea
 
 PREFIX = "SYNTH-"
 BATCH = 5000
