@@ -81,9 +81,10 @@ PYTEST_ARGS=("$@")
 system_packages
 python_packages
 
-log "Lint (ruff) and types (mypy on core)"
+log "Lint (ruff), types (mypy on core) and layers (import-linter)"
 .venv/bin/ruff check .
 .venv/bin/mypy --no-error-summary
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 
 export COOPMATRIX_VAR_DIR
 COOPMATRIX_VAR_DIR=$(mktemp -d -t coopmatrix-var.XXXXXX)

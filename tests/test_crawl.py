@@ -89,9 +89,9 @@ def _crawl(client) -> tuple[dict[str, int], int]:
 def walked_world(cast):
     """The reference data (States, organizations, instruments, the seed report's records) and a
     record of each kind at each confidentiality level, so that every kind of page has links."""
-    from tests.test_visibility_matrix import ENDPOINTS
+    from coopmatrix.core.testing import visibility_rows
 
-    for endpoints in ENDPOINTS:
+    for endpoints in visibility_rows():
         endpoints.records(cast)
     return cast
 

@@ -27,8 +27,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from coopmatrix.core.testing import ROLES, login
-from tests.test_visibility_matrix import ENDPOINTS
+from coopmatrix.core.testing import ROLES, login, visibility_rows
 
 #: Route prefixes not walked here, each with its reason.
 ALLOWED_PREFIXES = {
@@ -84,9 +83,9 @@ class World:
         from coopmatrix.matrix import actions
 
         self.cast = cast
-        self.records = {ep.name: ep.records(cast) for ep in ENDPOINTS}
-        self.expected = {ep.name: ep.expected for ep in ENDPOINTS}
-        self.labels = {ep.name: ep.label for ep in ENDPOINTS}
+        self.records = {ep.name: ep.records(cast) for ep in visibility_rows()}
+        self.expected = {ep.name: ep.expected for ep in visibility_rows()}
+        self.labels = {ep.name: ep.label for ep in visibility_rows()}
         hidden_org = self.records["organizations"]["b_conf"]
         hidden_programme = self.records["programmes"]["b_conf"]
         # A public activity of a hidden programme, kept by a hidden organization.

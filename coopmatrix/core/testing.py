@@ -48,6 +48,8 @@ class Endpoints:
     """
 
     name: str
+    #: The model whose records the row lists ("app_label.ModelName").
+    model: str
     records: Callable[[Any], dict[str, Any]]  # given the cast of accounts.testing
     expected: dict[str, set[str]]
     label: Callable[[Any], str]
@@ -70,3 +72,49 @@ def login(client: Any, user: Any) -> None:
 def labels_in_export(response: Any, key: Callable[[dict], str]) -> set[str]:
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     return {key(row) for row in csv.DictReader(io.StringIO(body))}
+
+
+# --- the pattern every app's rows follow ---------------------------------------------------------
+
+PUBLIC, RESTRICTED, CONFIDENTIAL = "public", "restricted", "confidential"
+EVERYTHING = {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x", "b_conf"}
+SEEN_BY = {
+    "anonymous": {"public"},
+    "reader": {"public", "restricted"},
+    "editor_a": {"public", "restricted", "a_conf", "a_shared_b", "a_shared_x"},
+    "editor_b": {"public", "restricted", "a_shared_b", "b_conf"},
+    "focal_point": {"public", "restricted", "a_shared_x"},
+    "secretariat": EVERYTHING,
+    "administrator": EVERYTHING,
+}
+
+
+def levels(cast: Any, make: Callable[..., Any]) -> dict[str, Any]:
+    """The six records of the pattern: public, restricted, A's confidential, shared with B / with X, B's."""
+    records = {
+        "public": make("public", PUBLIC, cast.org_a),
+        "restricted": make("restricted", RESTRICTED, cast.org_a),
+        "a_conf": make("a-conf", CONFIDENTIAL, cast.org_a),
+        "a_shared_b": make("a-shared-b", CONFIDENTIAL, cast.org_a),
+        "a_shared_x": make("a-shared-x", CONFIDENTIAL, cast.org_a),
+        "b_conf": make("b-conf", CONFIDENTIAL, cast.org_b),
+    }
+    share(records["a_shared_b"], organization=cast.org_b)
+    share(records["a_shared_x"], state=cast.state_x)
+    return records
+
+
+def seen_with(extra: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The pattern's expectations, with the keys of an endpoint's own extra records added."""
+    return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
+
+
+
+
+def visibility_rows() -> list[Endpoints]:
+    """Every installed app's rows of the roles × endpoints matrix (declared in its AppConfig)."""
+    from importlib import import_module
+
+    from .registry import registry
+
+    return [row for module in registry.visibility_rows for row in import_module(module).ENDPOINTS]

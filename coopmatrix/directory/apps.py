@@ -17,6 +17,7 @@ class DirectoryConfig(DomainApp):
     search = "coopmatrix.directory.registration:search_indexes"
     reference = "coopmatrix.directory.reference:LOADER"
     figures = "coopmatrix.directory.registration:figures"
+    visibility_rows = "coopmatrix.directory.tests.visibility"
     panels = {
         "state": (
             "coopmatrix.directory.views:membership_panel",

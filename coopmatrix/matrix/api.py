@@ -13,6 +13,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from coopmatrix.core.api import FilterError, filtered, visible
 from coopmatrix.core.dates import partial_text
 from coopmatrix.core.querysets import seen
+from coopmatrix.directory.filtersets import visible_organization_ids
 from coopmatrix.geo.models import State
 from coopmatrix.treaties.models import Instrument
 from coopmatrix.vocabulary.models import ThematicArea
@@ -20,7 +21,7 @@ from coopmatrix.vocabulary.models import ThematicArea
 from . import actions
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
 from .models import Activity, Programme, Referral, Request
-from .views import visible_organization_ids, with_rows
+from .rows import with_rows
 
 router = Router(tags=["Assistance matrix"])
 

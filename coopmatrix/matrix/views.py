@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,25 +34,9 @@ from coopmatrix.vocabulary.models import ThematicArea
 from . import actions, grid
 from .exporters import ACTIVITY_COLUMNS, PROGRAMME_COLUMNS, REQUEST_COLUMNS, activity_rows, xlsx_response
 from .filtersets import ActivityFilterSet, ProgrammeFilterSet, RequestFilterSet
-from .models import Activity, ActivityProvider, ActivityReach, Programme, Referral, Request
+from .models import Activity, ActivityReach, Programme, Referral, Request
+from .rows import with_rows
 from .tables import ActivityTable, ProgrammeTable, RequestTable
-
-
-def with_rows(activities, request: HttpRequest):
-    """Activities with the rows each line shows; providers the user may not see are left out."""
-    visible = visible_organization_ids(request)
-    return activities.select_related("programme").prefetch_related(
-        # Rows show names only; a page of 50 activities may name a thousand recipient States.
-        Prefetch("recipient_states", queryset=State.objects.only("id", "code", "name_en")),
-        "recipient_regions",
-        "thematic_areas",
-        Prefetch(
-            "provider_roles",
-            queryset=ActivityProvider.objects.filter(organization_id__in=visible).select_related(
-                "organization"
-            ),
-        ),
-    )
 
 
 class ActivityListView(RecordListView):
