@@ -17,7 +17,7 @@ def site(live_server, reference):
 
 def test_a_visitor_filters_states_by_subregion_and_opens_one(page, site):
     page.goto(site + "/states/")
-    expect(page.get_by_test_id("count")).to_have_text("249")
+    expect(page.get_by_test_id("count")).to_have_text("250")
     page.get_by_label("Sub-region").select_option(label="Central Asia")
     expect(page.get_by_test_id("count")).to_have_text("5")
     expect(page).to_have_url(re.compile(r"subregion=143"))

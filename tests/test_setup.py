@@ -43,7 +43,7 @@ def test_every_link_in_the_navigation_answers(client, reference):
 
 def test_the_home_page_counts_what_is_loaded(client, reference):
     page = client.get("/").content.decode()
-    assert "<strong>249</strong> States and territories" in page
+    assert "<strong>250</strong> States and territories" in page
     assert "<strong>193</strong> UN Member States" in page
     assert "<strong>19</strong> universal instruments" in page
     # Each figure links to what it counts, and a figure of every installed domain app is there.

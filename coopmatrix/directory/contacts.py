@@ -54,16 +54,20 @@ def normalize_name(name: str) -> str:
 class Lookups:
     """States, organizations and roles resolved once for a whole import."""
 
-    def __init__(self) -> None:
-        self.states = StateResolver()
+    def __init__(self, user: Any, states: StateResolver | None = None) -> None:
+        self.states = states or StateResolver()
         self.roles = {r.code: r for r in ContactRole.objects.all()}
         self.organizations: dict[str, Organization] = {}
-        for org in Organization.objects.all():
+        # An organization the user may not see reads as an unknown name, like a missing one.
+        for org in Organization.objects.visible_to(user):
             self.organizations[org.code.lower()] = org
             self.organizations.setdefault(normalize(org.name), org)
         from .models import OrganizationName
 
-        for former in OrganizationName.objects.select_related("organization"):
+        visible = {o.pk for o in self.organizations.values()}
+        for former in OrganizationName.objects.filter(organization_id__in=visible).select_related(
+            "organization"
+        ):
             self.organizations.setdefault(normalize(former.name), former.organization)
 
     def organization(self, text: str) -> Organization:
@@ -180,7 +184,7 @@ def _split_roles(value: Any) -> list[str]:
 
 def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> CleanContact:
     """Check one entry; raises Invalid naming each wrong field, or PermissionDenied."""
-    lookups = lookups or Lookups()
+    lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {name: str(data.get(name) or "").strip() for name in TEXT_FIELDS}
     organization = state = None

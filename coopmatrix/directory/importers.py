@@ -215,7 +215,8 @@ class _Writer:
         self, user: Any, filename: str, preview: Preview, progress: Callable[[int], None] | None
     ) -> None:
         self.user, self.filename, self.preview, self.progress = user, filename, preview, progress
-        self.states = StateResolver()
+        # Names read by pattern or close spelling are taken and shown in the preview.
+        self.states = StateResolver(accept_uncertain=True)
         self.count = 0
         self.secretariat = principal_for(user).sees_everything
         self.lookups: contacts.Lookups | None = None
@@ -244,6 +245,7 @@ class _Writer:
             self.count += 1
             if self.progress:
                 self.progress(self.count)
+            before = len(self.states.uncertain)
             try:
                 with transaction.atomic():
                     handler(line, row)
@@ -252,6 +254,9 @@ class _Writer:
                     self.error(sheet, line, column, row.get(column, ""), reason)
             except PermissionDenied as exc:
                 self.error(sheet, line, "", "", str(exc))
+            self.preview.notes.extend(
+                self.states.notes_since(before, f"{self.filename} [{sheet}], row {line}")
+            )
 
     # --- one row of each sheet ------------------------------------------------------------
 
@@ -382,7 +387,7 @@ class _Writer:
 
     def contact(self, line: int, row: dict[str, str]) -> None:
         if self.lookups is None:  # after the Organizations sheet, so that its codes resolve
-            self.lookups = contacts.Lookups()
+            self.lookups = contacts.Lookups(self.user, self.states)
         cleaned = contacts.clean(self.user, row, self.lookups)
         record = None
         if row.get("id"):

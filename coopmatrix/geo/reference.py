@@ -26,6 +26,10 @@ M49_SOURCE = (
     "UN Statistics Division, Standard country or area codes for statistical use (M49), via the OCHA taxonomy"
 )
 ISO3166_3_SOURCE = "ISO 3166-3 (formerly used codes), as shipped by pycountry 26.2.16"
+ISO_CODES_SOURCE = (
+    "Debian iso-codes project, French and Spanish translations of ISO 3166-1 names, as shipped by "
+    "pycountry 26.2.16"
+)
 
 _LANG_COLUMNS = {
     "en": "English Short",
@@ -51,12 +55,21 @@ _ALIAS_COLUMNS = (
     "M49 Arabic",
     *_LANG_COLUMNS.values(),
 )
+#: Rows of the taxonomy without ISO 3166-1 codes that are loaded under their user-assigned codes,
+#: with the note UN documents put beside them.
+USER_ASSIGNED = {
+    "XKX": "All references to Kosovo are to be understood in the context of Security Council "
+    "resolution 1244 (1999). Not in ISO 3166-1: XK and XKX are user-assigned codes.",
+}
+
 _TAXONOMY_REQUIRED = (
     "ID",
     "m49 numerical code",
     "Appears in DGACM list",
     "ISO 3166-1 Alpha 2-Codes",
     "ISO 3166-1 Alpha 3-Codes",
+    "x Alpha2 codes",
+    "x Alpha3 codes",
     "Preferred Term",
     "English Formal",
     "Latitude",
@@ -83,6 +96,40 @@ class Plan:
         return set(self.states)
 
 
+def _iso_codes_aliases(plan: Plan) -> None:
+    """The French and Spanish names of the Debian iso-codes project ("Royaume-Uni", "Reino Unido",
+    "Pays-Bas", "Estados Unidos"), and the short name before the comma of an inverted one
+    ("Russie, Fédération de" → "Russie"; "Corée, République de" → "Corée", which then names both
+    Koreas and is refused as ambiguous rather than guessed)."""
+    import gettext
+
+    import pycountry
+
+    shorts: set[str] = set()  # keys taken from inverted names: shared ones stay ambiguous
+    for language in ("fr", "es"):
+        catalogue = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for country in pycountry.countries:
+            code = country.alpha_3
+            if code not in plan.states or plan.states[code]["status"] == State.Status.HISTORIC:
+                continue
+            for attribute in ("name", "common_name", "official_name"):
+                english = getattr(country, attribute, "")
+                if not english:
+                    continue
+                translated = catalogue.gettext(english)
+                if translated == english and language != "en":
+                    continue  # not translated: the English name is already known
+                _add_alias(plan, code, translated, f"iso-codes:{language}", ISO_CODES_SOURCE)
+                short = translated.split(",")[0].strip()
+                # The short name of an inverted one, unless another State already answers to it
+                # (the Spanish "Congo, República Democrática del" must not take "Congo").
+                key = normalize(short)
+                taken = any(key in aliases for other, aliases in plan.aliases.items() if other != code)
+                if short != translated and (key in shorts or not taken):
+                    shorts.add(key)
+                    _add_alias(plan, code, short, f"iso-codes:{language}", ISO_CODES_SOURCE)
+
+
 def read(data_dir: Path | None, errors: list[RowError], plans: dict[str, Any] | None = None) -> Plan:
     """Check every file and row; return what to write (only used when `errors` stays empty)."""
     plan = Plan()
@@ -91,6 +138,7 @@ def read(data_dir: Path | None, errors: list[RowError], plans: dict[str, Any] | 
     _read_un_status(_path(data_dir, UN_STATUS), plan, errors)
     _read_historic(_path(data_dir, HISTORIC), plan, errors)
     _read_aliases(_path(data_dir, ALIASES), plan, errors)
+    _iso_codes_aliases(plan)
     return plan
 
 
@@ -121,8 +169,14 @@ def _read_taxonomy(path: Path, plan: Plan, errors: list[RowError]) -> None:
     name = path.name
     for line, row in read_csv(path, _TAXONOMY_REQUIRED, errors):
         iso3, iso2 = row["ISO 3166-1 Alpha 3-Codes"], row["ISO 3166-1 Alpha 2-Codes"]
+        note = ""
+        if not iso3 and not iso2 and row["x Alpha3 codes"] in USER_ASSIGNED:
+            # Kosovo has no ISO 3166-1 code; the user-assigned XK/XKX are what IATI, the EU and
+            # the World Bank write, and what files will carry.
+            iso2, iso3 = row["x Alpha2 codes"], row["x Alpha3 codes"]
+            note = USER_ASSIGNED[iso3]
         if not iso3 and not iso2:
-            continue  # Rows outside ISO 3166-1 (Kosovo, Sark, Azores …) are not States of the standard.
+            continue  # Other rows outside ISO 3166-1 (Sark, Azores …) are parts of States.
         if not re.fullmatch(r"[A-Z]{3}", iso3):
             errors.append(
                 RowError(name, line, "ISO 3166-1 Alpha 3-Codes", iso3, "must be three capital letters")
@@ -165,7 +219,7 @@ def _read_taxonomy(path: Path, plan: Plan, errors: list[RowError]) -> None:
             "name_pattern": pattern,
             "ended": None,
             "ended_precision": "",
-            "note": "",
+            "note": note,
             "source": TAXONOMY_SOURCE.format(id=row["ID"]),
         }
         plan.aliases[iso3] = {}
@@ -285,6 +339,9 @@ def _read_historic(path: Path, plan: Plan, errors: list[RowError]) -> None:
         plan.aliases[code] = {}
         for column in ("name", "iso_name"):
             _add_alias(plan, code, row[column], "historic", ISO3166_3_SOURCE)
+            # ISO writes names inverted, short name first: "USSR, Union of Soviet Socialist Republics".
+            if "," in row[column]:
+                _add_alias(plan, code, row[column].split(",")[0], "historic", ISO3166_3_SOURCE)
     for line, row in rows:
         successors = row["successors"].split()
         unknown = [s for s in successors if s not in plan.states]

@@ -104,9 +104,11 @@ def _check_confidentiality(value: str, errors: dict[str, str]) -> str:
 class Lookups:
     """Codes and names a user may refer to, loaded once (one import checks thousands of rows)."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: Any, accept_uncertain: bool = False) -> None:
         self.user = user
-        self.resolver = StateResolver()
+        # An import's preview takes a name read by pattern or close spelling and shows it for
+        # confirmation; the API and the pages refuse it naming the State it would have been.
+        self.resolver = StateResolver(accept_uncertain=accept_uncertain)
         self.organizations = {o.code: o for o in Organization.objects.visible_to(user)}
         self.programmes = {p.code: p for p in Programme.objects.visible_to(user)}
         self.themes = {t.code: t for t in ThematicArea.objects.all()}
@@ -192,7 +194,8 @@ def clean_activity(
         if programme is None:
             errors["programme"] = f"no programme with code {data['programme']!r}"
     providers = _providers(lookups, data.get("providers") or [], errors)
-    states = _states(lookups, data.get("recipient_states") or [], errors)
+    began = fields.get("actual_start") or fields.get("planned_start")
+    states = _states(lookups, data.get("recipient_states") or [], errors, began)
     regions = _pick(
         lookups.regions, _m49s(data.get("recipient_regions") or [], errors), "recipient_regions", errors
     )
@@ -337,11 +340,14 @@ def _providers(
     return result
 
 
-def _states(lookups: Lookups, names: list[str], errors: dict[str, str]) -> list[State]:
+def _states(
+    lookups: Lookups, names: list[str], errors: dict[str, str], on: dt.date | None = None
+) -> list[State]:
+    """The recipient States, each of which must have existed when the activity began (`on`)."""
     states = []
     for name in names:
         try:
-            states.append(lookups.resolver.resolve(name))
+            states.append(lookups.resolver.resolve(name, on=on))
         except LookupError as exc:
             errors["recipient_states"] = str(exc)
     return states
@@ -481,8 +487,9 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
         raise PermissionDenied("your role may not record requests")
     errors: dict[str, str] = {}
     state: list[State] = []
+    received = _dates(data, ("received",), {}).get("received")
     try:
-        state = [StateResolver().resolve(data.get("state") or "")]
+        state = [StateResolver().resolve(data.get("state") or "", on=received)]
     except LookupError as exc:
         errors["state"] = str(exc)
     if state and principal.state_id and not principal.sees_everything and state[0].pk != principal.state_id:

@@ -104,7 +104,7 @@ def check(
 ) -> Preview:
     """Check every row; the preview says what would be created, updated or left unchanged."""
     preview = Preview()
-    lookups = Lookups(user)
+    lookups = Lookups(user, accept_uncertain=True)
     seen: dict[str, int] = {}
     try:
         rows = list(read_rows(content, filename))
@@ -130,6 +130,7 @@ def check(
             continue
         seen[external_id] = number
         activity = existing.get(external_id)
+        before = len(lookups.resolver.uncertain)
         try:
             cleaned = clean_activity(user, _data(row), activity, lookups)
         except Invalid as exc:
@@ -141,6 +142,7 @@ def check(
         except PermissionDenied as exc:
             preview.errors.append(RowError(filename, number, "external_id", external_id, str(exc)))
             continue
+        preview.notes.extend(lookups.resolver.notes_since(before, f"{filename or 'file'}, row {number}"))
         if activity is None:
             preview.created += 1
         elif cleaned.same_as(activity):

@@ -29,8 +29,8 @@ DETAIL_FIELDS = ("effective", "effective_source", "text", "source", "confidentia
 class Lookups:
     """States and instruments resolved once for a whole import."""
 
-    def __init__(self, user: Any) -> None:
-        self.resolver = StateResolver()
+    def __init__(self, user: Any, accept_uncertain: bool = False) -> None:
+        self.resolver = StateResolver(accept_uncertain=accept_uncertain)
         # An instrument the user may not see reads as an unknown code, not as a forbidden one.
         self.instruments = {i.code: i for i in Instrument.objects.visible_to(user)}
 
@@ -65,8 +65,10 @@ def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> Cl
     lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
     state = None
+    deposited = _date(data.get("date"), "date", {})
     try:
-        state = lookups.resolver.resolve(str(data.get("state") or ""))
+        # A State acts only while it exists: Zaire did not accede to anything in 2003.
+        state = lookups.resolver.resolve(str(data.get("state") or ""), on=deposited)
     except LookupError as exc:
         errors["state"] = str(exc)
     instrument = lookups.instruments.get(str(data.get("instrument") or "").strip())

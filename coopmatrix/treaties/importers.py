@@ -182,7 +182,7 @@ def check(
     if len(rows) > MAX_ROWS:
         preview.errors.append(RowError(filename, 0, "", "", f"more than {MAX_ROWS} rows: split the file"))
         return preview
-    lookups = actions.Lookups(user)
+    lookups = actions.Lookups(user, accept_uncertain=True)
     seen: dict[tuple, int] = {}
     for index, (number, row) in enumerate(rows, start=1):
         if progress:
@@ -193,6 +193,7 @@ def check(
         if "_error" in row:
             preview.errors.append(RowError(filename, number, row["_column"], row["_value"], row["_error"]))
             continue
+        before = len(lookups.resolver.uncertain)
         try:
             cleaned = actions.clean(user, row, lookups)
         except actions.Invalid as exc:
@@ -204,6 +205,7 @@ def check(
         except PermissionDenied as exc:
             preview.errors.append(RowError(filename, number, where["state"], row.get("state", ""), str(exc)))
             continue
+        preview.notes.extend(lookups.resolver.notes_since(before, f"{filename or 'file'}, row {number}"))
         key = tuple(getattr(v, "pk", v) for v in cleaned.key.values())
         if key in seen:
             continue  # the same action twice in one file is one record

@@ -14,8 +14,12 @@ APP_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_it_loads_every_iso_entry_and_the_193_member_states(reference):
-    assert State.objects.count() == 249 + 31  # and the 31 entries of ISO 3166-3
-    assert State.objects.current().count() == 249
+    # the 249 entries of ISO 3166-1, Kosovo under its user-assigned code, and the 31 of ISO 3166-3
+    assert State.objects.count() == 249 + 1 + 31
+    assert State.objects.current().count() == 250
+    kosovo = State.objects.get(code="XKX")
+    assert (kosovo.iso2, kosovo.status) == ("XK", State.Status.TERRITORY)
+    assert "Security Council resolution 1244 (1999)" in kosovo.note
     assert State.objects.filter(status=State.Status.MEMBER).count() == 193
     assert set(State.objects.filter(status=State.Status.OBSERVER).values_list("iso3", flat=True)) == {
         "VAT",

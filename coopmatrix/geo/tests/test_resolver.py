@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from coopmatrix.geo.models import State
-from coopmatrix.geo.resolver import AmbiguousState, StateResolver, UnknownState
+from coopmatrix.geo.resolver import AmbiguousState, StateNotThen, StateResolver, UncertainState, UnknownState
 
 SEEDS = Path(__file__).resolve().parents[3].parent / "shared" / "seeds"
 
@@ -112,3 +112,90 @@ def test_a_name_that_fits_two_states_suggests_both(reference):
     with pytest.raises(UnknownState) as failure:
         StateResolver().resolve("Virgin Islands")
     assert {"United States Virgin Islands", "British Virgin Islands"} <= set(failure.value.suggestions)
+
+
+# --- never a guess in silence -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["New Jersey", "New Mexico", "South Yemen"])
+def test_a_spelling_pattern_does_not_take_another_place(resolver, text):
+    """OCHA's pattern for Jersey finds "jersey" in "New Jersey": a pattern counts only when what
+    it leaves over is generic ("Republic of …"), never another word of a place name."""
+    with pytest.raises(UnknownState) as failure:
+        resolver.resolve(text)
+    assert not isinstance(failure.value, UncertainState)
+    assert text in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "how"),
+    [
+        ("Brunei Darussalem", "BRN", "close"),
+        ("Cфte d'Ivoire", "CIV", "close"),  # a Cyrillic letter pasted from a PDF
+        ("Craotia", "HRV", "close"),
+        ("Rhodesia", "ZWE", "pattern"),
+    ],
+)
+def test_a_close_or_patterned_name_is_shown_never_assumed(resolver, text, code, how):
+    reading = resolver.read(text)
+    assert (reading.state.code, reading.how, reading.uncertain) == (code, how, True)
+    assert reading.note.startswith(f"read {text!r} as {reading.state.name_en} ({code})")
+    with pytest.raises(UncertainState) as failure:
+        resolver.resolve(text)  # where no person confirms (the API, a form), it is refused
+    assert f"did you mean {reading.state.name_en} ({code})" in str(failure.value)
+
+
+def test_an_import_takes_uncertain_readings_and_keeps_them_to_show(reference):
+    resolver = StateResolver(accept_uncertain=True)
+    assert resolver.resolve("Craotia").code == "HRV"
+    assert resolver.resolve("Croatia").code == "HRV"
+    assert resolver.notes_since(0, "row 4") == [
+        "row 4: read 'Craotia' as Croatia (HRV), by a close spelling; check it before confirming"
+    ]
+
+
+def test_two_states_spelt_alike_give_no_reading(resolver):
+    with pytest.raises(UnknownState) as failure:
+        resolver.resolve("Virgin Islands")
+    assert not isinstance(failure.value, UncertainState)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Royaume-Uni", "GBR"),
+        ("Reino Unido", "GBR"),
+        ("Pays-Bas", "NLD"),
+        ("Estados Unidos", "USA"),
+        ("Russie", "RUS"),
+        ("U.S.", "USA"),
+        ("U.S.A.", "USA"),
+        ("USSR", "SUHH"),
+        ("Soviet Union", "SUHH"),
+        ("Kosovo", "XKX"),
+        ("XK", "XKX"),
+        ("XKX", "XKX"),
+        ("Kosovo (under UNSCR 1244)", "XKX"),
+    ],
+)
+def test_common_short_names_in_french_and_spanish_and_abbreviations_resolve(resolver, text, code):
+    assert resolver.resolve(text).code == code
+
+
+def test_a_short_name_two_states_share_is_ambiguous(resolver):
+    # "Corée, République de" and "Corée, République populaire démocratique de".
+    with pytest.raises(AmbiguousState):
+        resolver.resolve("Corée")
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "successor"),
+    [("Zaire", "2003-05-01", "Democratic Republic of the Congo"), ("Burma", "2015-01-01", "Myanmar")],
+)
+def test_a_historic_state_exists_only_until_it_ended(resolver, text, day, successor):
+    import datetime as dt
+
+    with pytest.raises(StateNotThen) as failure:
+        resolver.resolve(text, on=dt.date.fromisoformat(day))
+    assert "ceased to exist" in str(failure.value) and successor in str(failure.value)
+    assert resolver.resolve(text, on=dt.date(1985, 6, 1)).is_historic
