@@ -1,4 +1,4 @@
-"""Rows of an uploaded XLSX workbook or UTF-8 CSV file, for every importer.
+"""Rows of an uploaded XLSX workbook or CSV file, for every importer.
 
 Row numbers are the ones a spreadsheet shows (the header is row 1), so that an error message
 points at the cell a user has to fix.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -18,25 +19,64 @@ class FileRefused(ValueError):
     """The file as a whole cannot be read (not a spreadsheet, wrong columns)."""
 
 
+DECIMAL_MARKS = ("auto", "point", "comma")
+
+
 def read_rows(
     content: bytes,
     filename: str,
     columns: Iterable[str],
     required: Iterable[str],
     sheet: str | None = None,
+    *,
+    numbers: Iterable[str] = (),
+    decimal_mark: str = "auto",
+    notes: list[str] | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows as {column: text}; XLSX from `sheet` (or the first sheet), CSV as UTF-8."""
+    """Rows as {column: text}; XLSX from `sheet` (or the first sheet), or CSV text.
+
+    A CSV file may be UTF-8 or Windows-1252 (what Excel saves in Western Europe), separated by
+    commas, semicolons or tabs; amounts in the `numbers` columns may use a decimal point or a
+    decimal comma (`decimal_mark`, or "auto" to tell from the file). What was read how is added
+    to `notes`, for the preview; what cannot be read for sure is refused, naming the fix.
+    Amounts come out written with a decimal point and no grouping ("1234.56").
+    """
     known, needed = list(columns), list(required)
+    said = notes if notes is not None else []
+    if decimal_mark not in DECIMAL_MARKS:
+        raise FileRefused(f"the decimal mark must be one of {', '.join(DECIMAL_MARKS)}, not {decimal_mark!r}")
     if content[:4] == b"PK\x03\x04":
-        yield from _xlsx_rows(content, known, needed, sheet)
-        return
+        rows = list(_xlsx_rows(content, known, needed, sheet))
+    else:
+        rows = list(_csv_rows(content, filename, known, needed, said))
+    yield from _amounts(rows, list(numbers), decimal_mark, said, filename)
+
+
+def _csv_rows(
+    content: bytes, filename: str, known: list[str], needed: list[str], notes: list[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    name = filename or "the file"
     try:
         text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(f"{filename or 'the file'} is neither an XLSX workbook nor UTF-8 CSV text") from exc
+    except UnicodeDecodeError:
+        try:
+            text = content.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                f"{name} is neither an XLSX workbook nor CSV text in UTF-8 or Windows-1252: save it "
+                "from the spreadsheet as 'CSV UTF-8' or as an XLSX workbook"
+            ) from exc
+        notes.append(
+            f"{name} is not UTF-8: it was read as Windows-1252 (Western European), as Excel saves "
+            "it; check the accented names below"
+        )
     if "\x00" in text:
-        raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
-    reader = csv.reader(io.StringIO(text))
+        raise FileRefused(f"{name} is not a spreadsheet (CSV or XLSX)")
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    if delimiter != ",":
+        notes.append(f"{name} is separated by {'semicolons' if delimiter == ';' else 'tabs'}")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, None)
     _check_header(header, known, needed)
     assert header is not None
@@ -51,6 +91,68 @@ def read_rows(
         )
 
 
+# An amount with a decimal point ("1,234.56", "1234.5") or a decimal comma ("1.234,56", "12,5");
+# "1,234" and "1.234" alone could be either (a thousands separator, or three decimals).
+_POINT = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_COMMA = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
+_AMBIGUOUS = re.compile(r"^-?\d{1,3}([.,])\d{3}$")
+
+
+def amount_text(text: str, mark: str) -> str | None:
+    """`text` as an amount with a decimal point ("1234.56"), read with the decimal `mark`
+    ("point" or "comma"); None if it is not an amount written that way."""
+    compact = re.sub(r"[\s\u00a0\u202f']", "", text)  # spaces, no-break spaces, Swiss apostrophes
+    if mark == "point" and _POINT.match(compact):
+        return compact.replace(",", "")
+    if mark == "comma" and _COMMA.match(compact):
+        return compact.replace(".", "").replace(",", ".")
+    return None
+
+
+def _amounts(
+    rows: list[tuple[int, dict[str, str]]], numbers: list[str], mark: str, notes: list[str], filename: str
+) -> list[tuple[int, dict[str, str]]]:
+    cells = [(n, c, row[c]) for n, row in rows for c in numbers if row.get(c)]
+    if not cells:
+        return rows
+    if mark == "auto":
+        mark = _detect_mark(cells, filename)
+        notes.append(f"amounts read with a decimal {mark} ({', '.join(numbers)})")
+    for _number, row in rows:
+        for column in numbers:
+            value = row.get(column, "")
+            if value:
+                # What does not read as an amount stays as typed: the importer refuses it,
+                # naming the row, the column and the value.
+                row[column] = amount_text(value, mark) or value
+    return rows
+
+
+def _detect_mark(cells: list[tuple[int, str, str]], filename: str) -> str:
+    """The decimal mark the file's amounts use: the one they can all be read with, preferring
+    the one that some amount needs (a decimal comma in "12,5")."""
+    fits = {m: [c for c in cells if amount_text(c[2], m) is not None] for m in ("point", "comma")}
+    needs = {
+        m: [
+            c
+            for c in fits[m]
+            if amount_text(c[2], "comma" if m == "point" else "point") is None
+            and not _AMBIGUOUS.match(c[2].strip())
+        ]
+        for m in fits
+    }
+    if needs["point"] and needs["comma"]:
+        (row_p, column_p, value_p), (row_c, column_c, value_c) = needs["point"][0], needs["comma"][0]
+        raise FileRefused(
+            f"{filename or 'the file'} mixes decimal marks: row {row_p}, column {column_p!r} has "
+            f"{value_p!r} (a decimal point), row {row_c}, column {column_c!r} has {value_c!r} (a decimal "
+            "comma); write every amount the same way, or choose the decimal mark"
+        )
+    if needs["comma"]:
+        return "comma"
+    return "point"
+
+
 def _xlsx_rows(
     content: bytes, known: list[str], needed: list[str], sheet: str | None
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -61,23 +163,29 @@ def _xlsx_rows(
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise FileRefused("the file is a damaged or unknown workbook") from exc
     data = workbook[sheet] if sheet in workbook.sheetnames else workbook.worksheets[0]
-    rows = data.iter_rows(values_only=True)
-    header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
+    rows = data.iter_rows()
+    header = [str(c.value).strip() if c.value is not None else "" for c in next(rows, ())]
     _check_header(header, known, needed)
     for number, cells in enumerate(rows, start=2):
-        values = ["" if c is None else cell_text(c) for c in cells]
+        values = [
+            "" if c.value is None else cell_text(c.value, getattr(c, "number_format", "")) for c in cells
+        ]
         if not any(values):
             continue
         yield number, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
     workbook.close()
 
 
-def cell_text(value: Any) -> str:
-    """A cell as the text a user typed: dates as ISO dates, whole numbers without '.0'."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
+def cell_text(value: Any, number_format: str = "") -> str:
+    """A cell as the text a user typed: dates as ISO dates at the precision the cell shows (a
+    month Excel turned into a date cell formatted "mmm-yy" stays a month, "2004-03"), whole
+    numbers without '.0'."""
+    if isinstance(value, dt.datetime | dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        shown = re.sub(r'"[^"]*"|\[[^]]*\]|\\.', "", number_format or "").lower()
+        if shown and "d" not in shown and "y" in shown:
+            return f"{day.year:04d}-{day.month:02d}" if "m" in shown else f"{day.year:04d}"
+        return day.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

@@ -283,10 +283,20 @@ def save_activity(user: Any, data: dict[str, Any], activity: Activity | None = N
 def _budget(value: Any, errors: dict[str, str]) -> Decimal | None:
     if value in (None, ""):
         return None
+    from coopmatrix.core.spreadsheets import amount_text
+
+    # "12,5" is not 125: a comma is read only as a thousands separator ("1,234.56"); a file with
+    # decimal commas is converted when it is read, with its decimal mark shown in the preview.
+    text = value if isinstance(value, Decimal | int | float) else amount_text(str(value), "point")
     try:
-        amount = Decimal(str(value).replace(",", "").strip())
+        amount = Decimal(str(text if text is not None else value).strip())
     except InvalidOperation:
-        errors["budget"] = f"{value!r} is not a number"
+        hint = (
+            " (a decimal comma? write 12.5, or choose the decimal mark when importing)"
+            if "," in str(value)
+            else ""
+        )
+        errors["budget"] = f"{value!r} is not a number{hint}"
         return None
     if amount < 0:
         errors["budget"] = "must not be negative"

@@ -75,9 +75,21 @@ def template_csv() -> str:
     return ",".join(COLUMN_NAMES) + "\n"
 
 
-def read_rows(content: bytes, filename: str = "") -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of an XLSX or UTF-8 CSV file with their row numbers as a spreadsheet shows them."""
-    return spreadsheets.read_rows(content, filename, COLUMN_NAMES, REQUIRED, sheet="Activities")
+def read_rows(
+    content: bytes, filename: str = "", decimal_mark: str = "auto", notes: list[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of an XLSX or CSV file with their row numbers as a spreadsheet shows them; budgets
+    read with the file's decimal mark (see core.spreadsheets)."""
+    return spreadsheets.read_rows(
+        content,
+        filename,
+        COLUMN_NAMES,
+        REQUIRED,
+        sheet="Activities",
+        numbers=("budget",),
+        decimal_mark=decimal_mark,
+        notes=notes,
+    )
 
 
 def _split(text: str) -> list[str]:
@@ -100,14 +112,19 @@ def _data(row: dict[str, str]) -> dict[str, Any]:
 
 
 def check(
-    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+    decimal_mark: str = "auto",
 ) -> Preview:
-    """Check every row; the preview says what would be created, updated or left unchanged."""
+    """Check every row; the preview says what would be created, updated or left unchanged, and
+    how the file was read (encoding, separator, decimal mark, names read by spelling)."""
     preview = Preview()
     lookups = Lookups(user, accept_uncertain=True)
     seen: dict[str, int] = {}
     try:
-        rows = list(read_rows(content, filename))
+        rows = list(read_rows(content, filename, decimal_mark, preview.notes))
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
         return preview
@@ -158,10 +175,14 @@ def check(
 
 @transaction.atomic
 def import_file(
-    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+    decimal_mark: str = "auto",
 ) -> Preview:
     """Check and, when every row is right, write, in one transaction."""
-    preview = check(user, content, filename, progress)
+    preview = check(user, content, filename, progress, decimal_mark)
     if preview.ok:
         write(preview)
     return preview

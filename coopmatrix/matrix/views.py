@@ -546,7 +546,17 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         check=importers.check,
         import_file=importers.import_file,
         done=reverse("matrix:activity_list"),
+        options=_decimal_mark,
     )
+
+
+def _decimal_mark(request: HttpRequest) -> dict[str, str]:
+    from coopmatrix.core.spreadsheets import DECIMAL_MARKS
+
+    mark = request.POST.get("decimal_mark") or "auto"
+    if mark not in DECIMAL_MARKS:
+        raise ValueError(_("Unknown decimal mark."))
+    return {"decimal_mark": mark}
 
 
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
