@@ -68,8 +68,22 @@ def template_rows(content: bytes, filename: str) -> Iterator[tuple[int, dict[str
 # --- A depositary's status table ------------------------------------------------------------
 
 #: The marks after a date in the consent column, as the UN Treaty Collection writes them.
-MARKS = {"": "ratification", "A": "acceptance", "AA": "approval", "a": "accession", "d": "succession"}
-_DATE = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\s*(AA|A|a|d)?\s*$")
+#: Some depositaries write "Rt" for a ratification, and footnote marks after the date ("a 3").
+MARKS = {
+    "": "ratification",
+    "Rt": "ratification",
+    "A": "acceptance",
+    "AA": "approval",
+    "a": "accession",
+    "d": "succession",
+}
+_DATE = re.compile(
+    r"^\s*(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\s*(AA|A|Rt|a|d)?[\s\d,*\u00b9\u00b2\u00b3\u2070-\u2079]*$"
+)
+#: A date with its mark, found anywhere in a line of text pasted from a PDF (columns lost).
+_DATE_IN_LINE = re.compile(r"(?<![\d])(\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4})(?:\s*(AA|A|Rt|a|d)(?![A-Za-z]))?")
+#: What a line holds when its one date could be a signature or a consent.
+UNSURE = "\x00unsure\x00"
 _MONTHS = {
     month: number
     for number, month in enumerate(
@@ -111,7 +125,43 @@ def _table(content: bytes) -> list[list[str]]:
             if any(cells and cells[0].lower().startswith("participant") for cells in rows):
                 return rows
         raise FileRefused("no table with a 'Participant' column in this HTML page")
-    return [re.split(r"\t| {2,}", line.strip()) for line in text.splitlines()]
+    return _text_table(text)
+
+
+def _text_table(text: str) -> list[list[str]]:
+    """Rows of a status table pasted as text. Copied from the web page, cells are separated by
+    tabs; pasted from a PDF, by single spaces, and the columns are lost. Each line is then read
+    from its dates: two dates are a signature and a consent; one date with a mark (a, d, A, AA,
+    Rt) is a consent; one date alone could be either, and is refused unless tabs say which."""
+    rows: list[list[str]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.lower().startswith("participant"):
+            rows.append(
+                ["Participant", "Signature", "Ratification, Acceptance(A), Approval(AA), Accession(a)"]
+            )
+            continue
+        if "\t" in line:
+            cells = line.rstrip("\n").split("\t")
+            rows.append([cells[0], *cells[1:3]])
+            continue
+        dates = list(_DATE_IN_LINE.finditer(stripped))
+        if not dates:
+            rows.append([stripped])
+            continue
+        name = stripped[: dates[0].start()]
+        tokens = [m.group(0).strip() for m in dates]
+        if len(tokens) > 2:
+            rows.append([name, UNSURE + " ".join(tokens), ""])
+        elif len(tokens) == 2:
+            rows.append([name, tokens[0], tokens[1]])
+        elif dates[0].group(2):
+            rows.append([name, "", tokens[0]])
+        else:
+            rows.append([name, UNSURE + tokens[0], ""])
+    return rows
 
 
 def depositary_rows(content: bytes, instrument: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -141,7 +191,18 @@ def depositary_rows(content: bytes, instrument: str) -> Iterator[tuple[int, dict
             value = cells[index].strip() if index is not None and index < len(cells) else ""
             if not value:
                 continue
+            unsure = value.startswith(UNSURE)
+            value = value.removeprefix(UNSURE)
             row = {"state": name, "instrument": instrument, "_column": column, "_value": value}
+            if unsure:
+                row["_column"] = "Participant"
+                row["_error"] = (
+                    "the columns were lost (text pasted from a PDF?): a date without a mark could be "
+                    "a signature or a ratification; paste the table copied from the web page (with "
+                    "tabs), or use the template"
+                )
+                yield number, row
+                continue
             try:
                 day, action = depositary_date(value)
             except ValueError as exc:
@@ -184,6 +245,8 @@ def check(
         return preview
     lookups = actions.Lookups(user, accept_uncertain=True)
     seen: dict[tuple, int] = {}
+    #: (State, instrument) → (row, date) of its consent: a State consents to a treaty once.
+    consents: dict[tuple, tuple[int, Any]] = {}
     for index, (number, row) in enumerate(rows, start=1):
         if progress:
             progress(index)
@@ -207,6 +270,22 @@ def check(
             continue
         preview.notes.extend(lookups.resolver.notes_since(before, f"{filename or 'file'}, row {number}"))
         key = tuple(getattr(v, "pk", v) for v in cleaned.key.values())
+        if cleaned.key["action"] in TreatyAction.CONSENT:
+            pair = (cleaned.key["state"].pk, cleaned.key["instrument"].pk)
+            first = consents.setdefault(pair, (number, cleaned.key["deposited"]))
+            if first[1] != cleaned.key["deposited"]:
+                preview.errors.append(
+                    RowError(
+                        filename,
+                        number,
+                        where["state"],
+                        str(row.get("state", "")),
+                        f"{cleaned.key['state'].name_en} consents on row {first[0]} "
+                        f"({first[1].isoformat()}) and here ({cleaned.key['deposited'].isoformat()}): "
+                        "a State consents to a treaty once; keep the right row",
+                    )
+                )
+                continue
         if key in seen:
             continue  # the same action twice in one file is one record
         seen[key] = number

@@ -156,3 +156,52 @@ def test_the_import_page_previews_then_confirms(cast, client, reference):
     assert TreatyAction.objects.count() == 6
     template = client.get("/treaty-actions/template.xlsx")
     assert template.status_code == 200 and template.content[:2] == b"PK"
+
+
+# A status table pasted from a PDF: the columns are single spaces; made for tests.
+PDF_PASTE = f"""Participant Signature {CONSENT_HEADER}
+Benin 2 31 Jul 2003 Rt
+Croatia 2 Jun 2003 a
+Czech Republic 3,4 6 Sep 2000 27 Dec 2005
+Georgia 27 Sep 2002 a
+Montenegro 23 Oct 2006 d
+"""
+
+
+def test_a_table_pasted_from_a_pdf_is_read_from_its_dates_and_marks(cast, reference):
+    preview = _check(cast, PDF_PASTE, fmt="depositary", instrument="terrorist-financing-1999")
+    assert preview.errors == []
+    importers.write(cast.user("secretariat"), preview)
+    actions = {(a.state.code, a.action, a.deposited) for a in TreatyAction.objects.select_related("state")}
+    assert actions == {
+        ("BEN", "ratification", dt.date(2003, 7, 31)),  # "Rt", and the footnote mark "2" dropped
+        ("HRV", "accession", dt.date(2003, 6, 2)),
+        ("CZE", "signature", dt.date(2000, 9, 6)),
+        ("CZE", "ratification", dt.date(2005, 12, 27)),
+        ("GEO", "accession", dt.date(2002, 9, 27)),
+        ("MNE", "succession", dt.date(2006, 10, 23)),
+    }
+
+
+def test_one_unmarked_date_without_columns_is_refused_not_guessed(cast, reference):
+    text = PDF_PASTE + "Albania 10 Jul 2002\n"
+    preview = _check(cast, text, fmt="depositary", instrument="terrorist-financing-1999")
+    assert [(e.line, e.value) for e in preview.errors] == [(7, "10 Jul 2002")]
+    assert "signature or a ratification" in preview.errors[0].reason
+    assert not TreatyAction.objects.exists()
+
+
+def test_a_participant_consenting_twice_in_one_table_is_refused(cast, reference):
+    text = DEPOSITARY_TEXT + "Georgia\t\t3 Oct 2002 a\n"
+    preview = _check(cast, text, fmt="depositary", instrument="terrorist-financing-1999")
+    assert len(preview.errors) == 1
+    error = preview.errors[0]
+    assert error.line == 7 and "consents on row 5 (2002-09-27) and here (2002-10-03)" in error.reason
+
+
+def test_a_historic_state_acting_after_its_end_is_refused(cast, reference):
+    text = HEADER + "Zaire,terrorist-financing-1999,accession,2003-05-01,,,,made for tests,\n"
+    preview = _check(cast, text)
+    assert [e.column for e in preview.errors] == ["state"]
+    assert "ceased to exist" in preview.errors[0].reason
+    assert "Democratic Republic of the Congo" in preview.errors[0].reason
