@@ -77,9 +77,28 @@ class Lookups:
         return found
 
 
+#: What separates languages in a list: punctuation, and "and" in the languages entries are
+#: written in ("English and French", "anglais et français", "inglés y francés").
+_LANGUAGE_SEPARATORS = re.compile(r"\s*(?:[,;/&+]|\band\b|\bet\b|\by\b|\bund\b)\s*", re.IGNORECASE)
+
+
+def _language_items(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    items: list[str] = []
+    for piece in _LANGUAGE_SEPARATORS.split(str(value or "")):
+        words = piece.split()
+        # "en fr" is two codes; "Modern Greek" is one name.
+        if len(words) > 1 and all(re.fullmatch(r"[A-Za-z]{2,3}", w) for w in words):
+            items.extend(words)
+        elif piece.strip():
+            items.append(piece.strip())
+    return items
+
+
 def language_codes(value: Any) -> str:
-    """'en, French; ara' → 'en fr ar'; ValueError naming the unknown language."""
-    items = value if isinstance(value, list | tuple) else re.split(r"[\s,;]+", str(value or ""))
+    """'en, French; ara' or 'English and French' → 'en fr' …; ValueError naming the unknown one."""
+    items = _language_items(value)
     codes = []
     for item in (i.strip() for i in items):
         if not item:
@@ -107,6 +126,10 @@ def _language_by_name(name: str) -> Any:
 def telephone(value: str, state: Any) -> str:
     """A number in international form (+43 1 26060); ValueError when it cannot be one."""
     region = state.iso2 if state is not None and state.iso2 else None
+    # phonenumbers reads letters as a keypad would ("ABC" → 222): an entry with letters is a typo
+    # or a note, never a number to dial. Only an extension may be marked with words.
+    if re.search(r"[A-Za-z]", re.sub(r"(?i)\b(ext|extension|x)\.?\s*\d+\s*$", "", value)):
+        raise ValueError(f"{value!r} has letters in it; give the number in digits, e.g. +43 1 26060")
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -168,12 +191,30 @@ class CleanContact:
         return changed
 
     def differences(self, record: Contact, only_given: bool = False) -> dict[str, Any]:
-        """Fields whose value would change; `only_given`: a merge keeps what the row leaves empty."""
-        return {
-            name: value
-            for name, value in self.fields.items()
-            if getattr(record, name) != value and not (only_given and value in ("", None))
-        }
+        """Fields whose value would change. `only_given` (a merge) keeps what the row leaves
+        empty and joins what both have: the languages of both, both addresses and notes."""
+        found = {}
+        for name, value in self.fields.items():
+            if only_given and value in ("", None):
+                continue
+            if only_given:
+                value = joined(name, getattr(record, name), value)
+            if getattr(record, name) != value:
+                found[name] = value
+        return found
+
+
+#: Fields two entries of one person may both have and a merge keeps both of.
+JOINED_TEXT = ("postal_address", "secure_channel_notes")
+
+
+def joined(name: str, kept: Any, given: Any) -> Any:
+    """The value a merge writes: languages of both, both texts (once), else the given one."""
+    if name == "languages" and kept:
+        return " ".join(dict.fromkeys(f"{kept} {given}".split()))
+    if name in JOINED_TEXT and kept and given:
+        return kept if given.strip() in kept else f"{kept}\n{given}"
+    return given
 
 
 def _split_roles(value: Any) -> list[str]:
@@ -251,6 +292,14 @@ def check_may_record(user: Any, organization: Organization | None, state: Any) -
         "only the secretariat, an organization's editors (for its own contacts) or a national "
         "focal point (for its own State's) may record contacts"
     )
+
+
+def same_entry(record: Contact, cleaned: CleanContact) -> bool:
+    """Whether an entry is the one a row describes, by its person's name or else its function."""
+    fields = cleaned.fields
+    if fields["person_name"] or record.person_name:
+        return record.normalized_name == normalize_name(fields["person_name"])
+    return record.function.casefold().strip() == (fields["function"] or "").casefold().strip()
 
 
 def duplicates(user: Any, cleaned: CleanContact, exclude: int | None = None) -> list[Contact]:

@@ -130,7 +130,9 @@ def template_xlsx() -> bytes:
     return buffer.getvalue()
 
 
-def _sheets(content: bytes, filename: str) -> list[tuple[str, list[tuple[int, dict[str, str]]]]]:
+def _sheets(
+    content: bytes, filename: str, notes: list[str] | None = None
+) -> list[tuple[str, list[tuple[int, dict[str, str]]]]]:
     """(sheet, rows) of every sheet the file has, in the order they must be written."""
     if content[:4] == b"PK\x03\x04":
         from openpyxl import load_workbook
@@ -142,14 +144,16 @@ def _sheets(content: bytes, filename: str) -> list[tuple[str, list[tuple[int, di
         found = [s for s in SHEETS if s in names]
         if not found:
             raise FileRefused("no sheet named Organizations, Memberships or Contacts (download the template)")
-        return [(s, _rows(content, filename, s)) for s in found]
+        return [(s, _rows(content, filename, s, notes)) for s in found]
     if b"\x00" in content:
         raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
     try:
-        header = content.decode("utf-8-sig").splitlines()[0] if content.strip() else ""
-    except UnicodeDecodeError as exc:
-        raise FileRefused(f"{filename or 'the file'} is neither an XLSX workbook nor UTF-8 CSV text") from exc
-    columns = {c.strip() for c in header.split(",")}
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")  # read_rows refuses or notes it below
+    header = text.splitlines()[0] if text.strip() else ""
+    delimiter = max((",", ";", "\t"), key=header.count)
+    columns = {c.strip() for c in header.split(delimiter)}
     if columns & {"person_name", "function", "email"}:
         sheet = "Contacts"
     elif "joined" in columns or columns == {name for name, _ in MEMBERSHIP_COLUMNS}:
@@ -160,12 +164,14 @@ def _sheets(content: bytes, filename: str) -> list[tuple[str, list[tuple[int, di
         raise FileRefused(
             "the columns are not those of organizations, memberships or contacts (download the template)"
         )
-    return [(sheet, _rows(content, filename, sheet))]
+    return [(sheet, _rows(content, filename, sheet, notes))]
 
 
-def _rows(content: bytes, filename: str, sheet: str) -> list[tuple[int, dict[str, str]]]:
+def _rows(
+    content: bytes, filename: str, sheet: str, notes: list[str] | None = None
+) -> list[tuple[int, dict[str, str]]]:
     names = [name for name, _ in SHEETS[sheet]] + IGNORED.get(sheet, [])
-    rows = list(spreadsheets.read_rows(content, filename, names, REQUIRED[sheet], sheet=sheet))
+    rows = list(spreadsheets.read_rows(content, filename, names, REQUIRED[sheet], sheet=sheet, notes=notes))
     if len(rows) > MAX_ROWS:
         raise FileRefused(f"more than {MAX_ROWS} rows in {sheet}: split the file")
     return rows
@@ -194,7 +200,7 @@ def _run(
 ) -> Preview:
     preview = Preview()
     try:
-        sheets = _sheets(content, filename)
+        sheets = _sheets(content, filename, preview.notes)
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
         return preview
@@ -236,6 +242,11 @@ class _Writer:
             self.preview.unchanged += 1
 
     def sheet(self, sheet: str, rows: list[tuple[int, dict[str, str]]]) -> None:
+        if sheet == "Contacts":
+            emails = [row.get("email", "").strip().lower() for _, row in rows if row.get("email", "").strip()]
+            # A functional address several entries share (a committee's office): on such rows the
+            # e-mail alone does not make two entries one, or each row would overwrite the other.
+            self.shared_emails = {e for e in emails if emails.count(e) > 1}
         handler = {
             "Organizations": self.organization,
             "Memberships": self.membership,
@@ -400,6 +411,8 @@ class _Writer:
                 raise Invalid({"id": "no entry with this id that you may see"})
         else:
             matches = contacts.duplicates(self.user, cleaned)
+            if cleaned.fields["email"] in getattr(self, "shared_emails", set()):
+                matches = [m for m in matches if contacts.same_entry(m, cleaned)]
             if len(matches) > 1:
                 raise Invalid(
                     {

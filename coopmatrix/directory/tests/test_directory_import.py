@@ -211,3 +211,82 @@ def test_a_reader_imports_no_contacts(cast):
     preview = importers.import_file(cast.user("reader"), workbook(contacts=[row]), "c.xlsx")
     assert preview.errors and "may record contacts" in preview.errors[0].reason
     assert not Contact.objects.filter(email="ida@example.org").exists()
+
+
+def _contact(**values):
+    names = [name for name, _ in importers.SHEETS["Contacts"]]
+    row = dict(zip(names, CONTACT, strict=False))
+    row.update(values)
+    return [row.get(name, "") for name in names]
+
+
+def test_entries_sharing_an_office_address_stay_apart_and_a_second_import_changes_nothing(cast):
+    """A committee's office address serves its chair and its team: two rows, two entries."""
+    rows = [
+        _contact(person_name="", function="Chair's office (made for tests)", email="office@example.org"),
+        _contact(person_name="", function="Technical team (made for tests)", email="office@example.org"),
+    ]
+    user = cast.user("secretariat")
+    first = importers.import_file(user, workbook([ORG], [], rows), "office.xlsx")
+    assert first.errors == [] and Contact.objects.filter(email="office@example.org").count() == 2
+    again = importers.import_file(user, workbook([ORG], [], rows), "office.xlsx")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    functions = set(Contact.objects.filter(email="office@example.org").values_list("function", flat=True))
+    assert functions == {"Chair's office (made for tests)", "Technical team (made for tests)"}
+
+
+def test_a_merge_joins_languages_and_addresses_instead_of_replacing_them(cast):
+    user = cast.user("secretariat")
+    importers.import_file(
+        user,
+        workbook([ORG], [], [_contact(languages="en", postal_address="Room 1 (made for tests)")]),
+        "a.xlsx",
+    )
+    importers.import_file(
+        user,
+        workbook([ORG], [], [_contact(languages="fr", postal_address="Room 2 (made for tests)")]),
+        "b.xlsx",
+    )
+    entry = Contact.objects.get(email="ida@example.org")
+    assert entry.languages == "en fr"
+    assert entry.postal_address == "Room 1 (made for tests)\nRoom 2 (made for tests)"
+
+
+def test_languages_written_in_words_and_numbers_with_letters(cast):
+    user = cast.user("secretariat")
+    preview = importers.import_file(
+        user,
+        workbook(
+            [ORG],
+            [],
+            [
+                _contact(languages="English and French"),
+                _contact(person_name="Lee Letters", email="lee@example.org", telephone="+62 21 ABC 1234"),
+            ],
+        ),
+        "words.xlsx",
+    )
+    assert [(e.line, e.column, e.value) for e in preview.errors] == [(3, "telephone", "+62 21 ABC 1234")]
+    assert "has letters in it" in preview.errors[0].reason
+    preview = importers.import_file(
+        user, workbook([ORG], [], [_contact(languages="English and French")]), "w.xlsx"
+    )
+    assert preview.errors == []
+    assert Contact.objects.get(email="ida@example.org").languages == "en fr"
+
+
+def test_a_contacts_csv_saved_by_european_excel_is_read_and_said_so(cast):
+    names = [name for name, _ in importers.SHEETS["Contacts"]]
+    row = _contact(person_name="Zoë Çelik (made for tests)", email="zoe@example.org")
+    import csv
+
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=";")  # as Excel saves it: cells with ";" are quoted
+    writer.writerows([names, row])
+    content = text.getvalue().encode("cp1252")
+    user = cast.user("secretariat")
+    importers.import_file(user, workbook([ORG], [], []), "org.xlsx")
+    preview = importers.import_file(user, content, "contacts.csv")
+    assert preview.errors == []
+    assert any("Windows-1252" in n for n in preview.notes) and any("semicolons" in n for n in preview.notes)
+    assert Contact.objects.get(email="zoe@example.org").person_name == "Zoë Çelik (made for tests)"
