@@ -1,7 +1,10 @@
 """Helpers of the console commands."""
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -33,3 +36,21 @@ def import_source(path: Path, username: str) -> tuple[Any, bytes]:
     if user is None:
         raise CommandError(f"no user {username!r}")
     return user, path.read_bytes()
+
+
+@contextmanager
+def acting_as(user: Any) -> Iterator[None]:
+    """Changes made inside are kept in history as made by `user`, as a page's are by its signed-in
+    user (django-simple-history reads the user from the request it is handed by its middleware;
+    a console command has none, so it is handed one)."""
+    from simple_history.models import HistoricalRecords
+
+    before = getattr(HistoricalRecords.context, "request", None)
+    HistoricalRecords.context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if before is None:
+            del HistoricalRecords.context.request
+        else:
+            HistoricalRecords.context.request = before

@@ -20,7 +20,7 @@ from coopmatrix.core.importing import RowError
 from coopmatrix.core.spreadsheets import FileRefused
 
 from . import actions
-from .models import TreatyAction
+from .models import Instrument, TreatyAction
 
 COLUMNS = [
     ("state", "Required. State name or ISO code, e.g. Benin or BEN."),
@@ -164,8 +164,11 @@ def _text_table(text: str) -> list[list[str]]:
     return rows
 
 
-def depositary_rows(content: bytes, instrument: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Template rows (signature and consent of each participant) from a depositary's table."""
+def depositary_rows(
+    content: bytes, instrument: str, source: str = "depositary status table"
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Template rows (signature and consent of each participant) from a depositary's table;
+    `source` says which table (depositary, file, status date) on every action."""
     try:
         rows = _table(content)
     except UnicodeDecodeError as exc:
@@ -211,11 +214,20 @@ def depositary_rows(content: bytes, instrument: str) -> Iterator[tuple[int, dict
                 row.update(
                     {"date": day.isoformat(), "action": "signature" if column == "Signature" else action}
                 )
-                row["source"] = "depositary status table"
+                row["source"] = source
             yield number, row
 
 
 # --- Check, preview, write -------------------------------------------------------------------
+
+
+def _table_source(user: Any, code: str, filename: str, status_date: str) -> str:
+    record = Instrument.objects.visible_to(user).filter(code=code).first()
+    depositary = record.depositary if record and record.depositary else "depositary"
+    title = record.short_title if record else code
+    parts = [f"{depositary}, status table of {title}", f"file {filename or 'pasted text'}"]
+    parts.append(f"status as at {status_date}" if status_date else "status date not given")
+    return "; ".join(parts)
 
 
 def check(
@@ -225,8 +237,11 @@ def check(
     fmt: str = "template",
     instrument: str = "",
     progress: Callable[[int], None] | None = None,
+    status_date: str = "",
 ) -> Preview:
-    """Check every row; the preview says what would be created, updated or left unchanged."""
+    """Check every row; the preview says what would be created, updated or left unchanged.
+    A depositary's table records, as the source of each action, the depositary, the file and
+    the date the table gives its status as at (`status_date`, as the page writes it)."""
     preview = Preview()
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
@@ -234,7 +249,9 @@ def check(
         if fmt == "depositary":
             if not instrument:
                 raise FileRefused("a depositary's table is for one treaty: give its instrument code")
-            rows = list(depositary_rows(content, instrument))
+            rows = list(
+                depositary_rows(content, instrument, _table_source(user, instrument, filename, status_date))
+            )
         else:
             rows = list(template_rows(content, filename))
     except FileRefused as exc:

@@ -218,7 +218,11 @@ def _import_options(request: HttpRequest) -> dict[str, str]:
     fmt = request.POST.get("format", "template")
     if fmt not in importers.FORMATS:
         raise ValueError(_("Unknown format."))
-    return {"fmt": fmt, "instrument": request.POST.get("instrument", "")}
+    return {
+        "fmt": fmt,
+        "instrument": request.POST.get("instrument", ""),
+        "status_date": request.POST.get("status_date", "").strip()[:40],
+    }
 
 
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:

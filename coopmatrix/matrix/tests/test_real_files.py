@@ -161,3 +161,11 @@ def test_a_historic_state_after_its_end_is_refused_with_its_successor(cast, refe
     )
     assert not preview.ok
     assert "ceased to exist" in preview.errors[0].reason and "Myanmar" in preview.errors[0].reason
+
+
+def test_a_console_import_keeps_who_imported_in_history(cast, reference, tmp_path):
+    path = tmp_path / "who.csv"
+    path.write_bytes(_european_csv(_row(1, "1.000,00")))
+    call_command("import_activities", str(path), user="editor_a")
+    record = Activity.objects.get(external_id="XM-REAL-1").history.earliest()
+    assert record.history_user == cast.user("editor_a")

@@ -205,3 +205,20 @@ def test_a_historic_state_acting_after_its_end_is_refused(cast, reference):
     assert [e.column for e in preview.errors] == ["state"]
     assert "ceased to exist" in preview.errors[0].reason
     assert "Democratic Republic of the Congo" in preview.errors[0].reason
+
+
+def test_a_console_import_records_who_and_which_table(cast, reference, tmp_path):
+    path = tmp_path / "status-1999.txt"
+    path.write_text(DEPOSITARY_TEXT, encoding="utf-8")
+    call_command(
+        "import_treaty_actions",
+        str(path),
+        format="depositary",
+        instrument="terrorist-financing-1999",
+        status_date="2004-03-09",
+        user="secretariat",
+    )
+    action = TreatyAction.objects.get(state__code="HRV")
+    assert action.history.earliest().history_user == cast.user("secretariat")
+    assert "status table of" in action.source and "file status-1999.txt" in action.source
+    assert "status as at 2004-03-09" in action.source and "Secretary-General" in action.source

@@ -44,7 +44,6 @@ def treaty_actions(cast):
     return records
 
 
-
 ENDPOINTS = [
     Endpoints(
         name="instruments",

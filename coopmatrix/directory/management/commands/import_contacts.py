@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coopmatrix.core.console import Progress, import_source
+from coopmatrix.core.console import Progress, acting_as, import_source
 from coopmatrix.directory import importers
 
 
@@ -22,7 +22,8 @@ class Command(BaseCommand):
         user, content = import_source(path, options["user"])
         progress = Progress(max(content.count(b"\n"), 1) if not content.startswith(b"PK") else 1)
         run = importers.check if options["dry_run"] else importers.import_file
-        preview = run(user, content, path.name, progress=lambda n: progress(min(n, progress.total)))
+        with acting_as(user):
+            preview = run(user, content, path.name, progress=lambda n: progress(min(n, progress.total)))
         self.stderr.write("")
         if preview.errors:
             lines = "\n".join(str(e) for e in preview.errors)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from coopmatrix.core.console import Progress, import_source
+from coopmatrix.core.console import Progress, acting_as, import_source
 from coopmatrix.matrix import importers
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             total = sum(1 for _ in importers.read_rows(content, path.name, options["decimal_mark"]))
         except importers.FileRefused as exc:
             raise CommandError(f"{path.name}: {exc}; nothing was imported") from exc
-        with transaction.atomic():
+        with transaction.atomic(), acting_as(user):
             preview = importers.check(user, content, path.name, Progress(total), options["decimal_mark"])
             self.stderr.write("")
             if preview.errors:

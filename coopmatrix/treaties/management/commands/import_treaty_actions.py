@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from coopmatrix.core.console import Progress, import_source
+from coopmatrix.core.console import Progress, acting_as, import_source
 from coopmatrix.treaties import importers
 from coopmatrix.treaties.models import Instrument
 
@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--instrument", default="", help="Instrument code (required with --format depositary)."
         )
+        parser.add_argument(
+            "--status-date",
+            default="",
+            help="The date the depositary's table gives its status as at (recorded in each action's source).",
+        )
         parser.add_argument("--user", required=True, help="Whose rights the import uses (the secretariat).")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
 
@@ -34,9 +39,15 @@ class Command(BaseCommand):
                 f"--instrument: no instrument with code {options['instrument']!r} (see /instruments/)"
             )
         progress = Progress(max(content.count(b"\n"), 1))
-        with transaction.atomic():
+        with transaction.atomic(), acting_as(user):
             preview = importers.check(
-                user, content, path.name, options["format"], options["instrument"], progress=progress
+                user,
+                content,
+                path.name,
+                options["format"],
+                options["instrument"],
+                progress=progress,
+                status_date=options["status_date"],
             )
             self.stderr.write("")
             if preview.errors:
