@@ -530,6 +530,11 @@ def test_history_names_related_records_instead_of_their_keys(cast, client):
     activity.owner = cast.org_a
     activity.save()
     activity.recipient_states.add(cast.state_y)
+    from coopmatrix.treaties.models import Instrument
+
+    activity.instruments.add(Instrument.objects.get(code="terrorist-financing-1999"))
     page = client.get(activity.get_absolute_url()).content.decode()
     assert "Organization A (made for tests)" in page
-    assert "Testland Y (made for tests)" in page.split('id="history-h"')[1]
+    history = page.split('id="history-h"')[1]
+    assert "Testland Y (made for tests)" in history
+    assert "<code>instruments</code>: — → Terrorist Financing Convention 1999" in history

@@ -162,7 +162,14 @@ def _xlsx_rows(
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise FileRefused("the file is a damaged or unknown workbook") from exc
-    data = workbook[sheet] if sheet in workbook.sheetnames else workbook.worksheets[0]
+    # The sheet named for the records, else "Data", the sheet coopmatrix's own XLSX exports put
+    # them in (after their cover sheet), so that an export imports back as it is.
+    if sheet in workbook.sheetnames:
+        data = workbook[sheet]
+    elif "Data" in workbook.sheetnames:
+        data = workbook["Data"]
+    else:
+        data = workbook.worksheets[0]
     rows = data.iter_rows()
     header = [str(c.value).strip() if c.value is not None else "" for c in next(rows, ())]
     _check_header(header, known, needed)

@@ -138,10 +138,16 @@ def _sheets(
         from openpyxl import load_workbook
 
         try:
-            names = load_workbook(io.BytesIO(content), read_only=True).sheetnames
+            book = load_workbook(io.BytesIO(content), read_only=True)
         except Exception as exc:
             raise FileRefused("the file is a damaged or unknown workbook") from exc
+        names = book.sheetnames
         found = [s for s in SHEETS if s in names]
+        if not found and "Data" in names:
+            # coopmatrix's own XLSX export: a cover sheet, then the records in "Data".
+            first = next(book["Data"].iter_rows(values_only=True, max_row=1), ())
+            header = ",".join(str(c) for c in first if c is not None)
+            return [(kind, _rows(content, filename, kind, notes)) for kind in [_kind_of(header)]]
         if not found:
             raise FileRefused("no sheet named Organizations, Memberships or Contacts (download the template)")
         return [(s, _rows(content, filename, s, notes)) for s in found]
@@ -153,18 +159,22 @@ def _sheets(
         text = content.decode("cp1252", errors="replace")  # read_rows refuses or notes it below
     header = text.splitlines()[0] if text.strip() else ""
     delimiter = max((",", ";", "\t"), key=header.count)
+    sheet = _kind_of(header, delimiter)
+    return [(sheet, _rows(content, filename, sheet, notes))]
+
+
+def _kind_of(header: str, delimiter: str = ",") -> str:
+    """Which sheet a single table is, from its header."""
     columns = {c.strip() for c in header.split(delimiter)}
     if columns & {"person_name", "function", "email"}:
-        sheet = "Contacts"
-    elif "joined" in columns or columns == {name for name, _ in MEMBERSHIP_COLUMNS}:
-        sheet = "Memberships"
-    elif {"code", "kind"} <= columns:
-        sheet = "Organizations"
-    else:
-        raise FileRefused(
-            "the columns are not those of organizations, memberships or contacts (download the template)"
-        )
-    return [(sheet, _rows(content, filename, sheet, notes))]
+        return "Contacts"
+    if "joined" in columns or columns == {name for name, _ in MEMBERSHIP_COLUMNS}:
+        return "Memberships"
+    if {"code", "kind"} <= columns:
+        return "Organizations"
+    raise FileRefused(
+        "the columns are not those of organizations, memberships or contacts (download the template)"
+    )
 
 
 def _rows(

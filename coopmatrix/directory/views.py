@@ -26,22 +26,30 @@ from .filtersets import (
     visible_organization_ids,
 )
 from .forms import ContactForm, CorrectionForm, SendVerificationForm
+from .importers import ORGANIZATION_COLUMNS as IMPORT_ORGANIZATION_COLUMNS
 from .models import Contact, ContactExport, Correction, Membership, Organization
 from .tables import ContactTable, MembershipTable, OrganizationTable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-ORGANIZATION_COLUMNS = [
-    ("code", lambda o: o.code),
-    ("acronym", lambda o: o.acronym),
-    ("name", lambda o: o.name),
-    ("kind", lambda o: o.kind),
-    ("state", lambda o: o.state.code if o.state else ""),
-    ("headquarters", lambda o: o.headquarters.code if o.headquarters else ""),
-    ("headquarters_city", lambda o: o.headquarters_city),
-    ("confidentiality", lambda o: o.confidentiality),
-    ("source", lambda o: o.source),
-]
+# The importer's columns, in its order, so that an export imports back unchanged ("parent" is
+# filled per reader: a parent the reader may not see is left blank).
+_ORGANIZATION_GETTERS = {
+    "code": lambda o: o.code,
+    "name": lambda o: o.name,
+    "acronym": lambda o: o.acronym,
+    "kind": lambda o: o.kind,
+    "parent": lambda o: "",
+    "state": lambda o: o.state.code if o.state else "",
+    "headquarters": lambda o: o.headquarters.code if o.headquarters else "",
+    "headquarters_city": lambda o: o.headquarters_city,
+    "website": lambda o: o.website,
+    "mandate": lambda o: o.mandate,
+    "thematic_areas": lambda o: "; ".join(a.code for a in o.thematic_areas.all()),
+    "confidentiality": lambda o: o.confidentiality,
+    "source": lambda o: o.source,
+}
+ORGANIZATION_COLUMNS = [(name, _ORGANIZATION_GETTERS[name]) for name, _ in IMPORT_ORGANIZATION_COLUMNS]
 MEMBERSHIP_COLUMNS = [
     ("organization", lambda m: m.organization.code),
     ("state", lambda m: m.state.code),
@@ -76,7 +84,10 @@ class OrganizationExportView(RecordExportView):
     def get_columns(self, request):
         visible = visible_organization_ids(request)
         parent = ("parent", lambda o: o.parent.code if o.parent_id in visible else "")
-        return [*self.columns[:4], parent, *self.columns[4:]]
+        return [parent if name == "parent" else (name, getter) for name, getter in self.columns]
+
+    def rows(self, request, records):
+        return records.prefetch_related("thematic_areas").iterator(chunk_size=2000)
 
 
 class OrganizationDetailView(RecordDetailView):

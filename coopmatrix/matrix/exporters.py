@@ -9,6 +9,7 @@ from typing import Any
 from coopmatrix.core.dates import partial_text
 from coopmatrix.core.exports import describe_filters, xlsx_response  # noqa: F401 - the matrix's names for them
 
+from .importers import COLUMN_NAMES as IMPORT_COLUMNS
 from .models import Activity
 
 
@@ -21,31 +22,38 @@ def _date(row: dict[str, Any], name: str) -> str:
 
 
 # Each export row is a dict from `activity_rows`, not a model instance: a 100,000-row export must
-# not build 500,000 model objects.
-ACTIVITY_COLUMNS = [
-    ("external_id", lambda a: a["external_id"] or ""),
-    ("title", lambda a: a["title"]),
-    ("programme", lambda a: a["programme__code"] or ""),
-    ("providers", lambda a: _joined(f"{code}:{role}" for code, role in a["providers"])),
-    ("recipient_states", lambda a: _joined(a["states"])),
-    ("recipient_regions", lambda a: _joined(a["regions"])),
-    ("thematic_areas", lambda a: _joined(a["themes"])),
-    ("modality", lambda a: a["modality"]),
-    ("status", lambda a: a["status"]),
-    ("planned_start", lambda a: _date(a, "planned_start")),
-    ("planned_end", lambda a: _date(a, "planned_end")),
-    ("actual_start", lambda a: _date(a, "actual_start")),
-    ("actual_end", lambda a: _date(a, "actual_end")),
-    ("budget", lambda a: a["budget"] if a["budget"] is not None else ""),
-    ("currency", lambda a: a["currency"]),
-    ("people_trained", lambda a: a["people_trained"] if a["people_trained"] is not None else ""),
-    ("confidentiality", lambda a: a["confidentiality"]),
-    ("source", lambda a: a["source"]),
-]
+# not build 500,000 model objects. The columns are the importer's, in its order, so that an export
+# imports back unchanged: a column the importer gains without a getter here fails at start-up.
+_GETTERS = {
+    "external_id": lambda a: a["external_id"] or "",
+    "title": lambda a: a["title"],
+    "description": lambda a: a["description"],
+    "programme": lambda a: a["programme__code"] or "",
+    "providers": lambda a: _joined(f"{code}:{role}" for code, role in a["providers"]),
+    "recipient_states": lambda a: _joined(a["states"]),
+    "recipient_regions": lambda a: _joined(a["regions"]),
+    "thematic_areas": lambda a: _joined(a["themes"]),
+    "instruments": lambda a: _joined(a["instruments"]),
+    "modality": lambda a: a["modality"],
+    "status": lambda a: a["status"],
+    "planned_start": lambda a: _date(a, "planned_start"),
+    "planned_end": lambda a: _date(a, "planned_end"),
+    "actual_start": lambda a: _date(a, "actual_start"),
+    "actual_end": lambda a: _date(a, "actual_end"),
+    "budget": lambda a: a["budget"] if a["budget"] is not None else "",
+    "currency": lambda a: a["currency"],
+    "people_trained": lambda a: a["people_trained"] if a["people_trained"] is not None else "",
+    "outcome_documents": lambda a: a["outcome_documents"],
+    "confidentiality": lambda a: a["confidentiality"],
+    "source": lambda a: a["source"],
+}
+ACTIVITY_COLUMNS = [(name, _GETTERS[name]) for name in IMPORT_COLUMNS]
 ACTIVITY_FIELDS = (
     "pk",
     "external_id",
     "title",
+    "description",
+    "outcome_documents",
     "programme_id",
     "programme__code",
     "modality",
@@ -61,11 +69,13 @@ CHUNK = 2000
 
 
 def activity_rows(
-    queryset: Any, visible_organizations: set[int], visible_programmes: set[int]
+    queryset: Any,
+    visible_organizations: set[int],
+    visible_programmes: set[int],
+    visible_instruments: set[int] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Activities as plain dicts with their recipients, areas, and the providers and programme
     the reader may see (a hidden programme is left blank, as if none), chunk by chunk."""
-    from .models import Activity, ActivityProvider
 
     chunk: list[dict[str, Any]] = []
     for values in queryset.values(*ACTIVITY_FIELDS).iterator(chunk_size=CHUNK):
@@ -73,13 +83,17 @@ def activity_rows(
             values["programme__code"] = None
         chunk.append(values)
         if len(chunk) == CHUNK:
-            yield from _with_relations(chunk, visible_organizations, Activity, ActivityProvider)
+            yield from _with_relations(chunk, visible_organizations, visible_instruments)
             chunk = []
     if chunk:
-        yield from _with_relations(chunk, visible_organizations, Activity, ActivityProvider)
+        yield from _with_relations(chunk, visible_organizations, visible_instruments)
 
 
-def _with_relations(chunk, visible_organizations, Activity, ActivityProvider) -> list[dict[str, Any]]:
+def _with_relations(
+    chunk: list[dict[str, Any]], visible_organizations: set[int], visible_instruments: set[int] | None
+) -> list[dict[str, Any]]:
+    from .models import Activity, ActivityProvider
+
     pks = [row["pk"] for row in chunk]
     related: dict[str, dict[int, list[Any]]] = {}
     for key, through, path in (
@@ -93,6 +107,13 @@ def _with_relations(chunk, visible_organizations, Activity, ActivityProvider) ->
         ):
             found[activity_id].append(value)
         related[key] = found
+    instruments: dict[int, list[str]] = defaultdict(list)
+    links = Activity.instruments.through.objects.filter(activity_id__in=pks)
+    if visible_instruments is not None:
+        links = links.filter(instrument_id__in=visible_instruments)
+    for activity_id, code in links.values_list("activity_id", "instrument__code"):
+        instruments[activity_id].append(code)
+    related["instruments"] = instruments
     providers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     rows = ActivityProvider.objects.filter(activity_id__in=pks, organization_id__in=visible_organizations)
     for activity_id, code, role in rows.values_list("activity_id", "organization__code", "role"):

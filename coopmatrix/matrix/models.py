@@ -161,7 +161,11 @@ class Activity(ConfidentialRecord):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[recipient_states, recipient_regions, thematic_areas])
+    # Every link is kept in history too, so that what an activity answered or named can be seen
+    # as it stood at any date.
+    history = HistoricalRecords(
+        m2m_fields=[recipient_states, recipient_regions, thematic_areas, instruments, requests]
+    )
 
     class Meta:
         ordering = ["-period_start", "title"]
@@ -355,7 +359,7 @@ class Request(ConfidentialRecord):
     )
     status_changed = models.DateField(_("status changed on"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[thematic_areas, instruments])
     objects: ClassVar[Any] = RequestQuerySet.as_manager()
 
     visibility_state_field: ClassVar[str | None] = "state"

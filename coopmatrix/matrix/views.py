@@ -56,6 +56,18 @@ class ActivityListView(RecordListView):
         return grid.total(filterset, principal_for(request.user))
 
 
+def _rows(request: HttpRequest, records: Any) -> Any:
+    """Export rows naming only the providers, programmes and instruments the reader may see."""
+    from coopmatrix.treaties.models import Instrument
+
+    return activity_rows(
+        records,
+        visible_organization_ids(request),
+        visible_ids(request, Programme),
+        visible_ids(request, Instrument),
+    )
+
+
 class ActivityExportView(RecordExportView):
     model = Activity
     filterset_class = ActivityFilterSet
@@ -63,7 +75,7 @@ class ActivityExportView(RecordExportView):
     filename = "matrix"
 
     def rows(self, request, records):
-        return activity_rows(records, visible_organization_ids(request), visible_ids(request, Programme))
+        return _rows(request, records)
 
 
 class ActivityXlsxView(VisibleMixin, View):
@@ -73,7 +85,7 @@ class ActivityXlsxView(VisibleMixin, View):
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
-        rows = activity_rows(filterset.qs, visible_organization_ids(request), visible_ids(request, Programme))
+        rows = _rows(request, filterset.qs)
         return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"), rows)
 
 
