@@ -106,6 +106,8 @@ class ActivityOut(Schema):
     requests: list[int]
     modality: str
     status: str
+    #: Recorded as pipeline, planned or ongoing, but its own dates ended before today.
+    past_its_end: bool
     planned_start: str
     planned_end: str
     actual_start: str
@@ -145,6 +147,10 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_requests(obj: Activity) -> list[int]:
         return [r.pk for r in obj.requests.all()]
+
+    @staticmethod
+    def resolve_past_its_end(obj: Activity) -> bool:
+        return obj.past_its_end()
 
     @staticmethod
     def resolve_planned_start(obj: Activity) -> str:
@@ -316,6 +322,7 @@ def list_activities(
     instrument: str | None = None,
     modality: str | None = None,
     status: str | None = None,
+    past_its_end: bool | None = None,
     period_from: dt.date | None = None,
     period_to: dt.date | None = None,
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import FilterSet, empty
@@ -13,7 +14,7 @@ from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
 from coopmatrix.vocabulary.models import ThematicArea
 
-from .models import Activity, ActivityProvider, ActivityReach, Programme, Request
+from .models import Activity, ActivityProvider, ActivityReach, Programme, Request, past_its_end_q
 
 
 def visible_programmes(request):
@@ -95,6 +96,9 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=Activity.Status.choices, label=_("Status"), distinct=False
     )
+    past_its_end = django_filters.BooleanFilter(
+        label=_("Status not confirmed since its dates ended"), method="filter_past_its_end"
+    )
     period_from = django_filters.DateFilter(label=_("Active on or after"), method="filter_from")
     period_to = django_filters.DateFilter(label=_("Active on or before"), method="filter_to")
 
@@ -111,9 +115,16 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
             "instrument",
             "modality",
             "status",
+            "past_its_end",
             "period_from",
             "period_to",
         ]
+
+    def filter_past_its_end(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        condition = past_its_end_q(timezone.localdate())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

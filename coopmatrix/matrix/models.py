@@ -195,6 +195,24 @@ class Activity(ConfidentialRecord):
     def date_display(self, which: str) -> str:
         return format_partial(getattr(self, which), getattr(self, f"{which}_precision"))
 
+    #: Statuses that say the work is still to come or under way.
+    ACTIVE_STATUSES: ClassVar[tuple[str, ...]] = ("pipeline", "planned", "ongoing")
+
+    def past_its_end(self, on: dt.date | None = None) -> bool:
+        """Still recorded as pipeline, planned or ongoing, though its own dates ended before `on`
+        (today): the status was not confirmed since, and a view of work under way leaves it out."""
+        day = on or timezone.localdate()
+        return self.status in self.ACTIVE_STATUSES and self.period_end is not None and self.period_end < day
+
+    @property
+    def status_display_now(self) -> str:
+        """The status as a reader should take it today: "Ongoing (its dates ended 2004-12)"."""
+        shown = str(self.get_status_display())
+        if not self.past_its_end():
+            return shown
+        ended = self.date_display("actual_end") or self.date_display("planned_end")
+        return str(_("%(status)s, not confirmed: its dates ended %(end)s") % {"status": shown, "end": ended})
+
     DATE_FIELDS: ClassVar[tuple[str, ...]] = ("planned_start", "planned_end", "actual_start", "actual_end")
     #: Each date with its precision, as rows read them.
     DATE_COLUMNS: ClassVar[tuple[str, ...]] = tuple(
@@ -218,6 +236,19 @@ class Activity(ConfidentialRecord):
     @property
     def actual_display(self) -> str:
         return self._span("actual")
+
+
+def under_way_q(on: dt.date) -> models.Q:
+    """Activities to come or under way on `on`: recorded so, and their dates not ended before it.
+    An activity of 2003 still recorded as ongoing is not under way in 2026."""
+    return models.Q(status__in=Activity.ACTIVE_STATUSES) & (
+        models.Q(period_end__gte=on) | models.Q(period_end__isnull=True)
+    )
+
+
+def past_its_end_q(on: dt.date) -> models.Q:
+    """Activities recorded as to come or under way whose own dates ended before `on`."""
+    return models.Q(status__in=Activity.ACTIVE_STATUSES, period_end__lt=on)
 
 
 class ActivityReach(models.Model):

@@ -151,6 +151,9 @@ def _from_history(when: dt.datetime, user: Any) -> tuple[Rows, dict[int, list[st
         .latest_of_each()
         .exclude(history_type="-")
         .filter(status__in=SHOWN_STATUSES)
+        # Still to come or under way in the month by its own dates: a 2003 workshop left
+        # "ongoing" in the records is not in the matrix of a later month.
+        .filter(models.Q(period_end__gte=when.date().replace(day=1)) | models.Q(period_end__isnull=True))
         .filter(visibility_q(Activity, principal_for(user), as_at=when))
     )
     rows = {row["history_id"]: row for row in latest.values("history_id", *ROW_FIELDS)}

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import CharField, F, IntegerField, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +58,7 @@ class ActivityTable(FastRows, tables.Table):
         # Required: a row names only the providers the reader may see.
         super().__init__(*args, **kwargs)
         self.visible_organizations = visible_organizations
+        self._today = timezone.localdate()
 
     def prepare(self, records):
         """Recipients, providers and areas of the page in one query. prefetch_related builds a
@@ -117,6 +119,7 @@ class ActivityTable(FastRows, tables.Table):
             self._page_labels = {
                 "modality": {k: str(v) for k, v in MODALITY.items()},
                 "status": {k: str(v) for k, v in STATUS.items()},
+                "past": str(_("not confirmed: its dates ended")),
                 "role": {k: str(v) for k, v in ROLE.items()},
                 "url": pattern,
             }
@@ -149,6 +152,10 @@ class ActivityTable(FastRows, tables.Table):
     def render_period_end(self, record):
         return record.date_display("actual_end") or record.date_display("planned_end")
 
+    def _status(self, labels, record) -> str:
+        shown = labels["status"].get(record.status, record.status)
+        return f"{shown} ({labels['past']})" if record.past_its_end(self._today) else shown
+
     def cells(self, record):
         """Plain text, escaped by FastRows; the link and the providers come escaped and marked."""
         labels = self._labels()
@@ -159,7 +166,7 @@ class ActivityTable(FastRows, tables.Table):
             self.render_providers(record),
             self.render_thematic(record),
             labels["modality"].get(record.modality, record.modality),
-            labels["status"].get(record.status, record.status),
+            self._status(labels, record),
             self.render_period_start(record),
             self.render_period_end(record),
         )

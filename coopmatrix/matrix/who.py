@@ -18,7 +18,7 @@ from coopmatrix.geo.models import State
 from coopmatrix.vocabulary.models import ThematicArea
 
 from .filtersets import ActivityFilterSet
-from .models import Activity, ActivityProvider
+from .models import Activity, ActivityProvider, under_way_q
 
 #: An activity is "active" for this view while it is in the pipeline, planned or under way.
 ACTIVE = (Activity.Status.PIPELINE, Activity.Status.PLANNED, Activity.Status.ONGOING)
@@ -68,7 +68,12 @@ def who_to_contact(user: Any, state: State, thematic_area: ThematicArea | None =
         raise ValueError(activities.errors)
     visible = Organization.objects.visible_to(user)
     counts = (
-        ActivityProvider.objects.filter(activity__in=activities.qs.values("pk"), organization__in=visible)
+        ActivityProvider.objects.filter(
+            # Work under way today: an activity whose dates ended years ago is not, whatever its
+            # recorded status says.
+            activity__in=activities.qs.filter(under_way_q(timezone.localdate())).values("pk"),
+            organization__in=visible,
+        )
         .values("organization")
         .annotate(n=Count("activity", distinct=True))
     )

@@ -169,3 +169,50 @@ def test_a_console_import_keeps_who_imported_in_history(cast, reference, tmp_pat
     call_command("import_activities", str(path), user="editor_a")
     record = Activity.objects.get(external_id="XM-REAL-1").history.earliest()
     assert record.history_user == cast.user("editor_a")
+
+
+def test_an_activity_whose_dates_ended_is_not_under_way_whatever_its_recorded_status(cast, client, reference):
+    """Seed activities of 2002-2004 recorded as ongoing: flagged on pages and in the API, left
+    out of who to contact and of the monthly matrix of a later month."""
+    from coopmatrix.matrix.models import ActivityProvider
+
+    old = Activity.objects.create(
+        title="Old mentorship (made for tests)",
+        modality="mentorship",
+        status="ongoing",
+        actual_start=dt.date(2003, 1, 1),
+        actual_start_precision="month",
+        actual_end=dt.date(2004, 12, 1),
+        actual_end_precision="month",
+    )
+    ActivityProvider.objects.create(activity=old, organization=cast.org_a, role="implementing")
+    old.recipient_states.add(cast.state_y)
+    assert old.past_its_end() and not old.past_its_end(dt.date(2004, 6, 1))
+    page = client.get(old.get_absolute_url()).content.decode()
+    assert "Ongoing, not confirmed: its dates ended 2004-12" in page
+    assert client.get(f"/api/v1/activities/{old.pk}").json()["past_its_end"] is True
+    flagged = client.get("/api/v1/activities?past_its_end=true&q=Old+mentorship").json()
+    assert [a["title"] for a in flagged["items"]] == ["Old mentorship (made for tests)"]
+    who = client.get(f"/api/v1/who-to-contact?state={cast.state_y.code}").json()
+    assert "test-org-a" not in json_codes(who)
+    from coopmatrix.matrix.monthly import build
+
+    current = Activity.objects.create(
+        title="Current mentorship (made for tests)",
+        modality="mentorship",
+        status="ongoing",
+        planned_start=dt.date(2026, 1, 1),
+        planned_end=dt.date(2027, 12, 31),
+    )
+    ActivityProvider.objects.create(activity=current, organization=cast.org_a, role="implementing")
+    current.recipient_states.add(cast.state_y)
+    this_month = build(dt.date.today().replace(day=1), "country", None, basis="records")
+    titles = {line.title for g in this_month.groups for line in g.lines}
+    assert "Current mentorship (made for tests)" in titles
+    assert "Old mentorship (made for tests)" not in titles
+
+
+def json_codes(value):
+    import json
+
+    return json.dumps(value)
