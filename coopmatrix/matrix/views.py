@@ -771,6 +771,7 @@ def referral_answer(request: HttpRequest, key: int) -> HttpResponse:
 def impact(request: HttpRequest) -> HttpResponse:
     """States that became party to an instrument within N months after legislative assistance."""
     from coopmatrix.treaties.forms import ImpactForm
+    from coopmatrix.treaties.models import TreatyAction
 
     from .impact import became_party_after_assistance
 
@@ -791,7 +792,13 @@ def impact(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "matrix/impact.html",
-        {"form": form, "findings": findings, "states": states, "title": _("Impact of assistance")},
+        {
+            "form": form,
+            "findings": findings,
+            "states": states,
+            "title": _("Impact of assistance"),
+            "recorded": TreatyAction.objects.visible_to(request.user).exists(),
+        },
         status=200 if form.is_valid() else 400,
     )
 

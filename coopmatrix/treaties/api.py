@@ -169,6 +169,7 @@ class Table2Out(Schema):
     region: int | None
     rows: list[Table2RowOut]
     sources: list[tuple[str, int]]
+    treaty_actions_recorded: bool
     published_source: str
 
 
@@ -231,6 +232,8 @@ def get_table2(
             for row in table.rows
         ],
         "sources": table.sources,
+        # False: no treaty action is recorded that the caller may see; the counts say nothing.
+        "treaty_actions_recorded": visible(request, TreatyAction).exists(),
         "published_source": "E/CN.15/2004 (report of 17 March 2004), Table 2; world figures only",
     }
 

@@ -15,6 +15,13 @@ from .participation import BASES, INSTRUMENT_SETS
 ELEVEN_SEPTEMBER = dt.date(2001, 9, 11)
 
 
+def published_on():
+    """The date of the latest published Table 2 figures, or None."""
+    from .models import PublishedCount
+
+    return PublishedCount.objects.order_by("-as_at").values_list("as_at", flat=True).first()
+
+
 class Table2Form(forms.Form):
     as_at = forms.DateField(label=_("Parties as at"), required=False)
     after = forms.DateField(label=_("Consented strictly after"), required=False)
@@ -34,7 +41,8 @@ class Table2Form(forms.Form):
 
     def clean(self):
         data = super().clean()
-        data["as_at"] = data.get("as_at") or timezone.localdate()
+        # By default, the date of the published figures, so that the two columns count the same day.
+        data["as_at"] = data.get("as_at") or published_on() or timezone.localdate()
         data["after"] = data.get("after") or ELEVEN_SEPTEMBER
         data["instruments"] = data.get("instruments") or INSTRUMENT_SETS[0]
         data["basis"] = data.get("basis") or BASES[0]

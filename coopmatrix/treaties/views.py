@@ -147,6 +147,7 @@ def table2(request: HttpRequest) -> HttpResponse:
                 "form": form,
                 "table": table,
                 "cover": exporters.describe(table),
+                "recorded": TreatyAction.objects.visible_to(request.user).exists(),
                 "query": query.urlencode(),
                 "title": _("Number of parties to the universal instruments"),
             },
@@ -187,6 +188,7 @@ def participation_map(request: HttpRequest) -> HttpResponse:
             "title": _("Parties to the universal instruments: map"),
             "map_title": _("Instruments each State is party to"),
             "with_any": len(counts),
+            "recorded": TreatyAction.objects.visible_to(request.user).exists(),
         },
         status=200 if not request.GET or form.is_valid() else 400,
     )
@@ -254,6 +256,8 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     actions = list(visible.filter(deposited__lte=as_at).select_related("instrument").order_by("deposited"))
     return {
         "template": "treaties/partials/state_panel.html",
+        "recorded": visible.exists(),
+        "state": state,
         "as_at": as_at,
         "party": party,
         "signed": signed,
