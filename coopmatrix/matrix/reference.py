@@ -194,8 +194,11 @@ class _Context:
             ("thematic_areas", c, "unknown thematic area") for c in themes if c not in self.plan.themes
         )
         instruments = self._instruments(row["instruments"], problems)
-        end = dates.get("actual_end") or dates.get("planned_end")
-        states, regions = self._recipients(row["recipients"], end.date if end else None, problems)
+        # "members of IGAD" are the members on the activity's last known day (its end, else its
+        # start): a 2002 activity does not reach South Sudan, which joined in 2011.
+        order = ("actual_end", "planned_end", "actual_start", "planned_start")
+        when = next((dates[c] for c in order if dates.get(c)), None)
+        states, regions = self._recipients(row["recipients"], when.date if when else None, problems)
         values: dict[str, Any] = {
             "title": row["title"],
             "description": row["description"],

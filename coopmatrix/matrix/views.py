@@ -256,10 +256,17 @@ class ProgrammeDetailView(RecordDetailView):
 
     def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         visible = Programme.objects.visible_to(request.user)
+        activities = Activity.objects.visible_to(request.user)
+        # The count the link opens: the matrix's programme filter, which takes its projects too.
+        counted = ActivityFilterSet({"programme": obj.code}, queryset=activities, request=request)
+        total = counted.qs.count() if counted.is_valid() else 0
+        direct = activities.filter(programme=obj).count()
         return {
             "parent_programme": visible.filter(pk=obj.parent_id).first(),
             "projects": visible.filter(parent=obj),
-            "activity_count": Activity.objects.visible_to(request.user).filter(programme=obj).count(),
+            "activity_count": total,
+            "direct_count": direct,
+            "project_count": total - direct,
         }
 
 
@@ -435,12 +442,13 @@ class MapView(VisibleMixin, View):
 
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
         counts: dict[int, int] = {}
+        named = 0
         if filterset.is_valid():
-            counts = dict(
-                ActivityReach.objects.filter(activity__in=filterset.qs.values("pk"))
-                .values_list("state_id")
-                .annotate(n=Count("activity_id", distinct=True))
-            )
+            reach = ActivityReach.objects.filter(activity__in=filterset.qs.values("pk"))
+            counts = dict(reach.values_list("state_id").annotate(n=Count("activity_id", distinct=True)))
+            # Why a State is counted: named as a recipient, or only inside a region an activity is
+            # for ("countries in Central America"), which reaches each of its States.
+            named = reach.filter(direct=True).values("state_id").distinct().count()
         query = request.GET.copy()
         query.pop("state", None)
         prefix = reverse("matrix:activity_list") + "?" + (query.urlencode() + "&" if query else "")
@@ -459,6 +467,8 @@ class MapView(VisibleMixin, View):
                 "title": _("Assistance matrix: map"),
                 "map_title": _("Activities per State"),
                 "reached": sum(1 for n in counts.values() if n),
+                "named": named,
+                "through_regions": sum(1 for n in counts.values() if n) - named,
             },
         )
 

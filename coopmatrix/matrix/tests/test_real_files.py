@@ -216,3 +216,25 @@ def json_codes(value):
     import json
 
     return json.dumps(value)
+
+
+def test_headline_numbers_reconcile(client, reference):
+    """The programme page counts what its link opens; the map says why States are counted; a
+    2002 activity for "members of IGAD" reaches IGAD's members of 2002, not South Sudan."""
+    import re
+
+    from coopmatrix.matrix.models import Programme
+
+    programme = Programme.objects.get(code="gpat")
+    page = client.get(programme.get_absolute_url()).content.decode()
+    shown = int(re.search(r'data-testid="activity-count">(\d+)<', page).group(1))
+    listed = client.get(f"/matrix/?programme={programme.code}").content.decode()
+    assert f'<span data-testid="count">{shown}</span>' in listed
+    igad = Activity.objects.get(external_id="XM-COOPMATRIX-SEED-2004-p61-au-igad")
+    codes = set(igad.recipient_states.values_list("code", flat=True))
+    assert "SSD" not in codes and {"DJI", "ETH", "KEN", "SOM", "SDN", "UGA", "ERI"} == codes
+    mapped = client.get("/matrix/map/").content.decode()
+    reached = int(re.search(r'data-testid="reached">(\d+)<', mapped).group(1))
+    named = int(re.search(r'data-testid="named">(\d+)<', mapped).group(1))
+    through = int(re.search(r'data-testid="through-regions">(\d+)<', mapped).group(1))
+    assert reached == named + through and through > 0
