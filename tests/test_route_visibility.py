@@ -538,3 +538,54 @@ def test_history_names_related_records_instead_of_their_keys(cast, client):
     history = page.split('id="history-h"')[1]
     assert "Testland Y (made for tests)" in history
     assert "<code>instruments</code>: — → Terrorist Financing Convention 1999" in history
+
+
+#: Pages that write to one record, with the form they are sent (the record's key is in the path).
+PAGE_WRITES = {
+    "directory:contact_edit": {"function": "Write test"},
+    "directory:contact_delete": {},
+    "directory:contact_erase": {"note": "write test"},
+    "treaties:action_edit": {"state": "XXA", "instrument": "terrorist-financing-1999", "action": "signature"},
+    "treaties:action_delete": {},
+    "matrix:activity_edit": {"title": "Write test", "modality": "workshop", "status": "planned"},
+    "matrix:activity_delete": {},
+    "matrix:request_edit": {"title": "Write test", "state": "XXA", "received": "2004-01-05"},
+    "matrix:request_delete": {},
+    "matrix:request_status": {"status": "withdrawn"},
+    "matrix:request_refer": {"providers": "test-org-a"},
+}
+_PAGE_MODELS = {
+    "directory:contact": ("contacts", "pk"),
+    "treaties:action": ("treaty actions", "pk"),
+    "matrix:activity": ("activities", "pk"),
+    "matrix:request": ("requests", "pk"),
+}
+
+
+def test_every_page_that_writes_to_a_record_is_walked():
+    writes = {
+        name
+        for name in PAGE_FILLS
+        if name.rsplit("_", 1)[-1] in ("edit", "delete", "erase", "status", "refer")
+    }
+    assert writes <= set(PAGE_WRITES), sorted(writes - set(PAGE_WRITES))
+
+
+@pytest.mark.parametrize("role", WRITERS)
+def test_page_writes_answer_a_hidden_record_as_a_missing_one(world, client, role):
+    from django.urls import reverse
+
+    login(client, world.cast.user(role))
+    walked = 0
+    for name, form in PAGE_WRITES.items():
+        records, attr = _PAGE_MODELS[name.rsplit("_", 1)[0]]
+        hidden = [r for k, r in world.records[records].items() if k not in world.expected[records][role]]
+        for record in hidden[:2]:
+            answers = []
+            for key in (getattr(record, attr), MISSING["int"]):
+                response = client.post(reverse(name, kwargs={"key": key}), form)
+                answers.append((response.status_code, response.content.decode().replace(str(key), "KEY")))
+            assert answers[0] == answers[1], (name, role)
+            assert answers[0][0] in (302, 403, 404), (name, role, answers[0][0])
+            walked += 1
+    assert walked or role == "editor_b"

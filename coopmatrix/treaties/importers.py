@@ -61,8 +61,12 @@ def template_csv() -> str:
     return ",".join(COLUMN_NAMES) + "\n"
 
 
-def template_rows(content: bytes, filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    return spreadsheets.read_rows(content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions")
+def template_rows(
+    content: bytes, filename: str, notes: list[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    return spreadsheets.read_rows(
+        content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions", notes=notes
+    )
 
 
 # --- A depositary's status table ------------------------------------------------------------
@@ -253,7 +257,7 @@ def check(
                 depositary_rows(content, instrument, _table_source(user, instrument, filename, status_date))
             )
         else:
-            rows = list(template_rows(content, filename))
+            rows = list(template_rows(content, filename, preview.notes))
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
         return preview
