@@ -202,3 +202,63 @@ def test_filter_options_name_only_the_instruments_the_role_may_see(cast, client,
     if role in ("editor_a", "editor_b"):
         form = client.get("/activities/new/").content.decode()
         assert {k for k, i in records.items() if i.short_title in form} == SEEN_BY[role]
+
+
+#: Models that point at confidential records but are not seen through them, each with its reason.
+NOT_CHILDREN = {
+    "core.Share": "the rule's own table of sharing; never listed to users",
+    "accounts.Profile": "a user's own profile; edited in the admin by administrators only",
+}
+
+
+def test_every_record_hanging_on_a_confidential_one_is_seen_only_with_it():
+    """A referral, a provider's role, a former name … has no level of its own: it declares the
+    records it hangs on (`visibility_requires`) and `visible_to` narrows by them, so that a
+    child's list cannot name a hidden parent. A new such model fails here until it declares them."""
+    from django.apps import apps
+
+    from coopmatrix.core.models import ConfidentialRecord
+
+    undeclared = {}
+    for model in apps.get_models():
+        label = model._meta.label
+        if not label.startswith(
+            ("core.", "geo.", "vocabulary.", "directory.", "treaties.", "matrix.", "accounts.")
+        ):
+            continue
+        if (
+            issubclass(model, ConfidentialRecord)
+            or model.__name__.startswith("Historical")
+            or label in NOT_CHILDREN
+        ):
+            continue
+        parents = {
+            f.name
+            for f in model._meta.get_fields()
+            if f.is_relation
+            and not f.auto_created
+            and isinstance(f.related_model, type)
+            and issubclass(f.related_model, ConfidentialRecord)
+        }
+        missing = parents - set(getattr(model, "visibility_requires", ()))
+        if missing or (parents and not hasattr(model.objects, "visible_to")):
+            undeclared[label] = sorted(missing)
+    assert undeclared == {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_referrals_and_provider_roles_are_seen_with_their_records(cast, role):
+    from coopmatrix.matrix.models import ActivityProvider, Referral
+
+    requests = ROWS["requests"].records(cast)
+    activities = ROWS["activities"].records(cast)
+    for request in requests.values():
+        Referral.objects.create(request=request, provider=cast.org_a, referred_on="2004-01-10")
+    user = cast.user(role)
+    seen_requests = {r.request.title for r in Referral.objects.visible_to(user).select_related("request")}
+    assert seen_requests == {requests[k].title for k in ROWS["requests"].expected[role]}
+    seen_activities = {
+        p.activity.title
+        for p in ActivityProvider.objects.visible_to(user).filter(activity__title__startswith="MX")
+    }
+    assert seen_activities == {activities[k].title for k in ROWS["activities"].expected[role]}

@@ -44,8 +44,12 @@ def visibility_q(model: type[models.Model], principal: Principal, as_at: dt.date
     With `as_at`, the condition reads the historical rows of the model and of Share
     (field `id` rather than `pk`, which is the history row's own key there).
     """
-    if principal.sees_everything or not _is_confidential_model(model):
+    if principal.sees_everything:
         return Q()
+    if not _is_confidential_model(model):
+        # A record with no level of its own (a referral, a provider's role) is seen with the
+        # records it hangs on, named in `visibility_requires`.
+        return _required_q(model, principal, as_at)
     return _own_q(model, principal, as_at) & _required_q(model, principal, as_at)
 
 

@@ -179,6 +179,10 @@ class OrganizationName(models.Model):
 
     history = HistoricalRecords()
 
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
+    objects = VisibleQuerySet.as_manager()
+
     class Meta:
         ordering = ["organization", "used_until"]
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="unique_former_name")]
@@ -222,6 +226,10 @@ class MeetingParticipation(models.Model):
     source = models.TextField(_("source"))
 
     history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("organization",)
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         ordering = ["meeting", "organization__name"]
@@ -419,6 +427,10 @@ class Verification(models.Model):
 
     history = HistoricalRecords()
 
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("contact", "organization")
+    objects = VisibleQuerySet.as_manager()
+
     class Meta:
         ordering = ["-sent"]
         constraints = [
@@ -453,6 +465,10 @@ class Correction(models.Model):
     decided = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("contact",)
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

@@ -262,6 +262,10 @@ class ActivityReach(models.Model):
     state = models.ForeignKey("geo.State", on_delete=models.CASCADE, related_name="+")
     direct = models.BooleanField(default=True, help_text="Named as a recipient, not through a region.")
 
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("activity",)
+    objects = VisibleQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["activity", "state"], name="unique_reach")]
         indexes = [models.Index(fields=["state", "activity"])]
@@ -317,6 +321,10 @@ class ActivityProvider(models.Model):
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
 
     history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("activity", "organization")
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -432,6 +440,10 @@ class Referral(models.Model):
     )
 
     history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("request", "provider")
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         ordering = ["referred_on"]

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from coopmatrix.core.dates import Precision, format_partial
 from coopmatrix.core.models import ConfidentialRecord
+from coopmatrix.core.querysets import VisibleQuerySet
 
 
 class Instrument(ConfidentialRecord):
@@ -194,6 +195,10 @@ class PublishedCount(models.Model):
     source = models.TextField(_("source"))
 
     history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("instrument",)
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         ordering = ["document", "instrument__table2_order"]
