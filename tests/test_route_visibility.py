@@ -488,7 +488,10 @@ def test_a_hidden_code_in_a_new_record_reads_as_an_unknown_one(world, client, ro
             },
         ),
         ("/api/v1/contacts", lambda code: {"function": "Write test", "organization": code}),
-        ("/api/v1/programmes", lambda code: {"code": "mx-write", "title": "Write test", "organization": code}),
+        (
+            "/api/v1/programmes",
+            lambda code: {"code": "mx-write", "title": "Write test", "organization": code},
+        ),
         (
             "/api/v1/treaty-actions",
             lambda code: {"state": "XXA", "instrument": code, "action": "signature", "date": "2004-01-05"},

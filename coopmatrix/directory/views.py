@@ -26,6 +26,7 @@ from .filtersets import (
     visible_organization_ids,
 )
 from .forms import ContactForm, CorrectionForm, SendVerificationForm
+from .importers import MEMBERSHIP_COLUMNS as IMPORT_MEMBERSHIP_COLUMNS
 from .importers import ORGANIZATION_COLUMNS as IMPORT_ORGANIZATION_COLUMNS
 from .models import Contact, ContactExport, Correction, Membership, Organization
 from .tables import ContactTable, MembershipTable, OrganizationTable
@@ -50,16 +51,17 @@ _ORGANIZATION_GETTERS = {
     "source": lambda o: o.source,
 }
 ORGANIZATION_COLUMNS = [(name, _ORGANIZATION_GETTERS[name]) for name, _ in IMPORT_ORGANIZATION_COLUMNS]
-MEMBERSHIP_COLUMNS = [
-    ("organization", lambda m: m.organization.code),
-    ("state", lambda m: m.state.code),
-    ("kind", lambda m: m.kind),
-    ("joined", lambda m: m.joined_display),
-    ("left", lambda m: m.left_display),
-    ("note", lambda m: m.note),
-    ("confidentiality", lambda m: m.confidentiality),
-    ("source", lambda m: m.source),
-]
+_MEMBERSHIP_GETTERS = {
+    "organization": lambda m: m.organization.code,
+    "state": lambda m: m.state.code,
+    "kind": lambda m: m.kind,
+    "joined": lambda m: m.joined_display,
+    "left": lambda m: m.left_display,
+    "note": lambda m: m.note,
+    "confidentiality": lambda m: m.confidentiality,
+    "source": lambda m: m.source,
+}
+MEMBERSHIP_COLUMNS = [(name, _MEMBERSHIP_GETTERS[name]) for name, _ in IMPORT_MEMBERSHIP_COLUMNS]
 
 
 class OrganizationListView(RecordListView):
