@@ -37,12 +37,21 @@ python_packages() {
   make --no-print-directory install-test
 }
 
+# pytest exits 5 when it selects no test: an error for the whole suite, but expected when the
+# arguments given (`-k resolver`) select tests of one kind only.
+selected() {
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" -eq 5 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; then return 0; fi
+  return "$rc"
+}
+
 run_suite() {
   local label=$1
   log "Test suite on $label"
-  .venv/bin/pytest -q -m "not browser" "${PYTEST_ARGS[@]}"
+  selected .venv/bin/pytest -q -m "not browser" "${PYTEST_ARGS[@]}"
   log "Browser tests (headless Debian Chromium) on $label"
-  .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}"
+  selected .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}"
 }
 
 PG_DIR=""
