@@ -162,8 +162,10 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_ADAPTER = "coopmatrix.accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
-# allauth's own rate limits would answer before Axes does; Axes is the one lockout rule.
-ACCOUNT_RATE_LIMITS = False
+# allauth's rate limits: failed sign-ins and second-factor codes, per address and per account
+# (a code guessed 200 times is refused long before). Axes locks an account after
+# AXES_FAILURE_LIMIT failures first; these limits are higher so that its page says why.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,10/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "coopmatrix"
 

@@ -1,11 +1,16 @@
 """The site's URLs: core's pages, then each installed domain app's (declared in its AppConfig)."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from coopmatrix.api import api
 from coopmatrix.core import views as core_views
 from coopmatrix.core.registry import registry
+
+# The admin's own sign-in form would skip allauth's second factor and rate limits: every sign-in
+# goes through allauth, and the admin opens for a staff user already signed in.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -50,15 +50,38 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def binding_for(user: Any) -> str:
+    """What a token is bound to: the user's role and password. A token made before a change of
+    either (an editor promoted to the secretariat, a password reset) no longer works."""
+    # Read from the database, not from the principal kept on the user object for a request.
+    role = Profile.objects.filter(user_id=user.pk).values_list("role", flat=True).first() or ""
+    from django.contrib.auth import get_user_model
+
+    superuser = get_user_model()._default_manager.filter(pk=user.pk, is_superuser=True).exists()
+    return _hash(f"{user.pk}|{'superuser' if superuser else role}|{user.password}")
+
+
+def needs_two_factor_first(user: Any) -> bool:
+    """A user whose role requires a second factor but who has none enrolled."""
+    from coopmatrix.accounts.middleware import has_two_factor
+    from coopmatrix.core.roles import TWO_FACTOR_ROLES, principal_for
+
+    principal = principal_for(user)
+    return (principal.superuser or principal.role in TWO_FACTOR_ROLES) and not has_two_factor(user)
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self) -> ApiTokenQuerySet:
         return self.filter(revoked__isnull=True, expires__gt=timezone.now(), user__is_active=True)
 
     def authenticate(self, key: str) -> ApiToken | None:
-        """The usable token whose secret is `key`, marking it used; None otherwise."""
+        """The usable token whose secret is `key`, marking it used; None otherwise: also when
+        the user's role or password changed since it was made, or the role requires a second
+        factor the user has not enrolled."""
         token = self.usable().select_related("user").filter(digest=_hash(key)).first()
-        if token is not None:
-            ApiToken.objects.filter(pk=token.pk).update(last_used=timezone.now())
+        if token is None or token.binding != binding_for(token.user) or needs_two_factor_first(token.user):
+            return None
+        ApiToken.objects.filter(pk=token.pk).update(last_used=timezone.now())
         return token
 
 
@@ -73,6 +96,8 @@ class ApiToken(models.Model):
     expires = models.DateTimeField(_("expires"))
     revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
     last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    #: See binding_for; empty for tokens made before tokens were bound, which no longer work.
+    binding = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -84,7 +109,10 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(cls, user: Any, name: str, days: int | None = None) -> tuple[ApiToken, str]:
-        """Create a token; return it with its secret, which is not kept anywhere."""
+        """Create a token; return it with its secret, which is not kept anywhere. A role that
+        requires a second factor gets a token only once one is enrolled."""
+        if needs_two_factor_first(user):
+            raise ValidationError(_("Set up two-factor authentication before making an API token."))
         key = TOKEN_PREFIX + secrets.token_urlsafe(32)
         days = days or settings.API_TOKEN_DEFAULT_DAYS
         token = cls.objects.create(
@@ -93,6 +121,7 @@ class ApiToken(models.Model):
             prefix=key[:10],
             digest=_hash(key),
             expires=timezone.now() + dt.timedelta(days=days),
+            binding=binding_for(user),
         )
         return token, key
 

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -16,10 +17,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TokenForm(request.POST)
         if form.is_valid():
-            _token, secret = ApiToken.issue(
-                request.user, form.cleaned_data["name"], form.cleaned_data["days"]
-            )
-            form = TokenForm()
+            try:
+                _token, secret = ApiToken.issue(
+                    request.user, form.cleaned_data["name"], form.cleaned_data["days"]
+                )
+            except ValidationError as refused:
+                form.add_error(None, refused)
+            else:
+                form = TokenForm()
     else:
         form = TokenForm()
     return render(

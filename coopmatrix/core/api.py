@@ -37,7 +37,11 @@ class ApiAuth(HttpBearer):
         lookup = registry.hooks.get("api_token")
         user = lookup(token) if lookup else None
         if user is None:
-            raise AuthenticationError(401, "The API token is unknown, expired or revoked")
+            raise AuthenticationError(
+                401,
+                "The API token is unknown, expired or revoked, was made before a change of the "
+                "user's role or password, or its role requires two-factor authentication first",
+            )
         request.user = user
         return user
 
