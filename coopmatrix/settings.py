@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "coopmatrix.core.middleware.ApiJsonOnlyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "coopmatrix.accounts.middleware.RequireTwoFactorMiddleware",
     # Axes last, as its documentation asks, so that it sees the final response of a sign-in.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError
+from ninja.pagination import PageNumberPagination as NinjaPageNumberPagination
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
@@ -64,3 +66,12 @@ def filtered(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
 
 def visible(request: HttpRequest, model: Any) -> Any:
     return model.objects.visible_to(request.user)
+
+
+class PageNumberPagination(NinjaPageNumberPagination):
+    """ninja's page numbers, bounded: a page number beyond what a database offset holds answers
+    422 naming the parameter, instead of an overflow deep in the database (a 500)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=1000)

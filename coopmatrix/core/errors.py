@@ -1,5 +1,9 @@
 """Errors every app's write path raises, which pages, the API and importers all report."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class Invalid(ValueError):
     """Input refused, with a reason per field; nothing was written."""
@@ -11,3 +15,44 @@ class Invalid(ValueError):
 
 class InUse(Exception):
     """A record others still point to is not deleted; the message says what holds it."""
+
+
+#: The largest amount kept: on SQLite a decimal is stored as a double, which holds 15 significant
+#: digits exactly; an amount beyond this would be stored altered and could not be read back.
+MAX_AMOUNT_DIGITS = 15
+
+
+def check_fields(model: Any, values: dict[str, Any], errors: dict[str, str]) -> None:
+    """Check each value against the model's field before anything is written, on every door:
+    length, NUL characters (refused by PostgreSQL, kept by SQLite), numbers in range and in the
+    field's digits. Each fault is noted in `errors` under the field's name."""
+    from decimal import Decimal
+
+    from django.core.exceptions import FieldDoesNotExist, ValidationError
+    from django.db import models
+
+    for name, value in values.items():
+        if name in errors or value in (None, ""):
+            continue
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if isinstance(value, str) and "\x00" in value:
+            errors[name] = "contains a NUL character; remove it"
+            continue
+        if field.is_relation:
+            continue
+        if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
+            if not value.is_finite():
+                errors[name] = f"{value} is not a number"
+                continue
+            whole = field.max_digits - field.decimal_places
+            if value.adjusted() >= min(whole, MAX_AMOUNT_DIGITS - field.decimal_places):
+                limit = "9" * min(whole, MAX_AMOUNT_DIGITS - field.decimal_places)
+                errors[name] = f"{value} is too large: at most {int(limit):,}.99"
+                continue
+        try:
+            field.run_validators(value)
+        except ValidationError as exc:
+            errors[name] = " ".join(str(m) for m in exc.messages)

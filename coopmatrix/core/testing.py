@@ -109,8 +109,6 @@ def seen_with(extra: dict[str, set[str]]) -> dict[str, set[str]]:
     return {role: seen | extra.get(role, set()) for role, seen in SEEN_BY.items()}
 
 
-
-
 def visibility_rows() -> list[Endpoints]:
     """Every installed app's rows of the roles × endpoints matrix (declared in its AppConfig)."""
     from importlib import import_module

@@ -58,6 +58,7 @@ class RecordListView(VisibleMixin, View):
         return None
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        request.GET = _bounded_paging(request.GET)  # type: ignore[assignment]
         filterset = self.filterset_class(request.GET, queryset=self.visible(request), request=request)
         valid = filterset.is_valid()
         records = filterset.qs if valid else filterset.queryset.none()
@@ -88,6 +89,26 @@ class RecordListView(VisibleMixin, View):
         if self.create_url_name and (principal.sees_everything or principal.may_edit_own):
             return reverse(self.create_url_name)
         return None
+
+
+def _bounded_paging(query: Any) -> Any:
+    """The query without a page size or page number out of range (per_page=-5, page=10**20):
+    the list then shows its first page, as for any other page it cannot show."""
+    bad = []
+    for name, low, high in (("per_page", 1, 500), ("page", 1, 1_000_000)):
+        if name in query:
+            try:
+                ok = low <= int(query[name]) <= high
+            except ValueError:
+                ok = False
+            if not ok:
+                bad.append(name)
+    if not bad:
+        return query
+    query = query.copy()
+    for name in bad:
+        query.pop(name)
+    return query
 
 
 class RecordDetailView(VisibleMixin, View):

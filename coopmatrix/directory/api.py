@@ -3,9 +3,9 @@ import datetime as dt
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from coopmatrix.core.api import filtered, visible
+from coopmatrix.core.api import PageNumberPagination, filtered, visible
 
 from . import contacts
 from .filtersets import ContactFilterSet, MembershipFilterSet, OrganizationFilterSet

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coopmatrix.core.dates import parse_day
-from coopmatrix.core.errors import Invalid
+from coopmatrix.core.errors import Invalid, check_fields
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.geo.resolver import StateResolver, normalize
@@ -263,6 +263,7 @@ def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> Cl
     confidentiality = str(data.get("confidentiality") or Confidentiality.RESTRICTED)
     if confidentiality not in Confidentiality.values:
         errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
+    check_fields(Contact, values, errors)
     if errors:
         raise Invalid(errors)
     check_may_record(user, organization, state)

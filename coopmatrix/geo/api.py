@@ -1,8 +1,8 @@
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from coopmatrix.core.api import filtered, visible
+from coopmatrix.core.api import PageNumberPagination, filtered, visible
 
 from .filtersets import RegionFilterSet, StateFilterSet
 from .models import Region, State

@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from coopmatrix.core.dates import PartialDate
-from coopmatrix.core.errors import InUse, Invalid
+from coopmatrix.core.errors import InUse, Invalid, check_fields
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization
@@ -214,6 +214,7 @@ def clean_activity(
                 "coopmatrix; choose another"
             )
     requests = _answered_requests(user, data.get("requests"), activity, errors)
+    check_fields(Activity, fields, errors)
     if errors:
         raise Invalid(errors)
     return CleanActivity(fields, programme, providers, states, regions, themes, instruments, requests)
@@ -423,6 +424,7 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
         errors["organization"] = f"no organization with code {data.get('organization')!r}"
     if programme is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
+    check_fields(Programme, fields, errors)
     if errors:
         raise Invalid(errors)
     programme = programme or Programme()
@@ -467,6 +469,7 @@ def save_thematic_area(user: Any, data: dict[str, Any], area: ThematicArea | Non
     # OECD DAC CRS purpose codes are five digits (e.g. 15210 security system management).
     if not re.fullmatch(r"\d{5}", fields["dac_code"]):
         errors["dac_code"] = "an OECD DAC purpose code of five digits is required"
+    check_fields(ThematicArea, fields, errors)
     if errors:
         raise Invalid(errors)
     area = area or ThematicArea()
@@ -527,6 +530,7 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
     instruments = _by_code(user, Instrument, data.get("instruments") or [], "instruments", errors)
     if request is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
+    check_fields(Request, fields, errors)
     if errors:
         raise Invalid(errors)
     request = request or Request(status=Request.Status.RECEIVED, status_changed=fields["received"])

@@ -8,9 +8,9 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from coopmatrix.core.api import FilterError, filtered, visible
+from coopmatrix.core.api import FilterError, PageNumberPagination, filtered, visible
 from coopmatrix.core.dates import partial_text
 from coopmatrix.core.querysets import seen
 from coopmatrix.directory.filtersets import visible_organization_ids

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from coopmatrix.core.dates import parse_day
-from coopmatrix.core.errors import Invalid
+from coopmatrix.core.errors import Invalid, check_fields
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.geo.resolver import StateResolver
@@ -92,6 +92,11 @@ def clean(user: Any, data: dict[str, Any], lookups: Lookups | None = None) -> Cl
     text = str(data.get("text") or "").strip()
     if text and action not in TreatyAction.STATEMENTS and action in TreatyAction.Action.values:
         errors["text"] = "only declarations, reservations and objections carry a text"
+    check_fields(
+        TreatyAction,
+        {"text": text, "source": data.get("source"), "effective_source": data.get("effective_source")},
+        errors,
+    )
     if errors:
         raise Invalid(errors)
     check_may_record(user, state)

@@ -4,9 +4,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from coopmatrix.core.api import FilterError, filtered, visible
+from coopmatrix.core.api import FilterError, PageNumberPagination, filtered, visible
 
 from . import actions, participation
 from .filtersets import InstrumentFilterSet, TreatyActionFilterSet
