@@ -28,17 +28,53 @@ def csv_rows(records: Iterable[Any], columns: list[Column]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([title for title, _ in columns])  # BOM: spreadsheets read UTF-8
     for record in records:
-        yield writer.writerow([_cell(getter(record)) for _, getter in columns])
+        yield writer.writerow([csv_cell(getter(record)) for _, getter in columns])
 
 
-def _cell(value: Any) -> Any:
+#: What makes a spreadsheet read a CSV cell as a formula: = + - @, and a leading TAB or carriage
+#: return before them, which some spreadsheets skip.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading apostrophe,
+    which the importers take off again (core.spreadsheets), so that an export imports back."""
     if value is None:
         return ""
     text = str(value)
-    # A cell starting with = + - @ is a formula to a spreadsheet; quote it so it stays text.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+    if text[:1] in FORMULA_START and not _is_number(text):
         return "'" + text
     return text
+
+
+def add_row(sheet: Any, values: Iterable[Any]) -> None:
+    """Append a row to any XLSX sheet of coopmatrix, every text cell kept as text: openpyxl
+    writes a string starting with "=" as a live formula (an imported =HYPERLINK(…) would run
+    in the reader's spreadsheet). Amounts are written as numbers."""
+    from decimal import Decimal
+
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    def plain(value: Any) -> Any:
+        return float(value) if isinstance(value, Decimal) else value
+
+    cells = [plain(v) for v in values]
+    if isinstance(sheet, WriteOnlyWorksheet):
+        row = []
+        for value in cells:
+            if isinstance(value, str) and value.startswith("="):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                row.append(cell)
+            else:
+                row.append(value)
+        sheet.append(row)
+        return
+    sheet.append(cells)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"
 
 
 def _is_number(text: str) -> bool:
@@ -73,11 +109,11 @@ def xlsx_response(
     workbook = Workbook(write_only=True)
     cover = workbook.create_sheet("Cover")
     sheet = workbook.create_sheet("Data")
-    sheet.append([name for name, _ in columns])
+    add_row(sheet, [name for name, _ in columns])
     highest = 0
     count = 0
     for record in rows if rows is not None else filterset.qs.iterator(chunk_size=2000):
-        sheet.append([_xlsx_cell(getter(record)) for _, getter in columns])
+        add_row(sheet, [_xlsx_cell(getter(record)) for _, getter in columns])
         level = record["confidentiality"] if isinstance(record, dict) else record.confidentiality
         highest = max(highest, CONFIDENTIALITY_ORDER.index(level))
         count += 1
@@ -95,7 +131,7 @@ def xlsx_response(
         *describe_filters(filterset),
     ]
     for label, value in rows:
-        cover.append([_bold(workbook, label, bold), value])
+        add_row(cover, [_bold(workbook, label, bold), value])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
     workbook.save(handle)
     handle.seek(0)
@@ -121,7 +157,5 @@ def _xlsx_cell(value):
 
     if isinstance(value, Decimal):
         return float(value)
-    text = value if isinstance(value, int | float) else str(value)
-    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@"):
-        return "'" + text
-    return text
+    # Kept as typed: add_row keeps text cells text, so that the export imports back unchanged.
+    return value if isinstance(value, int | float) else str(value)

@@ -85,10 +85,16 @@ def _csv_rows(
             continue
         if len(cells) > len(header):
             raise FileRefused(f"row {number} has {len(cells)} cells but the header has {len(header)} columns")
-        yield (
-            number,
-            dict(zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True)),
-        )
+        values = [_unescaped(c.strip()) for c in cells]
+        yield number, dict(zip(header, values + [""] * (len(header) - len(cells)), strict=True))
+
+
+def _unescaped(text: str) -> str:
+    """A cell as typed: coopmatrix's CSV exports put an apostrophe before text a spreadsheet
+    would run as a formula ("'=HYPERLINK(…)"); reading it back takes it off."""
+    from .exports import FORMULA_START
+
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_START else text
 
 
 # An amount with a decimal point ("1,234.56", "1234.5") or a decimal comma ("1.234,56", "12,5");

@@ -246,17 +246,20 @@ def as_xlsx(matrix: MonthlyMatrix, handle: Any) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from coopmatrix.core.exports import add_row
+
     workbook = Workbook()
     cover = workbook.active
     cover.title = "Cover"
     for label, value in _cover(matrix):
-        cover.append([label, value])
+        add_row(cover, [label, value])
     cover["A1"].font = Font(bold=True)
     sheet = workbook.create_sheet("Matrix")
-    sheet.append(["group", "activity", "providers", "status", "modality", "period", "confidentiality"])
+    add_row(sheet, ["group", "activity", "providers", "status", "modality", "period", "confidentiality"])
     for group in matrix.groups:
         for line in group.lines:
-            sheet.append(
+            add_row(
+                sheet,
                 [
                     group.name,
                     line.title,
@@ -265,7 +268,7 @@ def as_xlsx(matrix: MonthlyMatrix, handle: Any) -> None:
                     line.modality,
                     line.period,
                     line.confidentiality,
-                ]
+                ],
             )
     workbook.save(handle)
 

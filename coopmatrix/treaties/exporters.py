@@ -14,7 +14,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from coopmatrix.core.exports import Column
+from coopmatrix.core.exports import Column, add_row, csv_cell
 
 from .participation import Table2
 
@@ -75,7 +75,7 @@ def table2_csv(table: Table2) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(TABLE2_HEADER)
-    writer.writerows(table2_lines(table))
+    writer.writerows([csv_cell(value) for value in line] for line in table2_lines(table))
     return out.getvalue()
 
 
@@ -86,24 +86,24 @@ def table2_xlsx(table: Table2, exported_by: str) -> bytes:
     workbook = Workbook()
     cover = workbook.active
     cover.title = "Cover"
-    cover.append(["Number of parties to the universal instruments against terrorism"])
+    add_row(cover, ["Number of parties to the universal instruments against terrorism"])
     cover["A1"].font = Font(bold=True, size=14)
     for label, value in describe(table):
-        cover.append([label, value])
-    cover.append(["Exported by", exported_by])
-    cover.append(["Exported on", timezone.localdate().isoformat()])
-    cover.append([])
-    cover.append(["Published figures: E/CN.15/2004, Table 2 (report of 17 March 2004); world only."])
+        add_row(cover, [label, value])
+    add_row(cover, ["Exported by", exported_by])
+    add_row(cover, ["Exported on", timezone.localdate().isoformat()])
+    add_row(cover, [])
+    add_row(cover, ["Published figures: E/CN.15/2004, Table 2 (report of 17 March 2004); world only."])
     sheet = workbook.create_sheet("Table 2")
-    sheet.append(TABLE2_HEADER)
+    add_row(sheet, TABLE2_HEADER)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for line in table2_lines(table):
-        sheet.append(line)
+        add_row(sheet, line)
     sources = workbook.create_sheet("Sources")
-    sources.append(["source of the records counted", "consents counted"])
+    add_row(sources, ["source of the records counted", "consents counted"])
     for source, n in table.sources:
-        sources.append([source, n])
+        add_row(sources, [source, n])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
