@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coopmatrix.core.middleware.ApiJsonOnlyMiddleware",
+    "coopmatrix.core.middleware.PrivateResponsesMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "coopmatrix.accounts.middleware.RequireTwoFactorMiddleware",
     # Axes last, as its documentation asks, so that it sees the final response of a sign-in.

@@ -61,3 +61,17 @@ def upward_links(models: Any, order: list[str]) -> list[checks.CheckMessage]:
                     )
                 )
     return errors
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def secret_key_is_not_the_local_one(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`make run` generates a key per checkout (settings.py); production must set SECRET_KEY."""
+    if str(getattr(settings, "SECRET_KEY", "")).startswith("local-"):
+        return [
+            checks.Warning(
+                "SECRET_KEY is the key generated for a local run.",
+                hint="Set the SECRET_KEY environment variable to a long random value of your own.",
+                id="coopmatrix.W001",
+            )
+        ]
+    return []

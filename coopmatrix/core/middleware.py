@@ -25,3 +25,21 @@ class ApiJsonOnlyMiddleware:
                     status=415,
                 )
         return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """What a signed-in user or an API token sees may hold restricted or confidential records:
+    no shared cache (a proxy, a browser's back button on a shared computer) may keep it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = bool(user is not None and user.is_authenticated)
+        if signed_in or "Authorization" in request.headers:
+            from django.utils.cache import patch_cache_control
+
+            patch_cache_control(response, private=True, no_store=True)
+        return response

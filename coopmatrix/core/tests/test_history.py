@@ -82,4 +82,7 @@ def test_changes_name_who_changed_which_field(cast, client):
     assert entries[0]["reason"] == "renamed by its editor"
     assert entries[-1]["kind"] == "Created"
     page = client.get(org.get_absolute_url()).content.decode()
+    assert "editor_a" not in page and "a user" in page  # editors are named to signed-in users only
+    client.force_login(cast.user("reader"))
+    page = client.get(org.get_absolute_url()).content.decode()
     assert "editor_a" in page and "Before" in page and "After" in page
