@@ -56,3 +56,21 @@ def check_fields(model: Any, values: dict[str, Any], errors: dict[str, str]) -> 
             field.run_validators(value)
         except ValidationError as exc:
             errors[name] = " ".join(str(m) for m in exc.messages)
+
+
+def check_level_change(user: Any, record: Any, level: Any, errors: dict[str, str]) -> None:
+    """Only the record's owner organization and the secretariat change who may see it. Others
+    may edit a record that belongs to them (a contact of their organization, a request of their
+    State) but not widen or narrow its readers."""
+    from .roles import principal_for
+
+    if record is None or getattr(record, "pk", None) is None or level in (None, record.confidentiality):
+        return
+    principal = principal_for(user)
+    if principal.sees_everything or (
+        principal.organization_id and principal.organization_id == record.owner_id
+    ):
+        return
+    errors["confidentiality"] = (
+        "only the organization that keeps this record, or the secretariat, changes who may see it"
+    )

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coopmatrix.core.dates import parse_day
-from coopmatrix.core.errors import Invalid, check_fields
+from coopmatrix.core.errors import Invalid, check_fields, check_level_change
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.geo.resolver import StateResolver, normalize
@@ -325,6 +325,10 @@ def write(
     """Create or update (inside the caller's transaction). `merge` keeps what `cleaned` leaves
     empty and adds its roles to the entry's, as a merge of two entries should."""
     record = record or Contact()
+    level_errors: dict[str, str] = {}
+    check_level_change(user, record, cleaned.fields.get("confidentiality"), level_errors)
+    if level_errors:
+        raise Invalid(level_errors)
     changes = cleaned.differences(record, only_given=merge) if record.pk else cleaned.fields
     for name, value in changes.items():
         setattr(record, name, value)

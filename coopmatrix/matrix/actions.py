@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from coopmatrix.core.dates import PartialDate
-from coopmatrix.core.errors import InUse, Invalid, check_fields
+from coopmatrix.core.errors import InUse, Invalid, check_fields, check_level_change
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization
@@ -215,6 +215,7 @@ def clean_activity(
             )
     requests = _answered_requests(user, data.get("requests"), activity, errors)
     check_fields(Activity, fields, errors)
+    check_level_change(user, activity, fields["confidentiality"], errors)
     if errors:
         raise Invalid(errors)
     return CleanActivity(fields, programme, providers, states, regions, themes, instruments, requests)
@@ -531,6 +532,7 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
     if request is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
     check_fields(Request, fields, errors)
+    check_level_change(user, request, fields["confidentiality"], errors)
     if errors:
         raise Invalid(errors)
     request = request or Request(status=Request.Status.RECEIVED, status_changed=fields["received"])

@@ -93,3 +93,39 @@ def test_a_token_stops_working_when_its_user_is_promoted_or_changes_password(cas
     editor.set_password("another long passphrase 88")
     editor.save()
     assert _api(client, key).status_code == 401
+
+
+def test_only_the_owner_or_the_secretariat_changes_who_may_see_a_record(cast, client):
+    """Editor B may edit A's confidential contact about B (it belongs to B) but not make it public;
+    the secretariat may."""
+    import json
+
+    from coopmatrix.directory.models import Contact
+
+    entry = Contact.objects.create(
+        function="B's liaison at A (made for tests)",
+        organization=cast.org_b,
+        confidentiality="confidential",
+        owner=cast.org_a,
+    )
+    client.force_login(cast.user("editor_b"))
+    payload = {"function": entry.function, "organization": cast.org_b.code, "confidentiality": "public"}
+    response = client.put(
+        f"/api/v1/contacts/{entry.pk}", json.dumps(payload), content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "changes who may see it" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.confidentiality == "confidential"
+    payload["confidentiality"] = "confidential"
+    payload["function"] = "B's liaison at A, renamed (made for tests)"
+    response = client.put(
+        f"/api/v1/contacts/{entry.pk}", json.dumps(payload), content_type="application/json"
+    )
+    assert response.status_code == 200  # the rest it may still change
+    client.force_login(cast.user("secretariat"))
+    payload["confidentiality"] = "public"
+    response = client.put(
+        f"/api/v1/contacts/{entry.pk}", json.dumps(payload), content_type="application/json"
+    )
+    assert response.status_code == 200
