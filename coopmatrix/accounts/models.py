@@ -53,12 +53,10 @@ def _hash(key: str) -> str:
 def binding_for(user: Any) -> str:
     """What a token is bound to: the user's role and password. A token made before a change of
     either (an editor promoted to the secretariat, a password reset) no longer works."""
-    # Read from the database, not from the principal kept on the user object for a request.
+    # The role read from the database, not from the principal kept on the user object for a
+    # request (a token issued right after a promotion must carry the new role).
     role = Profile.objects.filter(user_id=user.pk).values_list("role", flat=True).first() or ""
-    from django.contrib.auth import get_user_model
-
-    superuser = get_user_model()._default_manager.filter(pk=user.pk, is_superuser=True).exists()
-    return _hash(f"{user.pk}|{'superuser' if superuser else role}|{user.password}")
+    return _hash(f"{user.pk}|{'superuser' if user.is_superuser else role}|{user.password}")
 
 
 def needs_two_factor_first(user: Any) -> bool:

@@ -8,7 +8,7 @@ figure shown for a past date can be reproduced by whoever may see it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.utils import timezone
@@ -95,6 +95,7 @@ class _Names:
 
     def __init__(self, user: Any) -> None:
         self.user = user
+        self._known: dict[Any, dict[Any, str]] = {}
 
     def value(self, model: type[models.Model], name: str, value: Any) -> Any:
         try:
@@ -105,24 +106,22 @@ class _Names:
             return value
         related = field.related_model
         if field.many_to_many:
-            key = _m2m_key(field)
+            # simple-history keeps each link as a row of the through table: the linked record is
+            # under the through's key to the target (to_state, not from_state, for successors).
+            key = cast(Any, field).m2m_reverse_field_name()
             keys = [row.get(key) for row in value if isinstance(row, dict)]
         else:
             keys = [value]
-        found = {r.pk: r for r in self._visible(related).filter(pk__in=keys)}
-        shown = [str(found[k]) if k in found else NOT_SHOWN for k in keys]
+        labels = self._labels(related, keys)
+        shown = [labels.get(k, NOT_SHOWN) for k in keys]
         return "; ".join(shown) if field.many_to_many else shown[0]
 
-    def _visible(self, related: Any) -> Any:
-        manager = related._default_manager
-        records = manager.all()
-        return records.visible_to(self.user) if hasattr(records, "visible_to") else records
-
-
-def _m2m_key(field: Any) -> str:
-    """The name under which simple-history keeps the linked record of a many-to-many row."""
-    through = field.remote_field.through
-    for candidate in through._meta.get_fields():
-        if candidate.is_relation and candidate.related_model is field.related_model:
-            return candidate.name
-    return field.related_model._meta.model_name
+    def _labels(self, related: Any, keys: list[Any]) -> dict[Any, str]:
+        """Names of the records the reader may see, each read once for the whole history."""
+        known = self._known.setdefault(related, {})
+        missing = [k for k in keys if k not in known]
+        if missing:
+            records = related._default_manager.filter(visibility_q(related, principal_for(self.user)))
+            found = {r.pk: str(r) for r in records.filter(pk__in=missing)}
+            known.update({k: found.get(k, NOT_SHOWN) for k in missing})
+        return known

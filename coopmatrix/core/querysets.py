@@ -136,11 +136,8 @@ def visible_ids(holder: Any, model: type[models.Model]) -> set[Any]:
         if hasattr(holder, "user"):
             holder._coopmatrix_visible_ids = cache
     if model not in cache:
-        manager = model._default_manager
-        if isinstance(manager.all(), VisibleQuerySet):
-            cache[model] = set(manager.all().visible_to(user).values_list("pk", flat=True))  # type: ignore[attr-defined]
-        else:
-            cache[model] = set(manager.values_list("pk", flat=True))
+        records = model._default_manager.filter(visibility_q(model, principal_for(user)))
+        cache[model] = set(records.values_list("pk", flat=True))
     return cache[model]
 
 
@@ -149,10 +146,9 @@ def seen(holder: Any, record: Any) -> Any:
     if record is None:
         return None
     if hasattr(record, "all") and hasattr(record, "model"):  # a related manager or a queryset
+        # Narrowed in the database by the rule itself: no list of keys travels.
         records = record.all()
-        if not _is_confidential_model(records.model):
-            return records
-        return records.filter(pk__in=visible_ids(holder, records.model))
+        return records.filter(visibility_q(records.model, principal_for(getattr(holder, "user", holder))))
     if not isinstance(record, models.Model) or not _is_confidential_model(type(record)):
         return record  # nothing to narrow ("" from a template's missing attribute, a State …)
     return record if record.pk in visible_ids(holder, type(record)) else None

@@ -86,3 +86,28 @@ def test_changes_name_who_changed_which_field(cast, client):
     client.force_login(cast.user("reader"))
     page = client.get(org.get_absolute_url()).content.decode()
     assert "editor_a" in page and "Before" in page and "After" in page
+
+
+def test_a_link_to_a_record_of_the_same_kind_is_named_by_its_target(reference):
+    """A State's successors link States to States: the history names the successors, not the
+    State itself, and reads each name once for the whole history."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from coopmatrix.geo.models import State
+
+    yugoslavia = State.objects.get(code="YUCS")
+    yugoslavia.successors.add(State.objects.get(code="SRB"))
+    with CaptureQueriesContext(connection) as queries:
+        entries = changes(yugoslavia)
+    link = next(c for e in entries for c in e["changes"] if c[0] == "successors")
+    assert "Serbia" in link[2] and "Yugoslavia" not in link[2]
+    import re
+
+    read = [
+        key
+        for q in queries
+        if 'FROM "geo_state"' in q["sql"]
+        for key in re.findall(r"\d+", re.search(r"IN \(([^)]*)\)", q["sql"]).group(1))
+    ]
+    assert read and len(read) == len(set(read)), read  # each State's name read once
