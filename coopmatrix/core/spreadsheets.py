@@ -6,6 +6,7 @@ points at the cell a user has to fix.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -16,10 +17,23 @@ from typing import Any
 
 
 class FileRefused(ValueError):
-    """The file as a whole cannot be read (not a spreadsheet, wrong columns)."""
+    """The file as a whole cannot be read (not a spreadsheet, wrong columns, too large)."""
 
 
 DECIMAL_MARKS = ("auto", "point", "comma")
+
+#: Rows with data a file may hold, unless the importer says otherwise; what is longer is refused
+#: as soon as the row after the last one allowed is read, before the rest is.
+MAX_ROWS = 50_000
+#: Columns read from a row: a header wider than this is refused. Without the bound a workbook
+#: whose dimension says "A1:XFD100000" makes every row 16,384 cells long.
+MAX_COLUMNS = 200
+#: What an XLSX workbook may expand to. A workbook is a zip: 656 KB of shared strings can expand
+#: to 300 MB, and openpyxl holds all shared strings in memory even in read-only mode. The sizes a
+#: zip declares bound what Python's zipfile will expand (it stops at the declared size).
+XLSX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024
+XLSX_PART_BYTES = 128 * 1024 * 1024
+XLSX_TOTAL_BYTES = 256 * 1024 * 1024
 
 
 def read_rows(
@@ -32,6 +46,7 @@ def read_rows(
     numbers: Iterable[str] = (),
     decimal_mark: str = "auto",
     notes: list[str] | None = None,
+    max_rows: int = MAX_ROWS,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows as {column: text}; XLSX from `sheet` (or the first sheet), or CSV text.
 
@@ -39,54 +54,112 @@ def read_rows(
     commas, semicolons or tabs; amounts in the `numbers` columns may use a decimal point or a
     decimal comma (`decimal_mark`, or "auto" to tell from the file). What was read how is added
     to `notes`, for the preview; what cannot be read for sure is refused, naming the fix.
-    Amounts come out written with a decimal point and no grouping ("1234.56").
+    Amounts come out written with a decimal point and no grouping ("1234.56"). A file with more
+    than `max_rows` rows of data is refused without reading further.
     """
     known, needed = list(columns), list(required)
     said = notes if notes is not None else []
     if decimal_mark not in DECIMAL_MARKS:
         raise FileRefused(f"the decimal mark must be one of {', '.join(DECIMAL_MARKS)}, not {decimal_mark!r}")
     if content[:4] == b"PK\x03\x04":
-        rows = list(_xlsx_rows(content, known, needed, sheet))
+        source = _xlsx_rows(content, known, needed, sheet)
     else:
-        rows = list(_csv_rows(content, filename, known, needed, said))
+        source = _csv_rows(content, filename, known, needed, said)
+    rows = []
+    for row in source:
+        if len(rows) >= max_rows:
+            raise FileRefused(
+                f"{filename or 'the file'} has more than {max_rows:,} rows of data (row {row[0]} is one "
+                "too many): split the file"
+            )
+        rows.append(row)
     yield from _amounts(rows, list(numbers), decimal_mark, said, filename)
+
+
+def open_workbook(content: bytes, data_only: bool = True) -> Any:
+    """A read-only openpyxl workbook, once its parts are known to expand within the bounds."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileRefused("the file is a damaged or unknown workbook") from exc
+    limits = {p.filename: XLSX_PART_BYTES for p in parts}
+    for part in parts:
+        if part.filename.endswith("sharedStrings.xml"):
+            limits[part.filename] = XLSX_SHARED_STRINGS_BYTES
+        if part.file_size > limits[part.filename]:
+            raise FileRefused(
+                f"the workbook's part {part.filename} expands to {part.file_size // 2**20:,} MB, more than "
+                f"the {limits[part.filename] // 2**20} MB allowed: save the data as CSV, or split it"
+            )
+    total = sum(p.file_size for p in parts)
+    if total > XLSX_TOTAL_BYTES:
+        raise FileRefused(
+            f"the workbook expands to {total // 2**20:,} MB, more than the {XLSX_TOTAL_BYTES // 2**20} MB "
+            "allowed: save the data as CSV, or split it"
+        )
+    try:
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=data_only)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise FileRefused("the file is a damaged or unknown workbook") from exc
+
+
+def _text_of(content: bytes, name: str, notes: list[str]) -> io.TextIOBase:
+    """The file as a stream of text, UTF-8 or else Windows-1252, without a second copy of it in
+    memory (a 50 MB file as one str is 50-200 MB more)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(content), 1 << 20):
+            decoder.decode(content[start : start + (1 << 20)])
+        decoder.decode(b"", final=True)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        if any(b in content for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+            raise FileRefused(
+                f"{name} is neither an XLSX workbook nor CSV text in UTF-8 or Windows-1252: save it "
+                "from the spreadsheet as 'CSV UTF-8' or as an XLSX workbook"
+            ) from None
+        encoding = "cp1252"
+        notes.append(
+            f"{name} is not UTF-8: it was read as Windows-1252 (Western European), as Excel saves "
+            "it; check the accented names below"
+        )
+    if b"\x00" in content:
+        raise FileRefused(f"{name} is not a spreadsheet (CSV or XLSX)")
+    return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="")
 
 
 def _csv_rows(
     content: bytes, filename: str, known: list[str], needed: list[str], notes: list[str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
     name = filename or "the file"
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = content.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise FileRefused(
-                f"{name} is neither an XLSX workbook nor CSV text in UTF-8 or Windows-1252: save it "
-                "from the spreadsheet as 'CSV UTF-8' or as an XLSX workbook"
-            ) from exc
-        notes.append(
-            f"{name} is not UTF-8: it was read as Windows-1252 (Western European), as Excel saves "
-            "it; check the accented names below"
-        )
-    if "\x00" in text:
-        raise FileRefused(f"{name} is not a spreadsheet (CSV or XLSX)")
-    first = text.split("\n", 1)[0]
+    text = _text_of(content, name, notes)
+    first = text.readline(64 * 1024)
+    text.seek(0)
     delimiter = max((",", ";", "\t"), key=first.count)
     if delimiter != ",":
         notes.append(f"{name} is separated by {'semicolons' if delimiter == ';' else 'tabs'}")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    _check_header(header, known, needed)
-    assert header is not None
-    for number, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header):
-            raise FileRefused(f"row {number} has {len(cells)} cells but the header has {len(header)} columns")
-        values = [_unescaped(c.strip()) for c in cells]
-        yield number, dict(zip(header, values + [""] * (len(header) - len(cells)), strict=True))
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is not None and len(header) > MAX_COLUMNS:
+            raise FileRefused(f"the header has {len(header):,} columns, more than {MAX_COLUMNS}")
+        _check_header(header, known, needed)
+        assert header is not None
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                raise FileRefused(
+                    f"row {number} has {len(cells)} cells but the header has {len(header)} columns"
+                )
+            values = [_unescaped(c.strip()) for c in cells]
+            yield number, dict(zip(header, values + [""] * (len(header) - len(cells)), strict=True))
+    except csv.Error as exc:
+        # A cell longer than the csv module's limit (128 KB), or an unclosed quote at the end.
+        raise FileRefused(f"{name}, line {reader.line_num}: cannot be read as CSV ({exc})") from exc
 
 
 def _unescaped(text: str) -> str:
@@ -162,31 +235,32 @@ def _detect_mark(cells: list[tuple[int, str, str]], filename: str) -> str:
 def _xlsx_rows(
     content: bytes, known: list[str], needed: list[str], sheet: str | None
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
-
+    workbook = open_workbook(content)
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise FileRefused("the file is a damaged or unknown workbook") from exc
-    # The sheet named for the records, else "Data", the sheet coopmatrix's own XLSX exports put
-    # them in (after their cover sheet), so that an export imports back as it is.
-    if sheet in workbook.sheetnames:
-        data = workbook[sheet]
-    elif "Data" in workbook.sheetnames:
-        data = workbook["Data"]
-    else:
-        data = workbook.worksheets[0]
-    rows = data.iter_rows()
-    header = [str(c.value).strip() if c.value is not None else "" for c in next(rows, ())]
-    _check_header(header, known, needed)
-    for number, cells in enumerate(rows, start=2):
-        values = [
-            "" if c.value is None else cell_text(c.value, getattr(c, "number_format", "")) for c in cells
-        ]
-        if not any(values):
-            continue
-        yield number, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-    workbook.close()
+        # The sheet named for the records, else "Data", the sheet coopmatrix's own XLSX exports
+        # put them in (after their cover sheet), so that an export imports back as it is.
+        if sheet in workbook.sheetnames:
+            data = workbook[sheet]
+        elif "Data" in workbook.sheetnames:
+            data = workbook["Data"]
+        else:
+            data = workbook.worksheets[0]
+        first = next(data.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS + 1), ())
+        header = [str(c.value).strip() if c.value is not None else "" for c in first]
+        while header and not header[-1]:
+            header.pop()
+        if len(header) > MAX_COLUMNS:
+            raise FileRefused(f"the header has more than {MAX_COLUMNS} columns")
+        _check_header(header, known, needed)
+        for number, cells in enumerate(data.iter_rows(min_row=2, max_col=len(header)), start=2):
+            values = [
+                "" if c.value is None else cell_text(c.value, getattr(c, "number_format", "")) for c in cells
+            ]
+            if not any(values):
+                continue
+            yield number, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
+    finally:
+        workbook.close()
 
 
 def cell_text(value: Any, number_format: str = "") -> str:

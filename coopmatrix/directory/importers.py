@@ -135,17 +135,14 @@ def _sheets(
 ) -> list[tuple[str, list[tuple[int, dict[str, str]]]]]:
     """(sheet, rows) of every sheet the file has, in the order they must be written."""
     if content[:4] == b"PK\x03\x04":
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True)
-        except Exception as exc:
-            raise FileRefused("the file is a damaged or unknown workbook") from exc
+        book = spreadsheets.open_workbook(content, data_only=False)
         names = book.sheetnames
         found = [s for s in SHEETS if s in names]
         if not found and "Data" in names:
             # coopmatrix's own XLSX export: a cover sheet, then the records in "Data".
-            first = next(book["Data"].iter_rows(values_only=True, max_row=1), ())
+            first = next(
+                book["Data"].iter_rows(values_only=True, max_row=1, max_col=spreadsheets.MAX_COLUMNS), ()
+            )
             header = ",".join(str(c) for c in first if c is not None)
             return [(kind, _rows(content, filename, kind, notes)) for kind in [_kind_of(header)]]
         if not found:
@@ -153,11 +150,12 @@ def _sheets(
         return [(s, _rows(content, filename, s, notes)) for s in found]
     if b"\x00" in content:
         raise FileRefused(f"{filename or 'the file'} is not a spreadsheet (CSV or XLSX)")
+    # Only the header is needed to tell the sheet; read_rows reads (or refuses) the encoding.
+    first = content[: 64 * 1024].split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
     try:
-        text = content.decode("utf-8-sig")
+        header = first.decode("utf-8").strip()
     except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")  # read_rows refuses or notes it below
-    header = text.splitlines()[0] if text.strip() else ""
+        header = first.decode("cp1252", errors="replace").strip()
     delimiter = max((",", ";", "\t"), key=header.count)
     sheet = _kind_of(header, delimiter)
     return [(sheet, _rows(content, filename, sheet, notes))]
@@ -181,10 +179,11 @@ def _rows(
     content: bytes, filename: str, sheet: str, notes: list[str] | None = None
 ) -> list[tuple[int, dict[str, str]]]:
     names = [name for name, _ in SHEETS[sheet]] + IGNORED.get(sheet, [])
-    rows = list(spreadsheets.read_rows(content, filename, names, REQUIRED[sheet], sheet=sheet, notes=notes))
-    if len(rows) > MAX_ROWS:
-        raise FileRefused(f"more than {MAX_ROWS} rows in {sheet}: split the file")
-    return rows
+    return list(
+        spreadsheets.read_rows(
+            content, filename, names, REQUIRED[sheet], sheet=sheet, notes=notes, max_rows=MAX_ROWS
+        )
+    )
 
 
 class _Rollback(Exception):

@@ -21,7 +21,7 @@ from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.errors import InUse, Invalid, check_fields, check_level_change
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
-from coopmatrix.directory.models import Organization
+from coopmatrix.directory.models import Organization, with_units
 from coopmatrix.geo.models import Region, State
 from coopmatrix.geo.resolver import StateResolver
 from coopmatrix.treaties.models import Instrument
@@ -99,6 +99,30 @@ def _check_confidentiality(value: str, errors: dict[str, str]) -> str:
     if value not in Confidentiality.values:
         errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
     return value
+
+
+# Attributing work to another organization (naming it as a provider or as the managing
+# organization, placing a record under its programme, marking its request answered) is a claim
+# about that organization's work that it has not made. Only the secretariat, which checks such
+# claims, attributes; an editor records its own organization's part (or its units'), and keeps
+# what the secretariat attributed before. A proposal the other organization accepts would add a
+# second queue beside the secretariat's, for a case the secretariat settles today.
+ATTRIBUTION = (
+    "only the secretariat attributes work to another organization: record your own organization's "
+    "part, or ask the secretariat"
+)
+
+
+def own_organizations(user: Any) -> set[int] | None:
+    """The organizations whose work the user may record: their own and its units; None: any."""
+    principal = principal_for(user)
+    if principal.sees_everything:
+        return None
+    return with_units([principal.organization_id]) if principal.organization_id else set()
+
+
+def _programme_is_own(programme: Programme, own: set[int]) -> bool:
+    return programme.owner_id in own or programme.organization_id in own
 
 
 class Lookups:
@@ -194,6 +218,7 @@ def clean_activity(
         if programme is None:
             errors["programme"] = f"no programme with code {data['programme']!r}"
     providers = _providers(lookups, data.get("providers") or [], errors)
+    _check_attribution(user, activity, programme, providers, errors)
     began = fields.get("actual_start") or fields.get("planned_start")
     states = _states(lookups, data.get("recipient_states") or [], errors, began)
     regions = _pick(
@@ -221,6 +246,25 @@ def clean_activity(
     return CleanActivity(fields, programme, providers, states, regions, themes, instruments, requests)
 
 
+def _check_attribution(
+    user: Any,
+    activity: Activity | None,
+    programme: Programme | None,
+    providers: list[tuple[Organization, str]],
+    errors: dict[str, str],
+) -> None:
+    own = own_organizations(user)
+    if own is None:
+        return
+    kept = set(activity.provider_roles.values_list("organization_id", flat=True)) if activity else set()
+    others = sorted({o.code for o, _role in providers if o.pk not in own and o.pk not in kept})
+    if others:
+        errors["providers"] = f"{', '.join(others)}: {ATTRIBUTION}"
+    unchanged = activity is not None and programme is not None and activity.programme_id == programme.pk
+    if programme is not None and not unchanged and not _programme_is_own(programme, own):
+        errors["programme"] = f"{programme.code} is another organization's programme: {ATTRIBUTION}"
+
+
 def _answered_requests(
     user: Any, ids: list[Any] | None, activity: Activity | None, errors: dict[str, str]
 ) -> list[Request] | None:
@@ -237,10 +281,36 @@ def _answered_requests(
     if missing:
         # The same words for "does not exist" and "not yours": existence is not disclosed.
         errors["requests"] = f"no request numbered {', '.join(map(str, missing))}"
+    unanswerable = _not_answerable(user, found, activity)
+    if unanswerable and "requests" not in errors:
+        errors["requests"] = (
+            f"request {', '.join(map(str, unanswerable))} was not referred to your organization: "
+            "only the secretariat marks it answered by your activity"
+        )
     hidden: list[Request] = []
     if activity is not None:
         hidden = list(activity.requests.exclude(pk__in=visible.values("pk")))
     return found + hidden
+
+
+def _not_answerable(user: Any, requests: list[Request], activity: Activity | None) -> list[int]:
+    """Requests the user's activity may not answer: those neither referred to the user's
+    organization, nor its own, nor already answered by this activity."""
+    own = own_organizations(user)
+    if own is None or not requests:
+        return []
+    principal = principal_for(user)
+    kept = set(activity.requests.values_list("pk", flat=True)) if activity else set()
+    referrals = Referral.objects.filter(request__in=requests, provider_id__in=own)
+    referred = set(referrals.values_list("request_id", flat=True))
+    return sorted(
+        r.pk
+        for r in requests
+        if r.pk not in kept
+        and r.pk not in referred
+        and r.owner_id not in own
+        and not (principal.state_id and r.state_id == principal.state_id)
+    )
 
 
 def write_activity(cleaned: CleanActivity, activity: Activity | None = None) -> Activity:
@@ -425,6 +495,7 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
         errors["organization"] = f"no organization with code {data.get('organization')!r}"
     if programme is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
+    _check_programme_attribution(user, programme, parent, organization, errors)
     check_fields(Programme, fields, errors)
     if errors:
         raise Invalid(errors)
@@ -434,6 +505,24 @@ def save_programme(user: Any, data: dict[str, Any], programme: Programme | None 
     programme.parent, programme.organization = parent, cast(Organization, organization)
     programme.save()
     return programme
+
+
+def _check_programme_attribution(
+    user: Any,
+    programme: Programme | None,
+    parent: Programme | None,
+    organization: Organization | None,
+    errors: dict[str, str],
+) -> None:
+    own = own_organizations(user)
+    if own is None:
+        return
+    kept_organization = programme.organization_id if programme else None
+    kept_parent = programme.parent_id if programme else None
+    if organization is not None and organization.pk not in own and organization.pk != kept_organization:
+        errors["organization"] = f"{organization.code}: {ATTRIBUTION}"
+    if parent is not None and not _programme_is_own(parent, own) and parent.pk != kept_parent:
+        errors["parent"] = f"{parent.code} is another organization's programme: {ATTRIBUTION}"
 
 
 def _is_within(candidate: Programme, programme: Programme) -> bool:

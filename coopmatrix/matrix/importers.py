@@ -89,6 +89,7 @@ def read_rows(
         numbers=("budget",),
         decimal_mark=decimal_mark,
         notes=notes,
+        max_rows=MAX_ROWS,
     )
 
 
@@ -127,9 +128,6 @@ def check(
         rows = list(read_rows(content, filename, decimal_mark, preview.notes))
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
-        return preview
-    if len(rows) > MAX_ROWS:
-        preview.errors.append(RowError(filename, 0, "", "", f"more than {MAX_ROWS} rows: split the file"))
         return preview
     existing = {
         a.external_id: a

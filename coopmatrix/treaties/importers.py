@@ -65,7 +65,7 @@ def template_rows(
     content: bytes, filename: str, notes: list[str] | None = None
 ) -> Iterator[tuple[int, dict[str, str]]]:
     return spreadsheets.read_rows(
-        content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions", notes=notes
+        content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions", notes=notes, max_rows=MAX_ROWS
     )
 
 

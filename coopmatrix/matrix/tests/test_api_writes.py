@@ -196,6 +196,18 @@ def test_a_closed_request_stays_closed(client, cast, reference):
 
 def test_an_activity_names_the_requests_it_answers(client, cast, reference):
     created = _post(client, cast, "focal_point", _request(), url="/api/v1/requests").json()
+    # Organization A answers a request only once it is referred to A (issue 14: B's activity
+    # marked A's request answered).
+    unreferred = _post(client, cast, "editor_a", _activity(requests=[created["id"]]))
+    assert unreferred.status_code == 422
+    assert "was not referred to your organization" in unreferred.json()["detail"][0]["msg"]
+    referred = client.post(
+        f"/api/v1/requests/{created['id']}/referrals",
+        {"providers": ["test-org-a"]},
+        content_type="application/json",
+        **_as(cast, "secretariat"),
+    )
+    assert referred.status_code == 201, referred.content
     answer = _post(client, cast, "editor_a", _activity(requests=[created["id"]]))
     assert answer.status_code == 201, answer.content
     assert answer.json()["requests"] == [created["id"]]

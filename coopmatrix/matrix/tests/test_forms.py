@@ -32,7 +32,12 @@ def test_an_editor_records_an_activity_on_a_page(client, cast, reference):
     matrix = client.get("/matrix/").content.decode()
     assert 'href="/activities/new/"' in matrix
     assert client.get("/activities/new/").status_code == 200
-    response = client.post("/activities/new/", _form())
+    # Naming organization B as funder is a claim about B's work: the secretariat's to make.
+    refused = client.post("/activities/new/", _form())
+    assert refused.status_code == 422
+    assert "only the secretariat attributes work to another organization" in refused.content.decode()
+    assert not Activity.objects.filter(title="Seminar on the Nuclear Terrorism Convention").exists()
+    response = client.post("/activities/new/", _form(funding=["test-org-a"]))
     assert response.status_code == 302, response.content.decode()[:2000]
     activity = Activity.objects.get(title="Seminar on the Nuclear Terrorism Convention")
     assert response["Location"] == activity.get_absolute_url()
@@ -40,7 +45,7 @@ def test_an_editor_records_an_activity_on_a_page(client, cast, reference):
     assert (activity.date_text("planned_start"), activity.date_text("planned_end")) == ("2006-05", "2006")
     assert set(activity.provider_roles.values_list("organization__code", "role")) == {
         ("test-org-a", "implementing"),
-        ("test-org-b", "funding"),
+        ("test-org-a", "funding"),
     }
     page = client.get(activity.get_absolute_url()).content.decode()
     assert "Testland X (made for tests)" in page and "Benin" in page

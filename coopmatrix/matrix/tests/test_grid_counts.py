@@ -46,14 +46,16 @@ def confidential(cast, reference):
             "confidentiality": "confidential",
         },
     )
+    # B's record naming another organization as provider: the secretariat attributes it.
     of_b = actions.save_activity(
-        editor_b,
+        cast.user("secretariat"),
         {
             **base,
             "title": "Confidential mentoring in Kyrgyzstan, shared (made for tests)",
             "recipient_states": ["KGZ"],
             "providers": [{"organization": "unodc-tpb", "role": "partner"}],
             "confidentiality": "confidential",
+            "owner": "test-org-b",
         },
     )
     share(of_b, organization=cast.org_a)

@@ -149,7 +149,7 @@ def test_providers_changed_through_the_api_are_shown_as_they_were_that_month(cli
     # is itself recorded, not lost in a bulk delete.
     activity = Activity.objects.get(pk=created.json()["id"])
     actions.save_activity(
-        cast.user("editor_a"),
+        cast.user("secretariat"),
         {**payload, "providers": [{"organization": "test-org-b", "role": "funding"}]},
         activity,
     )
