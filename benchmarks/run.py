@@ -1,7 +1,8 @@
 """Run the benchmarks and print one table: `make bench`.
 
 BENCH_DATABASE_URL picks the database (default: var/bench.sqlite3, never the application's own);
-BENCH_ACTIVITIES the number of synthetic activities (default 1,000,000, as issue 4 asks).
+BENCH_ACTIVITIES the number of synthetic activities (default 1,000,000, as issue 4 asks);
+BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating activities.
 """
 
 from __future__ import annotations
@@ -26,17 +27,21 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks import bench_matrix, bench_reference, bench_treaties
+    from benchmarks import bench_matrix, bench_reference, bench_treaties, bench_uploads
     from benchmarks.harness import measure, table
 
     activities = int(os.environ.get("BENCH_ACTIVITIES", "1000000"))
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
+    if os.environ.get("BENCH_ONLY") == "uploads":
+        print(table(bench_uploads.probes(), f"{connection.vendor} ({connection.settings_dict['NAME']})"))
+        return
     treaty_actions = int(os.environ.get("BENCH_TREATY_ACTIONS", "5000"))
     call_command("generate_synthetic", activities=activities, treaty_actions=treaty_actions, seed=1)
     modules = (bench_reference, bench_matrix, bench_treaties)
     results = [measure(w) for module in modules for w in module.workloads()]
     results.append(bench_matrix.export_probe())
+    results.extend(bench_uploads.probes())
     print(table(results, f"{connection.vendor} ({connection.settings_dict['NAME']})"))
 
 

@@ -82,6 +82,14 @@ INSTALLED_APPS = [
     "coopmatrix.accounts",
 ]
 
+#: The largest file an import page reads (see core/uploads.py and the upload benchmark).
+COOPMATRIX_UPLOAD_BYTES = int(os.environ.get("COOPMATRIX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+FILE_UPLOAD_HANDLERS = [
+    "coopmatrix.core.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from .models import PendingImport
-
-LIMIT_BYTES = 50 * 1024 * 1024
+from .uploads import too_large, upload_limit
 
 
 def import_page(
@@ -31,10 +32,14 @@ def import_page(
     check: Callable[..., Any],
     import_file: Callable[..., Any],
     done: str,
+    allowed: Callable[[Any], bool],
     options: Callable[[HttpRequest], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """`check(user, content, filename, **options)` previews, `import_file(...)` writes; `done` is
-    where a finished import leads; `options(request)` reads the upload form's other fields."""
+    where a finished import leads; `options(request)` reads the upload form's other fields;
+    `allowed(user)` says whether the user may import at all, asked before the upload is read."""
+    if not allowed(request.user):
+        raise PermissionDenied(_("Your role may not import these records."))
     if request.method == "POST" and "confirm" in request.POST:
         kept = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user, kind=kind)
         preview = import_file(
@@ -53,11 +58,11 @@ def import_page(
         return render(request, template, context)
     upload = request.FILES.get("file")
     pasted = request.POST.get("pasted", "").strip()
+    if too_large(request) or (upload is not None and (upload.size or 0) > upload_limit()):
+        error = _("The file is larger than %(size)s: split it.") % {"size": filesizeformat(upload_limit())}
+        return render(request, template, {**context, "error": error}, status=413)
     if upload is None and not pasted:
         return render(request, template, {**context, "error": _("Choose a file to import.")}, status=400)
-    if upload is not None and (upload.size or 0) > LIMIT_BYTES:
-        error = _("The file is larger than 50 MB: split it.")
-        return render(request, template, {**context, "error": error}, status=400)
     content = upload.read() if upload is not None else pasted.encode("utf-8")
     filename = (upload.name or "upload") if upload is not None else "pasted text"
     try:

@@ -24,14 +24,14 @@ DECIMAL_MARKS = ("auto", "point", "comma")
 
 #: Rows with data a file may hold, unless the importer says otherwise; what is longer is refused
 #: as soon as the row after the last one allowed is read, before the rest is.
-MAX_ROWS = 50_000
+MAX_ROWS = 20_000
 #: Columns read from a row: a header wider than this is refused. Without the bound a workbook
 #: whose dimension says "A1:XFD100000" makes every row 16,384 cells long.
 MAX_COLUMNS = 200
 #: What an XLSX workbook may expand to. A workbook is a zip: 656 KB of shared strings can expand
 #: to 300 MB, and openpyxl holds all shared strings in memory even in read-only mode. The sizes a
 #: zip declares bound what Python's zipfile will expand (it stops at the declared size).
-XLSX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024
+XLSX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024
 XLSX_PART_BYTES = 128 * 1024 * 1024
 XLSX_TOTAL_BYTES = 256 * 1024 * 1024
 
@@ -65,7 +65,7 @@ def read_rows(
         source = _xlsx_rows(content, known, needed, sheet)
     else:
         source = _csv_rows(content, filename, known, needed, said)
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for row in source:
         if len(rows) >= max_rows:
             raise FileRefused(
@@ -91,19 +91,25 @@ def open_workbook(content: bytes, data_only: bool = True) -> Any:
             limits[part.filename] = XLSX_SHARED_STRINGS_BYTES
         if part.file_size > limits[part.filename]:
             raise FileRefused(
-                f"the workbook's part {part.filename} expands to {part.file_size // 2**20:,} MB, more than "
-                f"the {limits[part.filename] // 2**20} MB allowed: save the data as CSV, or split it"
+                f"the workbook's part {part.filename} expands to {_size(part.file_size)}, more than the "
+                f"{_size(limits[part.filename])} allowed: save the data as CSV, or split it"
             )
     total = sum(p.file_size for p in parts)
     if total > XLSX_TOTAL_BYTES:
         raise FileRefused(
-            f"the workbook expands to {total // 2**20:,} MB, more than the {XLSX_TOTAL_BYTES // 2**20} MB "
-            "allowed: save the data as CSV, or split it"
+            f"the workbook expands to {_size(total)}, more than the {_size(XLSX_TOTAL_BYTES)} allowed: "
+            "save the data as CSV, or split it"
         )
     try:
         return load_workbook(io.BytesIO(content), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise FileRefused("the file is a damaged or unknown workbook") from exc
+
+
+def _size(count: int) -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    return str(filesizeformat(count)).replace("\xa0", " ")
 
 
 def _text_of(content: bytes, name: str, notes: list[str]) -> io.TextIOBase:

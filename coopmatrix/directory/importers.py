@@ -88,7 +88,7 @@ REQUIRED = {
 }
 #: Columns an export adds that an import reads past.
 IGNORED = {"Contacts": [name for name, _ in EXTRA_COLUMNS]}
-MAX_ROWS = 50_000
+MAX_ROWS = 20_000
 
 Preview = importing.Preview[str]
 
@@ -204,10 +204,24 @@ def import_file(
     return _run(user, content, filename, progress, commit=True)
 
 
+def may_import(user: Any) -> bool:
+    """Who may import the directory: the secretariat, and editors and focal points for their own
+    organization's or State's entries (asked before a file is read)."""
+    principal = principal_for(user)
+    return principal.sees_everything or principal.may_edit_own
+
+
 def _run(
     user: Any, content: bytes, filename: str, progress: Callable[[int], None] | None, commit: bool
 ) -> Preview:
     preview = Preview()
+    if not may_import(user):
+        refused = (
+            "your role may not import the directory: only the secretariat, organizations' editors "
+            "and focal points may record contacts"
+        )
+        preview.errors.append(RowError(filename or "file", 0, "", "", refused))
+        return preview
     try:
         sheets = _sheets(content, filename, preview.notes)
     except FileRefused as exc:

@@ -180,7 +180,10 @@ class ContactListView(RecordListView):
         return self.table_class(records, visible_ids=visible_organization_ids(request))
 
     def extra_context(self, request):
-        return {"secretariat": principal_for(request.user).sees_everything}
+        return {
+            "secretariat": principal_for(request.user).sees_everything,
+            "may_import": importers.may_import(request.user),
+        }
 
 
 class ContactDetailView(RecordDetailView):
@@ -439,6 +442,7 @@ def import_directory(request: HttpRequest) -> HttpResponse:
         check=importers.check,
         import_file=importers.import_file,
         done=reverse("directory:contact_list"),
+        allowed=importers.may_import,
     )
 
 

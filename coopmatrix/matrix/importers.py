@@ -14,6 +14,7 @@ from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.importing import RowError
+from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
 from . import counts
@@ -53,10 +54,19 @@ COLUMNS = [
 ]
 COLUMN_NAMES = [name for name, _ in COLUMNS]
 REQUIRED = ("external_id", "title", "providers", "modality", "status")
-MAX_ROWS = 200_000
+MAX_ROWS = 20_000
 
 
 Preview = importing.Preview[tuple[Activity | None, CleanActivity]]
+
+
+def may_import(user: Any) -> bool:
+    """Who may import activities: those who may record them (asked before a file is read)."""
+    principal = principal_for(user)
+    return principal.sees_everything or principal.may_edit_own
+
+
+REFUSED = "your role may not import activities"
 
 
 def template_xlsx() -> bytes:
@@ -122,6 +132,9 @@ def check(
     """Check every row; the preview says what would be created, updated or left unchanged, and
     how the file was read (encoding, separator, decimal mark, names read by spelling)."""
     preview = Preview()
+    if not may_import(user):
+        preview.errors.append(RowError(filename or "file", 0, "", "", REFUSED))
+        return preview
     lookups = Lookups(user, accept_uncertain=True)
     seen: dict[str, int] = {}
     try:

@@ -568,6 +568,7 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         check=importers.check,
         import_file=importers.import_file,
         done=reverse("matrix:activity_list"),
+        allowed=importers.may_import,
         options=_decimal_mark,
     )
 

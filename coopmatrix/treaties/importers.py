@@ -17,6 +17,7 @@ from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.importing import RowError
+from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
 from . import actions
@@ -39,7 +40,7 @@ COLUMNS = [
 COLUMN_NAMES = [name for name, _ in COLUMNS]
 REQUIRED = ("state", "instrument", "action", "date")
 FORMATS = ("template", "depositary")
-MAX_ROWS = 50_000
+MAX_ROWS = 20_000
 
 
 Preview = importing.Preview[actions.CleanAction]
@@ -55,6 +56,13 @@ def template_xlsx() -> bytes:
             "is checked first; if any row has an error nothing is imported."
         ],
     )
+
+
+def may_import(user: Any) -> bool:
+    """Who may import treaty actions: the secretariat, and a State's own editors and focal point
+    (asked before a file is read)."""
+    principal = principal_for(user)
+    return principal.sees_everything or (principal.may_edit_own and principal.state_id is not None)
 
 
 def template_csv() -> str:
@@ -249,6 +257,10 @@ def check(
     preview = Preview()
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    if not may_import(user):
+        refused = "your role may not import treaty actions"
+        preview.errors.append(RowError(filename or "file", 0, "", "", refused))
+        return preview
     try:
         if fmt == "depositary":
             if not instrument:

@@ -212,6 +212,7 @@ def import_actions(request: HttpRequest) -> HttpResponse:
         check=importers.check,
         import_file=importers.import_file,
         done=reverse("treaties:action_list"),
+        allowed=importers.may_import,
         options=_import_options,
     )
 

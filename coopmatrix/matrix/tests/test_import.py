@@ -190,5 +190,7 @@ def test_the_command_lists_every_error(cast, reference, tmp_path):
 
 def test_readers_cannot_import(cast, client, reference):
     client.force_login(cast.user("reader"))
-    page = _upload(client, _csv(*GOOD)).text
-    assert "your role may not record activities" in page
+    # Refused before the file is read (issue 14: readers could exhaust the server by uploading).
+    response = _upload(client, _csv(*GOOD))
+    assert response.status_code == 403
+    assert "Your role may not import these records." in response.text

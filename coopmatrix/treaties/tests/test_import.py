@@ -137,7 +137,7 @@ def test_the_command_with_dry_run_and_progress(cast, reference, tmp_path, capsys
             "--user",
             "secretariat",
         )
-    with pytest.raises(CommandError, match="may record treaty actions"):
+    with pytest.raises(CommandError, match="your role may not import treaty actions"):
         call_command("import_treaty_actions", *args, "--user", "editor_a")
 
 
