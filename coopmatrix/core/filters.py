@@ -12,6 +12,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -86,6 +87,38 @@ class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[mi
     allow_multiple_selected = True
 
 
+#: What a 64-bit integer column holds; a larger number is no record's key.
+_LARGEST = 2**63 - 1
+
+
+def _check_keys(field: Any, values: list[Any]) -> None:
+    """A number past 64 bits is no valid choice: SQLite cannot even compare it (OverflowError, a
+    500), so it is refused as an unknown choice before any query."""
+    name = getattr(field, "to_field_name", None)
+    model_field = field.queryset.model._meta.get_field(name) if name else field.queryset.model._meta.pk
+    if not isinstance(model_field, models.IntegerField):
+        return
+    for value in values:
+        text = str(value).strip()
+        if text.lstrip("+-").isdigit() and abs(int(text)) > _LARGEST:
+            raise forms.ValidationError(
+                field.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+
+
+class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    def _check_values(self, value: Any) -> Any:
+        _check_keys(self, list(value))
+        return super()._check_values(value)
+
+
+class BoundedModelChoiceField(django_filters.fields.ModelChoiceField):
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values:
+            _check_keys(self, [value])
+        return super().to_python(value)
+
+
 class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     """Compares the chosen records themselves, not their `to_field_name`.
 
@@ -93,6 +126,8 @@ class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     foreign key then reads as an id ("Field 'id' expected a number but got 'AFG'"). The record
     is what the field holds, whatever the options are keyed by.
     """
+
+    field_class = BoundedModelMultipleChoiceField
 
     def get_filter_predicate(self, v: Any) -> dict[str, Any]:
         name = self.field_name
@@ -128,6 +163,8 @@ class FilterSet(django_filters.FilterSet):
         for item in self.filters.values():
             if type(item) is django_filters.ModelMultipleChoiceFilter:
                 item.__class__ = ModelMultipleChoiceFilter
+            elif isinstance(item, django_filters.ModelChoiceFilter):
+                item.field_class = BoundedModelChoiceField
             if "widget" in item.extra:
                 continue
             if isinstance(

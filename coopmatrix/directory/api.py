@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
-from coopmatrix.core.api import PageNumberPagination, filtered, visible
+from coopmatrix.core.api import Key, PageNumberPagination, filtered, visible
 
 from . import contacts
 from .filtersets import ContactFilterSet, MembershipFilterSet, OrganizationFilterSet
@@ -153,7 +153,7 @@ def list_memberships(
 
 
 @router.get("/memberships/{membership_id}", response=MembershipOut)
-def get_membership(request: HttpRequest, membership_id: int):
+def get_membership(request: HttpRequest, membership_id: Key):
     return get_object_or_404(_memberships(request), pk=membership_id)
 
 
@@ -179,7 +179,7 @@ class ContactIn(Schema):
     source: str = ""
     #: A new entry that matches one already kept is refused (409) unless the caller merges it
     #: into that entry or says it is another person.
-    merge_into: int | None = None
+    merge_into: Key | None = None
     another_person: bool = False
 
 
@@ -252,7 +252,7 @@ def list_contacts(
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, tags=["Contacts"])
-def get_contact(request: HttpRequest, contact_id: int):
+def get_contact(request: HttpRequest, contact_id: Key):
     return get_object_or_404(_contacts(request), pk=contact_id)
 
 
@@ -283,7 +283,7 @@ def _duplicate(duplicate: contacts.Duplicate) -> dict:
 
 
 @router.put("/contacts/{contact_id}", response={200: ContactOut, 409: dict}, tags=["Contacts"])
-def update_contact(request: HttpRequest, contact_id: int, payload: ContactIn):
+def update_contact(request: HttpRequest, contact_id: Key, payload: ContactIn):
     record = get_object_or_404(visible(request, Contact), pk=contact_id)
     try:
         _save_contact(request, payload, record)
@@ -293,6 +293,6 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactIn):
 
 
 @router.delete("/contacts/{contact_id}", response={204: None}, tags=["Contacts"])
-def delete_contact(request: HttpRequest, contact_id: int):
+def delete_contact(request: HttpRequest, contact_id: Key):
     contacts.delete(request.user, get_object_or_404(visible(request, Contact), pk=contact_id))
     return Status(204, None)

@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from coopmatrix.core.api import PageNumberPagination, filtered, visible
+from coopmatrix.core.api import Key, PageNumberPagination, filtered, visible
 
 from .filtersets import RegionFilterSet, StateFilterSet
 from .models import Region, State
@@ -64,9 +64,9 @@ def _states(request: HttpRequest):
 def list_states(
     request: HttpRequest,
     q: str = "",
-    region: int | None = None,
-    subregion: int | None = None,
-    intermediate_region: int | None = None,
+    region: Key | None = None,
+    subregion: Key | None = None,
+    intermediate_region: Key | None = None,
     status: str | None = None,
     historic: bool | None = None,
 ):
@@ -83,12 +83,12 @@ def get_state(request: HttpRequest, code: str):
 
 @router.get("/regions", response=list[RegionOut], summary="UN M49 regions, sub-regions, intermediate regions")
 @paginate(PageNumberPagination, page_size=250)
-def list_regions(request: HttpRequest, level: str | None = None, parent: int | None = None):
+def list_regions(request: HttpRequest, level: str | None = None, parent: Key | None = None):
     return filtered(request, RegionFilterSet, visible(request, Region).select_related("parent"))
 
 
 @router.get("/regions/{m49}", response=RegionOut)
-def get_region(request: HttpRequest, m49: int):
+def get_region(request: HttpRequest, m49: Key):
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(visible(request, Region).select_related("parent"), m49=m49)

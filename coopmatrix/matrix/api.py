@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
-from coopmatrix.core.api import FilterError, PageNumberPagination, filtered, visible
+from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 from coopmatrix.core.dates import partial_text
 from coopmatrix.core.querysets import seen
 from coopmatrix.directory.filtersets import visible_organization_ids
@@ -42,7 +42,7 @@ class ThematicAreaIn(Schema):
     description: str = ""
     dac_code: str
     dac_note: str = ""
-    order: int | None = None
+    order: Key | None = None
     source: str = ""
 
 
@@ -85,7 +85,7 @@ class ActivityIn(Schema):
     actual_end: str | None = None
     budget: Decimal | None = None
     currency: str = ""
-    people_trained: int | None = None
+    people_trained: Key | None = None
     outcome_documents: str = ""
     source: str = ""
     confidentiality: str = "public"
@@ -314,7 +314,7 @@ def list_activities(
     request: HttpRequest,
     q: str = "",
     state: str | None = None,
-    region: int | None = None,
+    region: Key | None = None,
     provider: str | None = None,
     funder: str | None = None,
     programme: str | None = None,
@@ -331,7 +331,7 @@ def list_activities(
 
 
 @router.get("/activities/{activity_id}", response=ActivityOut)
-def get_activity(request: HttpRequest, activity_id: int):
+def get_activity(request: HttpRequest, activity_id: Key):
     return get_object_or_404(_activities(request), pk=activity_id)
 
 
@@ -342,14 +342,14 @@ def create_activity(request: HttpRequest, payload: ActivityIn):
 
 
 @router.put("/activities/{activity_id}", response=ActivityOut)
-def update_activity(request: HttpRequest, activity_id: int, payload: ActivityIn):
+def update_activity(request: HttpRequest, activity_id: Key, payload: ActivityIn):
     activity = get_object_or_404(visible(request, Activity), pk=activity_id)
     actions.save_activity(request.user, payload.dict(), activity)
     return _activities(request).get(pk=activity.pk)
 
 
 @router.delete("/activities/{activity_id}", response={204: None})
-def delete_activity(request: HttpRequest, activity_id: int):
+def delete_activity(request: HttpRequest, activity_id: Key):
     actions.delete_record(request.user, get_object_or_404(visible(request, Activity), pk=activity_id))
     return Status(204, None)
 
@@ -418,7 +418,7 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}", response=RequestOut)
-def get_request(request: HttpRequest, request_id: int):
+def get_request(request: HttpRequest, request_id: Key):
     return get_object_or_404(_requests(request), pk=request_id)
 
 
@@ -429,27 +429,27 @@ def create_request(request: HttpRequest, payload: RequestIn):
 
 
 @router.put("/requests/{request_id}", response=RequestOut)
-def update_request(request: HttpRequest, request_id: int, payload: RequestIn):
+def update_request(request: HttpRequest, request_id: Key, payload: RequestIn):
     record = get_object_or_404(visible(request, Request), pk=request_id)
     actions.save_request(request.user, payload.dict(), record)
     return _requests(request).get(pk=record.pk)
 
 
 @router.delete("/requests/{request_id}", response={204: None})
-def delete_request(request: HttpRequest, request_id: int):
+def delete_request(request: HttpRequest, request_id: Key):
     actions.delete_record(request.user, get_object_or_404(visible(request, Request), pk=request_id))
     return Status(204, None)
 
 
 @router.post("/requests/{request_id}/status", response=RequestOut)
-def change_request_status(request: HttpRequest, request_id: int, payload: StatusIn):
+def change_request_status(request: HttpRequest, request_id: Key, payload: StatusIn):
     record = get_object_or_404(visible(request, Request), pk=request_id)
     actions.set_request_status(request.user, record, payload.status, payload.on, payload.note)
     return _requests(request).get(pk=record.pk)
 
 
 @router.get("/requests/{request_id}/referrals", response=list[ReferralOut])
-def list_referrals(request: HttpRequest, request_id: int):
+def list_referrals(request: HttpRequest, request_id: Key):
     record = get_object_or_404(visible(request, Request), pk=request_id)
     return record.referrals.filter(provider_id__in=visible_organization_ids(request)).select_related(
         "provider"
@@ -457,14 +457,14 @@ def list_referrals(request: HttpRequest, request_id: int):
 
 
 @router.post("/requests/{request_id}/referrals", response={201: list[ReferralOut]})
-def refer(request: HttpRequest, request_id: int, payload: ReferIn):
+def refer(request: HttpRequest, request_id: Key, payload: ReferIn):
     record = get_object_or_404(visible(request, Request), pk=request_id)
     return Status(
         201, actions.refer_request(request.user, record, payload.providers, payload.on, payload.note)
     )
 
 
-def _referral(request: HttpRequest, referral_id: int) -> Referral:
+def _referral(request: HttpRequest, referral_id: Key) -> Referral:
     # A referral shows only with a request the user may see and a provider the user may see.
     return get_object_or_404(
         Referral.objects.filter(
@@ -475,18 +475,18 @@ def _referral(request: HttpRequest, referral_id: int) -> Referral:
 
 
 @router.get("/referrals/{referral_id}", response=ReferralOut)
-def get_referral(request: HttpRequest, referral_id: int):
+def get_referral(request: HttpRequest, referral_id: Key):
     return _referral(request, referral_id)
 
 
 @router.delete("/referrals/{referral_id}", response={204: None}, summary="Withdraw a referral (secretariat)")
-def delete_referral(request: HttpRequest, referral_id: int):
+def delete_referral(request: HttpRequest, referral_id: Key):
     actions.withdraw_referral(request.user, _referral(request, referral_id))
     return Status(204, None)
 
 
 @router.post("/referrals/{referral_id}/answer", response=ReferralOut)
-def answer(request: HttpRequest, referral_id: int, payload: AnswerIn):
+def answer(request: HttpRequest, referral_id: Key, payload: AnswerIn):
     return actions.answer_referral(
         request.user, _referral(request, referral_id), payload.response, payload.on
     )

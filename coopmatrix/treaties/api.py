@@ -6,7 +6,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
-from coopmatrix.core.api import FilterError, PageNumberPagination, filtered, visible
+from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 
 from . import actions, participation
 from .filtersets import InstrumentFilterSet, TreatyActionFilterSet
@@ -116,7 +116,7 @@ def _actions(request: HttpRequest):
 def list_treaty_actions(
     request: HttpRequest,
     state: str | None = None,
-    region: int | None = None,
+    region: Key | None = None,
     instrument: str | None = None,
     action: str | None = None,
     date_from: dt.date | None = None,
@@ -127,7 +127,7 @@ def list_treaty_actions(
 
 
 @router.get("/treaty-actions/{action_id}", response=TreatyActionOut, tags=["Treaty participation"])
-def get_treaty_action(request: HttpRequest, action_id: int):
+def get_treaty_action(request: HttpRequest, action_id: Key):
     return get_object_or_404(_actions(request), pk=action_id)
 
 
@@ -138,14 +138,14 @@ def create_treaty_action(request: HttpRequest, payload: TreatyActionIn):
 
 
 @router.put("/treaty-actions/{action_id}", response=TreatyActionOut, tags=["Treaty participation"])
-def update_treaty_action(request: HttpRequest, action_id: int, payload: TreatyActionIn):
+def update_treaty_action(request: HttpRequest, action_id: Key, payload: TreatyActionIn):
     record = get_object_or_404(visible(request, TreatyAction), pk=action_id)
     actions.save(request.user, payload.dict(), record)
     return _actions(request).get(pk=record.pk)
 
 
 @router.delete("/treaty-actions/{action_id}", response={204: None}, tags=["Treaty participation"])
-def delete_treaty_action(request: HttpRequest, action_id: int):
+def delete_treaty_action(request: HttpRequest, action_id: Key):
     actions.delete(request.user, get_object_or_404(visible(request, TreatyAction), pk=action_id))
     return Status(204, None)
 
@@ -185,7 +185,7 @@ def get_table2(
     after: dt.date | None = None,
     instruments: str = "2004",
     basis: str = "deposit",
-    region: int | None = None,
+    region: Key | None = None,
 ):
     form = Table2Form(
         {

@@ -76,6 +76,15 @@ def test_a_programme_funding_beyond_what_can_be_kept_is_refused(secretariat):
         "/matrix/?per_page=-5",
         "/activities/99999999999999999999999/",
         "/states/?page=abc",
+        # Found by the API fuzz (tests/test_api_fuzz.py): numbers past 64 bits in filters.
+        "/api/v1/treaty-actions?region=-1645116572388687309963264",
+        "/treaty-actions/?region=-1645116572388687309963264",
+        "/api/v1/states?region=99999999999999999999999",
+        "/states/?subregion=99999999999999999999999",
+        "/api/v1/regions?parent=99999999999999999999999",
+        "/api/v1/regions/99999999999999999999999",
+        "/matrix/?region=99999999999999999999999",
+        "/api/v1/contacts/99999999999999999999999",
     ],
 )
 def test_nonsense_parameters_answer_4xx_or_a_page_never_500(secretariat, url):
