@@ -78,7 +78,7 @@ def test_no_generated_request_makes_the_api_answer_a_server_error(schema, cast, 
     print(role, sorted(statuses.items()))
     # The fuzz reached the operations: some requests were answered, others refused as invalid.
     assert sum(n for status, n in statuses.items() if status < 300) > 20
-    assert statuses[422] > 100
+    assert statuses[422] + statuses[400] > 50
     assert not errors, f"{len(errors)} operations answered 5xx as {role}: " + "; ".join(
         f"{label}: {cases[0]}" for label, cases in sorted(errors.items())[:8]
     )

@@ -43,7 +43,7 @@ def import_page(
     if request.method == "POST" and "confirm" in request.POST:
         kept = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user, kind=kind)
         preview = import_file(
-            request.user, bytes(kept.content), kept.filename, **json.loads(kept.options or "{}")
+            request.user, kept.file(), kept.filename, **json.loads(kept.options or "{}")
         )
         if preview.ok:
             kept.delete()
@@ -72,12 +72,6 @@ def import_page(
     preview = check(request.user, content, filename, **chosen)
     pending: PendingImport | None = None
     if preview.ok:
-        pending = PendingImport.objects.create(
-            user=request.user,  # type: ignore[misc]  # login_required: never anonymous here
-            filename=filename,
-            content=content,
-            kind=kind,
-            options=json.dumps(chosen),
-        )
+        pending = PendingImport.keep(request.user, filename, content, kind, json.dumps(chosen))
     context = {**context, "preview": preview, "pending": pending, "filename": filename}
     return render(request, template, context, status=200 if preview.ok else 422)

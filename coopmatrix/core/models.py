@@ -5,7 +5,8 @@ The rule that reads them is in `querysets.py`; nothing else decides who sees a r
 
 from __future__ import annotations
 
-from typing import ClassVar
+import zlib
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -123,6 +124,9 @@ class PendingImport(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
     content = models.BinaryField()
+    #: Whether `content` is zlib-compressed: a 10 MB CSV kept as 1-2 MB costs the database and
+    #: its driver's copies (PostgreSQL's bytea is sent as hex, twice the size) far less memory.
+    compressed = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     #: What the file holds ("activities", "treaty_actions"), and how to read it (JSON).
     kind = models.CharField(max_length=20)
@@ -130,3 +134,14 @@ class PendingImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.user})"
+
+    @classmethod
+    def keep(cls, user: Any, filename: str, content: bytes, kind: str, options: str) -> PendingImport:
+        packed = zlib.compress(content, level=6)
+        return cls.objects.create(
+            user=user, filename=filename, content=packed, compressed=True, kind=kind, options=options
+        )
+
+    def file(self) -> bytes:
+        data = bytes(self.content)
+        return zlib.decompress(data) if self.compressed else data

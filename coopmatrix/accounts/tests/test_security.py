@@ -129,3 +129,14 @@ def test_only_the_owner_or_the_secretariat_changes_who_may_see_a_record(cast, cl
         f"/api/v1/contacts/{entry.pk}", json.dumps(payload), content_type="application/json"
     )
     assert response.status_code == 200
+
+
+def test_an_address_trying_many_accounts_is_stopped(cast, client):
+    """Lockout counts per account; an address guessing across accounts meets allauth's limit per
+    address (10 failures a minute), and then even a right password does not get in from it."""
+    for n in range(10):
+        _sign_in(client, f"someone-{n}@example.org", "wrong password")
+    refused = _sign_in(client, "reader", PASSWORD)
+    assert refused.status_code in (200, 429)
+    assert "Too many failed login attempts" in refused.content.decode()
+    assert client.get("/").context["user"].is_anonymous
