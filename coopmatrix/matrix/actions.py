@@ -118,7 +118,14 @@ def own_organizations(user: Any) -> set[int] | None:
     principal = principal_for(user)
     if principal.sees_everything:
         return None
-    return with_units([principal.organization_id]) if principal.organization_id else set()
+    if not principal.organization_id:
+        return set()
+    # Kept on the user for the request or the import: an import asks once per row.
+    cached = getattr(user, "_coopmatrix_own_organizations", None)
+    if cached is None or cached[0] != principal.organization_id:
+        cached = (principal.organization_id, with_units([principal.organization_id]))
+        user._coopmatrix_own_organizations = cached
+    return cached[1]
 
 
 def _programme_is_own(programme: Programme, own: set[int]) -> bool:
