@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "coopmatrix.core.middleware.RefuseNulMiddleware",
     "coopmatrix.core.middleware.ApiJsonOnlyMiddleware",
     "coopmatrix.core.middleware.PrivateResponsesMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

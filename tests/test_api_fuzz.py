@@ -27,7 +27,17 @@ ROLES = ("anonymous", "editor_a", "secretariat")
 
 @pytest.fixture
 def schema(db):
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    # Requests go through the WSGI application, not Django's test client: like the client, keep
+    # Django from closing the test's database connection at the end of each request (PostgreSQL
+    # would lose the test's transaction).
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 def _headers(cast, role: str) -> dict[str, str]:

@@ -1,8 +1,11 @@
-"""Requests the API refuses before any view reads them."""
+"""Requests refused before any view reads them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -43,3 +46,63 @@ class PrivateResponsesMiddleware:
 
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character is no text anyone types, and PostgreSQL refuses it in any query parameter
+    (DataError: a 500, wherever a code or a name is looked up). Django's form fields refuse it
+    already; this refuses it in the path, the query string, form fields and API bodies, naming
+    where it is, before any lookup. Uploaded files are not read here (a workbook holds NULs)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = self._where(request)
+        if where is not None:
+            message = f"{where} contains a NUL character (\\x00), which is not allowed"
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": [{"loc": where.split("."), "msg": message}]}, status=422)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def _where(self, request: HttpRequest) -> str | None:
+        if "\x00" in request.path:
+            return "path"
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in unquote_plus(query):
+            return "query"
+        if request.method in WRITES:
+            kind = request.content_type or ""
+            if kind == "application/json" or kind.endswith("+json"):
+                if b"\\u0000" in request.body or b"\x00" in request.body:
+                    return _nul_in_json(request.body)
+            elif kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                for name, values in request.POST.lists():
+                    if any("\x00" in value for value in values):
+                        return f"form.{name}"
+        return None
+
+
+def _nul_in_json(body: bytes) -> str:
+    """The path to the first string holding a NUL (body.providers.0.organization)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "body"
+
+    def find(value: Any, path: list[str]) -> list[str] | None:
+        if isinstance(value, str):
+            return path if "\x00" in value else None
+        items = (
+            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        )
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                return [*path, key.replace("\x00", "")]
+            found = find(item, [*path, str(key)])
+            if found is not None:
+                return found
+        return None
+
+    return ".".join(find(data, ["body"]) or ["body"])

@@ -85,6 +85,11 @@ def test_a_programme_funding_beyond_what_can_be_kept_is_refused(secretariat):
         "/api/v1/regions/99999999999999999999999",
         "/matrix/?region=99999999999999999999999",
         "/api/v1/contacts/99999999999999999999999",
+        # NUL characters, which PostgreSQL refuses in any query parameter (a 500 there).
+        "/api/v1/programmes/a%00b",
+        "/api/v1/states?q=a%00b",
+        "/states/?q=%00",
+        "/activities/new/?programme=%00",
     ],
 )
 def test_nonsense_parameters_answer_4xx_or_a_page_never_500(secretariat, url):
@@ -94,3 +99,13 @@ def test_nonsense_parameters_answer_4xx_or_a_page_never_500(secretariat, url):
 def test_json_sent_as_text_plain_is_refused_not_crashed(secretariat):
     response = secretariat.post("/api/v1/activities", json.dumps(_activity()), content_type="text/plain")
     assert 400 <= response.status_code < 500
+
+
+def test_a_nul_character_is_refused_naming_where_it_is(secretariat):
+    body = _activity(providers=[{"organization": "test-org-a\x00", "role": "implementing"}], owner="x\x00")
+    response = secretariat.post("/api/v1/activities", json.dumps(body), content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "providers", "0", "organization"]
+    page = secretariat.post("/activities/new/", {"title": "a", "implementing": ["test-org-a\x00"]})
+    assert page.status_code == 400 and "form.implementing contains a NUL character" in page.content.decode()
+    assert not Activity.objects.filter(title__in=["a", "Size test (made for tests)"]).exists()
