@@ -88,3 +88,20 @@ def test_a_filter_the_server_fails_to_answer_says_so_in_the_page(page, site):
     page.unroute(re.compile(r".*/treaty-actions/\?.*action=signature.*"))
     page.get_by_label("Action").select_option(label="accession")
     expect(error).to_be_hidden()
+
+
+def test_a_list_says_it_is_loading_while_a_filter_is_fetched(page, site):
+    """Issue 15: a visible indicator while HTMX fetches, gone when the results are in."""
+    page.goto(site + "/treaty-actions/")
+    loading = page.get_by_test_id("loading")
+    expect(loading).to_be_hidden()
+    held = []
+    pattern = re.compile(r".*/treaty-actions/\?.*action=signature.*")
+    page.route(pattern, lambda route: held.append(route))  # the request waits for the test
+    page.get_by_label("Action").select_option(label="signature")
+    expect(loading).to_be_visible()
+    expect(loading).to_have_text("Loading results…")
+    assert held, "the filter's request was not sent"
+    held[0].continue_()
+    expect(loading).to_be_hidden()
+    page.unroute(pattern)
