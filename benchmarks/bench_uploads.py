@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import Result, Workload  # noqa: E402 - the probe runs as a script
+from benchmarks.bench_matrix import _peak_rss_mb  # noqa: E402 - the probe runs as a script
+from benchmarks.harness import Result, Workload  # noqa: E402
 
 TARGET_MB = 300
 CASES = ("rows_at_limit", "confirm_at_limit", "rows_past_limit", "one_column", "shared_strings", "wide_rows")
@@ -54,14 +55,6 @@ def _run(case: str) -> Result:
         lambda: None,
     )
     return Result(workload, figures["seconds"] * 1000, figures["seconds"] * 1000, None)
-
-
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _activities_csv(rows: int, size: int) -> bytes:

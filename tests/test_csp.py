@@ -7,11 +7,11 @@ HTMX sends it, and records every `securitypolicyviolation` the browser reports.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 from django.test import Client
 from playwright.sync_api import Error as PlaywrightError
+
+from tests.test_crawl import _kind
 
 pytestmark = pytest.mark.browser
 
@@ -34,17 +34,6 @@ def _signed_in(context, site: str, user) -> None:
     client = Client()
     client.force_login(user)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site}])
-
-
-def _kind(url: str) -> tuple[str, tuple[str, ...]]:
-    from django.urls import Resolver404, resolve
-
-    parts = urlsplit(url)
-    try:
-        name = resolve(parts.path).view_name
-    except Resolver404:
-        name = parts.path
-    return name, tuple(sorted(p.split("=")[0] for p in parts.query.split("&") if p))
 
 
 def _same_origin_links(page, site: str) -> list[str]:

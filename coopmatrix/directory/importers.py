@@ -136,14 +136,19 @@ def _sheets(
     """(sheet, rows) of every sheet the file has, in the order they must be written."""
     if content[:4] == b"PK\x03\x04":
         book = spreadsheets.open_workbook(content, data_only=False)
-        names = book.sheetnames
+        try:
+            names = book.sheetnames
+            header = ""
+            if not any(s in names for s in SHEETS) and "Data" in names:
+                # coopmatrix's own XLSX export: a cover sheet, then the records in "Data".
+                first = next(
+                    book["Data"].iter_rows(values_only=True, max_row=1, max_col=spreadsheets.MAX_COLUMNS), ()
+                )
+                header = ",".join(str(c) for c in first if c is not None)
+        finally:
+            book.close()
         found = [s for s in SHEETS if s in names]
         if not found and "Data" in names:
-            # coopmatrix's own XLSX export: a cover sheet, then the records in "Data".
-            first = next(
-                book["Data"].iter_rows(values_only=True, max_row=1, max_col=spreadsheets.MAX_COLUMNS), ()
-            )
-            header = ",".join(str(c) for c in first if c is not None)
             return [(kind, _rows(content, filename, kind, notes)) for kind in [_kind_of(header)]]
         if not found:
             raise FileRefused("no sheet named Organizations, Memberships or Contacts (download the template)")
