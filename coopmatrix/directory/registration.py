@@ -9,18 +9,25 @@ from django.utils.translation import gettext_lazy as _
 from coopmatrix.core.registry import Figure, SearchIndex
 
 
+def _organization_matches(text: str) -> Q:
+    from .models import OrganizationName
+
+    # A subquery, not a join: see geo.filtersets.state_text_matches.
+    former = OrganizationName.objects.filter(Q(name__icontains=text) | Q(acronym__iexact=text))
+    return (
+        Q(name__icontains=text)
+        | Q(acronym__icontains=text)
+        | Q(code__iexact=text)
+        | Q(pk__in=former.values("organization_id"))
+    )
+
+
 def search_indexes() -> list[SearchIndex]:
     return [
         SearchIndex(
             _("Organizations"),
             "directory.Organization",
-            lambda text: (
-                Q(name__icontains=text)
-                | Q(acronym__icontains=text)
-                | Q(code__iexact=text)
-                | Q(former_names__name__icontains=text)
-                | Q(former_names__acronym__iexact=text)
-            ),
+            _organization_matches,
             order_by=("name",),
             order=20,
         ),

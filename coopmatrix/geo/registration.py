@@ -10,14 +10,9 @@ from coopmatrix.core.registry import Figure, SearchIndex
 
 
 def _state_matches(text: str) -> Q:
-    from .resolver import normalize
+    from .filtersets import state_text_matches
 
-    return (
-        Q(name_en__icontains=text)
-        | Q(code__iexact=text)
-        | Q(iso2__iexact=text)
-        | Q(aliases__normalized__contains=normalize(text))
-    )
+    return state_text_matches(text)
 
 
 def search_indexes() -> list[SearchIndex]:
