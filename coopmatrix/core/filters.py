@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django_filters.conf import settings as filter_settings
 
 
@@ -84,7 +85,17 @@ class FastSelect(_FastChoices, forms.Select):  # type: ignore[misc]
 
 
 class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[misc]
+    """A multiple choice, drawn by the browser as a searchable picker (Tom Select, see
+    coopmatrix.js); without JavaScript it stays a plain multiple select."""
+
     allow_multiple_selected = True
+
+    def build_attrs(self, base_attrs: dict[str, Any], extra_attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+        attrs = super().build_attrs(base_attrs, extra_attrs)
+        attrs.setdefault("data-picker", True)
+        attrs.setdefault("data-placeholder", gettext("Type to search…"))
+        attrs.setdefault("data-remove-label", gettext("Remove"))
+        return attrs
 
 
 #: What a 64-bit integer column holds; a larger number is no record's key.
@@ -181,3 +192,42 @@ def empty(value: Any) -> bool:
     if isinstance(value, QuerySet):
         return value.query.is_empty()
     return not value
+
+
+def active_filters(filterset: Any, query: Any) -> list[dict[str, str]]:
+    """The filters a list is narrowed by, in words: one chip per value chosen, each with the
+    query that removes it (and goes back to the first page). Values the form refused are left
+    out: the form names them beside their field."""
+    form = filterset.form
+    if not form.is_valid():
+        return []
+    chips = []
+    for name, field in form.fields.items():
+        raw = [value for value in query.getlist(name) if value not in ("", None)]
+        if not raw or not _given(form.cleaned_data.get(name)):
+            continue
+        labels = _value_labels(field, form.cleaned_data[name])
+        for value in dict.fromkeys(raw):
+            rest = query.copy()
+            rest.setlist(name, [other for other in raw if other != value])
+            rest.pop("page", None)
+            chips.append(
+                {"field": str(field.label or name), "value": labels.get(str(value), str(value)),
+                 "remove": rest.urlencode()}
+            )
+    return chips
+
+
+def _given(value: Any) -> bool:
+    if isinstance(value, QuerySet):
+        return not value.query.is_empty()
+    return value not in (None, "", [], ())
+
+
+def _value_labels(field: Any, cleaned: Any) -> dict[str, str]:
+    """What each value of a filter means, in the words its options use."""
+    if isinstance(field, forms.ModelMultipleChoiceField | forms.ModelChoiceField):
+        records = cleaned if isinstance(cleaned, QuerySet | list | tuple) else [cleaned]
+        return {str(field.prepare_value(obj)): str(field.label_from_instance(obj)) for obj in records}
+    choices = getattr(field, "choices", None) or getattr(field.widget, "choices", None) or []
+    return {str(value): str(label) for value, label in choices if not isinstance(label, list | tuple)}

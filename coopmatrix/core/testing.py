@@ -116,3 +116,15 @@ def visibility_rows() -> list[Endpoints]:
     from .registry import registry
 
     return [row for module in registry.visibility_rows for row in import_module(module).ENDPOINTS]
+
+
+def pick(page: Any, label: str, *options: str) -> None:
+    """Choose `options` in the searchable picker labelled `label`, as a person does in the
+    browser: type the start of the name, wait for it to be offered, choose it."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    listbox = page.get_by_role("listbox", name=label, exact=True)
+    for option in options:
+        box.click()
+        box.press_sequentially(option[:12])
+        listbox.get_by_role("option", name=option, exact=True).click()
+    box.press("Escape")

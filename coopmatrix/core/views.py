@@ -19,6 +19,7 @@ from django.views import View
 from django_tables2 import RequestConfig
 
 from .exports import Column, csv_response
+from .filters import active_filters
 from .history import changes
 from .paginators import CappedPaginator, is_capped
 
@@ -75,6 +76,7 @@ class RecordListView(VisibleMixin, View):
             "count_capped": is_capped(table.paginator),
             "export_url_name": self.export_url_name,
             "query": request.GET.urlencode(),
+            "active_filters": active_filters(filterset, request.GET) if valid else [],
             "create_url": self._create_url(request),
             "create_label": self.create_label,
             **self.extra_context(request),

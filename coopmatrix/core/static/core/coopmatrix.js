@@ -32,3 +32,49 @@
     }
   });
 })();
+
+// Multi-value filters as searchable pickers (Tom Select): type to narrow hundreds of States or
+// organizations, chosen values shown as chips with a remove button. The <select> underneath keeps
+// its name and values, so the form, its URL and HTMX work as without JavaScript.
+(function () {
+  "use strict";
+  function picker(select) {
+    if (select.tomselect) { return; }
+    if (select.classList.contains("tomselected")) {
+      // A page restored from HTMX's history holds the drawn picker but not its script object:
+      // remove the copy and draw it again.
+      var stale = select.nextElementSibling;
+      if (stale && stale.classList.contains("ts-wrapper")) { stale.remove(); }
+      select.classList.remove("tomselected", "ts-hidden-accessible");
+      select.removeAttribute("tabindex");
+      select.removeAttribute("hidden");
+    }
+    // Options keep the order the server gives (names alphabetical, regions by name); what is
+    // typed ranks the matches first.
+    var drawn = new window.TomSelect(select, {
+      plugins: { remove_button: { title: select.getAttribute("data-remove-label") || "Remove" } },
+      maxOptions: null,
+      hidePlaceholder: true,
+      closeAfterSelect: false,
+      sortField: [{ field: "$score" }, { field: "$order" }],
+      placeholder: select.getAttribute("data-placeholder") || "",
+      // After a choice the words typed go, so that the next State is found by typing its name
+      // (Tom Select keeps them by default: "KyrgyzTajik" finds nothing).
+      onItemAdd: function () {
+        this.setTextboxValue("");
+        this.refreshOptions(false);
+      }
+    });
+    // The words typed to find an option are not a filter: their own "change" (on leaving the
+    // box) must not reach the form, whose HTMX request would then push its URL over a link the
+    // user just followed. The <select> underneath reports the real changes.
+    drawn.control_input.addEventListener("change", function (event) { event.stopPropagation(); });
+  }
+  function draw(root) {
+    if (!window.TomSelect) { return; }
+    (root || document).querySelectorAll("select[data-picker]").forEach(picker);
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:load", function (event) { draw(event.target); });
+  document.addEventListener("htmx:historyRestore", function () { draw(document); });
+})();

@@ -1,0 +1,96 @@
+"""Issue 15: the front end as an analyst uses it, in headless Chromium: pickers, the summary of
+the filters chosen, and what a list offers when it is empty."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def site(live_server, reference):
+    return live_server.url
+
+
+def _picker_input(page, label: str):
+    """The type-ahead box Tom Select draws for the filter labelled `label`."""
+    return page.get_by_role("combobox", name=label)
+
+
+def _wait_for_only_option(page, label: str, name: str) -> None:
+    """What a user sees before pressing Enter: the list narrowed to the one match (Tom Select
+    narrows it a moment after the last key)."""
+    listbox = page.get_by_role("listbox", name=label)
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    expect(listbox.get_by_role("option", name=name)).to_be_visible()
+
+
+def _count_for(site: str, query: str) -> str:
+    """The count the list gives for a link with these filters, as a user who opens it sees it."""
+    from django.test import Client
+
+    html = Client().get(f"/matrix/?{query}").content.decode()
+    return re.search(r'data-testid="count">([^<]+)<', html).group(1)
+
+
+def test_a_picker_finds_a_state_by_typing_and_its_chip_removes_it(page, site):
+    page.goto(site + "/matrix/")
+    total = page.get_by_test_id("count").inner_text()
+    box = _picker_input(page, "Recipient State")
+    box.click()
+    box.press_sequentially("Tajik")
+    listbox = page.get_by_role("listbox", name="Recipient State")
+    expect(listbox.get_by_role("option", name="Tajikistan")).to_be_visible()
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"state=TJK"))
+    expect(page.get_by_test_id("count")).to_have_text(_count_for(site, "state=TJK"))
+    summary = page.get_by_test_id("active-filters")
+    expect(summary).to_contain_text("Recipient State: Tajikistan")
+    # The chip in the picker has its own remove button; the summary's × removes the filter too.
+    expect(page.locator(".ts-control .item", has_text="Tajikistan")).to_be_visible()
+    summary.get_by_role("link", name="Remove the filter Recipient State: Tajikistan").click()
+    expect(page.get_by_test_id("count")).to_have_text(total)
+    expect(page.get_by_test_id("active-filters")).to_have_count(0)
+    expect(page.locator(".ts-control .item")).to_have_count(0)
+
+
+def test_pickers_are_used_by_keyboard_alone(page, site):
+    page.goto(site + "/matrix/")
+    page.get_by_label("Words in title or description").focus()
+    page.keyboard.press("Tab")
+    expect(_picker_input(page, "Recipient State")).to_be_focused()
+    page.keyboard.type("Kyrgyz")
+    _wait_for_only_option(page, "Recipient State", "Kyrgyzstan")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"state=KGZ"))
+    page.keyboard.type("Tajik")
+    _wait_for_only_option(page, "Recipient State", "Tajikistan")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"state=KGZ&state=TJK|state=TJK&state=KGZ"))
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Kyrgyzstan")
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Tajikistan")
+    # Backspace in the empty box removes the last chip, as in any chip input.
+    page.keyboard.press("Backspace")
+    expect(page).not_to_have_url(re.compile(r"TJK"))
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Kyrgyzstan")
+
+
+def test_clear_all_removes_every_filter(page, site):
+    page.goto(site + "/matrix/?state=TJK&status=completed&q=training")
+    summary = page.get_by_test_id("active-filters")
+    expect(summary).to_contain_text("Recipient State: Tajikistan")
+    expect(summary).to_contain_text("Words in title or description: training")
+    summary.get_by_test_id("clear-all").click()
+    expect(page).to_have_url(site + "/matrix/")
+    expect(page.get_by_test_id("active-filters")).to_have_count(0)
+
+
+def test_a_filtered_link_shared_draws_its_chips(page, site):
+    page.goto(site + "/states/?status=observer&status=member")
+    expect(page.locator(".ts-control .item")).to_have_count(2)
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Status: Non-member observer State")
