@@ -86,3 +86,14 @@ def reference(db):
 
     if not State.objects.exists():
         load_reference()
+
+
+@pytest.fixture
+def walked_world(cast):
+    """The reference data (States, organizations, instruments, the seed report's records) and a
+    record of each kind at each confidentiality level, so that every kind of page has links."""
+    from coopmatrix.core.testing import visibility_rows
+
+    for endpoints in visibility_rows():
+        endpoints.records(cast)
+    return cast

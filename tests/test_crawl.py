@@ -85,17 +85,6 @@ def _crawl(client) -> tuple[dict[str, int], int]:
     return seen, len(seen)
 
 
-@pytest.fixture
-def walked_world(cast):
-    """The reference data (States, organizations, instruments, the seed report's records) and a
-    record of each kind at each confidentiality level, so that every kind of page has links."""
-    from coopmatrix.core.testing import visibility_rows
-
-    for endpoints in visibility_rows():
-        endpoints.records(cast)
-    return cast
-
-
 @pytest.mark.parametrize("role", ["anonymous", "secretariat"])
 def test_every_link_from_the_navigation_answers_without_a_server_error(walked_world, client, role):
     login(client, walked_world.user(role))

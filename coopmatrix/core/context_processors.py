@@ -1,10 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 
-from .registry import registry
+from .registry import Room, load, registry
 
 
-def navigation(request):
-    """The rooms of the installed apps, in their declared order, and the API."""
-    rooms = [(room.label, reverse(room.url_name)) for room in sorted(registry.rooms, key=lambda r: r.order)]
-    rooms.append(("API", reverse("api-1.0.0:openapi-view")))
-    return {"rooms": rooms}
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The rooms of the installed apps, in their declared order, and the API; the room the page
+    belongs to, and that room's pages the user may open."""
+    rooms = sorted(registry.rooms, key=lambda r: r.order)
+    current = _current_room(request.path, rooms)
+    items = [(room.label, reverse(room.url_name), room is current) for room in rooms]
+    items.append(("API", reverse("api-1.0.0:openapi-view"), request.path.startswith("/api/")))
+    links = []
+    if current is not None:
+        user = getattr(request, "user", None)
+        for link in current.links:
+            if link.allowed and not load(link.allowed)(user):
+                continue
+            url = reverse(link.url_name)
+            links.append((link.label, url, _matches(request.path, url)))
+        if len(links) < 2:
+            links = []  # a room of one page needs no second bar
+    return {"rooms": items, "room_links": links, "current_room": current.label if current else ""}
+
+
+def _matches(path: str, url: str) -> bool:
+    return path == url or (url != "/" and path.startswith(url))
+
+
+def _current_room(path: str, rooms: list[Room]) -> Room | None:
+    """The room with the longest address the path starts with, among each room's own address
+    and its pages' (/treaty-actions/12/ is in the Instruments room)."""
+    best, length = None, 0
+    for room in rooms:
+        for url in [reverse(room.url_name), *(reverse(link.url_name) for link in room.links)]:
+            if _matches(path, url) and len(url) > length:
+                best, length = room, len(url)
+    return best

@@ -90,7 +90,9 @@ class FastSelectMultiple(_FastChoices, forms.SelectMultiple):  # type: ignore[mi
 
     allow_multiple_selected = True
 
-    def build_attrs(self, base_attrs: dict[str, Any], extra_attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    def build_attrs(
+        self, base_attrs: dict[str, Any], extra_attrs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         attrs = super().build_attrs(base_attrs, extra_attrs)
         attrs.setdefault("data-picker", True)
         attrs.setdefault("data-placeholder", gettext("Type to search…"))
@@ -212,8 +214,11 @@ def active_filters(filterset: Any, query: Any) -> list[dict[str, str]]:
             rest.setlist(name, [other for other in raw if other != value])
             rest.pop("page", None)
             chips.append(
-                {"field": str(field.label or name), "value": labels.get(str(value), str(value)),
-                 "remove": rest.urlencode()}
+                {
+                    "field": str(field.label or name),
+                    "value": labels.get(str(value), str(value)),
+                    "remove": rest.urlencode(),
+                }
             )
     return chips
 

@@ -19,12 +19,25 @@ from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
+class Link:
+    """A page of a room, offered in the room's own navigation bar. `allowed`: "module:function"
+    taking the user, for pages only some roles may open (imports, the export log); the link is
+    then offered only to them."""
+
+    label: str
+    url_name: str
+    allowed: str | None = None
+
+
+@dataclass(frozen=True)
 class Room:
-    """A link in the navigation: a label and the URL name it opens, in the order given."""
+    """A link in the navigation: a label and the URL name it opens, in the order given, with
+    the room's own pages (`links`), shown in a second bar while one of them is open."""
 
     label: str
     url_name: str
     order: int = 100
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)

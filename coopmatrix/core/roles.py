@@ -49,6 +49,17 @@ class Principal:
 ANONYMOUS = Principal(authenticated=False)
 
 
+def is_secretariat(user: Any) -> bool:
+    """Whether the user sees and reviews everything (the secretariat, administrators)."""
+    return principal_for(user).sees_everything
+
+
+def may_record(user: Any) -> bool:
+    """Whether the user records entries (their own, or any for the secretariat)."""
+    principal = principal_for(user)
+    return principal.sees_everything or principal.may_edit_own
+
+
 def principal_for(user: Any) -> Principal:
     """The Principal of a Django user (anonymous or None gives the public's)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -44,6 +44,11 @@ class RecordListView(VisibleMixin, View):
     #: A page to record a new one, offered to the roles that may (editors, focal points, secretariat).
     create_url_name: ClassVar[str | None] = None
     create_label: ClassVar[str] = ""
+    #: What the list holds, said when it is empty, so that an empty page is never a dead end.
+    empty_text: ClassVar[str] = ""
+    #: The page that imports such records from a file, and who may use it ("module:function").
+    import_url_name: ClassVar[str | None] = None
+    import_allowed: ClassVar[str | None] = None
     template_name = "core/list.html"
     per_page = 50
 
@@ -79,6 +84,8 @@ class RecordListView(VisibleMixin, View):
             "active_filters": active_filters(filterset, request.GET) if valid else [],
             "create_url": self._create_url(request),
             "create_label": self.create_label,
+            "empty_text": self.empty_text,
+            "import_url": self._import_url(request),
             **self.extra_context(request),
         }
         template = "core/partials/results.html" if getattr(request, "htmx", False) else self.template_name
@@ -91,6 +98,12 @@ class RecordListView(VisibleMixin, View):
         if self.create_url_name and (principal.sees_everything or principal.may_edit_own):
             return reverse(self.create_url_name)
         return None
+
+    def _import_url(self, request: HttpRequest) -> str | None:
+        from .registry import load
+
+        allowed = self.import_allowed is None or load(self.import_allowed)(request.user)
+        return reverse(self.import_url_name) if self.import_url_name and allowed else None
 
 
 def _bounded_paging(query: Any) -> Any:

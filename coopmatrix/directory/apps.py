@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.registry import DomainApp, Room
+from coopmatrix.core.registry import DomainApp, Link, Room
 
 
 class DirectoryConfig(DomainApp):
@@ -11,8 +11,36 @@ class DirectoryConfig(DomainApp):
     urls = "coopmatrix.directory.urls"
     api = "coopmatrix.directory.api:router"
     rooms = (
-        Room(_("Organizations"), "directory:organization_list", order=40),
-        Room(_("Contacts"), "directory:contact_list", order=50),
+        Room(
+            _("Organizations"),
+            "directory:organization_list",
+            order=40,
+            links=(
+                Link(_("Organizations"), "directory:organization_list"),
+                Link(_("Memberships"), "directory:membership_list"),
+            ),
+        ),
+        Room(
+            _("Contacts"),
+            "directory:contact_list",
+            order=50,
+            links=(
+                Link(_("Contacts"), "directory:contact_list"),
+                Link(
+                    _("Import contacts"),
+                    "directory:import",
+                    allowed="coopmatrix.directory.importers:may_import",
+                ),
+                Link(
+                    _("Corrections"), "directory:corrections", allowed="coopmatrix.core.roles:is_secretariat"
+                ),
+                Link(
+                    _("Exports of contacts"),
+                    "directory:export_log",
+                    allowed="coopmatrix.core.roles:is_secretariat",
+                ),
+            ),
+        ),
     )
     search = "coopmatrix.directory.registration:search_indexes"
     reference = "coopmatrix.directory.reference:LOADER"

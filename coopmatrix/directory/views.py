@@ -70,6 +70,12 @@ class OrganizationListView(RecordListView):
     filterset_class = OrganizationFilterSet
     table_class = OrganizationTable
     title = _("Organizations")
+    empty_text = _(
+        "This list holds the organizations that give, fund "
+        "or receive assistance, with their kind and members."
+    )
+    import_url_name = "directory:import"
+    import_allowed = "coopmatrix.directory.importers:may_import"
     export_url_name = "directory:organization_export"
 
     def get_table(self, request, records):
@@ -136,6 +142,9 @@ class MembershipListView(RecordListView):
     filterset_class = MembershipFilterSet
     table_class = MembershipTable
     title = _("Memberships")
+    empty_text = _("This list holds which State is a member of which organization, and since when.")
+    import_url_name = "directory:import"
+    import_allowed = "coopmatrix.directory.importers:may_import"
     export_url_name = "directory:membership_export"
 
 
@@ -168,6 +177,12 @@ class ContactListView(RecordListView):
     filterset_class = ContactFilterSet
     table_class = ContactTable
     title = _("List of contacts")
+    empty_text = _(
+        "This list holds the focal points, central authorities "
+        "and other offices to contact, by State and organization."
+    )
+    import_url_name = "directory:import"
+    import_allowed = "coopmatrix.directory.importers:may_import"
     export_url_name = "directory:contact_export"
     create_url_name = "directory:contact_create"
     create_label = _("Record a contact")

@@ -39,6 +39,10 @@ class StateListView(RecordListView):
     filterset_class = StateFilterSet
     table_class = StateTable
     title = _("States and territories")
+    empty_text = _(
+        "This list holds the States and territories, with "
+        "their regions; historic States are listed when asked for."
+    )
     export_url_name = "geo:state_export"
 
 

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.registry import DomainApp, Room
+from coopmatrix.core.registry import DomainApp, Link, Room
 
 
 class MatrixConfig(DomainApp):
@@ -11,8 +11,30 @@ class MatrixConfig(DomainApp):
     urls = "coopmatrix.matrix.urls"
     api = "coopmatrix.matrix.api:router"
     rooms = (
-        Room(_("Matrix"), "matrix:activity_list", order=10),
-        Room(_("Requests"), "matrix:request_list", order=20),
+        Room(
+            _("Matrix"),
+            "matrix:activity_list",
+            order=10,
+            links=(
+                Link(_("Activities"), "matrix:activity_list"),
+                Link(_("Programmes"), "matrix:programme_list"),
+                Link(_("Thematic areas"), "matrix:thematic_areas"),
+                Link(_("Impact"), "matrix:impact"),
+                Link(_("Monthly matrix"), "matrix:monthly"),
+                Link(
+                    _("Import activities"), "matrix:import", allowed="coopmatrix.matrix.importers:may_import"
+                ),
+            ),
+        ),
+        Room(
+            _("Requests"),
+            "matrix:request_list",
+            order=20,
+            links=(
+                Link(_("Requests"), "matrix:request_list"),
+                Link(_("Who to contact"), "matrix:who_to_contact"),
+            ),
+        ),
     )
     search = "coopmatrix.matrix.registration:search_indexes"
     reference = "coopmatrix.matrix.reference:LOADER"

@@ -44,6 +44,12 @@ class ActivityListView(RecordListView):
     filterset_class = ActivityFilterSet
     table_class = ActivityTable
     title = _("Assistance matrix")
+    empty_text = _(
+        "The matrix holds the activities of technical assistance: "
+        "who gives which assistance to which State, when."
+    )
+    import_url_name = "matrix:import"
+    import_allowed = "coopmatrix.matrix.importers:may_import"
     export_url_name = "matrix:activity_export"
     create_url_name = "matrix:activity_create"
     create_label = _("Record an activity")
@@ -238,6 +244,7 @@ class ProgrammeListView(RecordListView):
     filterset_class = ProgrammeFilterSet
     table_class = ProgrammeTable
     title = _("Programmes and projects")
+    empty_text = _("This list holds the programmes and projects under which activities are run.")
     export_url_name = "matrix:programme_export"
 
 
@@ -283,6 +290,9 @@ class RequestListView(RequestVisibleMixin, RecordListView):
     filterset_class = RequestFilterSet
     table_class = RequestTable
     title = _("Requests for assistance")
+    empty_text = _(
+        "This list holds the requests for assistance States have made, and to whom each was referred."
+    )
     export_url_name = "matrix:request_export"
     create_url_name = "matrix:request_create"
     create_label = _("Record a request")

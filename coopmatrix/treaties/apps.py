@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.registry import DomainApp, Room
+from coopmatrix.core.registry import DomainApp, Link, Room
 
 
 class TreatiesConfig(DomainApp):
@@ -11,8 +11,26 @@ class TreatiesConfig(DomainApp):
     urls = "coopmatrix.treaties.urls"
     api = "coopmatrix.treaties.api:router"
     rooms = (
-        Room(_("Instruments"), "treaties:instrument_list", order=60),
-        Room(_("Parties"), "treaties:table2", order=70),
+        Room(
+            _("Instruments"),
+            "treaties:instrument_list",
+            order=60,
+            links=(
+                Link(_("Instruments"), "treaties:instrument_list"),
+                Link(_("Treaty actions"), "treaties:action_list"),
+                Link(
+                    _("Import treaty actions"),
+                    "treaties:action_import",
+                    allowed="coopmatrix.treaties.importers:may_import",
+                ),
+            ),
+        ),
+        Room(
+            _("Parties"),
+            "treaties:table2",
+            order=70,
+            links=(Link(_("Parties to each instrument"), "treaties:table2"), Link(_("Map"), "treaties:map")),
+        ),
     )
     search = "coopmatrix.treaties.registration:search_indexes"
     reference = "coopmatrix.treaties.reference:LOADER"

@@ -47,6 +47,7 @@ class InstrumentListView(RecordListView):
     filterset_class = InstrumentFilterSet
     table_class = InstrumentTable
     title = _("Universal instruments against terrorism")
+    empty_text = _("This list holds the universal conventions and protocols against terrorism.")
     export_url_name = "treaties:instrument_export"
 
 
@@ -77,6 +78,12 @@ class TreatyActionListView(RecordListView):
     filterset_class = TreatyActionFilterSet
     table_class = TreatyActionTable
     title = _("Treaty actions")
+    empty_text = _(
+        "This list holds each State's signatures, ratifications, "
+        "accessions and other actions on the instruments."
+    )
+    import_url_name = "treaties:action_import"
+    import_allowed = "coopmatrix.treaties.importers:may_import"
     export_url_name = "treaties:action_export"
     create_url_name = "treaties:action_create"
     create_label = _("Record a treaty action")

@@ -35,7 +35,11 @@ def test_fast_select_widgets_render_like_django_and_escape():
 
     widget = FastSelectMultiple(choices=[("A", "Alpha <b>"), ("B", 'Beta "quoted"')])
     html = widget.render("state", ["B"], attrs={"id": "id_state"})
-    assert html.startswith('<select id="id_state" name="state" multiple>')
+    # A multiple choice is drawn as a searchable picker in the browser (coopmatrix.js).
+    assert html.startswith(
+        '<select id="id_state" data-placeholder="Type to search…" data-remove-label="Remove" name="state"'
+        " data-picker multiple>"
+    )
     assert '<option value="A">Alpha &lt;b&gt;</option>' in html
     assert '<option value="B" selected>Beta &quot;quoted&quot;</option>' in html
     single = FastSelect(choices=[("", "---------"), ("x", "X")]).render("kind", "x")

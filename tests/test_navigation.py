@@ -1,0 +1,122 @@
+"""Issue 15: every room and its main actions are reachable from the navigation or the page they
+belong to; no page a user may open is an orphan only a typed address reaches.
+
+For each role: every page of the site without a key in its address (lists, imports, the export
+log, tokens …) that the role may open is found by following links (and GET forms) from the home
+page, and none the role may not open is offered.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from lxml import html
+
+from coopmatrix.core.testing import ROLES, login
+
+#: Parameterless routes that are not pages to navigate to, each with its reason.
+NOT_PAGES = {
+    "api-1.0.0:openapi-json": "the API's machine description, linked from its documentation page",
+}
+#: Address prefixes outside the walk: the admin, the API, and allauth's own flows (sign-in,
+#: password reset and two-factor steps are reached through sign-in, not the navigation).
+OUTSIDE = ("/admin/", "/api/", "/accounts/", "/i18n/", "/static/", "/verify/")
+FILE_SUFFIXES = (".csv", ".xlsx", ".pdf", ".json", ".vcf")
+
+
+def _pages() -> dict[str, str]:
+    """Path → URL name of every route without parameters, outside the excluded prefixes."""
+    found: dict[str, str] = {}
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for entry in resolver.url_patterns:
+            pattern = str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                space = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry, prefix + pattern, space)
+            elif isinstance(entry, URLPattern) and entry.name:
+                path = "/" + prefix + pattern
+                if "<" in path or "(" in path or "^" in path or "$" in path:
+                    continue
+                name = namespace + entry.name
+                if path.startswith(OUTSIDE) or path.endswith(FILE_SUFFIXES) or name in NOT_PAGES:
+                    continue
+                found[path] = name
+
+    walk(get_resolver(), "", "")
+    return found
+
+
+def _targets(base: str, content: bytes) -> set[str]:
+    tree = html.fromstring(content)
+    targets = set()
+    for href in tree.xpath("//a/@href"):
+        targets.add(urljoin(base, href.strip()))
+    for form in tree.xpath("//form[not(@method) or translate(@method, 'GET', 'get')='get']"):
+        targets.add(urljoin(base, form.get("action") or base))
+    return {urlsplit(t).path for t in targets if urlsplit(t).netloc in ("", "testserver")}
+
+
+def _reachable(client, pages: dict[str, str]) -> set[str]:
+    seen: set[str] = set()
+    frontier = ["/"]
+    while frontier:
+        path = frontier.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        response = client.get(path)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        frontier.extend(t for t in _targets(path, response.content) if t in pages and t not in seen)
+    return seen
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_a_role_may_open_is_reached_from_the_navigation(walked_world, client, role):
+    login(client, walked_world.user(role))
+    pages = _pages()
+    assert len(pages) > 20, f"only {len(pages)} pages found: the walk lost the site's routes"
+    reached = _reachable(client, pages)
+    orphans = []
+    offered_but_refused = []
+    for path, name in sorted(pages.items()):
+        status = client.get(path).status_code
+        if status == 200 and path not in reached:
+            orphans.append(f"{path} ({name})")
+        if status == 403 and path in reached:
+            offered_but_refused.append(f"{path} ({name})")
+    assert not orphans, f"as {role}, no link leads to: {orphans}"
+    assert not offered_but_refused, f"as {role}, links lead to pages refused: {offered_but_refused}"
+
+
+def _empty_box(client, url: str):
+    response = client.get(url)
+    assert response.status_code == 200
+    found = html.fromstring(response.content).xpath('//*[@data-testid="empty"]')
+    return found[0] if found else None
+
+
+def test_an_empty_list_says_what_it_would_hold_and_offers_the_next_step(walked_world, client):
+    login(client, walked_world.user("editor_a"))
+    box = _empty_box(client, "/matrix/?q=no+activity+has+these+words")
+    assert box is not None, "an empty list shows an empty table and nothing else"
+    text = box.text_content()
+    assert "Nothing matches these filters." in text
+    assert "who gives which assistance to which State" in text
+    links = {a.text_content().strip(): a.get("href") for a in box.xpath(".//a")}
+    assert links["Widen the search: clear all filters"] == "/matrix/"
+    assert links["Record an activity"] == "/activities/new/"
+    assert links["Import them from a spreadsheet"] == "/matrix/import/"
+    # A list with rows shows them, not the box.
+    assert _empty_box(client, "/matrix/") is None
+
+
+def test_a_reader_is_not_offered_steps_their_role_cannot_take(walked_world, client):
+    login(client, walked_world.user("reader"))
+    box = _empty_box(client, "/treaty-actions/?q=no+such+words")
+    links = [a.text_content().strip() for a in box.xpath(".//a")]
+    assert links == ["Widen the search: clear all filters"]
+    assert "signatures, ratifications, accessions" in box.text_content()
