@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .querysets import visibility_q
 from .roles import principal_for
@@ -125,3 +126,23 @@ class _Names:
             found = {r.pk: str(r) for r in records.filter(pk__in=missing)}
             known.update({k: found.get(k, NOT_SHOWN) for k in missing})
         return known
+
+
+def latest_changes(request: Any, model: type[models.Model], kind: str, limit: int) -> list[Any]:
+    """The latest changes to records of `model` the user may see today, newest first, each
+    naming the record as it is now (a record since deleted or hidden is not listed)."""
+    from .registry import Change
+
+    visible = model.objects.visible_to(request.user).values("pk")  # type: ignore[attr-defined]
+    rows = list(
+        model.history.filter(id__in=visible)  # type: ignore[attr-defined]
+        .order_by("-history_date")
+        .values_list("id", "history_date", "history_type")[:limit]
+    )
+    records = model._default_manager.in_bulk({key for key, _, _ in rows})
+    actions = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+    return [
+        Change(when, kind, str(records[key]), records[key].get_absolute_url(), str(actions.get(kind_, "")))  # type: ignore[attr-defined]
+        for key, when, kind_ in rows
+        if key in records
+    ]

@@ -74,11 +74,25 @@ class ReferenceLoader:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure on the home page: `compute(request)` gives (number, link to what it counts)."""
+    """A figure on the home page: `compute(request)` gives (number, link to the filtered view
+    that lists what it counts), or None where it does not apply to the user. `own`: a figure of
+    the user's own organization or State, shown first; its label may name it ({name})."""
 
     label: str
-    compute: Callable[[HttpRequest], tuple[int, str]]
+    compute: Callable[[HttpRequest], tuple[int, str] | None]
     order: int = 100
+    own: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the home page's latest changes: a record the user may see, changed when."""
+
+    when: Any
+    kind: str
+    label: str
+    url: str
+    action: str
 
 
 @dataclass
@@ -90,6 +104,8 @@ class Registry:
     search: list[SearchIndex] = field(default_factory=list)
     reference: dict[str, ReferenceLoader] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
+    #: "module:function"(request, limit) giving an app's latest changes (list of Change).
+    changes: list[str] = field(default_factory=list)
     panels: dict[str, list[Callable[[HttpRequest, Any], dict[str, Any]]]] = field(default_factory=dict)
     #: Modules holding `ENDPOINTS`, the app's rows of the roles × endpoints visibility test.
     visibility_rows: list[str] = field(default_factory=list)
@@ -130,6 +146,7 @@ class DomainApp(AppConfig):
     - `search`: SearchIndex rows;
     - `reference`: a ReferenceLoader;
     - `figures`: home-page figures, as "module:function" returning a list of Figure;
+    - `changes`: "module:function"(request, limit) giving its latest changes (list of Change);
     - `panels`: {page: ("module:function", …)} sections for other apps' record pages ("state");
     - `visibility_rows`: module with the app's rows of the roles × endpoints test matrix.
     """
@@ -142,6 +159,7 @@ class DomainApp(AppConfig):
     search: str | None = None  # "module:function" returning a list of SearchIndex
     reference: str | None = None  # "module:LOADER"
     figures: str | None = None
+    changes: str | None = None
     panels: dict[str, tuple[str, ...]] = {}
     visibility_rows: str | None = None
 
@@ -158,6 +176,8 @@ class DomainApp(AppConfig):
             registry.reference[loader.name] = loader
         if self.figures:
             registry.figures.extend(f for f in load(self.figures)() if f not in registry.figures)
+        if self.changes and self.changes not in registry.changes:
+            registry.changes.append(self.changes)
         for page, targets in self.panels.items():
             for target in targets:
                 panel = load(target)

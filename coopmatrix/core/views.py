@@ -184,13 +184,39 @@ class RecordExportView(VisibleMixin, View):
 
 def home(request: HttpRequest) -> HttpResponse:
     """The figures each installed app gives, each a link to what it counts."""
-    from .registry import registry
+    from .registry import load, registry
 
-    figures = []
+    own: list[dict[str, Any]] = []
+    everyone: list[dict[str, Any]] = []
     for figure in sorted(registry.figures, key=lambda f: f.order):
-        number, url = figure.compute(request)
-        figures.append({"label": figure.label, "number": number, "url": url})
-    return render(request, "core/home.html", {"figures": figures})
+        result = figure.compute(request)
+        if result is None:
+            continue
+        number, url = result
+        (own if figure.own else everyone).append({"label": figure.label, "number": number, "url": url})
+    changes = [change for target in registry.changes for change in load(target)(request, HOME_CHANGES)]
+    changes.sort(key=lambda change: change.when, reverse=True)
+    context = {
+        "own_figures": own,
+        "figures": everyone,
+        "changes": changes[:HOME_CHANGES],
+        "whose": _whose(request),
+    }
+    return render(request, "core/home.html", context)
+
+
+#: How many of the latest changes the home page lists.
+HOME_CHANGES = 10
+
+
+def _whose(request: HttpRequest) -> str:
+    """The organization whose figures come first for this user (a State's focal point belongs
+    to an organization of that State)."""
+    from .roles import _profile, principal_for
+
+    if not principal_for(request.user).organization_id:
+        return ""
+    return str(_profile(request.user).organization)
 
 
 def search(request: HttpRequest) -> HttpResponse:

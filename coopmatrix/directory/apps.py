@@ -45,6 +45,7 @@ class DirectoryConfig(DomainApp):
     search = "coopmatrix.directory.registration:search_indexes"
     reference = "coopmatrix.directory.reference:LOADER"
     figures = "coopmatrix.directory.registration:figures"
+    changes = "coopmatrix.directory.registration:changes"
     visibility_rows = "coopmatrix.directory.tests.visibility"
     panels = {
         "state": (

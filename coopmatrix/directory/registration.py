@@ -51,3 +51,15 @@ def figures() -> list[Figure]:
         return count, reverse("directory:organization_list")
 
     return [Figure(_("organizations"), organizations, order=20)]
+
+
+def changes(request, limit: int) -> list:
+    """The latest changes to this app's records the user may see (the home page)."""
+    from coopmatrix.core.history import latest_changes
+
+    from .models import Contact, Organization
+
+    return [
+        *latest_changes(request, Organization, str(_("Organization")), limit),
+        *latest_changes(request, Contact, str(_("Contact")), limit),
+    ]

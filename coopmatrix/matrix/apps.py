@@ -39,6 +39,7 @@ class MatrixConfig(DomainApp):
     search = "coopmatrix.matrix.registration:search_indexes"
     reference = "coopmatrix.matrix.reference:LOADER"
     figures = "coopmatrix.matrix.registration:figures"
+    changes = "coopmatrix.matrix.registration:changes"
     visibility_rows = "coopmatrix.matrix.tests.visibility"
     panels = {"state": ("coopmatrix.matrix.views:state_panel",)}
 

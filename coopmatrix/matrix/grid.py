@@ -254,3 +254,72 @@ def total(filterset: Any, principal: Principal) -> int | None:
     if shared is not None:
         found += shared.count()
     return found
+
+
+@dataclass
+class Totals:
+    """Distinct activities per row, per column and in all: an activity in two thematic areas
+    is one activity in its row, not two, so a total is never the sum of its cells."""
+
+    rows: dict[int, int]
+    cols: dict[int, int]
+    all: int
+
+
+#: The field of ActivityReach naming each kind of row.
+_REACH_ROW = {"state": "state_id", "subregion": "state__subregion_id", "region": "state__region_id"}
+
+
+def totals(filterset: Any, rows_by: str, cols_by: str) -> Totals:
+    """The totals of the grid of `filterset`'s activities, counted as the lists they link to
+    count: a row's total is what the list filtered on that row holds, and so on."""
+    from .models import ActivityProvider, ActivityReach
+
+    ids = filterset.qs.values("pk")
+    rows = dict(
+        ActivityReach.objects.filter(activity__in=ids)
+        .values_list(_REACH_ROW[rows_by])
+        .annotate(n=Count("activity_id", distinct=True))
+        .order_by()
+    )
+    if cols_by == "provider":
+        # A unit's activity counts for its parent too, as in the cells.
+        parents = dict(Organization.objects.values_list("pk", "parent_id"))
+        seen: set[tuple[int, int]] = set()
+        pairs = ActivityProvider.objects.filter(activity__in=ids).values_list("organization_id", "activity_id")
+        for organization, pk in pairs.distinct().order_by():
+            while organization is not None and (organization, pk) not in seen:
+                seen.add((organization, pk))
+                organization = parents.get(organization)
+        cols = dict(Counter(organization for organization, _ in seen))
+    else:
+        cols = dict(
+            Activity.objects.filter(pk__in=ids)
+            .values_list(COLUMNS[cols_by][0])
+            .annotate(n=Count("pk", distinct=True))
+            .order_by()
+        )
+    return Totals(rows, cols, filterset.qs.count())
+
+
+#: Shades of the heat scale (CSS classes heat-1 … heat-6).
+HEAT_LEVELS = 6
+
+
+def heat_level(n: int, highest: int) -> int:
+    """The shade of a cell holding `n` of a grid whose fullest cell holds `highest`: 0 for an
+    empty cell, 1 for the fewest … HEAT_LEVELS for the most, in equal steps."""
+    if n <= 0 or highest <= 0:
+        return 0
+    if highest == 1:
+        return HEAT_LEVELS
+    return 1 + (n - 1) * (HEAT_LEVELS - 1) // (highest - 1)
+
+
+def heat_legend(highest: int) -> list[tuple[int, int, int]]:
+    """(level, fewest, most) for each shade a grid whose fullest cell holds `highest` uses."""
+    ranges: dict[int, list[int]] = {}
+    for n in range(1, highest + 1):
+        level = heat_level(n, highest)
+        ranges.setdefault(level, [n, n])[1] = n
+    return [(level, low, high) for level, (low, high) in sorted(ranges.items())]

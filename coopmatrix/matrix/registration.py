@@ -53,15 +53,111 @@ def search_indexes() -> list[SearchIndex]:
 
 
 def figures() -> list[Figure]:
-    from .models import Activity, Request
+    """Who does what, where. Each figure is counted by the list its link opens, through the
+    same filters, so that following it shows exactly the records counted."""
+    from .models import ActivityProvider, ActivityReach, Request
 
-    def activities(request):
-        return Activity.objects.visible_to(request.user).count(), reverse("matrix:activity_list")
+    current = ["pipeline", "planned", "ongoing"]
+    open_ = list(Request.OPEN_STATUSES)
 
-    def requests(request):
-        return Request.objects.visible_to(request.user).count(), reverse("matrix:request_list")
+    def activities(request, **query):
+        return _listed(request, "activity", **query)
+
+    def requests(request, **query):
+        return _listed(request, "request", **query)
+
+    def states_reached(request):
+        records, _url = _filtered(request, "activity")
+        count = ActivityReach.objects.filter(activity__in=records.values("pk")).values("state_id").distinct()
+        return count.count(), reverse("matrix:map")
+
+    def providers_active(request):
+        records, url = _filtered(request, "activity", status=current)
+        providers = ActivityProvider.objects.filter(activity__in=records.values("pk"))
+        return providers.values("organization_id").distinct().count(), url
+
+    def own_provided(request):
+        code = _own_organization_code(request)
+        return None if code is None else activities(request, provider=code, status=current)
+
+    def own_referred(request):
+        code = _own_organization_code(request)
+        return None if code is None else requests(request, provider=code, status=open_)
+
+    def own_state_received(request):
+        code = _own_state_code(request)
+        return None if code is None else activities(request, state=code, status=current)
+
+    def own_state_requests(request):
+        code = _own_state_code(request)
+        return None if code is None else requests(request, state=code, status=open_)
 
     return [
+        Figure(_("activities your organization provides, ongoing or planned"), own_provided, 1, own=True),
+        Figure(_("open requests referred to your organization"), own_referred, 2, own=True),
+        Figure(_("activities your State receives, ongoing or planned"), own_state_received, 3, own=True),
+        Figure(_("open requests of your State"), own_state_requests, 4, own=True),
+        Figure(_("activities ongoing"), lambda r: activities(r, status="ongoing"), order=1),
+        Figure(_("activities planned"), lambda r: activities(r, status=["pipeline", "planned"]), order=2),
+        Figure(_("States reached"), states_reached, order=3),
+        Figure(_("providers active"), providers_active, order=4),
+        Figure(_("open requests"), lambda r: requests(r, status=open_), order=5),
+        Figure(_("requests overdue, unanswered"), lambda r: requests(r, unanswered="true"), order=6),
         Figure(_("activities in the matrix"), activities, order=40),
         Figure(_("requests for assistance"), requests, order=45),
+    ]
+
+
+def _filtered(request, kind: str, **query):
+    """The records the list of `kind` shows for `query` (its own filterset, through the
+    visibility rule), and the list's address with that query."""
+    from urllib.parse import urlencode
+
+    from django.http import QueryDict
+
+    from .filtersets import ActivityFilterSet, RequestFilterSet
+    from .models import Activity, Request
+
+    if kind == "activity":
+        filterset_class, records, name = ActivityFilterSet, Activity.objects, "matrix:activity_list"
+    else:
+        filterset_class, records, name = RequestFilterSet, Request.objects, "matrix:request_list"
+    text = urlencode(query, doseq=True)
+    filterset = filterset_class(QueryDict(text), queryset=records.visible_to(request.user), request=request)
+    if not filterset.is_valid():  # a code no longer offered: nothing to count, nothing to link
+        return records.none(), reverse(name)
+    return filterset.qs, reverse(name) + (f"?{text}" if text else "")
+
+
+def _listed(request, kind: str, **query) -> tuple[int, str]:
+    records, url = _filtered(request, kind, **query)
+    return records.count(), url
+
+
+def _own_organization_code(request) -> str | None:
+    from coopmatrix.core.roles import _profile, principal_for
+
+    if not principal_for(request.user).organization_id:
+        return None
+    return _profile(request.user).organization.code
+
+
+def _own_state_code(request) -> str | None:
+    from coopmatrix.core.roles import _profile, principal_for
+
+    if not principal_for(request.user).state_id:
+        return None
+    return _profile(request.user).organization.state.code
+
+
+def changes(request, limit: int) -> list:
+    """The latest changes to this app's records the user may see (the home page)."""
+    from coopmatrix.core.history import latest_changes
+
+    from .models import Activity, Programme, Request
+
+    return [
+        *latest_changes(request, Activity, str(_("Activity")), limit),
+        *latest_changes(request, Request, str(_("Request")), limit),
+        *latest_changes(request, Programme, str(_("Programme")), limit),
     ]

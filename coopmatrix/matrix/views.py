@@ -205,17 +205,38 @@ class GridView(VisibleMixin, View):
             col_model.objects.filter(pk__in={c for _, c in cells}),
             key=lambda c: (getattr(c, "order", 0), str(c)),
         )
+        sums = grid.totals(filterset, rows_by, cols_by)
+        highest = max(cells.values(), default=0)
+        col_param = grid.COLUMN_FILTER[cols_by]
+        base = request.GET.copy()
+        for key in ("rows", "cols", "page", "sort"):
+            base.pop(key, None)
+        all_query = base.urlencode()
+        # A row's total counts through the column filter too: its link keeps it.
+        column_filter = [(col_param, value) for value in base.getlist(col_param)]
+        base.pop(col_param, None)
         return {
-            "columns": cols,
+            "columns": [
+                (c, sums.cols.get(c.pk, 0), _with(base, col_param, c.code)) for c in cols
+            ],
             "rows": [
                 (
                     row,
                     self._row_query(request, row, rows_by, cols_by, counted),
-                    [(c, cells.get((row.pk, c.pk), 0)) for c in cols],
+                    _joined(self._row_query(request, row, rows_by, cols_by, counted), column_filter),
+                    [
+                        (c, n, grid.heat_level(n, highest))
+                        for c in cols
+                        for n in [cells.get((row.pk, c.pk), 0)]
+                    ],
+                    sums.rows.get(row.pk, 0),
                 )
                 for row in rows
             ],
-            "col_param": grid.COLUMN_FILTER[cols_by],
+            "total": sums.all,
+            "all_query": all_query,
+            "legend": grid.heat_legend(highest),
+            "col_param": col_param,
             "from_summary": counted.from_summary,
         }
 
@@ -236,6 +257,19 @@ class GridView(VisibleMixin, View):
             query.pop("region", None)
             query[self.ROW_PARAM[rows_by]] = getattr(row, self.ROW_KEY[rows_by])
         return query.urlencode()
+
+
+def _joined(query: str, pairs: list[tuple[str, str]]) -> str:
+    from urllib.parse import urlencode
+
+    return "&".join(part for part in (query, urlencode(pairs)) if part)
+
+
+def _with(query: Any, name: str, value: Any) -> str:
+    """`query` with `name` set to `value`, encoded."""
+    query = query.copy()
+    query[name] = value
+    return query.urlencode()
 
 
 class ProgrammeListView(RecordListView):

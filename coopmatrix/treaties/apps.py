@@ -35,5 +35,6 @@ class TreatiesConfig(DomainApp):
     search = "coopmatrix.treaties.registration:search_indexes"
     reference = "coopmatrix.treaties.reference:LOADER"
     figures = "coopmatrix.treaties.registration:figures"
+    changes = "coopmatrix.treaties.registration:changes"
     visibility_rows = "coopmatrix.treaties.tests.visibility"
     panels = {"state": ("coopmatrix.treaties.views:state_panel",)}

@@ -34,3 +34,12 @@ def figures() -> list[Figure]:
         return Instrument.objects.visible_to(request.user).count(), reverse("treaties:instrument_list")
 
     return [Figure(_("universal instruments"), instruments, order=30)]
+
+
+def changes(request, limit: int) -> list:
+    """The latest changes to this app's records the user may see (the home page)."""
+    from coopmatrix.core.history import latest_changes
+
+    from .models import TreatyAction
+
+    return latest_changes(request, TreatyAction, str(_("Treaty action")), limit)

@@ -198,3 +198,62 @@ def test_the_table_shows_the_exact_count_it_knows(client, cast, confidential):
     assert f'<span data-testid="count">{expected}</span>' in page
     # Words in the text are not in the kept counts: counted from the records, the same way.
     assert client.get("/matrix/?q=workshop").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["anonymous", "editor_a", "secretariat"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "rows=subregion&region=142&status=completed",
+        "rows=region&cols=provider&region=142",
+        "cols=provider&state=KGZ",
+        "thematic_area=ratification-legislation&thematic_area=criminal-justice",
+        "rows=region&q=workshop",
+    ],
+)
+def test_every_total_links_to_a_table_of_as_many_activities(client, cast, confidential, role, query):
+    """Issue 15: totals per row and column, each the number its list holds."""
+    login(client, cast.user(role))
+    page = client.get("/matrix/grid/?" + query).content.decode()
+    totals = re.findall(
+        r'<a href="/matrix/\??([^"]*)" data-(?:row-total|col-total|testid="grid-total)[^>]*>(\d+)</a>', page
+    )
+    assert len(totals) >= 3, "a grid without totals per row, per column and in all"
+    for link, n in totals:
+        table = client.get("/matrix/?" + link.replace("&amp;", "&")).content.decode()
+        assert f'<span data-testid="count">{n}</span>' in table, (link, n)
+
+
+def test_a_total_counts_each_activity_once(client, cast, reference):
+    """An activity in two thematic areas and two States is one activity in its row, its column
+    and the grid: totals are not the sums of their cells."""
+    actions.save_activity(
+        cast.user("secretariat"),
+        {
+            "title": "Two areas, two States (made for tests)",
+            "recipient_states": ["KGZ", "TJK"],
+            "thematic_areas": ["ratification-legislation", "criminal-justice"],
+            "providers": [{"organization": "test-org-a", "role": "implementing"}],
+            "modality": "workshop",
+            "status": "planned",
+            "confidentiality": "public",
+        },
+    )
+    page = client.get("/matrix/grid/?q=Two+areas%2C+two+States").content.decode()
+    cells = [int(n) for n in re.findall(r'data-cell="[^"]+">(\d+)</a>', page)]
+    assert cells == [1, 1, 1, 1]
+    assert re.search(r'data-row-total="KGZ">1<', page)
+    assert re.search(r'data-row-total="TJK">1<', page)
+    assert re.search(r'data-col-total="criminal-justice">1<', page)
+    assert re.search(r'data-testid="grid-total">1<', page)
+
+
+def test_the_heat_scale_shades_cells_by_their_count_with_a_legend():
+    assert [grid.heat_level(n, 12) for n in (0, 1, 3, 6, 12)] == [0, 1, 1, 3, 6]
+    assert grid.heat_level(1, 1) == grid.HEAT_LEVELS
+    legend = grid.heat_legend(12)
+    assert legend[0][1] == 1 and legend[-1] == (6, 12, 12)
+    # Every count from 1 to the highest is in exactly one step of the legend.
+    covered = [n for _, low, high in legend for n in range(low, high + 1)]
+    assert covered == list(range(1, 13))
