@@ -286,8 +286,8 @@ def totals(filterset: Any, rows_by: str, cols_by: str) -> Totals:
         # A unit's activity counts for its parent too, as in the cells.
         parents = dict(Organization.objects.values_list("pk", "parent_id"))
         seen: set[tuple[int, int]] = set()
-        pairs = ActivityProvider.objects.filter(activity__in=ids).values_list("organization_id", "activity_id")
-        for organization, pk in pairs.distinct().order_by():
+        roles = ActivityProvider.objects.filter(activity__in=ids)
+        for organization, pk in roles.values_list("organization_id", "activity_id").distinct().order_by():
             while organization is not None and (organization, pk) not in seen:
                 seen.add((organization, pk))
                 organization = parents.get(organization)
