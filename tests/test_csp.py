@@ -37,7 +37,10 @@ def _signed_in(context, site: str, user) -> None:
 
 
 def _same_origin_links(page, site: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    # getAttribute, not .href: an SVG link's href is an object, not a string.
+    hrefs = page.eval_on_selector_all(
+        "a[href]", "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)"
+    )
     found = []
     for href in hrefs:
         if not href.startswith(site):

@@ -94,3 +94,44 @@ def test_a_filtered_link_shared_draws_its_chips(page, site):
     page.goto(site + "/states/?status=observer&status=member")
     expect(page.locator(".ts-control .item")).to_have_count(2)
     expect(page.get_by_test_id("active-filters")).to_contain_text("Status: Non-member observer State")
+
+
+def test_on_a_phone_the_filters_fold_behind_a_button(browser, site):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(site + "/matrix/?state=TJK")
+    toggle = page.get_by_role("button", name=re.compile(r"^Filters"))
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_have_text(re.compile(r"Filters \(1\)"))
+    expect(page.get_by_label("Words in title or description")).to_be_hidden()
+    expect(page.get_by_test_id("count")).to_be_visible()
+    toggle.click()
+    expect(page.get_by_label("Words in title or description")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    context.close()
+    # On a wide screen they are beside the results, with no button.
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/matrix/")
+    expect(page.get_by_label("Words in title or description")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Filters"))).to_be_hidden()
+    page.close()
+
+
+def test_the_grid_and_the_map_are_used_by_keyboard(page, site):
+    page.goto(site + "/matrix/grid/?state=KGZ")
+    cell = page.locator('[data-cell="KGZ/ratification-legislation"]')
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if cell.evaluate("el => el === document.activeElement"):
+            break
+    expect(cell).to_be_focused()
+    number = cell.inner_text()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/matrix/\?.*state=KGZ"))
+    expect(page.get_by_test_id("count")).to_have_text(number)
+    page.goto(site + "/matrix/map/")
+    state = page.locator('[data-state="KGZ"]')
+    state.focus()
+    expect(state).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"state=KGZ"))

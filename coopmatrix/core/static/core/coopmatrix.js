@@ -69,6 +69,9 @@
     // box) must not reach the form, whose HTMX request would then push its URL over a link the
     // user just followed. The <select> underneath reports the real changes.
     drawn.control_input.addEventListener("change", function (event) { event.stopPropagation(); });
+    // Tom Select moves the label to its own box, which assistive technology reads; the <select>
+    // underneath (unfocusable, out of sight) would be read a second time, without a name.
+    select.setAttribute("aria-hidden", "true");
   }
   function draw(root) {
     if (!window.TomSelect) { return; }
@@ -77,4 +80,37 @@
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:load", function (event) { draw(event.target); });
   document.addEventListener("htmx:historyRestore", function () { draw(document); });
+})();
+
+// On a phone the filters fold behind a button above the results, so that the results are what
+// the screen shows first; on a wider screen they stay beside them (the button is hidden).
+(function () {
+  "use strict";
+  var small = window.matchMedia("(max-width: 800px)");
+  function fold(form, index) {
+    if (form.getAttribute("data-foldable") === "done") { return; }
+    form.setAttribute("data-foldable", "done");
+    if (!form.id) { form.id = "filters-" + index; }
+    var label = document.body.getAttribute("data-filters-label") || "Filters";
+    // How many filters the address gives (the layout, sorting and paging are not filters).
+    var chosen = 0;
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (value && ["page", "sort", "per_page", "rows", "cols"].indexOf(key) < 0) { chosen += 1; }
+    });
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "filters-toggle";
+    button.setAttribute("aria-controls", form.id);
+    function show(open) {
+      form.classList.toggle("folded", !open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = label + (chosen ? " (" + chosen + ")" : "");
+    }
+    button.addEventListener("click", function () { show(form.classList.contains("folded")); });
+    form.parentNode.insertBefore(button, form);
+    show(!small.matches);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.filters").forEach(fold);
+  });
 })();
