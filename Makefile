@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint install install-test clean
+.PHONY: run test bench lint install install-test clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ run: $(STAMP)
 
 test:
 	bash scripts/test.sh
+
+# PNGs of the main screens on a desktop and a phone, in var/screenshots, for a reviewer.
+screenshots: $(TEST_STAMP)
+	COOPMATRIX_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/test_screenshots.py
+	@echo "Screenshots written to var/screenshots/"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -129,16 +129,23 @@ class _Names:
 
 
 def latest_changes(request: Any, model: type[models.Model], kind: str, limit: int) -> list[Any]:
-    """The latest changes to records of `model` the user may see today, newest first, each
-    naming the record as it is now (a record since deleted or hidden is not listed)."""
+    """The latest changes to records of `model` the user may see today, newest first, one per
+    record, each naming the record as it is now (a record since deleted or hidden is not
+    listed)."""
     from .registry import Change
 
     visible = model.objects.visible_to(request.user).values("pk")  # type: ignore[attr-defined]
-    rows = list(
+    newest: dict[Any, tuple[Any, Any, str]] = {}
+    # One line per record, its latest change (a load writes a record and then its relations:
+    # several history rows within a second).
+    candidates = (
         model.history.filter(id__in=visible)  # type: ignore[attr-defined]
         .order_by("-history_date")
-        .values_list("id", "history_date", "history_type")[:limit]
+        .values_list("id", "history_date", "history_type")[: limit * 10]
     )
+    for key, when, action in candidates:
+        newest.setdefault(key, (key, when, action))
+    rows = list(newest.values())[:limit]
     records = model._default_manager.in_bulk({key for key, _, _ in rows})
     actions = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
     return [

@@ -101,6 +101,14 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
     )
     period_from = django_filters.DateFilter(label=_("Active on or after"), method="filter_from")
     period_to = django_filters.DateFilter(label=_("Active on or before"), method="filter_to")
+    start_year = django_filters.NumberFilter(
+        label=_("Starting in year"),
+        method="filter_start_year",
+        min_value=1900,
+        max_value=2200,
+        max_digits=4,
+        decimal_places=0,
+    )
 
     class Meta:
         model = Activity
@@ -118,6 +126,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
             "past_its_end",
             "period_from",
             "period_to",
+            "start_year",
         ]
 
     def filter_past_its_end(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
@@ -178,6 +187,10 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
 
     def filter_to(self, queryset, name, value):
         return queryset.filter(period_start__lte=value)
+
+    def filter_start_year(self, queryset, name, value):
+        # The year the activity starts (actual, else planned), as the charts count it.
+        return queryset if value is None else queryset.filter(period_start__year=int(value))
 
 
 class ProgrammeFilterSet(FilterSet):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("matrix/", views.ActivityListView.as_view(), name="activity_list"),
     path("matrix/grid/", views.GridView.as_view(), name="grid"),
     path("matrix/map/", views.MapView.as_view(), name="map"),
+    path("matrix/charts/", views.ChartsView.as_view(), name="charts"),
     path("matrix/impact/", views.impact, name="impact"),
     path("matrix/states/<str:code>/", views.state_activities, name="state_activities"),
     path("matrix/timeline/", views.TimelineView.as_view(), name="timeline"),

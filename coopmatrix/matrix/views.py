@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from coopmatrix.core.filters import active_filters
 from coopmatrix.core.history import changes
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
@@ -473,6 +474,32 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 def unsubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     request.user.matrix_subscriptions.filter(pk=pk).delete()
     return redirect("matrix:monthly")
+
+
+class ChartsView(VisibleMixin, View):
+    """The filtered activities drawn as bars, each a link to the activities it counts."""
+
+    model = Activity
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from .charts import charts
+
+        filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
+        drawn, undated = [], 0
+        if filterset.is_valid():
+            drawn, undated = charts(filterset, request.GET, visible_organization_ids(request))
+        return render(
+            request,
+            "matrix/charts.html",
+            {
+                "filter": filterset,
+                "charts": drawn,
+                "undated": undated,
+                "query": request.GET.urlencode(),
+                "active_filters": active_filters(filterset, request.GET),
+                "title": _("Assistance matrix: charts"),
+            },
+        )
 
 
 class MapView(VisibleMixin, View):
