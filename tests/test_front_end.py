@@ -135,3 +135,27 @@ def test_the_grid_and_the_map_are_used_by_keyboard(page, site):
     expect(state).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"state=KGZ"))
+
+
+def test_a_form_lists_all_its_errors_at_the_top_with_links_to_the_fields(page, site, cast):
+    from coopmatrix.core.testing import PASSWORD
+
+    page.goto(site + "/accounts/login/")
+    page.get_by_label("Username or e-mail").fill("editor_a")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(site + "/activities/new/")
+    expect(page.get_by_text("Fields marked * must be filled in.")).to_be_visible()
+    page.get_by_label("Planned start").fill("2006-05")
+    page.get_by_label("Planned end").fill("2006-04")
+    page.get_by_role("button", name="Save").click()
+    summary = page.get_by_test_id("error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("This record was not saved")
+    links = summary.get_by_role("link")
+    names = [text.split(":")[0] for text in links.all_inner_texts()]
+    assert "Title" in names and "Planned end" in names, names
+    # Each error is also beside its field, and its link takes the user there.
+    expect(page.locator('[data-error-for="planned_end"]')).to_contain_text("before it starts")
+    summary.get_by_role("link", name=re.compile(r"^Title")).click()
+    expect(page.get_by_label("Title")).to_be_focused()

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -217,9 +219,7 @@ class GridView(VisibleMixin, View):
         column_filter = [(col_param, value) for value in base.getlist(col_param)]
         base.pop(col_param, None)
         return {
-            "columns": [
-                (c, sums.cols.get(c.pk, 0), _with(base, col_param, c.code)) for c in cols
-            ],
+            "columns": [(c, sums.cols.get(c.pk, 0), _with(base, col_param, c.code)) for c in cols],
             "rows": [
                 (
                     row,
@@ -679,6 +679,33 @@ def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status:
     )
 
 
+class _NotSaved(Exception):
+    """Undoes a save made only to learn what the record's own checks say of it."""
+
+
+def _checks_of_the_record(form: Any, save: Any, user: Any, record: Any) -> None:
+    """A form with errors also shows those the record's own checks find (an end before its
+    start, an owner not the user's), so that every error is shown at once rather than one
+    round at a time. The checks run in a transaction that is always undone; a field the form
+    refused is given empty to them, and their word on it is not added to the form's own."""
+    empty = {
+        name: [] if isinstance(field, forms.MultipleChoiceField) else ""
+        for name, field in form.fields.items()
+    }
+    form.cleaned_data = {**empty, **getattr(form, "cleaned_data", {})}
+    try:
+        with transaction.atomic():
+            save(user, form.data_for_actions(), record)
+            raise _NotSaved
+    except actions.Invalid as invalid:
+        for field, message in invalid.errors.items():
+            target = form.error_fields.get(field, field)
+            if target in form.fields and target not in form.errors:
+                form.add_error(target, message)
+    except _NotSaved:
+        pass
+
+
 def _record_form(
     request: HttpRequest,
     record: Any,
@@ -700,6 +727,8 @@ def _record_form(
             else:
                 messages.success(request, _("Saved."))
                 return redirect(saved.get_absolute_url())
+        else:
+            _checks_of_the_record(form, save, request.user, record)
         status = 422
     else:
         form, status = form_class(initial=initial, user=request.user, creating=creating), 200

@@ -114,3 +114,24 @@
     document.querySelectorAll("form.filters").forEach(fold);
   });
 })();
+
+// The list of a form's errors at its top links to each field; a field drawn as a picker is
+// reached through the picker's own box, and the list takes the focus when the page opens.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest(".error-summary a[href^='#']") : null;
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    var target = field.tomselect ? field.tomselect.control_input : field;
+    if (field.tagName === "FIELDSET") { target = field.querySelector("input, select, textarea") || field; }
+    target.scrollIntoView({ block: "center" });
+    target.focus();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector(".error-summary");
+    if (summary) { summary.focus(); }
+  });
+})();
