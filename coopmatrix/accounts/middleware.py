@@ -6,6 +6,9 @@ from django.urls import reverse
 
 from coopmatrix.core.roles import TWO_FACTOR_ROLES, principal_for
 
+#: The page a user asked for before being sent to set up two-factor sign-in.
+NEXT_KEY = "coopmatrix_next"
+
 
 def has_two_factor(user) -> bool:
     from allauth.mfa.models import Authenticator
@@ -28,7 +31,10 @@ class RequireTwoFactorMiddleware:
                 return JsonResponse(
                     {"detail": "Set up two-factor authentication before using the API."}, status=403
                 )
-            return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
+            # Kept in the session, not the address: allauth's steps (activation, then the recovery
+            # codes) do not pass it on; the last of them offers the way back (accounts:continue).
+            request.session[NEXT_KEY] = request.get_full_path()
+            return redirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
 
     def _needs_setup(self, request, user) -> bool:

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -41,3 +42,19 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     token.revoke()
     messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
     return redirect("accounts:tokens")
+
+
+@login_required
+def continue_after_setup(request: HttpRequest) -> HttpResponse:
+    """After setting up two-factor sign-in, on to the page the user asked for (a path of this
+    site only), else home."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from .middleware import NEXT_KEY
+
+    target = request.session.pop(NEXT_KEY, "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ) or not target.startswith("/"):
+        target = reverse("home")
+    return redirect(target)

@@ -67,3 +67,39 @@ def test_an_analyst_with_two_factor_is_asked_for_the_code(cast, client):
     done = client.post(response["Location"], {"code": code})
     assert done.status_code == 302
     assert client.get("/").context["user"].username == "secretariat"
+
+
+def test_enrolment_says_why_shows_the_whole_secret_and_returns_to_the_page_asked_for(cast, client):
+    """Issue 15: the enrolment page says why the role needs it, shows all of the secret, and
+    after the recovery codes the user goes on to the page they first asked for."""
+    import re
+
+    from allauth.mfa.models import Authenticator
+
+    analyst = cast.user("secretariat")
+    Authenticator.objects.filter(user=analyst).delete()
+    _sign_in(client, "secretariat", PASSWORD)
+    asked = "/matrix/grid/?rows=region&status=completed"
+    assert client.get(asked)["Location"] == "/accounts/2fa/totp/activate/"
+    start = client.get("/accounts/2fa/totp/activate/")
+    if start.status_code == 302:  # allauth asks for the password again before changing factors
+        client.post(start["Location"], {"password": PASSWORD})
+    page = client.get("/accounts/2fa/totp/activate/").content.decode()
+    assert "Your role, Secretariat analyst, reads confidential records" in page
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert len(secret) >= 32, "the secret is shown whole"
+    counter = next(iter(yield_hotp_counters_from_time()))
+    done = client.post("/accounts/2fa/totp/activate/", {"code": format_hotp_value(hotp_value(secret, counter))})
+    assert done.status_code == 302
+    codes = client.get(done["Location"]).content.decode()
+    link = re.search(r'data-testid="continue"><a href="([^"]+)"', codes).group(1)
+    assert client.get(link)["Location"] == asked
+    assert client.get(asked).status_code == 200
+
+
+def test_the_way_on_goes_only_to_a_page_of_this_site(cast, client):
+    client.force_login(cast.user("reader"))
+    session = client.session
+    session["coopmatrix_next"] = "https://elsewhere.example/"
+    session.save()
+    assert client.get("/me/continue/")["Location"] == "/"
