@@ -89,7 +89,8 @@ def test_enrolment_says_why_shows_the_whole_secret_and_returns_to_the_page_asked
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page).group(1)
     assert len(secret) >= 32, "the secret is shown whole"
     counter = next(iter(yield_hotp_counters_from_time()))
-    done = client.post("/accounts/2fa/totp/activate/", {"code": format_hotp_value(hotp_value(secret, counter))})
+    code = format_hotp_value(hotp_value(secret, counter))
+    done = client.post("/accounts/2fa/totp/activate/", {"code": code})
     assert done.status_code == 302
     codes = client.get(done["Location"]).content.decode()
     link = re.search(r'data-testid="continue"><a href="([^"]+)"', codes).group(1)
