@@ -102,3 +102,18 @@ def test_latest_changes_list_only_what_the_user_may_see(walked_world, client):
     assert hidden.title in changes.text_content()
     link = changes.xpath(f'.//a[text()="{hidden.title}"]')[0]
     assert link.get("href") == hidden.get_absolute_url()
+
+
+def test_a_states_page_leads_with_what_matters_and_keeps_its_names_below(walked_world, client):
+    """Issue 15: assistance received, treaty standing, contacts first; names in six languages,
+    codes and memberships below."""
+    page = client.get("/states/KGZ/").content.decode()
+    order = [
+        page.index('data-testid="state-summary"'),
+        page.index('data-testid="state-matrix"'),
+        page.index('data-testid="state-treaties"'),
+        page.index('data-testid="state-contacts"'),
+        page.index("Names in the six UN languages"),
+        page.index("Кыргызстан"),
+    ]
+    assert order == sorted(order), order

@@ -14,5 +14,7 @@ from .registry import registry
 
 
 def panels(page: str, request: HttpRequest, record: Any) -> list[dict[str, Any]]:
-    """Each registered panel's context for `page` ("state"), in the order the apps are installed."""
-    return [panel(request, record) for panel in registry.panels.get(page, [])]
+    """Each registered panel's context for `page` ("state"), in the order each panel asks for
+    ("order", what matters most first), then the order the apps are installed."""
+    drawn = [panel(request, record) for panel in registry.panels.get(page, [])]
+    return sorted(drawn, key=lambda context: context.get("order", 100))

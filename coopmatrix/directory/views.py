@@ -472,7 +472,7 @@ def membership_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     memberships = (
         Membership.objects.visible_to(request.user).filter(state=state).select_related("organization")
     )
-    return {"template": "directory/partials/state_memberships.html", "memberships": memberships}
+    return {"template": "directory/partials/state_memberships.html", "memberships": memberships, "order": 40}
 
 
 def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
@@ -482,6 +482,7 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     )
     return {
         "template": "directory/partials/state_panel.html",
+        "order": 30,
         "contacts": entries.order_by("organization__name", "function"),
         "visible_organizations": visible_organization_ids(request),
         "state": state,

@@ -393,7 +393,7 @@ def thematic_area(request: HttpRequest, code: str) -> HttpResponse:
 def state_panel(request: HttpRequest, state: State) -> dict[str, Any]:
     """On a State's page, a section that loads its activities and requests on its own: counting a
     busy State's share of a million activities should not hold up the rest of its page."""
-    return {"template": "matrix/partials/state_panel_lazy.html", "state": state}
+    return {"template": "matrix/partials/state_panel_lazy.html", "state": state, "order": 10}
 
 
 def state_activities(request: HttpRequest, code: str) -> HttpResponse:

@@ -264,6 +264,7 @@ def state_panel(request: HttpRequest, state: Any) -> dict[str, Any]:
     actions = list(visible.filter(deposited__lte=as_at).select_related("instrument").order_by("deposited"))
     return {
         "template": "treaties/partials/state_panel.html",
+        "order": 20,
         "recorded": visible.exists(),
         "state": state,
         "as_at": as_at,
