@@ -545,21 +545,39 @@ class MapView(VisibleMixin, View):
 
 
 class TimelineView(VisibleMixin, View):
-    """Bars from start to end per activity, planned (outline) beside actual (filled)."""
+    """Bars from start to end per activity, planned (outline) beside actual (filled), grouped by
+    State, provider or programme as chosen, in the window the period filters give."""
 
     model = Activity
     LIMIT = 200
     WIDTH = 1000
+    LABEL_WIDTH = 380
+    ROW = 22
+    GROUPS = {
+        "": _("No grouping"),
+        "state": _("Recipient State"),
+        "provider": _("Provider"),
+        "programme": _("Programme"),
+    }
 
     def get(self, request: HttpRequest) -> HttpResponse:
         filterset = ActivityFilterSet(request.GET, queryset=self.visible(request), request=request)
+        group_by = request.GET.get("group", "") if request.GET.get("group", "") in self.GROUPS else ""
         rows: list[dict[str, Any]] = []
         ticks: list[dict[str, Any]] = []
         total = 0
+        window: tuple[Any, Any] = (None, None)
         if filterset.is_valid():
             records = filterset.qs.filter(period_start__isnull=False).order_by("period_start", "title")
+            records = records.prefetch_related("provider_roles__organization", "recipient_states")
+            records = records.select_related("programme")
             total = records.count()
-            rows, ticks = self.layout(list(records[: self.LIMIT]))
+            window = (
+                filterset.form.cleaned_data.get("period_from"),
+                filterset.form.cleaned_data.get("period_to"),
+            )
+            rows, ticks = self.layout(list(records[: self.LIMIT]), group_by, request, window)
+        height = 30 + self.ROW * len(rows)
         return render(
             request,
             "matrix/timeline.html",
@@ -570,58 +588,114 @@ class TimelineView(VisibleMixin, View):
                 "total": total,
                 "limit": self.LIMIT,
                 "width": self.WIDTH,
-                "height": 30 + 22 * len(rows),
+                "height": height,
+                "label_width": self.LABEL_WIDTH,
+                "groups": list(self.GROUPS.items()),
+                "group_by": group_by,
+                "window": window,
                 "query": request.GET.urlencode(),
+                "active_filters": active_filters(filterset, request.GET) if filterset.is_valid() else [],
                 "title": _("Assistance matrix: timeline"),
             },
         )
 
-    def layout(self, records: list[Activity]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _groups(self, activity: Activity, group_by: str, visible_organizations: set[int]) -> list[str]:
+        if group_by == "state":
+            return sorted(s.name_en for s in activity.recipient_states.all()) or [str(_("No State named"))]
+        if group_by == "provider":
+            names = {
+                str(role.organization)
+                for role in activity.provider_roles.all()
+                if role.organization_id in visible_organizations
+            }
+            return sorted(names) or [str(_("No provider you may see"))]
+        if group_by == "programme":
+            return [activity.programme.title if activity.programme_id else str(_("No programme"))]
+        return [""]
+
+    @staticmethod
+    def _label(activity: Activity, visible_organizations: set[int]) -> str:
+        """The title, then what tells two activities of the same title apart: the provider and
+        the recipients."""
+        providers = sorted(
+            {
+                r.organization.label
+                for r in activity.provider_roles.all()
+                if r.organization_id in visible_organizations
+            }
+        )
+        states = sorted(s.name_en for s in activity.recipient_states.all())
+        where = ", ".join(states[:2]) + (f" +{len(states) - 2}" if len(states) > 2 else "")
+        details = " · ".join(part for part in (", ".join(providers[:2]), where) if part)
+        title = activity.title if len(activity.title) <= 44 else activity.title[:43] + "…"
+        return f"{title} — {details}" if details else title
+
+    def layout(
+        self, records: list[Activity], group_by: str, request: HttpRequest, window: tuple[Any, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         import datetime as dt
 
         from coopmatrix.core.dates import PartialDate, Precision
 
-        def span(start, start_precision, end, end_precision):
+        visible_organizations = visible_organization_ids(request)
+
+        def span(start, end, end_precision):
             if start is None:
                 return None
-            last = PartialDate(end, end_precision or Precision.DAY).last_day if end else None
-            return start, last
+            return start, (PartialDate(end, end_precision or Precision.DAY).last_day if end else None)
 
         spans = []
         for a in records:
-            planned = span(a.planned_start, a.planned_start_precision, a.planned_end, a.planned_end_precision)
-            actual = span(a.actual_start, a.actual_start_precision, a.actual_end, a.actual_end_precision)
+            planned = span(a.planned_start, a.planned_end, a.planned_end_precision)
+            actual = span(a.actual_start, a.actual_end, a.actual_end_precision)
             spans.append((a, planned, actual))
+        # The window: the period filters when given, else the dates known (an open end is not
+        # stretched to today: it is drawn as open).
         days = [d for _, p, q in spans for pair in (p, q) if pair for d in pair if d]
         if not days:
             return [], []
-        first, last = (
-            min(days),
-            max(
-                max(days),
-                dt.date.today()
-                if any(pair and pair[1] is None for _, p, q in spans for pair in (p, q))
-                else max(days),
-            ),
-        )
-        width = max((last - first).days, 1)
-        label_width = 330  # room for the titles at the left
+        first = window[0] or dt.date(min(days).year, 1, 1)
+        last = window[1] or dt.date(max(days).year, 12, 31)
+        if last <= first:
+            last = first + dt.timedelta(days=1)
+        width = (last - first).days
+        area = self.WIDTH - self.LABEL_WIDTH
 
         def x(day):
-            return label_width + (day - first).days / width * (self.WIDTH - label_width)
+            day = min(max(day, first), last)
+            return self.LABEL_WIDTH + (day - first).days / width * area
 
-        rows = []
-        for index, (a, planned, actual) in enumerate(spans):
-            row = {"activity": a, "y": 30 + 22 * index}
-            for name, pair in (("planned", planned), ("actual", actual)):
-                if pair:
+        grouped: dict[str, list[tuple[Any, Any, Any]]] = {}
+        for entry in spans:
+            for name in self._groups(entry[0], group_by, visible_organizations):
+                grouped.setdefault(name, []).append(entry)
+        rows: list[dict[str, Any]] = []
+        for name in sorted(grouped):
+            if group_by:
+                rows.append({"group": name, "y": 30 + self.ROW * len(rows)})
+            for a, planned, actual in grouped[name]:
+                row: dict[str, Any] = {"activity": a, "label": self._label(a, visible_organizations)}
+                row["y"] = 30 + self.ROW * len(rows)
+                for kind, pair in (("planned", planned), ("actual", actual)):
+                    if not pair:
+                        continue
                     start, end = pair
-                    x0, x1 = x(start), x(end or last)
-                    row[name] = {"x": f"{x0:.1f}", "w": f"{max(x1 - x0, 2):.1f}", "open": end is None}
-            rows.append(row)
+                    if start > last or (end is not None and end < first):
+                        row[f"{kind}_outside"] = True
+                        continue
+                    x0 = x(start)
+                    # An open end: a short bar and an arrow, not a bar to the window's end.
+                    x1 = x(end) if end else min(x0 + 24, self.WIDTH - 8)
+                    row[kind] = {
+                        "x": f"{x0:.1f}",
+                        "w": f"{max(x1 - x0, 2):.1f}",
+                        "open": end is None,
+                        "end": f"{x1:.1f}",
+                    }
+                rows.append(row)
         ticks = [
             {"x": f"{x(dt.date(year, 1, 1)):.1f}", "year": year}
-            for year in range(first.year + 1, last.year + 1)
+            for year in range(first.year + (0 if first == dt.date(first.year, 1, 1) else 1), last.year + 1)
         ]
         return rows, ticks
 

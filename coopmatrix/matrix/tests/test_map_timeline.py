@@ -37,3 +37,31 @@ def test_the_timeline_draws_planned_and_actual_bars(client, cast, reference):
     seed = client.get("/matrix/timeline/?state=KGZ").content.decode()
     assert '<span data-testid="count">4</span>' in seed
     assert 'class="actual open"' in seed  # the joint OSCE activity has no end yet
+
+
+def test_the_timeline_groups_labels_and_draws_open_ends_as_open(client, cast, reference):
+    """Issue 15: grouped as chosen, labels that tell activities apart, an open end drawn as
+    open (not stretched to today), a window from the period filters, a legend for every mark."""
+    import re
+
+    from lxml import html
+
+    page = client.get("/matrix/timeline/?state=KGZ&group=provider").content.decode()
+    tree = html.fromstring(page)
+    groups = tree.xpath("//svg//text[@class='group-label']/@data-group")
+    assert groups == sorted(groups) and len(groups) >= 2
+    labels = tree.xpath("//svg//text[@class='bar-label']/text()")
+    assert all(" — " in label for label in labels), labels  # title — provider · recipients
+    # The joint OSCE activity has no end: its bar is short and ends with an arrow; the window
+    # ends with the last year a date names, not today.
+    (open_mark,) = tree.xpath("//svg//text[@class='open-mark' and @data-open]")[:1]
+    assert open_mark is not None
+    years = [int(y) for y in tree.xpath("//svg//text[@class='tick-label']/text()")]
+    assert max(years) < 2026, years
+    legend = tree.xpath('//*[@data-testid="timeline-legend"]')[0].text_content()
+    for mark in ("planned period", "actual period", "no end recorded", "1 January", "group"):
+        assert mark in legend
+    # A window from the filters: the axis runs from its first year.
+    windowed = client.get("/matrix/timeline/?period_from=2003-01-01&period_to=2003-12-31").content.decode()
+    ticks = re.findall(r'class="tick-label">(\d{4})<', windowed)
+    assert ticks == ["2003"], ticks
