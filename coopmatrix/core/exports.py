@@ -103,13 +103,31 @@ def describe_filters(filterset) -> list[tuple[str, str]]:
 
 
 def xlsx_response(
-    request: HttpRequest, filterset, columns, filename: str, title: str, rows: Any = None
+    request: HttpRequest,
+    filterset,
+    columns,
+    filename: str,
+    title: str,
+    rows: Any = None,
+    widths: list[int] | None = None,
 ) -> FileResponse:
-    """Stream an XLSX of the filtered rows; openpyxl's write-only mode keeps memory flat."""
+    """Stream an XLSX of the filtered rows; openpyxl's write-only mode keeps memory flat.
+
+    `widths`: a reader's layout (names, not codes): each column's width, the header row frozen
+    and bold, and an autofilter on it."""
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     cover = workbook.create_sheet("Cover")
     sheet = workbook.create_sheet("Data")
-    add_row(sheet, [name for name, _ in columns])
+    if widths:
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        header = Font(bold=True)
+        sheet.append([_bold_in(sheet, name, header) for name, _ in columns])
+    else:
+        add_row(sheet, [name for name, _ in columns])
     highest = 0
     count = 0
     for record in rows if rows is not None else filterset.qs.iterator(chunk_size=2000):
@@ -117,6 +135,8 @@ def xlsx_response(
         level = record["confidentiality"] if isinstance(record, dict) else record.confidentiality
         highest = max(highest, CONFIDENTIALITY_ORDER.index(level))
         count += 1
+    if widths:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
     bold = Font(bold=True)
     rows = [
         (str(title), ""),
@@ -142,6 +162,14 @@ def xlsx_response(
         filename=f"{filename}-{stamp}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def _bold_in(sheet, text: str, font: Font):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font = font
+    return cell
 
 
 def _bold(workbook, text: str, font: Font):

@@ -149,3 +149,54 @@ REQUEST_COLUMNS = [
     ("confidentiality", lambda r: r.confidentiality),
     ("source", lambda r: r.source),
 ]
+
+
+def reader_columns() -> list[tuple[str, Any, int]]:
+    """The matrix for a person to read (not to import back): names instead of codes, in the
+    order a reader looks for them, each with its column width."""
+    from coopmatrix.core.models import Confidentiality
+    from coopmatrix.directory.models import Organization
+    from coopmatrix.geo.models import Region, State
+    from coopmatrix.treaties.models import Instrument
+    from coopmatrix.vocabulary.models import ThematicArea
+
+    from .models import ActivityProvider, Programme
+
+    states = dict(State.objects.values_list("code", "name_en"))
+    regions = dict(Region.objects.values_list("m49", "name"))
+    areas = dict(ThematicArea.objects.values_list("code", "name"))
+    organizations = {o.code: str(o) for o in Organization.objects.only("code", "name", "acronym")}
+    instruments = dict(Instrument.objects.values_list("code", "short_title"))
+    programmes = dict(Programme.objects.values_list("code", "title"))
+    roles = dict(ActivityProvider.Role.choices)
+    modalities = dict(Activity.Modality.choices)
+    statuses = dict(Activity.Status.choices)
+    levels = dict(Confidentiality.choices)
+
+    def names(table: dict[Any, str], values: list[Any]) -> str:
+        return _joined(table.get(v, v) for v in values)
+
+    return [
+        ("Activity", lambda a: a["title"], 50),
+        (
+            "Providers",
+            lambda a: _joined(f"{organizations.get(c, c)} ({roles.get(r, r)})" for c, r in a["providers"]),
+            40,
+        ),
+        ("Recipient States", lambda a: names(states, a["states"]), 40),
+        ("Recipient regions", lambda a: names(regions, a["regions"]), 24),
+        ("Thematic areas", lambda a: names(areas, a["themes"]), 40),
+        ("Modality", lambda a: str(modalities.get(a["modality"], a["modality"])), 20),
+        ("Status", lambda a: str(statuses.get(a["status"], a["status"])), 12),
+        ("Planned start", lambda a: _date(a, "planned_start"), 12),
+        ("Planned end", lambda a: _date(a, "planned_end"), 12),
+        ("Actual start", lambda a: _date(a, "actual_start"), 12),
+        ("Actual end", lambda a: _date(a, "actual_end"), 12),
+        ("Programme", lambda a: programmes.get(a["programme__code"], "") if a["programme__code"] else "", 30),
+        ("Instruments", lambda a: names(instruments, a["instruments"]), 30),
+        ("Budget", lambda a: a["budget"] if a["budget"] is not None else "", 14),
+        ("Currency", lambda a: a["currency"], 9),
+        ("People trained", lambda a: a["people_trained"] if a["people_trained"] is not None else "", 10),
+        ("Confidentiality", lambda a: str(levels.get(a["confidentiality"], a["confidentiality"])), 14),
+        ("Source", lambda a: a["source"], 40),
+    ]

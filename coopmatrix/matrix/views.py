@@ -95,6 +95,15 @@ class ActivityXlsxView(VisibleMixin, View):
         if not filterset.is_valid():
             return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
         rows = _rows(request, filterset.qs)
+        if request.GET.get("layout") == "reader":
+            # For a person to read: names, widths, a frozen header with its autofilter.
+            from .exporters import reader_columns
+
+            layout = reader_columns()
+            columns = [(name, getter) for name, getter, _width in layout]
+            widths = [width for _name, _getter, width in layout]
+            title = _("Assistance matrix")
+            return xlsx_response(request, filterset, columns, "matrix-reader", title, rows, widths=widths)
         return xlsx_response(request, filterset, ACTIVITY_COLUMNS, "matrix", _("Assistance matrix"), rows)
 
 

@@ -76,3 +76,49 @@ def test_a_wrong_year_is_refused_naming_the_filter(walked_world, client):
     response = client.get("/matrix/?start_year=twenty")
     assert response.status_code in (200, 400)
     assert "Starting in year" in response.content.decode()
+
+
+def test_the_readers_xlsx_names_things_and_is_laid_out_for_reading(walked_world, client):
+    """Issue 15: beside the round-trip XLSX, one for a reader: names not codes, widths, a
+    frozen header with an autofilter, and the cover sheet."""
+    import io
+
+    from openpyxl import load_workbook
+
+    response = client.get("/matrix/export.xlsx?layout=reader&state=KGZ")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.sheetnames == ["Cover", "Data"]
+    sheet = book["Data"]
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["Activity", "Providers", "Recipient States", "Recipient regions", "Thematic areas"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:R{sheet.max_row}"
+    assert sheet.column_dimensions["A"].width == 50
+    assert sheet[1][0].font.bold
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert rows and all("Kyrgyzstan" in r["Recipient States"] for r in rows)
+    assert not any("KGZ" in (r["Recipient States"] or "") for r in rows)
+    assert any("Terrorism Prevention Branch" in (r["Providers"] or "") for r in rows)
+    assert {r["Status"] for r in rows} <= {
+        "Planned",
+        "Ongoing",
+        "Completed",
+        "Pipeline",
+        "Cancelled",
+        "Suspended",
+    }
+    cover = {row[0].value: row[1].value for row in book["Cover"].iter_rows()}
+    assert cover["Records"] == str(len(rows))
+
+
+def test_the_matrix_pdf_shows_thematic_area_and_modality(walked_world, client):
+    import io
+
+    from pypdf import PdfReader
+
+    response = client.get("/matrix/export.pdf?state=KGZ")
+    assert response.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Thematic area" in text and "Modality" in text
+    assert "Legislative" in text or "legislative" in text
