@@ -15,6 +15,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("search/", core_views.search, name="search"),
+    path("me/views/", core_views.saved_views, name="saved_views"),
+    path("me/views/<int:pk>/", core_views.saved_view_change, name="saved_view_change"),
     *(path(prefix, include(module)) for prefix, module in registry.urlconfs),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from coopmatrix.core.testing import pick
+
 pytestmark = pytest.mark.browser
 
 
@@ -159,3 +161,29 @@ def test_a_form_lists_all_its_errors_at_the_top_with_links_to_the_fields(page, s
     expect(page.locator('[data-error-for="planned_end"]')).to_contain_text("before it starts")
     summary.get_by_role("link", name=re.compile(r"^Title")).click()
     expect(page.get_by_label("Title")).to_be_focused()
+
+
+def test_an_analyst_saves_a_view_finds_it_again_and_subscribes(page, site, cast):
+    from coopmatrix.core.testing import PASSWORD
+
+    page.goto(site + "/accounts/login/")
+    page.get_by_label("Username or e-mail").fill("editor_a")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(site + "/matrix/")
+    pick(page, "Recipient State", "Kyrgyzstan")
+    expect(page).to_have_url(re.compile(r"state=KGZ"))
+    count = page.get_by_test_id("count").inner_text()
+    page.get_by_text("Save this view").click()
+    form = page.get_by_test_id("save-view")
+    form.get_by_label("Name").fill("Kyrgyzstan for the board")
+    form.get_by_label(re.compile("e-mail me")).check()
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as “Kyrgyzstan for the board”.")).to_be_visible()
+    page.get_by_role("link", name="Saved views").click()
+    row = page.get_by_test_id("saved-views").get_by_role("row", name=re.compile("Kyrgyzstan for the board"))
+    expect(row).to_contain_text(count)
+    expect(row.get_by_test_id("subscribed")).to_be_visible()
+    row.get_by_role("link", name="Kyrgyzstan for the board").click()
+    expect(page).to_have_url(re.compile(r"/matrix/\?.*state=KGZ"))
+    expect(page.get_by_test_id("active-filters")).to_contain_text("Recipient State: Kyrgyzstan")

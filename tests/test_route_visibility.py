@@ -44,13 +44,17 @@ ALLOWED_ROUTES = {
     "directory:send_verification": "POST only (secretariat); walked by the writes test",
     "matrix:unsubscribe": "POST only, the user's own subscription",
     "accounts:revoke_token": "POST only, the user's own token",
+    "saved_view_change": "POST only, the user's own saved view (another's answers 404: "
+    "tests/test_saved_views.py)",
 }
 #: More query strings per route, for the formats and views a page offers besides its default.
 VARIANTS: dict[str, list[str]] = {
     "directory:contact_export": ["?format=csv", "?format=xlsx", "?format=vcf", "?format=pdf"],
     "treaties:table2": ["?instruments=all", "?instruments=all&format=csv", "?instruments=all&format=xlsx"],
     "treaties:map": ["?instruments=all"],
-    "matrix:activity_xlsx": ["?q=MX"],
+    "matrix:activity_xlsx": ["?q=MX", "?q=MX&layout=reader"],
+    "matrix:charts": ["?q=MX"],
+    "matrix:timeline": ["?group=provider", "?group=state", "?group=programme"],
     "matrix:activity_pdf": ["?q=MX"],
     "matrix:monthly": ["?month=2004-01&by=country", "?month=2004-01&by=subregion&format=xlsx"],
     "matrix:impact": ["?months=600"],

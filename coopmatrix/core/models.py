@@ -145,3 +145,35 @@ class PendingImport(models.Model):
     def file(self) -> bytes:
         data = bytes(self.content)
         return zlib.decompress(data) if self.compressed else data
+
+
+class SavedView(models.Model):
+    """A list as a user filtered it, kept under a name to find it again; with a subscription,
+    an e-mail when what it lists changes (at most daily, `coopmatrix send_view_digests`).
+
+    Only the address is kept (path and query): the records are found again through the
+    visibility rule of the day, so a view never shows what its owner may no longer see."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(_("name"), max_length=100)
+    path = models.CharField(max_length=200)
+    query = models.TextField(blank=True)
+    subscribed = models.BooleanField(_("e-mail me when its results change"), default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    #: What the results were when last looked at or sent (a digest of their keys and changes).
+    fingerprint = models.CharField(max_length=64, blank=True)
+    last_count = models.PositiveIntegerField(null=True, blank=True)
+    last_sent = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="unique_saved_view_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return self.path + (f"?{self.query}" if self.query else "")

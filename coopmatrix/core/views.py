@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from .exports import Column, csv_response
@@ -228,3 +230,64 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {"q": text, "results": results}
     template = "core/partials/search_results.html" if getattr(request, "htmx", False) else "core/search.html"
     return render(request, template, context)
+
+
+@login_required
+def saved_views(request: HttpRequest) -> HttpResponse:
+    """The user's saved views, each with what it lists today; save one (POST from a list)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from .models import SavedView
+    from .saved_views import list_view_of, request_path_and_query, results
+
+    if request.method == "POST":
+        path, query = request_path_and_query(request)
+        name = request.POST.get("name", "").strip()[:100]
+        if list_view_of(path) is None:
+            messages.error(
+                request, _("Only a list can be saved as a view: %(path)s is not one.") % {"path": path}
+            )
+            return redirect("saved_views")
+        if not name:
+            messages.error(request, _("Give the view a name to find it again."))
+            return redirect(path + (f"?{query}" if query else ""))
+        view, created = SavedView.objects.update_or_create(
+            user=request.user,
+            name=name,
+            defaults={"path": path, "query": query, "subscribed": request.POST.get("subscribed") == "on"},
+        )
+        found = results(request.user, path, query)
+        if found is not None:
+            view.last_count, view.fingerprint = found
+            view.save(update_fields=["last_count", "fingerprint"])
+        messages.success(
+            request, (_("Saved as “%(name)s”.") if created else _("“%(name)s” updated.")) % {"name": name}
+        )
+        return redirect(view.url)
+    rows = []
+    for view in SavedView.objects.filter(user=request.user):
+        found = results(request.user, view.path, view.query)
+        rows.append({"view": view, "count": found[0] if found else None})
+    return render(request, "core/saved_views.html", {"rows": rows, "title": _("Saved views")})
+
+
+@login_required
+@require_POST
+def saved_view_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Subscribe, unsubscribe or delete one of the user's own saved views (another's: 404)."""
+    from django.shortcuts import redirect
+
+    from .models import SavedView
+
+    view = get_object_or_404(SavedView, pk=pk, user=request.user)
+    action = request.POST.get("action")
+    if action == "delete":
+        view.delete()
+    elif action in ("subscribe", "unsubscribe"):
+        view.subscribed = action == "subscribe"
+        view.save(update_fields=["subscribed"])
+    else:
+        return HttpResponse("Unknown action: give subscribe, unsubscribe or delete.", status=400)
+    return redirect("saved_views")
