@@ -267,7 +267,8 @@ def saved_views(request: HttpRequest) -> HttpResponse:
         )
         return redirect(view.url)
     rows = []
-    for view in SavedView.objects.filter(user=request.user):
+    owner: Any = request.user  # signed in (login_required)
+    for view in SavedView.objects.filter(user=owner):
         found = results(request.user, view.path, view.query)
         rows.append({"view": view, "count": found[0] if found else None})
     return render(request, "core/saved_views.html", {"rows": rows, "title": _("Saved views")})
