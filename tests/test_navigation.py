@@ -120,3 +120,30 @@ def test_a_reader_is_not_offered_steps_their_role_cannot_take(walked_world, clie
     links = [a.text_content().strip() for a in box.xpath(".//a")]
     assert links == ["Widen the search: clear all filters"]
     assert "signatures, ratifications, accessions" in box.text_content()
+
+
+def _headers(content: bytes) -> list[str]:
+    tree = html.fromstring(content)
+    return [th.text_content().strip() for th in tree.xpath('//table[contains(@class, "table")]/thead//th')]
+
+
+def test_a_list_shows_the_columns_and_page_size_chosen_and_keeps_them(walked_world, client):
+    """Issue 15: choose columns and page size; the choice stays in the URL (shared, saved)."""
+    login(client, walked_world.user("secretariat"))
+    every = _headers(client.get("/matrix/").content)
+    assert len(every) >= 5
+    response = client.get("/matrix/?columns=title&columns=status&per_page=25")
+    tree = html.fromstring(response.content)
+    assert _headers(response.content) == ["Activity", "Status"]
+    assert len(tree.xpath('//table[contains(@class, "table")]/tbody/tr')) == 25
+    assert tree.xpath('//*[@data-testid="page-sizes"]//strong[text()="25"]')
+    # The filter form carries the choice along, so that filtering keeps it.
+    kept = {
+        i.get("name"): i.get("value") for i in tree.xpath('//form[@class="filters"]//input[@type="hidden"]')
+    }
+    assert kept.get("per_page") == "25" and kept.get("columns") in ("title", "status")
+    # Every column's header sorts, where sorting means something.
+    for column, expected in (("status", 200), ("-title", 200)):
+        assert client.get(f"/matrix/?sort={column}").status_code == expected
+    assert client.get("/requests/?sort=unanswered").status_code == 200
+    assert client.get("/contacts/?sort=telephone").status_code == 200

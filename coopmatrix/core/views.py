@@ -75,6 +75,7 @@ class RecordListView(VisibleMixin, View):
         if valid:
             paginate["known_count"] = self.known_count(request, filterset)
         RequestConfig(request, paginate=paginate).configure(table)
+        columns = self._choose_columns(request, table)
         context = {
             "title": self.title,
             "filter": filterset,
@@ -84,6 +85,8 @@ class RecordListView(VisibleMixin, View):
             "export_url_name": self.export_url_name,
             "query": request.GET.urlencode(),
             "active_filters": active_filters(filterset, request.GET) if valid else [],
+            "columns": columns,
+            "page_sizes": _page_sizes(request, table.paginator.per_page),
             "create_url": self._create_url(request),
             "create_label": self.create_label,
             "empty_text": self.empty_text,
@@ -101,11 +104,40 @@ class RecordListView(VisibleMixin, View):
             return reverse(self.create_url_name)
         return None
 
+    @staticmethod
+    def _choose_columns(request: HttpRequest, table: Any) -> list[dict[str, Any]]:
+        """Hide the columns the user unticked (`columns=`: the ones to show, in the URL so that a
+        shared or saved view keeps them); the choices for the "Columns" form."""
+        chosen = request.GET.getlist("columns")
+        choices = []
+        for column in table.columns:
+            shown = not chosen or column.name in chosen
+            if not shown:
+                table.columns.hide(column.name)
+            if column.header:
+                choices.append({"name": column.name, "header": str(column.header), "shown": shown})
+        return choices
+
     def _import_url(self, request: HttpRequest) -> str | None:
         from .registry import load
 
         allowed = self.import_allowed is None or load(self.import_allowed)(request.user)
         return reverse(self.import_url_name) if self.import_url_name and allowed else None
+
+
+#: The page sizes a list offers.
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def _page_sizes(request: HttpRequest, current: int) -> list[tuple[int, str, bool]]:
+    """(size, query for it, whether it is the current one), back on the first page."""
+    sizes = []
+    for size in PAGE_SIZES:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["per_page"] = str(size)
+        sizes.append((size, query.urlencode(), size == current))
+    return sizes
 
 
 def _bounded_paging(query: Any) -> Any:

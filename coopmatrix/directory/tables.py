@@ -52,7 +52,7 @@ class ContactTable(tables.Table):
     state = tables.Column(verbose_name=_("State"), order_by="state__name_en")
     roles = tables.Column(verbose_name=_("Roles"), accessor="pk", orderable=False)
     email = tables.Column(verbose_name=_("E-mail"))
-    telephone = tables.Column(verbose_name=_("Telephone"), orderable=False)
+    telephone = tables.Column(verbose_name=_("Telephone"))
     # Rendered also when empty: a never-verified entry is the stalest of all.
     verified_on = tables.Column(verbose_name=_("Verified"), order_by="verified_on", empty_values=())
 

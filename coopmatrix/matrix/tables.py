@@ -191,7 +191,7 @@ class RequestTable(tables.Table):
     channel = tables.Column(verbose_name=_("Channel"))
     status = tables.Column(verbose_name=_("Status"))
     priority = tables.Column(verbose_name=_("Priority"))
-    unanswered = tables.Column(verbose_name=_("Follow-up"), orderable=False, empty_values=())
+    unanswered = tables.Column(verbose_name=_("Follow-up"), empty_values=())
 
     class Meta:
         model = Request
