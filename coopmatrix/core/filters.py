@@ -236,3 +236,33 @@ def _value_labels(field: Any, cleaned: Any) -> dict[str, str]:
         return {str(field.prepare_value(obj)): str(field.label_from_instance(obj)) for obj in records}
     choices = getattr(field, "choices", None) or getattr(field.widget, "choices", None) or []
     return {str(value): str(label) for value, label in choices if not isinstance(label, list | tuple)}
+
+
+class KeysField(forms.Field):
+    """A list of record keys (`ids=3&ids=5`), each a whole number a 64-bit column holds; any
+    other value is refused, naming it."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        keys = []
+        for item in values:
+            text = str(item).strip()
+            if not text.isdigit() or int(text) > _LARGEST:
+                raise forms.ValidationError(
+                    "%(value)r is not the key of a record", code="invalid_key", params={"value": item}
+                )
+            keys.append(int(text))
+        return keys
+
+
+class KeysFilter(django_filters.Filter):
+    """The records whose keys are given (the rows a user ticked, exported or changed together)."""
+
+    field_class = KeysField
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return qs.filter(pk__in=value) if value else qs

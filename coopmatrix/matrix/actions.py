@@ -727,3 +727,33 @@ def answer_referral(user: Any, referral: Referral, response: str, on: dt.date | 
         request._change_reason = "accepted by a provider it was referred to"  # type: ignore[attr-defined]
         request.save()
     return referral
+
+
+#: The most activities changed in one bulk action (a page holds at most 500 rows).
+BULK_LIMIT = 500
+
+
+def set_activities_status(user: Any, keys: list[int], status: str) -> int:
+    """Set the status of the activities `keys`, all or none: one the user may not change (or
+    may not see) refuses the whole action, as a missing one would. Returns how many changed."""
+    if status not in Activity.Status.values:
+        raise Invalid({"status": f"{status!r} is not a status ({', '.join(Activity.Status.values)})"})
+    wanted = set(keys)
+    if not wanted:
+        raise Invalid({"ids": "tick at least one activity"})
+    if len(wanted) > BULK_LIMIT:
+        raise Invalid({"ids": f"at most {BULK_LIMIT} activities at once ({len(wanted)} ticked)"})
+    with transaction.atomic(), counts.batch():
+        records = list(Activity.objects.editable_by(user).filter(pk__in=wanted).select_for_update())
+        if len(records) != len(wanted):
+            refused = len(wanted) - len(records)
+            total = len(wanted)
+            reason = f"{refused} of the {total} activities ticked do not exist or are not yours to change"
+            raise Invalid({"ids": reason})
+        changed = 0
+        for activity in records:
+            if activity.status != status:
+                activity.status = status
+                activity.save()
+                changed += 1
+    return changed

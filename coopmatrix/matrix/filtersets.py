@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.filters import FilterSet, empty
+from coopmatrix.core.filters import FilterSet, KeysFilter, empty
 from coopmatrix.directory.filtersets import OrganizationOptions, visible_organizations
 from coopmatrix.directory.models import with_units
 from coopmatrix.geo.models import Region, State
@@ -101,6 +101,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
     )
     period_from = django_filters.DateFilter(label=_("Active on or after"), method="filter_from")
     period_to = django_filters.DateFilter(label=_("Active on or before"), method="filter_to")
+    ids = KeysFilter(label=_("Chosen activities"))
     start_year = django_filters.NumberFilter(
         label=_("Starting in year"),
         method="filter_start_year",
@@ -127,6 +128,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
             "period_from",
             "period_to",
             "start_year",
+            "ids",
         ]
 
     def filter_past_its_end(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("matrix/grid/", views.GridView.as_view(), name="grid"),
     path("matrix/map/", views.MapView.as_view(), name="map"),
     path("matrix/charts/", views.ChartsView.as_view(), name="charts"),
+    path("matrix/bulk/", views.activities_bulk, name="activities_bulk"),
     path("matrix/impact/", views.impact, name="impact"),
     path("matrix/states/<str:code>/", views.state_activities, name="state_activities"),
     path("matrix/timeline/", views.TimelineView.as_view(), name="timeline"),

@@ -87,6 +87,29 @@ class ActivityExportView(RecordExportView):
         return _rows(request, records)
 
 
+@login_required
+@require_POST
+def activities_bulk(request: HttpRequest) -> HttpResponse:
+    """Change the status of the activities ticked in the list, all or none."""
+    from django.core.exceptions import ValidationError
+
+    from coopmatrix.core.filters import KeysField
+
+    back = request.POST.get("back", "")
+    if not back.startswith("/matrix/"):
+        back = reverse("matrix:activity_list")
+    try:
+        keys = KeysField().clean(request.POST.getlist("ids"))
+        changed = actions.set_activities_status(request.user, keys, request.POST.get("status", ""))
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+    except actions.Invalid as invalid:
+        messages.error(request, str(invalid))
+    else:
+        messages.success(request, _("Status changed on %(n)s activities.") % {"n": changed})
+    return redirect(back)
+
+
 class ActivityXlsxView(VisibleMixin, View):
     model = Activity
 
