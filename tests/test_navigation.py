@@ -139,7 +139,14 @@ def test_a_list_shows_the_columns_and_page_size_chosen_and_keeps_them(walked_wor
     # Each row holds exactly the columns shown, under their headers.
     first = tree.xpath('//table[contains(@class, "table")]/tbody/tr[1]/td')
     assert len(first) == 2
-    assert first[1].text_content().split(" (")[0] in {"Planned", "Ongoing", "Completed", "Pipeline", "Cancelled", "Suspended"}
+    assert first[1].text_content().split(" (")[0] in {
+        "Planned",
+        "Ongoing",
+        "Completed",
+        "Pipeline",
+        "Cancelled",
+        "Suspended",
+    }
     assert tree.xpath('//*[@data-testid="page-sizes"]//strong[text()="25"]')
     # The filter form carries the choice along, so that filtering keeps it.
     kept = {

@@ -54,16 +54,27 @@ class ActivityTable(FastRows, tables.Table):
         order_by = ("-period_start",)
         template_name = FAST_TEMPLATE
 
-    def __init__(self, *args, visible_organizations: set[int], **kwargs):
-        # Required: a row names only the providers the reader may see.
+    def __init__(self, *args, visible_organizations: set[int], editor: Any = None, **kwargs):
+        # Required: a row names only the providers the reader may see. `editor`: a user who may
+        # change activities; each row they may change gets a box to tick for the bulk actions.
+        if editor is not None:
+            kwargs["extra_columns"] = [
+                ("select", tables.Column(verbose_name=_("Choose"), accessor="pk", orderable=False))
+            ]
+            kwargs["sequence"] = ("select", "...")
         super().__init__(*args, **kwargs)
         self.visible_organizations = visible_organizations
+        self.editor = editor
+        self._editable: set[int] = set()
         self._today = timezone.localdate()
 
     def prepare(self, records):
         """Recipients, providers and areas of the page in one query. prefetch_related builds a
         related manager and clones a queryset per row and relation: 25 ms a page."""
         ids = [record.pk for record in records]
+        if self.editor is not None:
+            editable = Activity.objects.editable_by(self.editor).filter(pk__in=ids)
+            self._editable = set(editable.values_list("pk", flat=True))
         text, number = CharField(), IntegerField()
 
         def part(rows, kind, order, label, extra=None):
@@ -152,6 +163,13 @@ class ActivityTable(FastRows, tables.Table):
     def render_period_end(self, record):
         return record.date_display("actual_end") or record.date_display("planned_end")
 
+    def _box(self, record) -> str:
+        """A box to tick for the bulk actions, on a row the user may change (others: none)."""
+        if record.pk not in self._editable:
+            return ""
+        label = escape(str(_("Choose: %(title)s")) % {"title": record.title})
+        return f'<input type="checkbox" name="ids" value="{record.pk}" form="bulk" aria-label="{label}">'
+
     def _status(self, labels, record) -> str:
         shown = labels["status"].get(record.status, record.status)
         return f"{shown} ({labels['past']})" if record.past_its_end(self._today) else shown
@@ -160,7 +178,11 @@ class ActivityTable(FastRows, tables.Table):
         """Plain text, escaped by FastRows; the link and the providers come escaped and marked."""
         labels = self._labels()
         link = f'<a href="{escape(labels["url"].format(record.pk))}">{escape(record.title)}</a>'
+        choose = ()
+        if self.editor is not None:
+            choose = (mark_safe(self._box(record)),)  # noqa: S308 - escaped in _box
         return (
+            *choose,
             mark_safe(link),  # noqa: S308 - escaped above
             self.render_recipients(record),
             self.render_providers(record),

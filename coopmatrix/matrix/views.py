@@ -59,7 +59,19 @@ class ActivityListView(RecordListView):
     template_name = "matrix/activity_list.html"
 
     def get_table(self, request, records):
-        return self.table_class(records, visible_organizations=visible_organization_ids(request))
+        from coopmatrix.core.roles import may_record
+
+        editor = request.user if may_record(request.user) else None
+        return self.table_class(
+            records, visible_organizations=visible_organization_ids(request), editor=editor
+        )
+
+    def extra_context(self, request: HttpRequest) -> dict[str, Any]:
+        from coopmatrix.core.roles import may_record
+
+        if not may_record(request.user):
+            return {}
+        return {"bulk_url": reverse("matrix:activities_bulk"), "bulk_statuses": Activity.Status.choices}
 
     def known_count(self, request, filterset):
         return grid.total(filterset, principal_for(request.user))
@@ -90,7 +102,10 @@ class ActivityExportView(RecordExportView):
 @login_required
 @require_POST
 def activities_bulk(request: HttpRequest) -> HttpResponse:
-    """Change the status of the activities ticked in the list, all or none."""
+    """The bulk actions on the activities ticked in the list: change their status (all or
+    none), or export them."""
+    from urllib.parse import urlencode
+
     from django.core.exceptions import ValidationError
 
     from coopmatrix.core.filters import KeysField
@@ -100,6 +115,11 @@ def activities_bulk(request: HttpRequest) -> HttpResponse:
         back = reverse("matrix:activity_list")
     try:
         keys = KeysField().clean(request.POST.getlist("ids"))
+        if request.POST.get("action") == "export":
+            if not keys:
+                raise actions.Invalid({"ids": "tick at least one activity"})
+            # The export lists the ticked activities through the visibility rule like any other.
+            return redirect(reverse("matrix:activity_export") + "?" + urlencode([("ids", k) for k in keys]))
         changed = actions.set_activities_status(request.user, keys, request.POST.get("status", ""))
     except ValidationError as error:
         messages.error(request, "; ".join(error.messages))
