@@ -43,12 +43,18 @@ def _many(label: Any, choices: Any, help_text: Any = "") -> forms.MultipleChoice
     )
 
 
+#: The first option of a required choice: nothing is chosen for the user without their knowing.
+CHOOSE = ("", _("— choose —"))
+
+
 def _one(label: Any, choices: Any, required: bool = True) -> forms.ChoiceField:
+    choices = [CHOOSE, *choices] if required and choices else choices
     return forms.ChoiceField(label=label, choices=choices, required=required, widget=FastSelect)
 
 
 def _organizations(user: Any) -> list[tuple[str, str]]:
-    return [(o.code, o.label) for o in Organization.objects.visible_to(user).order_by("name")]
+    # By name, with the acronym users know them by ("United Nations Office on Drugs and Crime (UNODC)").
+    return [(o.code, str(o)) for o in Organization.objects.visible_to(user).order_by("name")]
 
 
 def _states() -> list[tuple[str, str]]:
@@ -125,7 +131,9 @@ class ActivityForm(RecordForm):
         self.fields["programme"].choices = [("", _("— none —")), *((p.code, p.title) for p in programmes)]
         self.fields["recipient_states"].choices = _states()
         self.fields["recipient_regions"].choices = [
-            (r.m49, f"{r.name} ({r.m49})") for r in Region.objects.order_by("name")
+            # Names only: an M49 code in brackets reads as a count ("Africa (2)").
+            (r.m49, r.name)
+            for r in Region.objects.order_by("name")
         ]
         self.fields["thematic_areas"].choices = [(t.code, t.name) for t in ThematicArea.objects.all()]
         self.fields["instruments"].choices = [

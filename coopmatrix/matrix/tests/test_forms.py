@@ -170,3 +170,25 @@ def test_a_request_is_deleted_on_its_page_only_by_those_who_may_edit_it(client, 
     assert response.status_code == 302 and response["Location"] == "/requests/"
     assert not Request.objects.filter(pk=record.pk).exists()
     assert Request.history.filter(id=record.pk, history_type="-").exists()
+
+
+def test_the_form_chooses_nothing_for_the_user_and_names_things(client, cast, reference):
+    """Issue 15: no silent default for a required choice; organizations by name with their
+    acronym; region options without codes that read like counts."""
+    from lxml import html
+
+    from coopmatrix.core.testing import login
+
+    login(client, cast.user("editor_a"))
+    page = html.fromstring(client.get("/activities/new/").content)
+    for name in ("modality", "status", "confidentiality"):
+        first = page.xpath(f'//select[@name="{name}"]/option')[0]
+        assert first.get("value") == "" and first.text == "— choose —", name
+        assert not page.xpath(f'//select[@name="{name}"]/option[@selected][@value!=""]'), name
+    regions = page.xpath('//select[@name="recipient_regions"]/option/text()')
+    assert "Africa" in regions and not any("(" in r for r in regions)
+    organizations = page.xpath('//select[@name="implementing"]/option/text()')
+    assert "United Nations Office on Drugs and Crime (UNODC)" in organizations
+    response = client.post("/activities/new/", {"title": "Nothing chosen"})
+    errors = html.fromstring(response.content).xpath('//*[@data-testid="error-summary"]//a/@data-field')
+    assert {"modality", "status", "confidentiality"} <= set(errors)
