@@ -187,3 +187,17 @@ def test_an_analyst_saves_a_view_finds_it_again_and_subscribes(page, site, cast)
     row.get_by_role("link", name="Kyrgyzstan for the board").click()
     expect(page).to_have_url(re.compile(r"/matrix/\?.*state=KGZ"))
     expect(page.get_by_test_id("active-filters")).to_contain_text("Recipient State: Kyrgyzstan")
+
+
+def test_a_bar_of_a_chart_opens_the_activities_it_counts(page, site):
+    page.goto(site + "/matrix/charts/")
+    bar = page.locator('[data-testid="chart-region"] a[data-bar="Europe"]')
+    number = bar.get_attribute("aria-label").rsplit(": ", 1)[1]
+    bar.click()
+    expect(page).to_have_url(re.compile(r"/matrix/\?region=150"))
+    expect(page.get_by_test_id("count")).to_have_text(number)
+    # The numbers are also in a table beside the bars, for whoever cannot see them.
+    page.goto(site + "/matrix/charts/")
+    chart = page.get_by_test_id("chart-region")
+    chart.get_by_text("The numbers").click()
+    expect(chart.get_by_role("row", name=re.compile(r"^Europe")).get_by_role("cell").last).to_have_text(number)
