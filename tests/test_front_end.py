@@ -200,4 +200,5 @@ def test_a_bar_of_a_chart_opens_the_activities_it_counts(page, site):
     page.goto(site + "/matrix/charts/")
     chart = page.get_by_test_id("chart-region")
     chart.get_by_text("The numbers").click()
-    expect(chart.get_by_role("row", name=re.compile(r"^Europe")).get_by_role("cell").last).to_have_text(number)
+    row = chart.get_by_role("row", name=re.compile(r"^Europe"))
+    expect(row.get_by_role("cell").last).to_have_text(number)
