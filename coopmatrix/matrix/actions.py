@@ -757,3 +757,39 @@ def set_activities_status(user: Any, keys: list[int], status: str) -> int:
                 activity.save()
                 changed += 1
     return changed
+
+
+def share_activities(user: Any, keys: list[int], organization_code: str) -> tuple[int, int]:
+    """Share the ticked confidential activities with an organization, all or none (one the user
+    may not change refuses the whole). Returns (newly shared, not confidential: nothing to share,
+    as everyone who may sign in reads them already)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from coopmatrix.core.models import Share
+
+    wanted = set(keys)
+    if not wanted:
+        raise Invalid({"ids": "tick at least one activity"})
+    if len(wanted) > BULK_LIMIT:
+        raise Invalid({"ids": f"at most {BULK_LIMIT} activities at once ({len(wanted)} ticked)"})
+    organization = Organization.objects.visible_to(user).filter(code=organization_code).first()
+    if organization is None:
+        raise Invalid({"share_with": f"no organization with code {organization_code!r}"})
+    kind = ContentType.objects.get_for_model(Activity)
+    with transaction.atomic():
+        records = list(Activity.objects.editable_by(user).filter(pk__in=wanted))
+        if len(records) != len(wanted):
+            refused, total = len(wanted) - len(records), len(wanted)
+            raise Invalid(
+                {"ids": f"{refused} of the {total} activities ticked do not exist or are not yours to change"}
+            )
+        shared = skipped = 0
+        for activity in records:
+            if activity.confidentiality != Confidentiality.CONFIDENTIAL:
+                skipped += 1
+                continue
+            _, created = Share.objects.get_or_create(
+                content_type=kind, object_id=activity.pk, organization=organization
+            )
+            shared += created
+    return shared, skipped

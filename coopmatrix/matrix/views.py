@@ -71,7 +71,12 @@ class ActivityListView(RecordListView):
 
         if not may_record(request.user):
             return {}
-        return {"bulk_url": reverse("matrix:activities_bulk"), "bulk_statuses": Activity.Status.choices}
+        organizations = Organization.objects.visible_to(request.user).order_by("name")
+        return {
+            "bulk_url": reverse("matrix:activities_bulk"),
+            "bulk_statuses": Activity.Status.choices,
+            "bulk_organizations": [(o.code, str(o)) for o in organizations],
+        }
 
     def known_count(self, request, filterset):
         return grid.total(filterset, principal_for(request.user))
@@ -120,6 +125,15 @@ def activities_bulk(request: HttpRequest) -> HttpResponse:
                 raise actions.Invalid({"ids": "tick at least one activity"})
             # The export lists the ticked activities through the visibility rule like any other.
             return redirect(reverse("matrix:activity_export") + "?" + urlencode([("ids", k) for k in keys]))
+        if request.POST.get("action") == "share":
+            shared, skipped = actions.share_activities(request.user, keys, request.POST.get("share_with", ""))
+            note = _("Shared %(n)s activities.") % {"n": shared}
+            if skipped:
+                note += " " + _("%(n)s were not confidential: everyone signed in reads them already.") % {
+                    "n": skipped
+                }
+            messages.success(request, note)
+            return redirect(back)
         changed = actions.set_activities_status(request.user, keys, request.POST.get("status", ""))
     except ValidationError as error:
         messages.error(request, "; ".join(error.messages))

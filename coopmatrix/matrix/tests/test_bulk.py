@@ -94,3 +94,39 @@ def test_a_visitor_cannot_use_bulk_actions(cast, reference, client):
     response = client.post("/matrix/bulk/", {"ids": [mine[0].pk], "status": "completed", "action": "status"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert Activity.objects.get(pk=mine[0].pk).status == "planned"
+
+
+def test_sharing_the_ticked_confidential_activities_lets_the_other_organization_read_them(
+    cast, reference, client
+):
+    mine, theirs, _hidden = _own_and_other(cast)
+    secret = actions.save_activity(
+        cast.user("editor_a"),
+        {
+            "title": "Bulk test confidential of A",
+            "status": "planned",
+            "modality": "workshop",
+            "confidentiality": "confidential",
+            "providers": [{"organization": "test-org-a", "role": "implementing"}],
+        },
+    )
+    login(client, cast.user("editor_b"))
+    assert client.get(secret.get_absolute_url()).status_code == 404
+    login(client, cast.user("editor_a"))
+    response = client.post(
+        "/matrix/bulk/", {"ids": [secret.pk, mine[0].pk], "share_with": "test-org-b", "action": "share"}
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Shared 1 activities." in page and "1 were not confidential" in page
+    login(client, cast.user("editor_b"))
+    assert client.get(secret.get_absolute_url()).status_code == 200
+    # Another's activity is not the user's to share: nothing is shared.
+    login(client, cast.user("editor_a"))
+    response = client.post(
+        "/matrix/bulk/", {"ids": [theirs.pk], "share_with": "test-org-a", "action": "share"}
+    )
+    assert "1 of the 1 activities ticked do not exist" in client.get(response["Location"]).content.decode()
+    unknown = client.post(
+        "/matrix/bulk/", {"ids": [secret.pk], "share_with": "no-such-org", "action": "share"}
+    )
+    assert "no organization with code" in client.get(unknown["Location"]).content.decode()
