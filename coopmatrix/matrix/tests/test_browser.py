@@ -59,6 +59,7 @@ def test_an_editor_records_an_activity_and_sees_its_errors_on_the_fields(page, s
     page.get_by_label("Criminal justice", exact=False).first.check()
     page.get_by_label("Modality").select_option(label="Workshop or seminar")
     page.get_by_label(re.compile(r"^Status")).select_option(label="Planned")
+    page.get_by_label(re.compile(r"^Confidentiality")).select_option(label="Public")
     page.get_by_label("Planned start").fill("2006-05")
     page.get_by_label("Planned end").fill("2006-04")
     page.get_by_role("button", name="Save").click()
