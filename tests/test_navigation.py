@@ -158,3 +158,17 @@ def test_a_list_shows_the_columns_and_page_size_chosen_and_keeps_them(walked_wor
         assert client.get(f"/matrix/?sort={column}").status_code == expected
     assert client.get("/requests/?sort=unanswered").status_code == 200
     assert client.get("/contacts/?sort=telephone").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [("/states/", "subregion"), ("/matrix/", "region"), ("/matrix/", "provider"), ("/matrix/", "state")],
+)
+def test_filter_options_are_in_the_users_order(walked_world, client, url, name):
+    """Issue 15: names alphabetical, regions by name (not by M49 code)."""
+    page = html.fromstring(client.get(url).content)
+    options = page.xpath(f'//form[@class="filters"]//select[@name="{name}"]/option')
+    labels = [o.text_content() for o in options]
+    labels = [label for label in labels if label and not label.startswith("-")]
+    assert len(labels) > 3
+    assert labels == sorted(labels, key=lambda text: text.casefold()), labels[:8]

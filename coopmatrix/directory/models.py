@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -76,7 +77,8 @@ class Organization(ConfidentialRecord):
     visibility_state_field: ClassVar[str | None] = "state"
 
     class Meta:
-        ordering = ["name"]
+        # Alphabetical as people read it: "African Union" before "ASEAN Regional Forum".
+        ordering = [Lower("name")]
 
     option_label_fields: ClassVar[tuple[str, ...]] = ("name", "acronym")
     option_label = staticmethod(_organization_label)

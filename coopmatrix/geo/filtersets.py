@@ -16,16 +16,17 @@ def state_text_matches(text: str) -> Q:
     columns multiplies rows and, on PostgreSQL tables not yet analyzed, was planned as a nested
     loop that took 14 s."""
     aliases = StateAlias.objects.filter(normalized__contains=normalize(text)).values("state_id")
-    return (
-        Q(name_en__icontains=text) | Q(code__iexact=text) | Q(iso2__iexact=text) | Q(pk__in=aliases)
-    )
+    return Q(name_en__icontains=text) | Q(code__iexact=text) | Q(iso2__iexact=text) | Q(pk__in=aliases)
 
 
 class RegionChoiceFilter(django_filters.ModelChoiceFilter):
     """A region chosen by its M49 code (?region=142), as URLs and the API write it."""
 
     def __init__(self, level: str, **kwargs):
-        super().__init__(queryset=Region.objects.filter(level=level), to_field_name="m49", **kwargs)
+        # By name, as people look for them (the M49 order is a statistician's).
+        super().__init__(
+            queryset=Region.objects.filter(level=level).order_by("name"), to_field_name="m49", **kwargs
+        )
 
 
 class CurrentOrHistoric(django_filters.widgets.BooleanWidget):
@@ -75,7 +76,7 @@ class StateFilterSet(FilterSet):
 class RegionFilterSet(FilterSet):
     level = django_filters.ChoiceFilter(choices=Region.Level.choices, label=_("Level"))
     parent = django_filters.ModelChoiceFilter(
-        queryset=Region.objects.all(), to_field_name="m49", label=_("Within")
+        queryset=Region.objects.order_by("name"), to_field_name="m49", label=_("Within")
     )
 
     class Meta:

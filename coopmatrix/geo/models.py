@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -137,7 +138,8 @@ class State(models.Model):
     history = HistoricalRecords(m2m_fields=[successors])
 
     class Meta:
-        ordering = ["name_en"]
+        # Alphabetical as people read it: "the Congo" before "Viet-Nam", whatever the case.
+        ordering = [Lower("name_en")]
 
     #: What a list of options draws a State's name from: its name, and "(historic)" for a State
     #: that no longer exists (records of 2004 name Serbia and Montenegro; a filter must offer it).

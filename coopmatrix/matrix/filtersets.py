@@ -57,7 +57,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
         method="filter_state",
     )
     region = django_filters.ModelMultipleChoiceFilter(
-        queryset=Region.objects.all(),
+        queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         label=_("Region or sub-region (M49)"),
         method="filter_region",

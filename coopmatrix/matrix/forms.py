@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import FastSelect, FastSelectMultiple
@@ -54,11 +55,11 @@ def _one(label: Any, choices: Any, required: bool = True) -> forms.ChoiceField:
 
 def _organizations(user: Any) -> list[tuple[str, str]]:
     # By name, with the acronym users know them by ("United Nations Office on Drugs and Crime (UNODC)").
-    return [(o.code, str(o)) for o in Organization.objects.visible_to(user).order_by("name")]
+    return [(o.code, str(o)) for o in Organization.objects.visible_to(user).order_by(Lower("name"))]
 
 
 def _states() -> list[tuple[str, str]]:
-    return [(s.code, s.name_en) for s in State.objects.order_by("name_en")]
+    return [(s.code, s.name_en) for s in State.objects.order_by(Lower("name_en"))]
 
 
 class RecordForm(forms.Form):

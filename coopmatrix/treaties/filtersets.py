@@ -44,7 +44,7 @@ class TreatyActionFilterSet(FilterSet):
         queryset=State.objects.all(), to_field_name="code", label=_("State")
     )
     region = django_filters.ModelMultipleChoiceFilter(
-        queryset=Region.objects.all(),
+        queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         label=_("Region or sub-region (M49)"),
         method="filter_region",
