@@ -45,6 +45,10 @@ def charts(filterset: Any, query: Any, visible_organizations: set[int]) -> tuple
     providers = _with_units(data["provider"]) if _given(data.get("provider")) else None
     areas = {a.pk for a in data["thematic_area"]} if _given(data.get("thematic_area")) else None
     regions = {r.pk for r in data["region"]} if _given(data.get("region")) else None
+    if _given(data.get("state")):
+        # The map a region's bar opens keeps the State filter: only the chosen States' regions.
+        of_states = {state.region_id for state in data["state"]}
+        regions = of_states if regions is None else regions & of_states
     return [
         _by_year(ids, query),
         _by_provider(
@@ -131,20 +135,25 @@ def _by_area(ids: Any, query: Any, only: set[int] | None) -> Chart:
 
 
 def _by_region(ids: Any, query: Any, only: set[int] | None) -> Chart:
+    """States reached in each region, each bar a link to the map of that region, which counts
+    and colours the same States."""
+    from django.urls import reverse as url_of
+
     counts = dict(
         ActivityReach.objects.filter(activity__in=ids)
         .values_list("state__region_id")
-        .annotate(n=Count("activity_id", distinct=True))
+        .annotate(n=Count("state_id", distinct=True))
         .order_by()
     )
     keys = [pk for pk in counts if pk is not None and (only is None or pk in only)]
     regions = Region.objects.filter(pk__in=keys).order_by("name")
-    bars = [
-        Bar(
-            region.name,
-            [Segment(counts[region.pk], _link(query, region=region.m49))],
-            url=_link(query, region=region.m49),
+
+    def link(region: Region) -> str:
+        return _link(query, region=region.m49).replace(
+            url_of("matrix:activity_list"), url_of("matrix:map"), 1
         )
-        for region in regions
+
+    bars = [
+        Bar(region.name, [Segment(counts[region.pk], link(region))], url=link(region)) for region in regions
     ]
-    return bar_chart(_("Activities reaching each region"), bars, slug="region")
+    return bar_chart(_("States reached, by region"), bars, slug="region")

@@ -582,6 +582,11 @@ class MapView(VisibleMixin, View):
         named = 0
         if filterset.is_valid():
             reach = ActivityReach.objects.filter(activity__in=filterset.qs.values("pk"))
+            # Filtered by a region or State, the map shows that region's States (an activity for
+            # Kyrgyzstan and Russia, found by filtering on Asia, does not colour Russia).
+            within = grid._geo_filters(filterset.form.cleaned_data)
+            if within:
+                reach = reach.filter(state_id__in=set().union(*within))
             counts = dict(reach.values_list("state_id").annotate(n=Count("activity_id", distinct=True)))
             # Why a State is counted: named as a recipient, or only inside a region an activity is
             # for ("countries in Central America"), which reaches each of its States.

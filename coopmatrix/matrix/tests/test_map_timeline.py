@@ -65,3 +65,17 @@ def test_the_timeline_groups_labels_and_draws_open_ends_as_open(client, cast, re
     windowed = client.get("/matrix/timeline/?period_from=2003-01-01&period_to=2003-12-31").content.decode()
     ticks = re.findall(r'class="tick-label">(\d{4})<', windowed)
     assert ticks == ["2003"], ticks
+
+
+def test_a_map_filtered_by_a_region_colours_only_that_regions_states(client, reference):
+    import re
+
+    from coopmatrix.geo.models import State
+
+    page = client.get("/matrix/map/?region=142").content.decode()
+    coloured = {code for code, n in re.findall(r'data-state="([A-Z]{3})" data-count="(\d+)"', page) if int(n)}
+    assert coloured, "nothing reached in Asia"
+    asian = set(State.objects.filter(region__m49=142).values_list("code", flat=True))
+    assert coloured <= asian, coloured - asian
+    reached = re.search(r'data-testid="reached">(\d+)<', page).group(1)
+    assert int(reached) == len(coloured)
