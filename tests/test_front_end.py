@@ -194,8 +194,15 @@ def test_a_bar_of_a_chart_opens_the_activities_it_counts(page, site):
     bar = page.locator('[data-testid="chart-region"] a[data-bar="Europe"]')
     number = bar.get_attribute("aria-label").rsplit(": ", 1)[1]
     bar.click()
-    expect(page).to_have_url(re.compile(r"/matrix/\?region=150"))
-    expect(page.get_by_test_id("count")).to_have_text(number)
+    # States reached in Europe: the map of Europe, which counts the same States.
+    expect(page).to_have_url(re.compile(r"/matrix/map/\?region=150"))
+    expect(page.get_by_test_id("reached")).to_have_text(number)
+    page.goto(site + "/matrix/charts/")
+    area = page.locator('[data-testid="chart-area"] a[data-bar]').first
+    activities = area.get_attribute("aria-label").rsplit(": ", 1)[1]
+    area.click()
+    expect(page).to_have_url(re.compile(r"/matrix/\?thematic_area="))
+    expect(page.get_by_test_id("count")).to_have_text(activities)
     # The numbers are also in a table beside the bars, for whoever cannot see them.
     page.goto(site + "/matrix/charts/")
     chart = page.get_by_test_id("chart-region")
