@@ -18,7 +18,8 @@ from coopmatrix.geo.models import Region
 from coopmatrix.vocabulary.models import ThematicArea
 
 from .filtersets import _with_units
-from .models import Activity, ActivityProvider, ActivityReach
+from .grid import activities_per_provider
+from .models import Activity, ActivityReach
 
 #: Providers shown by name; the rest are in the table of the activities.
 TOP_PROVIDERS = 15
@@ -92,14 +93,8 @@ def _by_year(ids: Any, query: Any) -> Chart:
 
 def _by_provider(ids: Any, query: Any, visible: set[int]) -> Chart:
     # A unit's activity counts for its parent too, as the provider filter does.
-    parents = dict(Organization.objects.values_list("pk", "parent_id"))
-    seen: set[tuple[int, int]] = set()
-    roles = ActivityProvider.objects.filter(activity__in=ids)
-    for organization, pk in roles.values_list("organization_id", "activity_id").distinct().order_by():
-        while organization is not None and (organization, pk) not in seen:
-            seen.add((organization, pk))
-            organization = parents.get(organization)
-    counts = Counter(organization for organization, _pk in seen if organization in visible)
+    every = activities_per_provider(ids)
+    counts = Counter({organization: n for organization, n in every.items() if organization in visible})
     top = counts.most_common(TOP_PROVIDERS)
     names = Organization.objects.in_bulk([pk for pk, _n in top])
     bars = [

@@ -273,7 +273,7 @@ _REACH_ROW = {"state": "state_id", "subregion": "state__subregion_id", "region":
 def totals(filterset: Any, rows_by: str, cols_by: str) -> Totals:
     """The totals of the grid of `filterset`'s activities, counted as the lists they link to
     count: a row's total is what the list filtered on that row holds, and so on."""
-    from .models import ActivityProvider, ActivityReach
+    from .models import ActivityReach
 
     ids = filterset.qs.values("pk")
     rows = dict(
@@ -283,15 +283,7 @@ def totals(filterset: Any, rows_by: str, cols_by: str) -> Totals:
         .order_by()
     )
     if cols_by == "provider":
-        # A unit's activity counts for its parent too, as in the cells.
-        parents = dict(Organization.objects.values_list("pk", "parent_id"))
-        seen: set[tuple[int, int]] = set()
-        roles = ActivityProvider.objects.filter(activity__in=ids)
-        for organization, pk in roles.values_list("organization_id", "activity_id").distinct().order_by():
-            while organization is not None and (organization, pk) not in seen:
-                seen.add((organization, pk))
-                organization = parents.get(organization)
-        cols = dict(Counter(organization for organization, _ in seen))
+        cols = dict(activities_per_provider(ids))
     else:
         cols = dict(
             Activity.objects.filter(pk__in=ids)
@@ -300,6 +292,21 @@ def totals(filterset: Any, rows_by: str, cols_by: str) -> Totals:
             .order_by()
         )
     return Totals(rows, cols, filterset.qs.count())
+
+
+def activities_per_provider(ids: Any) -> Counter:
+    """Distinct activities of `ids` per provider, a unit's counting for its parent too (as the
+    provider filter and the grid's cells count them)."""
+    from .models import ActivityProvider
+
+    parents = dict(Organization.objects.values_list("pk", "parent_id"))
+    seen: set[tuple[int, int]] = set()
+    roles = ActivityProvider.objects.filter(activity__in=ids)
+    for organization, pk in roles.values_list("organization_id", "activity_id").distinct().order_by():
+        while organization is not None and (organization, pk) not in seen:
+            seen.add((organization, pk))
+            organization = parents.get(organization)
+    return Counter(organization for organization, _pk in seen)
 
 
 #: Shades of the heat scale (CSS classes heat-1 … heat-6).
