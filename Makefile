@@ -31,7 +31,7 @@ run: $(STAMP)
 	@echo "coopmatrix is served on http://$(HOST):$(PORT)/ (public records need no sign-in)."
 	@echo "Create the first administrator with:  $(BIN)/coopmatrix createsuperuser"
 	@echo ""
-	$(BIN)/coopmatrix runserver --noreload $(HOST):$(PORT)
+	$(BIN)/coopmatrix serve $(HOST):$(PORT)
 
 test:
 	bash scripts/test.sh

@@ -11,8 +11,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """allauth counts failed sign-ins in the cache: each test starts with none counted."""
+def _fresh_rate_limits(request):
+    """allauth counts failed sign-ins in the cache (a table of the database, shared by every web
+    server): each test that reaches the database starts with none counted."""
+    names = set(request.fixturenames)
+    database = next((n for n in ("transactional_db", "live_server", "db") if n in names), None)
+    if database is None:
+        return
+    request.getfixturevalue(database)
     from django.core.cache import cache
 
     cache.clear()

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_htmx",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "coopmatrix.core",
     "coopmatrix.geo",
     "coopmatrix.vocabulary",
@@ -93,6 +95,8 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its line per request times everything the others do.
+    "coopmatrix.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,10 +153,47 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while the loader writes; the timeout rides out short write locks.
+    # IMMEDIATE: a transaction takes the write lock when it begins. A transaction that read first
+    # and wrote later would fail at once ("database is locked") if another connection (a web
+    # request, a worker's heartbeat) wrote in between.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Several web servers and workers share one database and nothing else: the cache (allauth's rate
+# limits) is a table of that database, as are the sessions, Axes' failure counts and the jobs.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "coopmatrix_cache",
+    }
+}
+
+# Background jobs (core/jobs.py): django-tasks' database backend, so that the queue lives in the
+# database already there (PostgreSQL in production, SQLite on a local run) and `coopmatrix worker`
+# runs on any number of machines. Each worker also keeps the jobs' heartbeats, retries or fails
+# the jobs of a worker that died, and starts the scheduled jobs (COOPMATRIX_SCHEDULE).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+#: A running job whose worker has not been heard of for this long is retried, then failed.
+JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", "300")
+#: How often a worker writes the heartbeat and progress of its job, and looks for stale ones.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "2"))
+#: How many times a job is tried before it is marked failed (a retry follows a dead worker only).
+JOB_ATTEMPTS = envint("JOB_ATTEMPTS", "2")
+#: A job that ran longer than this e-mails its user when it ends (0: always).
+JOB_EMAIL_AFTER_SECONDS = envint("JOB_EMAIL_AFTER_SECONDS", "30")
+#: Scheduled jobs: (job kind, when). "monthly 1 06:00" = the 1st of each month at 06:00 (TIME_ZONE),
+#: "daily 06:00", "weekly mon 06:00". Set COOPMATRIX_SCHEDULE_OFF=true to start none.
+COOPMATRIX_SCHEDULE = (
+    []
+    if envbool("COOPMATRIX_SCHEDULE_OFF", "false")
+    else [
+        ("monthly_matrix_mailing", "monthly 1 06:00"),
+        ("saved_view_digests", "daily 06:30"),
+        ("stale_contacts_report", "monthly 1 07:00"),
+    ]
+)
 
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out person before any password is checked.
@@ -210,8 +251,33 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Media files (jobs' result files) on the filesystem, or in an S3-compatible store through
+# django-storages (MEDIA_STORAGE=s3 and the AWS_* variables of README's "Deploying").
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE not in ("filesystem", "s3"):
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
+if MEDIA_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+    AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID") or None
+    AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY") or None
+    # Result files are private: never a public ACL, always a signed, short-lived address.
+    AWS_DEFAULT_ACL = None
+    AWS_QUERYSTRING_AUTH = True
+    AWS_QUERYSTRING_EXPIRE = 300
+    AWS_S3_FILE_OVERWRITE = False
+MEDIA_BACKEND = (
+    "storages.backends.s3.S3Storage"
+    if MEDIA_STORAGE == "s3"
+    else "django.core.files.storage.FileSystemStorage"
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": MEDIA_BACKEND},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -228,6 +294,9 @@ EMAIL_PORT = envint("EMAIL_PORT", "25")
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "false")
+#: With EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: where each e-mail is written.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "coopmatrix@localhost")
 #: The site's address as its users reach it, for links in e-mails (saved views' digests).
 SITE_URL = os.environ.get("COOPMATRIX_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -271,11 +340,30 @@ DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 1000
 
+# Logs: one JSON line per request and per job (coopmatrix.requests, coopmatrix.jobs) with the
+# user's id, never a name, an address or what was searched; LOG_FORMAT=text for people.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "coopmatrix.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
+        "coopmatrix.jobs": {"level": "INFO"},
+        # Django's own line per request would repeat ours, without the user.
+        "django.server": {"level": "WARNING"},
+    },
 }
 
 # Lockout is per account (Axes W006 asks for the IP address too): many users of one ministry or

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from coopmatrix.api import api
+from coopmatrix.core import job_views
 from coopmatrix.core import views as core_views
 from coopmatrix.core.registry import registry
 
@@ -17,6 +18,12 @@ urlpatterns = [
     path("search/", core_views.search, name="search"),
     path("me/views/", core_views.saved_views, name="saved_views"),
     path("me/views/<int:pk>/", core_views.saved_view_change, name="saved_view_change"),
+    path("me/jobs/", job_views.job_list, name="jobs"),
+    path("me/jobs/export/", job_views.job_export, name="job_export"),
+    path("me/jobs/<int:pk>/", job_views.job_detail, name="job"),
+    path("me/jobs/<int:pk>/result/", job_views.job_result, name="job_result"),
+    path("me/jobs/<int:pk>/errors.txt", job_views.job_errors, name="job_errors"),
+    path("healthz", job_views.healthz, name="healthz"),
     *(path(prefix, include(module)) for prefix, module in registry.urlconfs),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -19,6 +19,8 @@ from coopmatrix.core.testing import ROLES, login
 #: Parameterless routes that are not pages to navigate to, each with its reason.
 NOT_PAGES = {
     "api-1.0.0:openapi-json": "the API's machine description, linked from its documentation page",
+    "healthz": "for the operator's load balancer, not for people",
+    "job_export": "POST only, from the matrix's export form",
 }
 #: Address prefixes outside the walk: the admin, the API, and allauth's own flows (sign-in,
 #: password reset and two-factor steps are reached through sign-in, not the navigation).

@@ -109,6 +109,17 @@ class World:
             record.owner = hidden_org
             record.save()
         assert public.confidentiality == Confidentiality.PUBLIC
+        # Each role's export of the matrix, prepared in the background: its file must hold only
+        # what the role sees, like the download it copies.
+        from coopmatrix.core import jobs
+        from coopmatrix.core.testing import run_jobs
+
+        for role in ROLES:
+            if cast.user(role) is not None:
+                payload = {"path": "/matrix/export.xlsx", "query": "q=MX"}
+                jobs.start(cast.user(role), "export", "MX export", payload)
+        self.jobs = {job.user.username: job for job in run_jobs()}
+        assert all(job.status == "succeeded" for job in self.jobs.values()), self.jobs
 
     def seen(self, name: str, role: str) -> dict[str, Any]:
         return {k: r for k, r in self.records[name].items() if k in self.expected[name][role]}
@@ -229,6 +240,9 @@ PAGE_FILLS: dict[str, Fill] = {
     "matrix:request_refer": _by("requests", "pk"),
     "matrix:referral_answer": _referrals,
     "matrix:thematic_area": _areas,
+    "job": lambda world, role: [{"pk": j.pk} for r, j in world.jobs.items() if r == role],
+    "job_result": lambda world, role: [{"pk": j.pk} for r, j in world.jobs.items() if r == role],
+    "job_errors": lambda world, role: [],
 }
 
 

@@ -127,3 +127,15 @@ def upsert(model: type[models.Model], lookup: dict[str, Any], values: dict[str, 
     else:
         stats.count(str(label), "unchanged")
     return obj
+
+
+def expect(progress: Any, total: int) -> None:
+    """Tell a progress callback how many rows there are, if it can use it (a job's tracker)."""
+    if progress is not None and hasattr(progress, "expect"):
+        progress.expect(total)
+
+
+def step(progress: Any, phase: str) -> None:
+    """Tell a progress callback that a new phase starts ("Writing"), if it can show it."""
+    if progress is not None and hasattr(progress, "step"):
+        progress.step(phase)

@@ -2,8 +2,9 @@
 
 The file is checked as soon as it is uploaded; the preview shows what would be created, updated
 and left unchanged, and every error with its row and column; only a file without errors is kept
-(as a PendingImport of its user) until the user confirms, and then checked again and written,
-all or nothing, in one transaction.
+(as a PendingImport of its user) until the user confirms. The confirmed file is then checked
+again and written, all or nothing, in one transaction, by a background job (core/jobs.py) whose
+page the user is taken to: a large file no longer holds a web request open.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from . import jobs
 from .models import PendingImport
 from .uploads import too_large, upload_limit
 
@@ -30,30 +32,28 @@ def import_page(
     template: str,
     context: dict[str, Any],
     check: Callable[..., Any],
-    import_file: Callable[..., Any],
     done: str,
     allowed: Callable[[Any], bool],
     options: Callable[[HttpRequest], dict[str, Any]] | None = None,
 ) -> HttpResponse:
-    """`check(user, content, filename, **options)` previews, `import_file(...)` writes; `done` is
-    where a finished import leads; `options(request)` reads the upload form's other fields;
-    `allowed(user)` says whether the user may import at all, asked before the upload is read."""
+    """`check(user, content, filename, **options)` previews; the app's importer for `kind`
+    (`DomainApp.importers`) writes, in a job; `done` is the list a finished import links to;
+    `options(request)` reads the upload form's other fields; `allowed(user)` says whether the user
+    may import at all, asked before the upload is read."""
     if not allowed(request.user):
         raise PermissionDenied(_("Your role may not import these records."))
     if request.method == "POST" and "confirm" in request.POST:
-        kept = get_object_or_404(PendingImport, pk=request.POST["confirm"], user=request.user, kind=kind)
-        preview = import_file(
-            request.user, kept.file(), kept.filename, **json.loads(kept.options or "{}")
+        kept = get_object_or_404(
+            PendingImport, pk=_key(request.POST["confirm"]), user=request.user, kind=kind
         )
-        if preview.ok:
-            kept.delete()
-            messages.success(
-                request,
-                _("Imported: %(c)d created, %(u)d updated, %(n)d unchanged.")
-                % {"c": preview.created, "u": preview.updated, "n": preview.unchanged},
-            )
-            return redirect(done)
-        return render(request, template, {**context, "preview": preview, "pending": kept}, status=422)
+        job = jobs.start(
+            request.user,
+            "import",
+            _("Import of %(name)s") % {"name": kept.filename},
+            {"kind": kind, "pending": kept.pk, "done": done},
+        )
+        messages.info(request, _("The import has started; you may leave this page and come back."))
+        return redirect("job", job.pk)
     if request.method != "POST":
         return render(request, template, context)
     upload = request.FILES.get("file")
@@ -75,3 +75,12 @@ def import_page(
         pending = PendingImport.keep(request.user, filename, content, kind, json.dumps(chosen))
     context = {**context, "preview": preview, "pending": pending, "filename": filename}
     return render(request, template, context, status=200 if preview.ok else 422)
+
+
+def _key(value: str) -> int:
+    from django.http import Http404
+
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("no such import") from None

@@ -106,3 +106,32 @@ def _nul_in_json(body: bytes) -> str:
         return None
 
     return ".".join(find(data, ["body"]) or ["body"])
+
+
+class RequestLogMiddleware:
+    """One log line per request (logger coopmatrix.requests): method, route, status, duration,
+    the user's id. Never the query string (what was searched), names or addresses; the route
+    pattern, not the path, so that a record's key is not spread over the logs either."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import logging
+        import time
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        match = getattr(request, "resolver_match", None)
+        logging.getLogger("coopmatrix.requests").info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": "/" + match.route if match is not None and match.route else "(unmatched)",
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "user_id": user.pk if user is not None and user.is_authenticated else None,
+            },
+        )
+        return response

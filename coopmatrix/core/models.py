@@ -177,3 +177,78 @@ class SavedView(models.Model):
     @property
     def url(self) -> str:
         return self.path + (f"?{self.query}" if self.query else "")
+
+
+class Job(models.Model):
+    """A long piece of work done by a worker (core/jobs.py): an import, an export, a mailing.
+
+    Its user follows it on "My jobs"; only they see it. The worker writes its progress and a
+    heartbeat; a job whose heartbeat stops (its worker was killed) is retried or failed by
+    another worker, never left running."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Done")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    kind = models.CharField(max_length=40)
+    label = models.CharField(_("job"), max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    phase = models.CharField(max_length=100, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    #: What happened, in words: the import's counts, or why it failed.
+    message = models.TextField(blank=True)
+    #: The error report, one error per line (row, column, value, reason).
+    errors = models.TextField(blank=True)
+    result = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
+    result_name = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=64, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["status", "heartbeat"], name="job_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return None
+        return min(100, self.done * 100 // self.total)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.errors.splitlines() if line]
+
+
+class ScheduledRun(models.Model):
+    """One run of a scheduled job per period: the unique key makes sure that, of all the workers
+    that see a job fall due, exactly one starts it."""
+
+    name = models.CharField(max_length=40)
+    period = models.CharField(max_length=20)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "period"], name="one_run_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.period}"

@@ -111,6 +111,12 @@ class Registry:
     visibility_rows: list[str] = field(default_factory=list)
     #: Hooks one app provides for all: "api_token" → a function(token) -> user or None.
     hooks: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    #: Kinds of background job: kind → "module:function"(job, tracker) -> Outcome (core/jobs.py).
+    jobs: dict[str, str] = field(default_factory=dict)
+    #: What an import page's file holds → "module:function" writing it (the import job calls it).
+    importers: dict[str, str] = field(default_factory=dict)
+    #: URL names of the exports a user may have prepared in the background.
+    exports: set[str] = field(default_factory=set)
 
     def loaders(self) -> list[ReferenceLoader]:
         """The reference loaders, each after those it names (a cycle is a programming error)."""
@@ -148,7 +154,10 @@ class DomainApp(AppConfig):
     - `figures`: home-page figures, as "module:function" returning a list of Figure;
     - `changes`: "module:function"(request, limit) giving its latest changes (list of Change);
     - `panels`: {page: ("module:function", …)} sections for other apps' record pages ("state");
-    - `visibility_rows`: module with the app's rows of the roles × endpoints test matrix.
+    - `visibility_rows`: module with the app's rows of the roles × endpoints test matrix;
+    - `jobs`: {kind: "module:function"} background jobs (core/jobs.py), scheduled or started;
+    - `importers`: {kind: "module:import_file"} what its import pages' confirmed files go to;
+    - `exports`: URL names ("matrix:activity_export_xlsx") of exports that may run as jobs.
     """
 
     default = False
@@ -162,6 +171,9 @@ class DomainApp(AppConfig):
     changes: str | None = None
     panels: dict[str, tuple[str, ...]] = {}
     visibility_rows: str | None = None
+    jobs: dict[str, str] = {}
+    importers: dict[str, str] = {}
+    exports: tuple[str, ...] = ()
 
     def ready(self) -> None:
         if self.urls and (self.url_prefix, self.urls) not in registry.urlconfs:
@@ -185,6 +197,9 @@ class DomainApp(AppConfig):
                     registry.panels[page].append(panel)
         if self.visibility_rows and self.visibility_rows not in registry.visibility_rows:
             registry.visibility_rows.append(self.visibility_rows)
+        registry.jobs.update(self.jobs)
+        registry.importers.update(self.importers)
+        registry.exports.update(self.exports)
 
 
 def load(target: str) -> Any:

@@ -62,3 +62,56 @@ def request_path_and_query(request: HttpRequest) -> tuple[str, str]:
     for name in ("page",):
         query.pop(name, None)
     return path, query.urlencode()
+
+
+def send_digests() -> int:
+    """E-mail each subscriber whose saved view lists something new or changed since it last
+    looked, at most once a day per view; the number of e-mails sent."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    from .models import SavedView
+
+    now = timezone.now()
+    sent = 0
+    views = SavedView.objects.select_related("user").filter(subscribed=True, user__is_active=True)
+    for view in views:
+        if view.last_sent and now - view.last_sent < dt.timedelta(hours=23):
+            continue
+        found = results(view.user, view.path, view.query)
+        if found is None:
+            continue
+        count, fingerprint = found
+        if not view.fingerprint:
+            # The first look: what is listed now is what the subscriber saw when saving.
+            view.fingerprint, view.last_count = fingerprint, count
+            view.save(update_fields=["fingerprint", "last_count"])
+            continue
+        if fingerprint == view.fingerprint or not view.user.email:
+            continue
+        before = view.last_count if view.last_count is not None else "?"
+        send_mail(
+            f"coopmatrix: your saved view “{view.name}” has changed",
+            (
+                f"Your saved view “{view.name}” now lists {count} records ({before} when you were "
+                f"last told), and some of them were added, removed or changed.\n\n"
+                f"Open it: {settings.SITE_URL}{view.url}\n\n"
+                f"To stop these e-mails, untick “e-mail me” on {settings.SITE_URL}/me/views/."
+            ),
+            settings.DEFAULT_FROM_EMAIL,
+            [view.user.email],
+        )
+        view.fingerprint, view.last_count, view.last_sent = fingerprint, count, now
+        view.save(update_fields=["fingerprint", "last_count", "last_sent"])
+        sent += 1
+    return sent
+
+
+def digests_job(job: Any, tracker: Any) -> Any:
+    """The scheduled job (daily): the digests of every subscribed saved view."""
+    from .jobs import Outcome
+
+    return Outcome(f"Saved views' e-mails sent: {send_digests()}.")

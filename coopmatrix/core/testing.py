@@ -137,3 +137,13 @@ def pick(page: Any, label: str, *options: str) -> None:
             expect(target).to_be_visible()
         target.click()
     box.press("Escape")
+
+
+def run_jobs() -> list[Any]:
+    """Run the queued jobs here, one by one, as a worker would (the worker itself, the engine
+    and its killing are tested in tests/test_deployment.py, in processes of their own)."""
+    from .jobs import execute
+    from .models import Job
+
+    queued = Job.objects.filter(status=Job.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
+    return [execute(pk) for pk in list(queued)]

@@ -47,6 +47,9 @@ class DirectoryConfig(DomainApp):
     figures = "coopmatrix.directory.registration:figures"
     changes = "coopmatrix.directory.registration:changes"
     visibility_rows = "coopmatrix.directory.tests.visibility"
+    jobs = {"stale_contacts_report": "coopmatrix.directory.jobs:stale_contacts_report"}
+    importers = {"directory": "coopmatrix.directory.importers:import_file"}
+    exports = ("directory:contact_export",)
     panels = {
         "state": (
             "coopmatrix.directory.views:membership_panel",

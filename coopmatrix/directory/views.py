@@ -455,7 +455,6 @@ def import_directory(request: HttpRequest) -> HttpResponse:
         template="directory/import.html",
         context={"sheets": importers.SHEETS, "title": _("Import organizations, memberships and contacts")},
         check=importers.check,
-        import_file=importers.import_file,
         done=reverse("directory:contact_list"),
         allowed=importers.may_import,
     )

@@ -42,6 +42,9 @@ class MatrixConfig(DomainApp):
     changes = "coopmatrix.matrix.registration:changes"
     visibility_rows = "coopmatrix.matrix.tests.visibility"
     panels = {"state": ("coopmatrix.matrix.views:state_panel",)}
+    jobs = {"monthly_matrix_mailing": "coopmatrix.matrix.monthly:mailing_job"}
+    importers = {"activities": "coopmatrix.matrix.importers:import_file"}
+    exports = ("matrix:activity_export", "matrix:activity_xlsx", "matrix:activity_pdf")
 
     def ready(self) -> None:
         super().ready()

@@ -142,6 +142,7 @@ def check(
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
         return preview
+    importing.expect(progress, len(rows))
     existing = {
         a.external_id: a
         for a in Activity.objects.filter(external_id__in=[r.get("external_id") for _, r in rows])
@@ -195,6 +196,7 @@ def import_file(
     """Check and, when every row is right, write, in one transaction."""
     preview = check(user, content, filename, progress, decimal_mark)
     if preview.ok:
+        importing.step(progress, f"Writing {len(preview.planned)} activities")
         write(preview)
     return preview
 

@@ -291,3 +291,58 @@ def _cover(matrix: MonthlyMatrix) -> list[tuple[str, str]]:
         ("Highest confidentiality inside", matrix.highest),
         ("Produced", timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")),
     ]
+
+
+def send_to_subscribers(month: dt.date) -> int:
+    """E-mail a month's matrix to every subscriber not yet sent it, each as they see it (the
+    visibility rule of the subscriber); the number of e-mails sent. A rerun sends no e-mail twice."""
+    import io
+
+    from django.core.mail import EmailMessage
+
+    from .models import MonthlyMatrixSubscription
+
+    sent = 0
+    subscriptions = MonthlyMatrixSubscription.objects.select_related("user").filter(user__is_active=True)
+    for subscription in subscriptions.exclude(last_sent_month=month):
+        user = subscription.user
+        if not user.email:
+            continue
+        matrix = build(month, subscription.by, user)
+        name = f"monthly-matrix-{month:%Y-%m}-{subscription.by}.{subscription.format}"
+        if subscription.format == "pdf":
+            content, mime = as_pdf(matrix), "application/pdf"
+        else:
+            buffer = io.BytesIO()
+            as_xlsx(matrix, buffer)
+            content, mime = (
+                buffer.getvalue(),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        message = EmailMessage(
+            matrix.title,
+            f"{matrix.title}\nHighest confidentiality inside: {matrix.highest}.",
+            to=[user.email],
+        )
+        message.attach(name, content, mime)
+        message.send()
+        subscription.last_sent_month = month
+        subscription.save(update_fields=["last_sent_month"])
+        sent += 1
+    return sent
+
+
+def previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def mailing_job(job: Any, tracker: Any) -> Any:
+    """The scheduled job (early each month): last month's matrix to its subscribers."""
+    from django.utils import timezone
+
+    from coopmatrix.core.jobs import Outcome
+
+    month = previous_month(timezone.localdate())
+    tracker.step(f"Sending the matrix of {month:%Y-%m}")
+    sent = send_to_subscribers(month)
+    return Outcome(f"The monthly matrix of {month:%Y-%m} was sent to {sent} subscriber(s).")

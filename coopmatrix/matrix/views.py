@@ -782,7 +782,6 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         template="matrix/import.html",
         context={"columns": importers.COLUMNS},
         check=importers.check,
-        import_file=importers.import_file,
         done=reverse("matrix:activity_list"),
         allowed=importers.may_import,
         options=_decimal_mark,

@@ -37,4 +37,6 @@ class TreatiesConfig(DomainApp):
     figures = "coopmatrix.treaties.registration:figures"
     changes = "coopmatrix.treaties.registration:changes"
     visibility_rows = "coopmatrix.treaties.tests.visibility"
+    importers = {"treaty_actions": "coopmatrix.treaties.importers:import_file"}
+    exports = ("treaties:action_export",)
     panels = {"state": ("coopmatrix.treaties.views:state_panel",)}

@@ -217,7 +217,6 @@ def import_actions(request: HttpRequest) -> HttpResponse:
             "title": _("Import treaty actions"),
         },
         check=importers.check,
-        import_file=importers.import_file,
         done=reverse("treaties:action_list"),
         allowed=importers.may_import,
         options=_import_options,

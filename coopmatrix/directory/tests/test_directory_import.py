@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
 
-from coopmatrix.core.testing import login
+from coopmatrix.core.testing import login, run_jobs
 from coopmatrix.directory import importers
 from coopmatrix.directory.models import Contact, Membership, Organization
 
@@ -167,7 +167,10 @@ def test_the_page_previews_then_imports(cast, client):
     assert preview.status_code == 200 and "3 to create" in preview.content.decode()
     pending = preview.context["pending"]
     done = client.post("/contacts/import/", {"confirm": pending.pk})
-    assert done.status_code == 302 and Organization.objects.filter(code="test-forum").exists()
+    assert done.status_code == 302
+    (job,) = run_jobs()
+    assert job.status == "succeeded", job.message
+    assert Organization.objects.filter(code="test-forum").exists()
     template = client.get("/contacts/template.xlsx")
     assert template.status_code == 200 and template.content[:2] == b"PK"
 

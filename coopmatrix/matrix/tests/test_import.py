@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
+from coopmatrix.core.testing import run_jobs
 from coopmatrix.matrix import importers
 from coopmatrix.matrix.models import Activity
 
@@ -66,7 +67,12 @@ def test_an_upload_is_previewed_then_imported_once(cast, client, reference):
 
     pending = PendingImport.objects.get()
     response = client.post("/matrix/import/", {"confirm": pending.pk})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"].startswith("/me/jobs/")
+    assert not Activity.objects.filter(external_id__startswith="XM-TEST").exists()  # queued, not yet run
+    (job,) = run_jobs()
+    assert job.status == "succeeded" and job.message.endswith("2 created, 0 updated, 0 unchanged.")
+    page = client.get(response["Location"]).text
+    assert "Done" in page and "2 created" in page
     workshop = Activity.objects.get(external_id="XM-TEST-1")
     assert sorted(workshop.recipient_states.values_list("code", flat=True)) == ["BEN", "TGO"]
     assert (workshop.date_display("planned_start"), str(workshop.budget)) == ("2005-03", "15000.00")
@@ -75,6 +81,7 @@ def test_an_upload_is_previewed_then_imported_once(cast, client, reference):
     again = _upload(client, _csv(*GOOD)).text
     assert "0 to create, 0 to update, 2 unchanged." in again
     client.post("/matrix/import/", {"confirm": PendingImport.objects.get().pk})
+    run_jobs()
     assert Activity.history.count() == history
 
 
@@ -124,6 +131,7 @@ def test_an_editor_cannot_import_over_another_organizations_activity(cast, clien
     from coopmatrix.core.models import PendingImport
 
     client.post("/matrix/import/", {"confirm": PendingImport.objects.get().pk})
+    run_jobs()
     client.force_login(cast.user("editor_a"))
     page = _upload(client, _csv(GOOD[0])).text
     assert "you may not change this activity" in page

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from coopmatrix.core.testing import login
+from coopmatrix.core.testing import login, run_jobs
 from coopmatrix.treaties import importers
 from coopmatrix.treaties.models import TreatyAction
 
@@ -153,6 +153,8 @@ def test_the_import_page_previews_then_confirms(cast, client, reference):
     pending = response.context["pending"]
     done = client.post("/treaty-actions/import/", {"confirm": pending.pk})
     assert done.status_code == 302
+    (job,) = run_jobs()
+    assert job.status == "succeeded", job.message
     assert TreatyAction.objects.count() == 6
     template = client.get("/treaty-actions/template.xlsx")
     assert template.status_code == 200 and template.content[:2] == b"PK"
