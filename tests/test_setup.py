@@ -20,6 +20,14 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
         "SECURE_SSL_REDIRECT": "true",
         "SECURE_HSTS_SECONDS": "31536000",
         "STATIC_MANIFEST": "true",
+        "BEHIND_TLS_PROXY": "true",
+        "DATABASE_URL": "postgres://coopmatrix:a-password@db.example.org:5432/coopmatrix",
+        "MEDIA_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "coopmatrix-media",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.example.org",
+        "EMAIL_USE_TLS": "true",
+        "LOG_FORMAT": "json",
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run(
@@ -29,6 +37,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
 
 
 def test_every_link_in_the_navigation_answers(client, reference):

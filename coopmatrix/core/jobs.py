@@ -271,11 +271,13 @@ def _fields(job: Job) -> dict[str, Any]:
     }
 
 
-def _tell_the_user(job: Job) -> None:
-    """An e-mail when a long job ends: the user may have left the page long ago."""
-    if job.user is None or not job.user.email or job.started is None or job.finished is None:
+def _tell_the_user(job: Job, always: bool = False) -> None:
+    """An e-mail when a long job ends (the user may have left the page long ago), and always
+    when its worker died."""
+    if job.user is None or not job.user.email:
         return
-    if (job.finished - job.started).total_seconds() < settings.JOB_EMAIL_AFTER_SECONDS:
+    took = (job.finished - job.started).total_seconds() if job.finished and job.started else None
+    if not always and (took is None or took < settings.JOB_EMAIL_AFTER_SECONDS):
         return
     outcome = "is done" if job.status == Job.Status.SUCCEEDED else "failed"
     link = settings.SITE_URL + reverse("job", args=[job.pk])
@@ -332,7 +334,7 @@ def sweep(now: dt.datetime | None = None) -> list[Job]:
         if retry:
             _enqueue(job)
         else:
-            _tell_the_user(job)
+            _tell_the_user(job, always=True)
         swept.append(job)
     return swept
 
