@@ -105,3 +105,35 @@ def test_a_list_says_it_is_loading_while_a_filter_is_fetched(page, site):
     held[0].continue_()
     expect(loading).to_be_hidden()
     page.unroute(pattern)
+
+
+def test_an_import_runs_in_the_background_and_its_page_follows_it(page, site, cast, tmp_path):
+    """The confirmed import is a job: its page says it waits, then, as the worker runs it, shows
+    it done without being reloaded (htmx asks each second), and links the records."""
+    from coopmatrix.core.testing import run_jobs
+    from coopmatrix.matrix.models import Activity
+
+    upload = tmp_path / "browser.csv"
+    upload.write_text(
+        "external_id,title,providers,recipient_states,modality,status\n"
+        "XB-1,Workshop in Cotonou (made for tests),test-org-a:implementing,Benin,workshop,planned\n"
+    )
+    page.goto(site + "/accounts/login/")
+    page.get_by_label("Username or e-mail").fill("editor_a")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(site + "/matrix/import/")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(upload))
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Confirm the import").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("Waiting for a worker")
+    address = page.url
+    assert not Activity.objects.filter(external_id="XB-1").exists()
+    (job,) = run_jobs()  # the worker, here in the test's thread
+    expect(page.get_by_test_id("job-status")).to_have_text("Done", timeout=10_000)
+    assert page.url == address  # the page was not reloaded: it asked for its progress
+    expect(page.get_by_test_id("job-message")).to_contain_text("1 created")
+    page.get_by_role("link", name="See the records").click()
+    expect(page.get_by_test_id("count")).to_be_visible()
+    page.get_by_role("link", name="My jobs").first.click()
+    expect(page.get_by_test_id("jobs")).to_contain_text("Import of browser.csv")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from coopmatrix.core import jobs
 from coopmatrix.core.models import Job, PendingImport, ScheduledRun
-from coopmatrix.core.testing import login, run_jobs
+from coopmatrix.core.testing import run_jobs
 from coopmatrix.matrix.models import Activity
 
 CSV = (
@@ -23,7 +23,8 @@ CSV = (
 )
 
 
-def _confirm(client, content=CSV.encode()):
+def _confirm(client, content: bytes | None = None):
+    content = content or CSV.encode()
     preview = client.post("/matrix/import/", {"file": SimpleUploadedFile("jobs.csv", content)})
     assert preview.status_code == 200, preview.content.decode()[:500]
     done = client.post("/matrix/import/", {"confirm": PendingImport.objects.get().pk})
