@@ -89,3 +89,22 @@ def test_the_api_docs_page_loads_nothing_from_the_network(client, db):
     page = client.get("/api/v1/docs").content.decode()
     assert "swagger-ui-bundle.js" in page
     assert "http://" not in page and "https://" not in page
+
+
+@pytest.mark.parametrize("role", ["anonymous", "editor_b", "secretariat"])
+def test_the_activity_list_gives_each_activity_as_its_own_address_does(client, walked_world, role):
+    """The list is written from rows of values, for speed; each item must be exactly what the
+    activity's own address gives, links and hidden links included."""
+    from coopmatrix.core.testing import login
+    from coopmatrix.matrix.models import Activity
+
+    activity = Activity.objects.filter(provider_roles__isnull=False, recipient_states__isnull=False).first()
+    assert activity is not None
+    login(client, walked_world.user(role))
+    page = client.get("/api/v1/activities?page_size=1000").json()
+    assert page["count"] == len(page["items"]) > 10
+    for item in page["items"]:
+        assert item == client.get(f"/api/v1/activities/{item['id']}").json()
+    assert [i["id"] for i in client.get("/api/v1/activities?page=2&page_size=5").json()["items"]] == [
+        i["id"] for i in page["items"][5:10]
+    ]

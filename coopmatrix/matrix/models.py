@@ -201,8 +201,12 @@ class Activity(ConfidentialRecord):
     def past_its_end(self, on: dt.date | None = None) -> bool:
         """Still recorded as pipeline, planned or ongoing, though its own dates ended before `on`
         (today): the status was not confirmed since, and a view of work under way leaves it out."""
-        day = on or timezone.localdate()
-        return self.status in self.ACTIVE_STATUSES and self.period_end is not None and self.period_end < day
+        return self.ended_unconfirmed(self.status, self.period_end, on or timezone.localdate())
+
+    @classmethod
+    def ended_unconfirmed(cls, status: str, period_end: dt.date | None, on: dt.date) -> bool:
+        """past_its_end, from the two values it reads (the API's list reads rows, not records)."""
+        return status in cls.ACTIVE_STATUSES and period_end is not None and period_end < on
 
     @property
     def status_display_now(self) -> str:

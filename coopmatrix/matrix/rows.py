@@ -21,8 +21,9 @@ def with_rows(activities, request: HttpRequest):
         "thematic_areas",
         Prefetch(
             "provider_roles",
-            queryset=ActivityProvider.objects.filter(organization_id__in=visible).select_related(
-                "organization"
-            ),
+            # In the order they were recorded, the same on every page, export and API answer.
+            queryset=ActivityProvider.objects.filter(organization_id__in=visible)
+            .select_related("organization")
+            .order_by("pk"),
         ),
     )
