@@ -42,6 +42,7 @@ screenshots: $(TEST_STAMP)
 	@echo "Screenshots written to var/screenshots/"
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
 lint: $(TEST_STAMP)

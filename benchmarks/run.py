@@ -2,7 +2,8 @@
 
 BENCH_DATABASE_URL picks the database (default: var/bench.sqlite3, never the application's own);
 BENCH_ACTIVITIES the number of synthetic activities (default 1,000,000, as issue 4 asks);
-BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating activities.
+BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating activities;
+BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see bench_load.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks import bench_matrix, bench_reference, bench_treaties, bench_uploads
+    from benchmarks import bench_load, bench_matrix, bench_reference, bench_treaties, bench_uploads
     from benchmarks.harness import measure, table
 
     activities = int(os.environ.get("BENCH_ACTIVITIES", "1000000"))
@@ -38,11 +39,17 @@ def main() -> None:
         return
     treaty_actions = int(os.environ.get("BENCH_TREATY_ACTIONS", "5000"))
     call_command("generate_synthetic", activities=activities, treaty_actions=treaty_actions, seed=1)
+    if os.environ.get("BENCH_ONLY") == "load":
+        print(table([measure(w) for w in bench_load.workloads()], f"{connection.vendor}"))
+        print(bench_load.run())
+        return
     modules = (bench_reference, bench_matrix, bench_treaties)
     results = [measure(w) for module in modules for w in module.workloads()]
     results.append(bench_matrix.export_probe())
+    results.extend(measure(w) for w in bench_load.workloads())
     results.extend(bench_uploads.probes())
     print(table(results, f"{connection.vendor} ({connection.settings_dict['NAME']})"))
+    print(bench_load.run())
 
 
 if __name__ == "__main__":

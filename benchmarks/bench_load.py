@@ -1,0 +1,160 @@
+"""Load (issue 16): gunicorn serving the benchmark database, 32 concurrent clients for 60 s per
+address (locust), and a page of 50 activities from the API timed in the process.
+
+Run by `make bench` (after the other workloads, on the same database) or alone with
+`BENCH_ONLY=load make bench`. The clients run on the same machine as the server and the
+database: on a 2-core machine they take part of the CPU the server would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from .harness import Workload
+
+USERS = int(os.environ.get("LOAD_USERS", "32"))
+SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
+#: gunicorn's own advice for two cores: 2 × cores + 1 synchronous workers.
+WORKERS = int(os.environ.get("LOAD_WORKERS", "5"))
+
+ADDRESSES = [
+    ("API: States, a page of 50", "/api/v1/states?page_size=50", True),
+    (
+        "API: activities, 2 filters, a page of 50",
+        "/api/v1/activities?status=ongoing&modality=workshop&page_size=50",
+        True,
+    ),
+    ("API: contacts, a page of 50", "/api/v1/contacts?page_size=50", True),
+    ("Matrix table page (HTML), 2 filters", "/matrix/?status=ongoing&modality=workshop", False),
+]
+TARGET_RPS, TARGET_P99 = 400, 250
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LOG_FORMAT": "text", "REQUEST_LOG_LEVEL": "WARNING", "DEBUG": "false"}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "coopmatrix.wsgi",
+            "--config",
+            "python:coopmatrix.gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _locust(port: int, label: str, path: str, folder: Path) -> dict[str, float]:
+    prefix = folder / "run"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "locust"),
+            "-f",
+            str(Path(__file__).parent / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(USERS),
+            "-r",
+            str(USERS),
+            "-t",
+            f"{SECONDS}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env={**os.environ, "LOAD_PATH": path, "LOAD_NAME": label},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with open(f"{prefix}_stats.csv", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == label)
+    return {
+        "requests": float(row["Request Count"]),
+        "errors": float(row["Failure Count"]),
+        "rps": float(row["Requests/s"]),
+        "p50": float(row["50%"]),
+        "p99": float(row["99%"]),
+    }
+
+
+def workloads() -> list[Workload]:
+    """A page of 50 activities (2 filters) from the API, timed in the process (Django's client)."""
+    from django.test import Client
+
+    client = Client()
+    url = ADDRESSES[1][1]
+    if client.get(url).status_code != 200:
+        raise RuntimeError(f"{url} does not answer 200")
+    return [
+        Workload(
+            "API: a page of 50 activities, 2 filters, in the process",
+            "1 page",
+            lambda: client.get(url),
+            10.0,
+            repeat=30,
+        )
+    ]
+
+
+def run() -> str:
+    port = _port()
+    server = _serve(port)
+    lines = [
+        f"Load: gunicorn, {WORKERS} workers; {USERS} clients for {SECONDS} s each (locust, same machine)",
+        "",
+        "| address | requests | req/s | p50 ms | p99 ms | errors | target | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            for label, path, api in ADDRESSES:
+                found = _locust(port, label, path, Path(work))
+                target = (
+                    f"≥ {TARGET_RPS} req/s, p99 ≤ {TARGET_P99} ms, 0 errors"
+                    if api
+                    else f"p99 ≤ {TARGET_P99} ms, 0 errors"
+                )
+                ok = (
+                    found["errors"] == 0
+                    and found["p99"] <= TARGET_P99
+                    and (not api or found["rps"] >= TARGET_RPS)
+                )
+                lines.append(
+                    f"| {label} | {found['requests']:,.0f} | {found['rps']:.1f} | {found['p50']:.0f} | "
+                    f"{found['p99']:.0f} | {found['errors']:.0f} | {target} | {'ok' if ok else 'BELOW'} |"
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return "\n".join(lines)
