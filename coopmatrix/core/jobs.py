@@ -458,6 +458,8 @@ def export_job(job: Job, tracker: Tracker) -> Outcome:
     response = match.func(request, *match.args, **match.kwargs)
     if response.status_code != 200:
         raise JobFailed(f"The export was refused (HTTP {response.status_code}): check its filters.")
+    if "attachment" not in response.get("Content-Disposition", ""):
+        raise JobFailed("These filters give a page, not a file: choose a format (PDF, XLSX or CSV).")
     content = (
         b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
     )

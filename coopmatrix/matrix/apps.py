@@ -44,7 +44,7 @@ class MatrixConfig(DomainApp):
     panels = {"state": ("coopmatrix.matrix.views:state_panel",)}
     jobs = {"monthly_matrix_mailing": "coopmatrix.matrix.monthly:mailing_job"}
     importers = {"activities": "coopmatrix.matrix.importers:import_file"}
-    exports = ("matrix:activity_export", "matrix:activity_xlsx", "matrix:activity_pdf")
+    exports = ("matrix:activity_export", "matrix:activity_xlsx", "matrix:activity_pdf", "matrix:monthly")
 
     def ready(self) -> None:
         super().ready()

@@ -186,3 +186,17 @@ def test_healthz_answers_without_telling_anything(client, db):
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "queue": "ok"}
     assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_the_monthly_matrix_is_prepared_in_the_background(cast, client, reference):
+    client.force_login(cast.user("secretariat"))
+    page = client.get("/matrix/monthly/?month=2004-01&by=country").content.decode()
+    assert 'value="matrix:monthly"' in page
+    client.post(
+        "/me/jobs/export/", {"export": "matrix:monthly", "query": "month=2004-01&by=country&format=pdf"}
+    )
+    client.post("/me/jobs/export/", {"export": "matrix:monthly", "query": "month=2004-01&by=country"})
+    pdf, page_only = run_jobs()
+    assert pdf.status == "succeeded" and pdf.result_name.endswith(".pdf")
+    assert b"".join(client.get(f"/me/jobs/{pdf.pk}/result/").streaming_content).startswith(b"%PDF")
+    assert page_only.status == "failed" and "a page, not a file" in page_only.message
