@@ -286,8 +286,12 @@ def test_a_job_out_of_attempts_is_failed_in_words_and_changes_nothing(site, tmp_
     assert job["status"] == "failed"
     assert "Its worker stopped" in job["message"] and "Nothing it was writing was kept" in job["message"]
     assert _imported(site, "LAST") == 0
-    # Its user is told by e-mail (the file back end writes each message to a file).
-    mail = "\n".join(p.read_text() for p in (site.var / "mail").glob("*"))
+    # Its user is told by e-mail (the file back end writes each message to a file), just after.
+    deadline = time.monotonic() + 20
+    mail = ""
+    while "Import of activities.csv failed" not in mail and time.monotonic() < deadline:
+        time.sleep(0.2)
+        mail = "\n".join(p.read_text() for p in (site.var / "mail").glob("*"))
     assert "Import of activities.csv failed" in mail
     site.stop()
 
