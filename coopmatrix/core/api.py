@@ -63,10 +63,14 @@ class FilterError(Exception):
 
 def filtered(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
     """The queryset narrowed by the query string, through the same filterset as the pages."""
+    return valid_filterset(request, filterset_class, queryset).qs
+
+
+def valid_filterset(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
     if not filterset.is_valid():
         raise FilterError({name: [str(e) for e in errs] for name, errs in filterset.errors.items()})
-    return filterset.qs
+    return filterset
 
 
 def visible(request: HttpRequest, model: Any) -> Any:
