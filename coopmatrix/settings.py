@@ -192,6 +192,7 @@ COOPMATRIX_SCHEDULE = (
         ("monthly_matrix_mailing", "monthly 1 06:00"),
         ("saved_view_digests", "daily 06:30"),
         ("stale_contacts_report", "monthly 1 07:00"),
+        ("prune_task_results", "daily 03:00"),
     ]
 )
 

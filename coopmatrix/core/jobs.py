@@ -187,7 +187,8 @@ def start(user: Any, kind: str, label: str, payload: dict[str, Any] | None = Non
 
 def _enqueue(job: Job) -> None:
     result = run_job.enqueue(job.pk)
-    Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
+    job.task_id = str(result.id)
+    Job.objects.filter(pk=job.pk).update(task_id=job.task_id)
 
 
 @task()
@@ -392,6 +393,7 @@ LABELS = {
     "monthly_matrix_mailing": "Monthly matrix mailing",
     "saved_view_digests": "Saved views' e-mails",
     "stale_contacts_report": "Stale directory entries report",
+    "prune_task_results": "Removal of finished tasks' engine rows",
 }
 
 
@@ -472,4 +474,17 @@ CORE_JOBS = {
     "import": "coopmatrix.core.jobs:import_job",
     "export": "coopmatrix.core.jobs:export_job",
     "saved_view_digests": "coopmatrix.core.saved_views:digests_job",
+    "prune_task_results": "coopmatrix.core.jobs:prune_job",
 }
+
+
+def prune_job(job: Job, tracker: Tracker) -> Outcome:
+    """The engine's own rows of finished tasks, kept 14 days (the Job rows, which users read,
+    are kept)."""
+    import io
+
+    from django.core.management import call_command
+
+    said = io.StringIO()
+    call_command("prune_db_task_results", min_age_days=14, stdout=said)
+    return Outcome(said.getvalue().strip() or "Finished tasks older than 14 days removed.")

@@ -181,6 +181,26 @@ def test_scheduled_jobs_start_once_per_period_and_send_the_mailing(cast, setting
     assert message.to == ["reader@example.org"] and message.attachments[0][0].endswith(".xlsx")
 
 
+def test_the_queue_s_finished_rows_are_pruned_by_a_scheduled_job(cast, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.COOPMATRIX_SCHEDULE = [("prune_task_results", "daily 03:00")]
+    job = jobs.start(cast.user("editor_a"), "export", "Old", {"path": "/matrix/export.csv"})
+    DBTaskResult.objects.filter(id=job.task_id).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - dt.timedelta(days=20)
+    )
+    recent = jobs.start(cast.user("editor_a"), "export", "Recent", {"path": "/matrix/export.csv"})
+    DBTaskResult.objects.filter(id=recent.task_id).update(status="SUCCESSFUL", finished_at=timezone.now())
+    Job.objects.filter(pk__in=[job.pk, recent.pk]).update(status=Job.Status.SUCCEEDED)
+    (prune,) = jobs.start_scheduled(timezone.make_aware(dt.datetime(2026, 12, 1, 4, 0)))
+    (done,) = run_jobs()
+    assert done.pk == prune.pk and done.status == "succeeded", done.message
+    remaining = set(DBTaskResult.objects.values_list("id", flat=True))
+    assert str(job.task_id) not in {str(r) for r in remaining}
+    assert str(recent.task_id) in {str(r) for r in remaining}
+    assert Job.objects.filter(pk=job.pk).exists()  # the user's record of the job stays
+
+
 def test_healthz_answers_without_telling_anything(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
