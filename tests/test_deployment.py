@@ -26,7 +26,7 @@ import requests
 
 from coopmatrix.accounts.testing import PASSWORD
 
-ROWS = 1500
+ROWS = 600
 HEADER = "external_id,title,providers,recipient_states,modality,status,planned_start,planned_end,source"
 
 
@@ -58,8 +58,8 @@ class Site:
             "DATABASE_URL": self.url,
             "COOPMATRIX_VAR_DIR": str(self.var),
             "SECRET_KEY": "a-key-made-for-the-deployment-tests-" + "x" * 40,
-            "JOB_HEARTBEAT_SECONDS": "0.5",
-            "JOB_STALE_SECONDS": "4",
+            "JOB_HEARTBEAT_SECONDS": "0.3",
+            "JOB_STALE_SECONDS": "3",
             "JOB_EMAIL_AFTER_SECONDS": "0",
             "COOPMATRIX_SCHEDULE_OFF": "true",
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
