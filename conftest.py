@@ -10,12 +10,17 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def _database_fixture(request):
+    """The database fixture a test asks for, if any (autouse fixtures must not open one)."""
+    names = set(request.fixturenames)
+    return next((n for n in ("transactional_db", "live_server", "db") if n in names), None)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
     """allauth counts failed sign-ins in the cache (a table of the database, shared by every web
     server): each test that reaches the database starts with none counted."""
-    names = set(request.fixturenames)
-    database = next((n for n in ("transactional_db", "live_server", "db") if n in names), None)
+    database = _database_fixture(request)
     if database is None:
         return
     request.getfixturevalue(database)
@@ -33,8 +38,7 @@ def _fast_passwords(settings):
 def _grid_counts_follow_records(request):
     """After every test that wrote to the database, the grid's kept counts still equal a count made
     from the records: whichever door a test changed an activity through, the counts followed."""
-    names = set(request.fixturenames)
-    database = next((n for n in ("transactional_db", "live_server", "db") if n in names), None)
+    database = _database_fixture(request)
     if database is None:
         yield
         return

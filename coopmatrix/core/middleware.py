@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -10,6 +12,7 @@ from urllib.parse import unquote_plus
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 WRITES = ("POST", "PUT", "PATCH")
+REQUEST_LOG = logging.getLogger("coopmatrix.requests")
 
 
 class ApiJsonOnlyMiddleware:
@@ -117,14 +120,11 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        import logging
-        import time
-
         started = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)
         match = getattr(request, "resolver_match", None)
-        logging.getLogger("coopmatrix.requests").info(
+        REQUEST_LOG.info(
             "request",
             extra={
                 "method": request.method,
