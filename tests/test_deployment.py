@@ -236,17 +236,53 @@ def _queue_import(site: Site, content: bytes, tmp: Path) -> int:
     )
 
 
-def _wait_for_writing(site: Site, pk: int) -> None:
-    """Until the worker is writing the rows. PostgreSQL shows the phase as it starts; SQLite's
-    writer holds the database's one write lock from the start of the import's transaction, so
-    its progress shows only afterwards: there, the rows are being checked or written a moment
-    after the job has started."""
+def _kill_in_the_middle_of_writing(site: Site, pk: int, worker: subprocess.Popen[bytes]) -> None:
+    """Kill the worker while the import's transaction is open, wherever the machine's speed puts it.
+
+    PostgreSQL: the job's row is locked once the rows are being written, so that the import waits
+    in `still_mine()`, just before its commit, with every row written but none committed.
+    SQLite has one write lock, held by the import's transaction from "Checking every row" (shown
+    before it starts) to its commit: the worker is killed once that lock is seen held."""
     if site.vendor == "postgresql":
+        import psycopg
+
+        params = dj_database_url.parse(site.url)
         site.wait(pk, lambda job: job["phase"].startswith("Writing"))
-        time.sleep(0.5)
-    else:
-        site.wait(pk, lambda job: job["status"] == "running")
-        time.sleep(2)
+        with psycopg.connect(
+            host=params["HOST"], port=params["PORT"] or None, user=params["USER"], dbname=params["NAME"]
+        ) as holder:
+            holder.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", (pk,))
+            deadline = time.monotonic() + 60
+            # still_mine() alone updates the job's heartbeat on its attempt, with no progress.
+            waiting = (
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'UPDATE \"core_job\" SET \"heartbeat\"%%' AND query LIKE '%%\"attempts\" =%%' "
+                "AND query NOT LIKE '%%\"done\"%%'"
+            )
+            while site.query(waiting)[0][0] == 0:
+                assert time.monotonic() < deadline, f"the import never reached its commit: {site.job(pk)}"
+                time.sleep(0.05)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            holder.rollback()
+        return
+    site.wait(pk, lambda job: job["phase"] == "Checking every row")
+    deadline = time.monotonic() + 60
+    held = 0
+    while held < 2:  # twice in a row: not a heartbeat's write of a few milliseconds
+        assert time.monotonic() < deadline, f"the import never took the write lock: {site.job(pk)}"
+        probe = sqlite3.connect(site.database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            held = 0
+        except sqlite3.OperationalError:
+            held += 1
+        finally:
+            probe.close()
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
 
 
 def _imported(site: Site, prefix: str) -> int:
@@ -255,10 +291,7 @@ def _imported(site: Site, prefix: str) -> int:
 
 def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_job_is_retried(site, tmp_path):
     pk = _queue_import(site, _activities("KILL", ROWS), tmp_path)
-    worker = site.worker()
-    _wait_for_writing(site, pk)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    _kill_in_the_middle_of_writing(site, pk, site.worker())
     assert site.job(pk)["status"] == "running", "the import ended before the worker was killed"
     assert _imported(site, "KILL") == 0, "a killed import left rows behind"
 
@@ -268,19 +301,20 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_the_job_i
     assert job["attempts"] == 2
     assert f"{ROWS} created" in job["message"]
     assert _imported(site, "KILL") == ROWS
-    # The engine's own record of the killed run does not stay "running" either.
-    assert site.query("SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'") == [
-        (0,)
-    ]
+    # The engine's own records do not stay "running" either: the killed run's is failed by the
+    # sweeper, the second run's is closed by the engine a moment after the job's own end.
+    running = "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'"
+    deadline = time.monotonic() + 20
+    while site.query(running) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert site.query(running) == [(0,)]
     site.stop()
 
 
 def test_a_job_out_of_attempts_is_failed_in_words_and_changes_nothing(site, tmp_path):
     pk = _queue_import(site, _activities("LAST", ROWS), tmp_path)
-    worker = site.worker(JOB_ATTEMPTS="1")
-    _wait_for_writing(site, pk)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    _kill_in_the_middle_of_writing(site, pk, site.worker(JOB_ATTEMPTS="1"))
+    assert site.job(pk)["status"] == "running", "the import ended before the worker was killed"
     site.worker(JOB_ATTEMPTS="1")
     job = site.wait(pk, lambda job: job["status"] in ("succeeded", "failed"))
     assert job["status"] == "failed"
