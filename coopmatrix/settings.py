@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before sign-in is looked up: what the public is given, from the shared cache.
+    "coopmatrix.core.public_cache.PublicCacheMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -167,8 +169,30 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "coopmatrix_cache",
+        "OPTIONS": {"MAX_ENTRIES": envint("CACHE_MAX_ENTRIES", "5000")},
     }
 }
+# What the public is given (API answers and pages, asked with no session) is kept in that cache under
+# the data generation, which every committed write moves (core/public_cache.py): none outlives its
+# data. 0 keeps none.
+PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", "300")
+PUBLIC_CACHE_MAX_BYTES = envint("PUBLIC_CACHE_MAX_BYTES", "1000000")
+#: Addresses never answered from it: sign-in, one's own pages, the administration, health.
+PUBLIC_CACHE_SKIP = ("/accounts/", "/me/", "/admin/", "/healthz", "/static/", "/media/", "/i18n/")
+#: Tables whose rows no answer holds: a write to them leaves the cached answers in place.
+PUBLIC_CACHE_IGNORED_TABLES = (
+    "coopmatrix_cache",
+    "django_session",
+    "axes_accessattempt",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "axes_accessattemptexpiration",
+    "core_job",
+    "core_scheduledrun",
+    "core_pendingimport",
+    "django_tasks_database_dbtaskresult",
+    "accounts_apitoken",
+)
 
 # Background jobs (core/jobs.py): django-tasks' database backend, so that the queue lives in the
 # database already there (PostgreSQL in production, SQLite on a local run) and `coopmatrix worker`

@@ -46,11 +46,38 @@ selected() {
   return "$rc"
 }
 
-run_suite() {
-  local label=$1
-  log "Test suite on $label"
-  selected .venv/bin/pytest -q -m "not browser" "${PYTEST_ARGS[@]}"
-  log "Browser tests (headless Debian Chromium) on $label"
+# The suites without a browser run side by side, SQLite's in the background (its output is shown
+# when it ends), PostgreSQL's in the foreground: each is one Python process and these machines have
+# two cores. The browser tests follow, one database after the other (Chromium wants a core).
+both_suites() {
+  local pg_label=$1 sqlite_log sqlite_rc=0 pg_rc=0 sqlite_pid
+  sqlite_log=$(mktemp -t coopmatrix-sqlite.XXXXXX)
+  log "Test suites on SQLite (in the background) and on $pg_label"
+  (
+    unset DATABASE_URL
+    export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/sqlite"
+    mkdir -p "$COOPMATRIX_VAR_DIR"
+    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" \
+      -m "not browser" "${PYTEST_ARGS[@]}"
+  ) >"$sqlite_log" 2>&1 &
+  sqlite_pid=$!
+  (
+    export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/postgresql"
+    mkdir -p "$COOPMATRIX_VAR_DIR"
+    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" \
+      -m "not browser" "${PYTEST_ARGS[@]}"
+  ) || pg_rc=$?
+  wait "$sqlite_pid" || sqlite_rc=$?
+  log "Test suite on SQLite (ran beside PostgreSQL's)"
+  cat "$sqlite_log"
+  rm -f "$sqlite_log"
+  if [ "$sqlite_rc" -ne 0 ] || [ "$pg_rc" -ne 0 ]; then
+    echo "Failed: SQLite exit $sqlite_rc, PostgreSQL exit $pg_rc" >&2
+    exit 1
+  fi
+  log "Browser tests (headless Debian Chromium) on SQLite"
+  (unset DATABASE_URL; selected .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}")
+  log "Browser tests (headless Debian Chromium) on $pg_label"
   selected .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}"
 }
 
@@ -99,8 +126,6 @@ export COOPMATRIX_VAR_DIR
 COOPMATRIX_VAR_DIR=$(mktemp -d -t coopmatrix-var.XXXXXX)
 
 unset DATABASE_URL
-run_suite "SQLite"
-
 start_postgres
-run_suite "PostgreSQL ($("$PG_BIN/postgres" --version))"
+both_suites "PostgreSQL ($("$PG_BIN/postgres" --version))"
 log "Both suites passed"

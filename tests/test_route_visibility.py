@@ -331,7 +331,7 @@ def world(cast):
     return World(cast)
 
 
-def test_every_route_is_walked_or_allowed_with_a_reason(client):
+def test_every_route_is_walked_or_allowed_with_a_reason(client, db):
     """The guard is built from the routes: a new one must be walked or allowed with a reason."""
     unknown = [
         name

@@ -254,6 +254,13 @@ def restore(source: Path, replace: bool = False, say: Callable[[str], None] = pr
     problems = differences(manifest, found)
     if problems:
         raise BackupError("the restored copy differs from the backup:\n" + "\n".join(problems))
+    # Answers cached from the data replaced must not be served from it (core/public_cache.py).
+    from django.core.cache import cache
+
+    from .public_cache import bump
+
+    cache.clear()
+    bump()
     rows = sum(found["tables"].values())
     say(
         f"Restored from {source}: {len(found['tables'])} tables, {rows} rows and "

@@ -128,10 +128,17 @@ class RequestLogMiddleware:
             "request",
             extra={
                 "method": request.method,
-                "route": "/" + match.route if match is not None and match.route else "(unmatched)",
+                "route": _route(request, match),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
             },
         )
         return response
+
+
+def _route(request: HttpRequest, match: Any) -> str:
+    if match is not None and match.route:
+        return "/" + match.route
+    # Answered from the public cache (core/public_cache.py), before the address was resolved.
+    return getattr(request, "cached_route", "") or "(unmatched)"

@@ -252,3 +252,13 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.period}"
+
+
+class DataGeneration(models.Model):
+    """One row: a counter that goes up after every committed change of the data (see
+    core.public_cache). Cached answers are kept under it, so that none outlives its data."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"data generation {self.value}"

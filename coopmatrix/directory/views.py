@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.errors import Invalid
@@ -377,6 +378,7 @@ def send_verification(request: HttpRequest, kind: str, key: str) -> HttpResponse
     return redirect(target.get_absolute_url())
 
 
+@never_cache  # a person's own record, shown to whoever holds the link: kept by no cache
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """The page a verification link opens, without signing in: confirm, or propose corrections."""
     try:

@@ -30,6 +30,9 @@ COLS_BY = ("thematic_area", "provider")
 #: One more column, the activity itself (col_id 0): how many activities reach an area, whatever
 #: their areas or providers. The table's count reads it.
 TOTAL = "all"
+#: One more row, the world (row_id 0): every activity once, reaching a State or not. The lists'
+#: count without a State or region filter reads it (the regions' counts overlap).
+WORLD = "world"
 KEY_FIELDS = ("rows_by", "row_id", "cols_by", "col_id", "status", "modality", "confidentiality", "owner_id")
 CHUNK = 2000
 
@@ -111,7 +114,7 @@ def keys(described: dict[str, Any] | None) -> set[Key]:
         for row in described[rows_by]
         for cols_by in (*COLS_BY, TOTAL)
         for col in (described[cols_by] if cols_by != TOTAL else (0,))
-    }
+    } | {(WORLD, 0, TOTAL, 0, *tail)}
 
 
 def refresh(activity_ids: Iterable[int], registry: Any = None) -> None:

@@ -27,7 +27,7 @@ from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region, State
 from coopmatrix.vocabulary.models import ThematicArea
 
-from .counts import TOTAL
+from .counts import TOTAL, WORLD
 from .filtersets import _areas_within, _with_units
 from .models import Activity, GridCount
 
@@ -241,7 +241,7 @@ def total(filterset: Any, principal: Principal) -> int | None:
             return None
         rows_by, row = data["region"][0].level, data["region"][0].pk
     else:
-        return None  # the world: an activity reaches several regions, their counts overlap
+        rows_by, row = WORLD, 0  # every activity once: the regions' counts overlap
     kept = GridCount.objects.filter(rows_by=rows_by, row_id=row, cols_by=TOTAL).filter(
         _visible_counts(principal)
     )
