@@ -14,8 +14,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 # Up to this many requests, then a fresh worker: bounds what a slow leak could grow to.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# A worker is replaced after this many requests (a safeguard against slow leaks). The application is
+# loaded once, before the workers are forked: a new worker starts in milliseconds instead of
+# importing Django again for a second of CPU, which under load showed as the slowest answers.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = 1000
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true", "yes", "on")
 # The proxy's X-Forwarded-* headers are trusted from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # coopmatrix writes its own line per request (JSON, with the user's id): no access log here.
