@@ -68,6 +68,7 @@ def filtered(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
 
 def valid_filterset(request: HttpRequest, filterset_class: Any, queryset: Any) -> Any:
     filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    filterset.given_only = True  # validated, never drawn
     if not filterset.is_valid():
         raise FilterError({name: [str(e) for e in errs] for name, errs in filterset.errors.items()})
     return filterset

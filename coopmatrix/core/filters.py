@@ -169,8 +169,17 @@ class FilterSet(django_filters.FilterSet):
     choices of records compared as records (see ModelMultipleChoiceFilter): every filterset of
     coopmatrix gets both, so a new one cannot forget them."""
 
+    #: Set by the API: the form holds only the filters the query gives (a range filter's data is
+    #: `name_after`, `name_min` …). Each field made is a queryset or a list of choices built; a
+    #: page drawing the whole form needs them all, an API answer only the ones it validates.
+    given_only = False
+
     def get_form_class(self) -> Any:
-        fields = {name: item.field for name, item in self.filters.items()}
+        items = self.filters.items()
+        if self.given_only:
+            keys = {key for key in self.data if self.data.get(key) not in (None, "")}
+            items = [(n, f) for n, f in items if any(k == n or k.startswith(n + "_") for k in keys)]
+        fields = {name: item.field for name, item in items}
         return type(f"{type(self).__name__}Form", (FilterForm,), fields)
 
     def option_rows(self, name: str) -> Callable[[], list[tuple[Any, str]]] | None:
