@@ -198,16 +198,19 @@ class PublicCacheMiddleware:
         cache_key = key(request, data_generation)
         kept = cache.get(cache_key)
         if kept is not None:
-            route, headers, content = kept
+            route, headers, content, session_read = kept
             response = HttpResponse(content)
             for name, value in headers:
                 response[name] = value
             request.cached_route = route  # type: ignore[attr-defined]  # for the request log
+            # As when it was made (sign-in was looked up): the session middleware then says the
+            # answer varies with the cookie, so that no cache downstream gives it to a signed-in user.
+            request.session.accessed = session_read  # type: ignore[attr-defined]
             return response
         response = self.get_response(request)
         if cacheable(request, response):
             match = getattr(request, "resolver_match", None)
             route = "/" + match.route if match is not None and match.route else ""
-            headers = list(response.items())
-            cache.set(cache_key, (route, headers, response.content), settings.PUBLIC_CACHE_SECONDS)
+            entry = (route, list(response.items()), response.content, request.session.accessed)  # type: ignore[attr-defined]
+            cache.set(cache_key, entry, settings.PUBLIC_CACHE_SECONDS)
         return response

@@ -250,3 +250,31 @@ def test_clear_public_cache_moves_the_generation(site):
     call_command("clear_public_cache", stdout=out)
     assert _generation() == before + 1
     assert f"{before} → {before + 1}" in out.getvalue()
+
+
+def test_every_public_page_and_answer_from_the_cache_equals_the_one_made(site, client):
+    """Walk the home page's links and every API list, as the public: whatever is answered from
+    the cache is byte for byte what was made, headers included."""
+    import html
+    import re
+
+    from django.test.utils import CaptureQueriesContext
+
+    _record(site, "Workshop on the 1999 Convention (made for tests)")
+    home = client.get("/").content.decode()
+    pages = {html.unescape(link) for link in re.findall(r'href="(/[^"#]*)"', home)}
+    document = client.get("/api/v1/openapi.json").json()
+    answers = {"/api/v1" + path for path, operations in document["paths"].items() if "get" in operations}
+    kept = 0
+    for url in sorted(pages | {a for a in answers if "{" not in a}):
+        if url.startswith(("/static/", "/accounts/", "/admin/", "/me/")):
+            continue
+        made = client.get(url)
+        with CaptureQueriesContext(connection) as asked:
+            again = client.get(url)
+        if len(asked) > 2:
+            continue  # not kept (it sets a cookie, is a download, …): made again
+        kept += 1
+        assert (again.status_code, again.content) == (made.status_code, made.content), url
+        assert sorted(again.items()) == sorted(made.items()), url
+    assert kept >= 15, f"only {kept} addresses were answered from the cache"
