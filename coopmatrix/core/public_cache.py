@@ -103,10 +103,13 @@ def bump(db: Any = None) -> None:
     try:
         with db.cursor() as cursor:
             cursor.execute(f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1")
-    except DatabaseError:
-        # The table does not exist yet (the first `migrate`), or the database went away: nothing
-        # can have been cached from it meanwhile, or the entries expire (PUBLIC_CACHE_SECONDS).
-        log.warning("the data generation could not be moved", exc_info=True)
+    except DatabaseError as exc:
+        if TABLE in str(exc):
+            # The first `migrate` of a new database writes long before it creates the counter:
+            # nothing can have been cached meanwhile.
+            return
+        # The database went away: the entries expire (PUBLIC_CACHE_SECONDS).
+        log.warning("the data generation could not be moved: %s", exc)
 
 
 def generation() -> int | None:
