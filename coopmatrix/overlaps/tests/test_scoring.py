@@ -47,7 +47,8 @@ def test_the_same_work_in_english_and_french_scores_high_and_says_why():
 def test_no_state_no_area_or_no_common_months_is_no_candidate():
     first = _activity(1)
     assert not are_candidates(first, _activity(2, states=frozenset({"NER"}), providers=frozenset({"b"})))
-    assert not are_candidates(first, _activity(2, areas=frozenset({"extradition"}), providers=frozenset({"b"})))
+    other_area = _activity(2, areas=frozenset({"extradition"}), providers=frozenset({"b"}))
+    assert not are_candidates(first, other_area)
     later = _activity(2, start=D(2006, 1, 1), end=D(2006, 2, 28), providers=frozenset({"b"}))
     assert not are_candidates(first, later)
     assert not are_candidates(first, _activity(2, start=None, end=None, providers=frozenset({"b"})))
