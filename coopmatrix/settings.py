@@ -32,6 +32,18 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def envfloat(name: str, default: str, low: float = 0.0, high: float = 1.0) -> float:
+    """A number from `low` to `high` (a weight, a threshold): anything else stops the start."""
+    value = os.environ.get(name, default)
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number from {low} to {high}, not {value!r}") from exc
+    if not low <= number <= high:
+        raise ImproperlyConfigured(f"{name} must be a number from {low} to {high}, not {value!r}")
+    return number
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -83,6 +95,7 @@ INSTALLED_APPS = [
     "coopmatrix.directory",
     "coopmatrix.treaties",
     "coopmatrix.matrix",
+    "coopmatrix.overlaps",
     "coopmatrix.accounts",
 ]
 
@@ -261,6 +274,21 @@ API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", "90")
 # A request still open this many days after it was received, with no answering activity,
 # is shown as unanswered (issue 4).
 REQUEST_UNANSWERED_DAYS = envint("REQUEST_UNANSWERED_DAYS", "90")
+# Possible overlaps (issue 17, README "Overlap and gaps"): the weight of each part of the score
+# (each from 0 to 1; the score is their weighted mean), the score from which a pair is kept and
+# shown, the move of the score that asks a reviewed pair again, and the most activities the
+# database proposes to the score for one activity.
+OVERLAP_WEIGHTS = {
+    "states": envfloat("OVERLAP_WEIGHT_STATES", "0.25"),
+    "months": envfloat("OVERLAP_WEIGHT_MONTHS", "0.20"),
+    "areas": envfloat("OVERLAP_WEIGHT_AREAS", "0.15"),
+    "instruments": envfloat("OVERLAP_WEIGHT_INSTRUMENTS", "0.10"),
+    "modality": envfloat("OVERLAP_WEIGHT_MODALITY", "0.10"),
+    "text": envfloat("OVERLAP_WEIGHT_TEXT", "0.20"),
+}
+OVERLAP_THRESHOLD = envfloat("OVERLAP_THRESHOLD", "0.6")
+OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
+OVERLAP_POOL_LIMIT = envint("OVERLAP_POOL_LIMIT", "5000")
 #: A directory entry not verified for this many months is flagged stale.
 CONTACT_STALE_MONTHS = envint("CONTACT_STALE_MONTHS", "12")
 #: How long a verification link sent by e-mail stays usable.

@@ -20,6 +20,7 @@ from coopmatrix.core.filters import active_filters
 from coopmatrix.core.history import changes
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
+from coopmatrix.core.panels import panels
 from coopmatrix.core.querysets import visible_ids
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import (
@@ -235,6 +236,7 @@ class ActivityDetailView(RecordDetailView):
             "programme": Programme.objects.visible_to(request.user).filter(pk=obj.programme_id).first(),
             "answered_requests": obj.requests.visible_to(request.user),
             "may_edit": Activity.objects.editable_by(request.user).filter(pk=obj.pk).exists(),
+            "panels": panels("activity", request, obj),
         }
 
 
@@ -817,10 +819,11 @@ def _may_create(request: HttpRequest) -> bool:
     return principal.sees_everything or principal.may_edit_own
 
 
-def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200) -> HttpResponse:
-    return render(
-        request, "core/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
-    )
+def _form_page(
+    request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200, warning: Any = None
+) -> HttpResponse:
+    context = {"form": form, "title": title, "cancel": cancel, "warning": warning}
+    return render(request, "core/record_form.html", context, status=status)
 
 
 class _NotSaved(Exception):
@@ -858,14 +861,29 @@ def _record_form(
     initial: dict[str, Any],
     title: Any,
     back: str,
+    check: str | None = None,
 ) -> HttpResponse:
-    """Show the form; on POST save through `actions` and put its errors back on the fields."""
+    """Show the form; on POST save through `actions` and put its errors back on the fields.
+
+    `check`: the name of a hook another app provides (registry.hooks) that reads the record as
+    it would be saved and may return a warning to show before saving (possible overlaps); the
+    user saves anyway by sending back the warning's stamp."""
+    from coopmatrix.core.registry import registry
+
     creating = record is None
+    if not creating:
+        title = _("Change: %(t)s") % {"t": record.title}
     if request.method == "POST":
         form = form_class(request.POST, user=request.user, creating=creating)
         if form.is_valid():
+            data = form.data_for_actions()
+            hook = registry.hooks.get(check) if check else None
             try:
-                saved = save(request.user, form.data_for_actions(), record)
+                if hook:
+                    warning = hook(request.user, lambda: save(request.user, data, record))
+                    if warning and request.POST.get("overlaps_seen") != warning.stamp:
+                        return _form_page(request, form, str(title), _cancel(record, back), 200, warning)
+                saved = save(request.user, data, record)
             except actions.Invalid as invalid:
                 form.show(invalid)
             else:
@@ -876,10 +894,11 @@ def _record_form(
         status = 422
     else:
         form, status = form_class(initial=initial, user=request.user, creating=creating), 200
-    if not creating:
-        title = _("Change: %(t)s") % {"t": record.title}
-    cancel = record.get_absolute_url() if record else reverse(back)
-    return _form_page(request, form, str(title), cancel, status)
+    return _form_page(request, form, str(title), _cancel(record, back), status)
+
+
+def _cancel(record: Any, back: str) -> str:
+    return record.get_absolute_url() if record else reverse(back)
 
 
 def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpResponse:
@@ -895,6 +914,7 @@ def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpRespo
         initial,
         _("Record an activity"),
         "matrix:activity_list",
+        check="before_saving_activity",
     )
 
 

@@ -1,7 +1,7 @@
 """How alike two activities are, as a score from 0 to 1 with the reasons a person can check.
 
-Work in progress for issue 17: pure functions over a plain description of each activity, so that
-the full computation, the check before saving and the tests share them. Not wired to any page yet.
+Pure functions over a plain description of each activity, so that the full computation, the
+check on every save and the tests share them.
 
 Each part scores from 0 to 1 and carries a weight (OVERLAP_WEIGHTS); the score is their weighted
 mean. Text is compared by character trigrams, which match across the matrix's languages where
@@ -35,6 +35,8 @@ class Described:
     description: str = ""
     states: frozenset[str] = frozenset()
     areas: frozenset[str] = frozenset()
+    #: The OECD DAC purpose codes of its areas: two areas of one purpose count as a shared field.
+    dac: frozenset[str] = frozenset()
     instruments: frozenset[str] = frozenset()
     providers: frozenset[str] = frozenset()
     programme: str | None = None
@@ -68,9 +70,9 @@ class Candidate:
 
 
 def are_candidates(a: Described, b: Described) -> bool:
-    """The issue's conditions: a State in common, periods that meet, an area in common, and
+    """A State in common, periods that meet, a thematic area or a DAC purpose code in common, and
     different providers or the same provider under different programmes."""
-    if a.pk == b.pk or not (a.states & b.states) or not (a.areas & b.areas):
+    if a.pk == b.pk or not (a.states & b.states) or not (a.areas & b.areas or a.dac & b.dac):
         return False
     if not _periods_meet(a, b):
         return False
@@ -81,7 +83,7 @@ def score(a: Described, b: Described, weights: Mapping[str, float] = DEFAULT_WEI
     reasons = [
         _share("states", a.states, b.states, "States in common", weights),
         _months(a, b, weights),
-        _share("areas", a.areas, b.areas, "thematic areas in common", weights),
+        _areas(a, b, weights),
         _share("instruments", a.instruments, b.instruments, "instruments in common", weights),
         Reason(
             "modality",
@@ -104,6 +106,15 @@ def _share(
     value = len(common) / smaller if smaller else 0.0
     shown = ", ".join(sorted(common)) or "none"
     return Reason(part, value, weights[part], f"{label}: {shown} ({len(common)} of {smaller})")
+
+
+def _areas(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
+    shared = _share("areas", a.areas, b.areas, "thematic areas in common", weights)
+    if shared.value or not (a.dac & b.dac):
+        return shared
+    # Different areas under one DAC purpose: the same field of work, counted half.
+    codes = ", ".join(sorted(a.dac & b.dac))
+    return Reason("areas", 0.5, weights["areas"], f"no thematic area in common; DAC purpose code {codes}")
 
 
 def _month_index(day: dt.date) -> int:
@@ -159,8 +170,8 @@ def _text(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
 def candidates(
     described: Iterable[Described], weights: Mapping[str, float] = DEFAULT_WEIGHTS
 ) -> list[Candidate]:
-    """Every candidate pair among these activities, by score (a quadratic reference: the full
-    computation will block by State first)."""
+    """Every candidate pair among these activities, by score (quadratic: for tests and the
+    labelled set; the database's computation narrows by State, area and period first)."""
     items = list(described)
     found = [
         score(a, b, weights) for i, a in enumerate(items) for b in items[i + 1 :] if are_candidates(a, b)

@@ -1,0 +1,32 @@
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.registry import DomainApp, Link, Room
+
+
+class OverlapsConfig(DomainApp):
+    default = True
+    name = "coopmatrix.overlaps"
+    label = "overlaps"
+    verbose_name = "Overlap and gaps"
+    urls = "coopmatrix.overlaps.urls"
+    api = "coopmatrix.overlaps.api:router"
+    rooms = (
+        Room(
+            _("Overlap"),
+            "overlaps:queue",
+            order=15,
+            links=(Link(_("Possible overlaps"), "overlaps:queue"),),
+        ),
+    )
+    visibility_rows = "coopmatrix.overlaps.tests.visibility"
+    panels = {"activity": ("coopmatrix.overlaps.views:activity_panel",)}
+    exports = ("overlaps:export", "overlaps:xlsx")
+
+    def ready(self) -> None:
+        super().ready()
+        from . import signals  # noqa: F401 - connects the receivers
+        from coopmatrix.core.registry import registry
+
+        from .warning import before_saving
+
+        registry.hooks["before_saving_activity"] = before_saving
