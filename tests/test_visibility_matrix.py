@@ -223,7 +223,7 @@ def test_every_record_hanging_on_a_confidential_one_is_seen_only_with_it():
     for model in apps.get_models():
         label = model._meta.label
         if not label.startswith(
-            ("core.", "geo.", "vocabulary.", "directory.", "treaties.", "matrix.", "accounts.")
+            ("core.", "geo.", "vocabulary.", "directory.", "treaties.", "matrix.", "overlaps.", "accounts.")
         ):
             continue
         if (

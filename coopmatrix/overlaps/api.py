@@ -1,8 +1,6 @@
 """REST API of possible overlaps: the review queue, one pair, a verdict, and the check of an
 activity before it is saved."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
@@ -96,18 +94,7 @@ def list_overlaps(request: HttpRequest, filters: Query[OverlapFilters]):
     return filtered(request, OverlapFilterSet, _pairs(request))
 
 
-@router.get("/overlaps/{overlap_id}", response=OverlapOut)
-def get_overlap(request: HttpRequest, overlap_id: Key):
-    return get_object_or_404(_pairs(request), pk=overlap_id)
-
-
-@router.post("/overlaps/{overlap_id}/verdict", response=OverlapOut, summary="Give a verdict on a pair")
-def give_verdict(request: HttpRequest, overlap_id: Key, payload: VerdictIn):
-    overlap = get_object_or_404(_pairs(request), pk=overlap_id)
-    actions.give_verdict(request.user, overlap, payload.dict())
-    return _pairs(request).get(pk=overlap.pk)
-
-
+# Before the pair's own path, which would otherwise take "check" for a pair's key.
 @router.post(
     "/overlaps/check",
     response=CheckOut,
@@ -126,3 +113,15 @@ def check(request: HttpRequest, payload: ActivityIn, activity: Key | None = None
         ],
         "overlaps_hidden_activities": bool(warning.hidden),
     }
+
+
+@router.get("/overlaps/{overlap_id}", response=OverlapOut)
+def get_overlap(request: HttpRequest, overlap_id: Key):
+    return get_object_or_404(_pairs(request), pk=overlap_id)
+
+
+@router.post("/overlaps/{overlap_id}/verdict", response=OverlapOut, summary="Give a verdict on a pair")
+def give_verdict(request: HttpRequest, overlap_id: Key, payload: VerdictIn):
+    overlap = get_object_or_404(_pairs(request), pk=overlap_id)
+    actions.give_verdict(request.user, overlap, payload.dict())
+    return _pairs(request).get(pk=overlap.pk)

@@ -24,9 +24,9 @@ class OverlapsConfig(DomainApp):
 
     def ready(self) -> None:
         super().ready()
-        from . import signals  # noqa: F401 - connects the receivers
         from coopmatrix.core.registry import registry
 
+        from . import signals  # noqa: F401 - connects the receivers
         from .warning import before_saving
 
         registry.hooks["before_saving_activity"] = before_saving

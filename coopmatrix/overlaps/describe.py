@@ -28,7 +28,9 @@ def describe(activity_ids: Iterable[int]) -> dict[int, Described]:
     areas: dict[int, set[str]] = defaultdict(set)
     dac: dict[int, set[str]] = defaultdict(set)
     through = Activity.thematic_areas.through.objects.filter(activity_id__in=ids)
-    for pk, code, dac_code in through.values_list("activity_id", "thematicarea__code", "thematicarea__dac_code"):
+    for pk, code, dac_code in through.values_list(
+        "activity_id", "thematicarea__code", "thematicarea__dac_code"
+    ):
         areas[pk].add(code)
         if dac_code:
             dac[pk].add(dac_code)
@@ -63,4 +65,3 @@ def describe(activity_ids: Iterable[int]) -> dict[int, Described]:
         )
         for pk, title, description, programme, modality, start, end in rows
     }
-

@@ -91,7 +91,11 @@ def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
     ]
     if overlap is None:
         Overlap.objects.create(
-            first_id=candidate.a, second_id=candidate.b, score=candidate.score, reasons=reasons, to_review=True
+            first_id=candidate.a,
+            second_id=candidate.b,
+            score=candidate.score,
+            reasons=reasons,
+            to_review=True,
         )
         return
     to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)

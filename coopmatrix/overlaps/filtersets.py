@@ -59,7 +59,16 @@ class OverlapFilterSet(FilterSet):
 
     class Meta:
         model = Overlap
-        fields = ["state", "region", "provider", "thematic_area", "score_min", "verdict", "to_review", "activity"]
+        fields = [
+            "state",
+            "region",
+            "provider",
+            "thematic_area",
+            "score_min",
+            "verdict",
+            "to_review",
+            "activity",
+        ]
 
     def filter_state(self, queryset, name, value):
         if empty(value):

@@ -54,7 +54,9 @@ class Overlap(models.Model):
         ordering = ["-score", "first_id", "second_id"]
         constraints = [
             models.UniqueConstraint(fields=["first", "second"], name="one_overlap_per_pair"),
-            models.CheckConstraint(condition=models.Q(first__lt=models.F("second")), name="overlap_pair_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="overlap_pair_ordered"
+            ),
         ]
         indexes = [models.Index(fields=["to_review", "score"])]
 

@@ -10,10 +10,10 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from coopmatrix.core.errors import Invalid, Stale
+from coopmatrix.core.exports import xlsx_response
 from coopmatrix.core.history import changes
 from coopmatrix.core.views import RecordExportView, RecordListView, VisibleMixin
 from coopmatrix.directory.filtersets import visible_organization_ids
-from coopmatrix.core.exports import xlsx_response
 from coopmatrix.matrix.models import Activity
 
 from . import actions
@@ -77,7 +77,9 @@ def _side(request: HttpRequest, activity: Activity) -> dict[str, Any]:
     visible = visible_organization_ids(request)
     return {
         "activity": activity,
-        "providers": activity.provider_roles.filter(organization_id__in=visible).select_related("organization"),
+        "providers": activity.provider_roles.filter(organization_id__in=visible).select_related(
+            "organization"
+        ),
         "states": activity.recipient_states.all(),
         "regions": activity.recipient_regions.all(),
         "areas": activity.thematic_areas.all(),
