@@ -84,7 +84,7 @@ def score(a: Described, b: Described, weights: Mapping[str, float] = DEFAULT_WEI
         _share("states", a.states, b.states, "States in common", weights),
         _months(a, b, weights),
         _areas(a, b, weights),
-        _share("instruments", a.instruments, b.instruments, "instruments in common", weights),
+        _instruments(a, b, weights),
         Reason(
             "modality",
             1.0 if a.modality and a.modality == b.modality else 0.0,
@@ -93,7 +93,7 @@ def score(a: Described, b: Described, weights: Mapping[str, float] = DEFAULT_WEI
         ),
         _text(a, b, weights),
     ]
-    total = sum(weights[r.part] for r in reasons) or 1.0
+    total = sum(r.weight for r in reasons) or 1.0
     value = round(sum(r.points for r in reasons) / total, 4)
     return Candidate(min(a.pk, b.pk), max(a.pk, b.pk), value, reasons)
 
@@ -106,6 +106,13 @@ def _share(
     value = len(common) / smaller if smaller else 0.0
     shown = ", ".join(sorted(common)) or "none"
     return Reason(part, value, weights[part], f"{label}: {shown} ({len(common)} of {smaller})")
+
+
+def _instruments(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
+    if a.instruments and b.instruments:
+        return _share("instruments", a.instruments, b.instruments, "instruments in common", weights)
+    # Not recorded on one of them: unknown, not a difference; the part is left out of the mean.
+    return Reason("instruments", 0.0, 0.0, "instruments not recorded on both: not counted")
 
 
 def _areas(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
