@@ -37,9 +37,9 @@ def activity(cast, title, level, owner, provider):
 
 
 def pairs(cast):
-    anchor = activity(cast, "OV workshop of B", "public", cast.org_b, cast.org_b)
+    anchor = activity(cast, "MX overlap workshop of B", "public", cast.org_b, cast.org_b)
     mine = levels(
-        cast, lambda key, level, owner: activity(cast, f"OV workshop {key}", level, owner, cast.org_a)
+        cast, lambda key, level, owner: activity(cast, f"MX overlap workshop {key}", level, owner, cast.org_a)
     )
     engine.refresh([anchor.pk])
     found = {o.other(anchor.pk): o for o in Overlap.objects.filter(first_id=anchor.pk)}
