@@ -291,6 +291,13 @@ OVERLAP_WEIGHTS = {
 OVERLAP_THRESHOLD = envfloat("OVERLAP_THRESHOLD", "0.8")
 OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
 OVERLAP_POOL_LIMIT = envint("OVERLAP_POOL_LIMIT", "5000")
+# Gaps (issue 17): the days an open request may wait, counted from its receipt, before it is
+# listed as overdue, for each stage it waits at.
+GAP_OVERDUE_DAYS = {
+    "waiting_referral": envint("GAP_DAYS_WAITING_REFERRAL", "30"),
+    "referred_unanswered": envint("GAP_DAYS_REFERRED_UNANSWERED", "60"),
+    "accepted_no_activity": envint("GAP_DAYS_ACCEPTED_NO_ACTIVITY", "120"),
+}
 #: A directory entry not verified for this many months is flagged stale.
 CONTACT_STALE_MONTHS = envint("CONTACT_STALE_MONTHS", "12")
 #: How long a verification link sent by e-mail stays usable.

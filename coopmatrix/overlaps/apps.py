@@ -12,10 +12,15 @@ class OverlapsConfig(DomainApp):
     api = "coopmatrix.overlaps.api:router"
     rooms = (
         Room(
-            _("Overlap"),
+            _("Overlap and gaps"),
             "overlaps:queue",
             order=15,
-            links=(Link(_("Possible overlaps"), "overlaps:queue"),),
+            links=(
+                Link(_("Possible overlaps"), "overlaps:queue"),
+                Link(_("Gaps"), "overlaps:gap_grid"),
+                Link(_("Requests waiting"), "overlaps:requests_waiting"),
+                Link(_("Not party, no legislative assistance"), "overlaps:treaty_gaps"),
+            ),
         ),
     )
     visibility_rows = "coopmatrix.overlaps.tests.visibility"

@@ -170,7 +170,8 @@ def gap_grid(
         requests = requests.filter(state__in=states)
     answered = set(
         Activity.requests.through.objects.filter(
-            activity_id__in=Activity.objects.visible_to(user).values("pk"), request_id__in=requests.values("pk")
+            activity_id__in=Activity.objects.visible_to(user).values("pk"),
+            request_id__in=requests.values("pk"),
         ).values_list("request_id", flat=True)
     )
     state_row = _row_of(rows_by)
@@ -226,6 +227,9 @@ class TreatyGap:
     unassisted: list[State]
     #: States not party that did receive such assistance (the work under way).
     assisted: list[State]
+    #: Treaty actions recorded for the instrument up to the date: with none, every State reads
+    #: as not party, which says more of the records than of the States.
+    recorded: int = 0
 
 
 def treaty_gaps(
@@ -245,11 +249,11 @@ def treaty_gaps(
     if states is not None:
         members = members.filter(pk__in=[s.pk for s in states])
     members = list(members.order_by("name_en"))
-    party = {
-        pair
-        for pair, standing in standings(TreatyAction.objects.visible_to(user), as_at).items()
-        if standing.status == "party"
-    }
+    actions = TreatyAction.objects.visible_to(user)
+    party = {pair for pair, standing in standings(actions, as_at).items() if standing.status == "party"}
+    recorded: dict[int, int] = defaultdict(int)
+    for instrument_id in actions.filter(deposited__lte=as_at).values_list("instrument_id", flat=True):
+        recorded[instrument_id] += 1
     legislative = (
         Activity.objects.visible_to(user)
         .filter(period_start__lte=period_to)
@@ -263,7 +267,9 @@ def treaty_gaps(
     for activity_id, instrument_id in named:
         instruments_of[activity_id].add(instrument_id)
     assisted: set[tuple[int, int]] = set()
-    reach = ActivityReach.objects.filter(activity_id__in=list(instruments_of)).values_list("activity_id", "state_id")
+    reach = ActivityReach.objects.filter(activity_id__in=list(instruments_of)).values_list(
+        "activity_id", "state_id"
+    )
     for activity_id, state_id in reach:
         for instrument_id in instruments_of[activity_id]:
             assisted.add((state_id, instrument_id))
@@ -275,6 +281,7 @@ def treaty_gaps(
                 instrument=instrument,
                 unassisted=[s for s in not_party if (s.pk, instrument.pk) not in assisted],
                 assisted=[s for s in not_party if (s.pk, instrument.pk) in assisted],
+                recorded=recorded[instrument.pk],
             )
         )
     return result
