@@ -278,6 +278,11 @@ class GridView(VisibleMixin, View):
         )
         sums = grid.totals(filterset, rows_by, cols_by)
         highest = max(cells.values(), default=0)
+        # Another app may mark cells (possible overlaps not yet reviewed): registry.hooks.
+        from coopmatrix.core.registry import registry
+
+        marks = registry.hooks.get("grid_marks")
+        marked, marks_url = marks(request, filterset.qs, rows_by, cols_by) if marks else (set(), "")
         col_param = grid.COLUMN_FILTER[cols_by]
         base = request.GET.copy()
         for key in ("rows", "cols", "page", "sort"):
@@ -294,7 +299,7 @@ class GridView(VisibleMixin, View):
                     self._row_query(request, row, rows_by, cols_by, counted),
                     _joined(self._row_query(request, row, rows_by, cols_by, counted), column_filter),
                     [
-                        (c, n, grid.heat_level(n, highest))
+                        (c, n, grid.heat_level(n, highest), (row.pk, c.pk) in marked)
                         for c in cols
                         for n in [cells.get((row.pk, c.pk), 0)]
                     ],
@@ -307,6 +312,8 @@ class GridView(VisibleMixin, View):
             "legend": grid.heat_legend(highest),
             "col_param": col_param,
             "from_summary": counted.from_summary,
+            "marked": bool(marked),
+            "marks_url": marks_url,
         }
 
     def _row_query(

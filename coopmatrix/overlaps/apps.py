@@ -32,6 +32,8 @@ class OverlapsConfig(DomainApp):
         from coopmatrix.core.registry import registry
 
         from . import signals  # noqa: F401 - connects the receivers
+        from .marks import grid_marks
         from .warning import before_saving
 
         registry.hooks["before_saving_activity"] = before_saving
+        registry.hooks["grid_marks"] = grid_marks

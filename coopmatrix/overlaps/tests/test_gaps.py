@@ -53,7 +53,13 @@ def needs(cast, reference):
     answer.requests.add(answered)
     hidden = _request(cast, "GAP hidden request", 400, level="confidential", owner=cast.org_b)
     unasked = _activity(cast, "GAP given unasked", cast.state_x, "border-control")
-    return {"waiting": waiting, "referred": referred, "answered": answered, "hidden": hidden, "unasked": unasked}
+    return {
+        "waiting": waiting,
+        "referred": referred,
+        "answered": answered,
+        "hidden": hidden,
+        "unasked": unasked,
+    }
 
 
 def test_requests_wait_at_their_stage_with_their_clock_and_the_overdue_are_listed(client, cast, needs):

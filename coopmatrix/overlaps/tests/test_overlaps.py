@@ -383,3 +383,22 @@ def test_matrix_actions_save_door_is_the_one_checked(cast, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         created = matrix_actions.save_activity(cast.user("editor_b"), _payload())
     assert _pair(existing, created) is not None
+
+
+# --- the grid of counts -------------------------------------------------------------------------
+
+
+def test_the_grid_marks_the_cells_holding_a_pair_not_yet_reviewed_that_the_reader_may_see(client, cast, pair):
+    # A's confidential activity and B's public one, both in Testland Y, area ov-legal-advice.
+    client.force_login(cast.user("secretariat"))
+    page = client.get("/matrix/grid/?state=XXB").content.decode()
+    assert 'data-mark="XXB/ov-legal-advice"' in page
+    assert "/matrix/overlaps/?to_review=true&amp;state=XXB&amp;thematic_area=ov-legal-advice" in page
+    # The reader may not see A's activity: no pair, no mark.
+    client.force_login(cast.user("reader"))
+    assert 'data-mark="XXB/ov-legal-advice"' not in client.get("/matrix/grid/?state=XXB").content.decode()
+    # Reviewed, the mark goes.
+    pair.verdict, pair.verdict_score, pair.to_review = "unrelated", pair.score, False
+    pair.save()
+    client.force_login(cast.user("secretariat"))
+    assert 'data-mark="XXB/ov-legal-advice"' not in client.get("/matrix/grid/?state=XXB").content.decode()
