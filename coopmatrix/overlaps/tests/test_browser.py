@@ -53,3 +53,21 @@ def test_an_editor_is_warned_before_saving_then_reviews_the_pair_as_joint(page, 
     expect(page.get_by_test_id("verdict")).to_contain_text("Joint")
     page.get_by_role("link", name="Workshop in the United Kingdom for the Central Asian States").first.click()
     expect(page.get_by_test_id("joint")).to_contain_text("Workshop in the United Kingdom, with OSCE/ODIHR")
+
+
+def test_a_visitor_reads_the_gap_grid_and_follows_a_mark_to_the_records(page, site):
+    page.goto(site + "/matrix/gaps/")
+    grid = page.get_by_test_id("gap-grid")
+    expect(grid).to_be_visible()
+    # The seed's direct legal advice to Kyrgyzstan: assistance given with no request recorded.
+    cell = page.locator('[data-cell="KGZ/ratification-legislation"]')
+    expect(cell).to_have_attribute("data-kind", "unasked")
+    expect(cell).to_contain_text("Activity without a recorded need")
+    cell.get_by_role("link", name=re.compile(r"given")).click()
+    expect(page).to_have_url(re.compile(r"/matrix/\?.*state=KGZ.*thematic_area=ratification-legislation"))
+    expect(page.get_by_test_id("count")).not_to_have_text("0")
+    # The same grid by sub-region, chosen on the page.
+    page.goto(site + "/matrix/gaps/")
+    page.get_by_label("Rows").select_option(label="Sub-regions (M49)")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator('[data-cell^="143/"]').first).to_be_visible()  # Central Asia
