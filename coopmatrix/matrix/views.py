@@ -790,7 +790,7 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         kind="activities",
         template="matrix/import.html",
         context={"columns": importers.COLUMNS},
-        check=importers.check,
+        check=importers.preview,
         done=reverse("matrix:activity_list"),
         allowed=importers.may_import,
         options=_decimal_mark,

@@ -33,7 +33,8 @@ class OverlapsConfig(DomainApp):
 
         from . import signals  # noqa: F401 - connects the receivers
         from .marks import grid_marks
-        from .warning import before_saving
+        from .warning import before_saving, before_saving_many
 
         registry.hooks["before_saving_activity"] = before_saving
+        registry.hooks["before_saving_activities"] = before_saving_many
         registry.hooks["grid_marks"] = grid_marks

@@ -73,3 +73,17 @@ def for_saved(user: Any, activity_id: int) -> Warning:
         if pk in visible
     ]
     return Warning(shown=shown, hidden=len(others) - len(shown))
+
+
+def before_saving_many(user: Any, save_all: Callable[[], list[Activity]]) -> list[Warning]:
+    """The warnings `save_all()` would give for each activity it saves (an import's rows), in
+    its order: each row against the records already kept and the file's other rows."""
+    results: list[Warning] = []
+    try:
+        with transaction.atomic():
+            saved = save_all()
+            results = [for_saved(user, activity.pk) for activity in saved]
+            raise _Undo
+    except _Undo:
+        pass
+    return results

@@ -402,3 +402,27 @@ def test_the_grid_marks_the_cells_holding_a_pair_not_yet_reviewed_that_the_reade
     pair.save()
     client.force_login(cast.user("secretariat"))
     assert 'data-mark="XXB/ov-legal-advice"' not in client.get("/matrix/grid/?state=XXB").content.decode()
+
+
+def test_an_import_preview_names_the_rows_that_would_overlap(client, cast):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    existing = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
+    hidden = activity(cast, "OV workshop of A, kept apart", "confidential", cast.org_a, cast.org_a)
+    header = (
+        "external_id,title,description,providers,recipient_states,thematic_areas,modality,status,"
+        "planned_start,planned_end"
+    )
+    row = (
+        "OV-IMPORT-1,Legislative drafting workshop on the universal instruments,"
+        "Legislative drafting workshop on the universal instruments against terrorism,"
+        "test-org-b:implementing,XXB,ov-legal-advice,workshop,planned,2004-03,2004-03"
+    )
+    client.force_login(cast.user("editor_b"))
+    upload = SimpleUploadedFile("overlaps.csv", f"{header}\n{row}\n".encode(), content_type="text/csv")
+    page = client.post("/matrix/import/", {"file": upload}).content.decode()
+    assert "1 to create" in page
+    assert "overlaps.csv, row 2 (OV-IMPORT-1): possible overlap with" in page
+    assert existing.title in page and hidden.title not in page
+    assert "may also overlap an activity you cannot see" in page
+    assert not Activity.objects.filter(external_id="OV-IMPORT-1").exists()
