@@ -172,3 +172,72 @@ def quality() -> str:
         f"missed {counts['fn']}, rightly left out {counts['tn']})",
     ]
     return "\n".join(lines)
+
+
+# --- scale ----------------------------------------------------------------------------------------
+
+#: The issue's targets: the full computation over 1,000,000 activities, the check added to a save,
+#: the review queue's first page.
+FULL_TARGET_S = 60
+CHECK_TARGET_MS = 50
+QUEUE_TARGET_MS = 100
+
+
+def scale() -> str:
+    """The per-save check, the full computation (for at most BENCH_OVERLAP_BUDGET seconds, then
+    extrapolated) and the review queue's first page, on the benchmark database."""
+    import os
+    import resource
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from coopmatrix.matrix.models import Activity
+    from coopmatrix.overlaps import engine
+
+    from .harness import Workload, measure, table
+
+    total = Activity.objects.count()
+    sample = list(Activity.objects.order_by("?").values_list("pk", flat=True)[:20])
+    cursor = iter(sample * 2)
+    check = measure(
+        Workload(
+            "overlap check of one activity (on save)",
+            f"{total:,} activities",
+            lambda: engine.find_for(next(cursor)),
+            target_ms=CHECK_TARGET_MS,
+            repeat=len(sample),
+        )
+    )
+    budget = float(os.environ.get("BENCH_OVERLAP_BUDGET", "120"))
+    started = time.monotonic()
+    result = engine.find_all(budget_seconds=budget)
+    spent = time.monotonic() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    done = max(result["activities"], 1)
+    full_s = spent * total / done if not result["finished"] else spent
+    user = get_user_model().objects.filter(
+        is_superuser=True
+    ).first() or get_user_model().objects.create_superuser("bench-overlaps", password=None)
+    client = Client()
+    client.force_login(user)
+    queue = measure(
+        Workload(
+            "review queue, first page (secretariat)",
+            f"{result['pairs']:,} pairs found",
+            lambda: client.get("/matrix/overlaps/"),
+            target_ms=QUEUE_TARGET_MS,
+            repeat=10,
+        )
+    )
+    lines = [
+        table([check, queue], f"{connection.vendor}"),
+        f"full computation: {result['activities']:,} of {total:,} activities in {spent:.0f} s "
+        f"({'finished' if result['finished'] else 'stopped at the budget'}), {result['pairs']:,} pairs; "
+        f"all of them: {full_s:,.0f} s "
+        f"(target {FULL_TARGET_S} s: {'ok' if full_s <= FULL_TARGET_S else 'MISSED'}); "
+        f"peak memory {peak_mb:,.0f} MB (target 1,024 MB: {'ok' if peak_mb <= 1024 else 'MISSED'})",
+    ]
+    return "\n".join(lines)
