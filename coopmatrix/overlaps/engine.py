@@ -158,12 +158,12 @@ def find_all(
     seen: set[tuple[int, int]] = set()
     chunk = 500
     for start in range(0, len(ids), chunk):
-        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-            return {"activities": start, "pairs": len(seen), "dropped": 0, "finished": 0}
         part = ids[start : start + chunk]
         with transaction.atomic():
             described = describe(part)
-            for pk in part:
+            for index, pk in enumerate(part):
+                if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                    return {"activities": start + index, "pairs": len(seen), "dropped": 0, "finished": 0}
                 if pk not in described:
                     continue
                 others = describe([o for o in pool(described[pk]) if o > pk])
