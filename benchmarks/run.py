@@ -3,7 +3,10 @@
 BENCH_DATABASE_URL picks the database (default: var/bench.sqlite3, never the application's own);
 BENCH_ACTIVITIES the number of synthetic activities (default 1,000,000, as issue 4 asks);
 BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating activities;
-BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see bench_load.py).
+BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see bench_load.py);
+BENCH_ONLY=overlaps only the quality of possible overlaps (issue 17, see bench_overlaps.py),
+BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERLAP_BUDGET: the
+seconds the full computation may run before its time is extrapolated, default 120).
 """
 
 from __future__ import annotations
@@ -30,12 +33,26 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from benchmarks import bench_load, bench_matrix, bench_reference, bench_treaties, bench_uploads
+    from benchmarks import (
+        bench_load,
+        bench_matrix,
+        bench_overlaps,
+        bench_reference,
+        bench_treaties,
+        bench_uploads,
+    )
     from benchmarks.harness import measure, table
 
     activities = int(os.environ.get("BENCH_ACTIVITIES", "1000000"))
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
+    if os.environ.get("BENCH_ONLY") == "overlaps":
+        print(bench_overlaps.quality())
+        return
+    if os.environ.get("BENCH_ONLY") == "overlaps-scale":
+        call_command("generate_synthetic", activities=activities, seed=1)
+        print(bench_overlaps.scale())
+        return
     if os.environ.get("BENCH_ONLY") == "uploads":
         print(table(bench_uploads.probes(), f"{connection.vendor} ({connection.settings_dict['NAME']})"))
         return
@@ -51,6 +68,8 @@ def main() -> None:
     results.extend(measure(w) for w in bench_load.workloads())
     results.extend(bench_uploads.probes())
     print(table(results, f"{connection.vendor} ({connection.settings_dict['NAME']})"))
+    print(bench_overlaps.quality())
+    print(bench_overlaps.scale())
     print(bench_load.run())
 
 

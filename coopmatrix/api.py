@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from coopmatrix.core.api import ApiAuth, FilterError
-from coopmatrix.core.errors import InUse, Invalid
+from coopmatrix.core.errors import InUse, Invalid, Stale
 from coopmatrix.core.registry import load, registry
 
 api = NinjaAPI(
@@ -58,6 +58,11 @@ def invalid_input(request: HttpRequest, exc: Invalid) -> JsonResponse:
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> JsonResponse:
     return JsonResponse({"detail": str(exc) or "Forbidden"}, status=403)
+
+
+@api.exception_handler(Stale)
+def stale(request: HttpRequest, exc: Stale) -> JsonResponse:
+    return JsonResponse({"detail": str(exc)}, status=409)
 
 
 @api.exception_handler(InUse)

@@ -32,6 +32,18 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def envfloat(name: str, default: str, low: float = 0.0, high: float = 1.0) -> float:
+    """A number from `low` to `high` (a weight, a threshold): anything else stops the start."""
+    value = os.environ.get(name, default)
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number from {low} to {high}, not {value!r}") from exc
+    if not low <= number <= high:
+        raise ImproperlyConfigured(f"{name} must be a number from {low} to {high}, not {value!r}")
+    return number
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -83,6 +95,7 @@ INSTALLED_APPS = [
     "coopmatrix.directory",
     "coopmatrix.treaties",
     "coopmatrix.matrix",
+    "coopmatrix.overlaps",
     "coopmatrix.accounts",
 ]
 
@@ -261,6 +274,30 @@ API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", "90")
 # A request still open this many days after it was received, with no answering activity,
 # is shown as unanswered (issue 4).
 REQUEST_UNANSWERED_DAYS = envint("REQUEST_UNANSWERED_DAYS", "90")
+# Possible overlaps (issue 17, README "Overlap and gaps"): the weight of each part of the score
+# (each from 0 to 1; the score is their weighted mean), the score from which a pair is kept and
+# shown, the move of the score that asks a reviewed pair again, and the most activities the
+# database proposes to the score for one activity.
+OVERLAP_WEIGHTS = {
+    "states": envfloat("OVERLAP_WEIGHT_STATES", "0.25"),
+    "months": envfloat("OVERLAP_WEIGHT_MONTHS", "0.20"),
+    "areas": envfloat("OVERLAP_WEIGHT_AREAS", "0.15"),
+    "instruments": envfloat("OVERLAP_WEIGHT_INSTRUMENTS", "0.10"),
+    "modality": envfloat("OVERLAP_WEIGHT_MODALITY", "0.10"),
+    "text": envfloat("OVERLAP_WEIGHT_TEXT", "0.20"),
+}
+# 0.8: on the labelled set of benchmarks/bench_overlaps.py, the same work recorded again scores
+# 0.84 and more, other work in the same States and months 0.77 at most.
+OVERLAP_THRESHOLD = envfloat("OVERLAP_THRESHOLD", "0.8")
+OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
+OVERLAP_POOL_LIMIT = envint("OVERLAP_POOL_LIMIT", "5000")
+# Gaps (issue 17): the days an open request may wait, counted from its receipt, before it is
+# listed as overdue, for each stage it waits at.
+GAP_OVERDUE_DAYS = {
+    "waiting_referral": envint("GAP_DAYS_WAITING_REFERRAL", "30"),
+    "referred_unanswered": envint("GAP_DAYS_REFERRED_UNANSWERED", "60"),
+    "accepted_no_activity": envint("GAP_DAYS_ACCEPTED_NO_ACTIVITY", "120"),
+}
 #: A directory entry not verified for this many months is flagged stale.
 CONTACT_STALE_MONTHS = envint("CONTACT_STALE_MONTHS", "12")
 #: How long a verification link sent by e-mail stays usable.

@@ -44,6 +44,8 @@ ALLOWED_ROUTES = {
     "directory:send_verification": "POST only (secretariat); walked by the writes test",
     "matrix:unsubscribe": "POST only, the user's own subscription",
     "accounts:revoke_token": "POST only, the user's own token",
+    "overlaps:verdict": "POST only; a hidden pair answers 404 as a missing one, for every role: "
+    "coopmatrix/overlaps/tests/test_overlaps.py and the API writes below",
     "saved_view_change": "POST only, the user's own saved view (another's answers 404: "
     "tests/test_saved_views.py)",
 }
@@ -245,6 +247,7 @@ PAGE_FILLS: dict[str, Fill] = {
     "matrix:request_refer": _by("requests", "pk"),
     "matrix:referral_answer": _referrals,
     "matrix:thematic_area": _areas,
+    "overlaps:overlap": _by("overlaps", "pk"),
     "job": lambda world, role: world.job_of(role),
     "job_result": lambda world, role: world.job_of(role),
     "job_errors": lambda world, role: [],
@@ -292,6 +295,7 @@ def _api_fills(world: World, role: str) -> dict[str, list[dict[str, Any]]]:
         "/api/v1/programmes/{code}": of("programmes", "code", "code"),
         "/api/v1/requests/{request_id}": of("requests", "pk", "request_id"),
         "/api/v1/requests/{request_id}/referrals": of("requests", "pk", "request_id"),
+        "/api/v1/overlaps/{overlap_id}": of("overlaps", "pk", "overlap_id"),
         "/api/v1/referrals/{referral_id}": [
             {"referral_id": r.pk} for r in Referral.objects.filter(request__in=requests)
         ],
@@ -407,6 +411,7 @@ def _write_targets(world: World, role: str, document: dict[str, Any]) -> list[tu
         "/api/v1/requests/{request_id}": ("requests", "pk"),
         "/api/v1/requests/{request_id}/status": ("requests", "pk"),
         "/api/v1/requests/{request_id}/referrals": ("requests", "pk"),
+        "/api/v1/overlaps/{overlap_id}/verdict": ("overlaps", "pk"),
     }
     targets = []
     for path, operations in document["paths"].items():
@@ -444,6 +449,7 @@ def _bodies() -> dict[str, dict[str, Any]]:
         "/api/v1/requests/{request_id}": {"state": "XXA", "title": "Write test", "received": "2004-01-05"},
         "/api/v1/requests/{request_id}/status": {"status": "withdrawn"},
         "/api/v1/requests/{request_id}/referrals": {"providers": ["test-org-a"]},
+        "/api/v1/overlaps/{overlap_id}/verdict": {"verdict": "duplicate", "comment": "write test"},
     }
 
 

@@ -13,6 +13,11 @@ class Invalid(ValueError):
         super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors.items()))
 
 
+class Stale(Exception):
+    """The record changed since the page or answer the user acted on was drawn: nothing was
+    written; the user is shown it as it is now and asked again."""
+
+
 class InUse(Exception):
     """A record others still point to is not deleted; the message says what holds it."""
 

@@ -52,6 +52,9 @@ class Preview(Generic[T]):
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     planned: list[T] = field(default_factory=list)
+    #: The file's row number and key of each planned record, in the same order, where the
+    #: importer keeps them (notes about a planned record name its row).
+    sources: list[tuple[int, str]] = field(default_factory=list)
     #: What the user should read before confirming (e.g. "row 4 merges into entry #12").
     notes: list[str] = field(default_factory=list)
 

@@ -211,6 +211,12 @@ class RequestFilterSet(FilterSet):
     state = django_filters.ModelMultipleChoiceFilter(
         queryset=State.objects.all(), to_field_name="code", label=_("Requesting State")
     )
+    region = django_filters.ModelMultipleChoiceFilter(
+        queryset=Region.objects.order_by("name"),
+        to_field_name="m49",
+        label=_("Region or sub-region (M49)"),
+        method="filter_region",
+    )
     status = django_filters.MultipleChoiceFilter(
         choices=Request.Status.choices, label=_("Status"), distinct=False
     )
@@ -243,6 +249,7 @@ class RequestFilterSet(FilterSet):
         fields = [
             "q",
             "state",
+            "region",
             "status",
             "channel",
             "thematic_area",
@@ -254,6 +261,15 @@ class RequestFilterSet(FilterSet):
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_region(self, queryset, name, value):
+        if empty(value):
+            return queryset
+        areas = _areas_within(value)
+        states = State.objects.filter(
+            Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
+        )
+        return queryset.filter(state__in=states)
 
     def filter_unanswered(self, queryset, name, value):
         if "unanswered" not in queryset.query.annotations:

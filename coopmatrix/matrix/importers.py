@@ -180,9 +180,45 @@ def check(
         else:
             preview.updated += 1
         preview.planned.append((activity, cleaned))
+        preview.sources.append((number, external_id))
         if progress:
             progress(index)
     return preview
+
+
+def preview(
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+    decimal_mark: str = "auto",
+) -> Preview:
+    """`check`, and what another app has to say of the rows before they are written (possible
+    overlaps: registry.hooks["before_saving_activities"]), as notes of the preview."""
+    from coopmatrix.core.registry import registry
+
+    result = check(user, content, filename, progress, decimal_mark)
+    hook = registry.hooks.get("before_saving_activities")
+    if not (result.ok and result.planned and hook):
+        return result
+
+    def save_all() -> list[Activity]:
+        with counts.batch():
+            return [write_activity(cleaned, activity) for activity, cleaned in result.planned]
+
+    for (number, external_id), warning in zip(result.sources, hook(user, save_all), strict=True):
+        where = f"{filename or 'file'}, row {number} ({external_id})"
+        for candidate in warning.shown:
+            result.notes.append(
+                f"{where}: possible overlap with “{candidate['title']}” (score {candidate['score']:.2f}; "
+                f"{candidate['reasons'][0]})"
+            )
+        if warning.hidden:
+            result.notes.append(
+                f"{where}: may also overlap an activity you cannot see; the secretariat will be told once "
+                "it is imported"
+            )
+    return result
 
 
 @transaction.atomic

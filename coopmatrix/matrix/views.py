@@ -20,6 +20,7 @@ from coopmatrix.core.filters import active_filters
 from coopmatrix.core.history import changes
 from coopmatrix.core.imports import import_page
 from coopmatrix.core.paginators import CAP
+from coopmatrix.core.panels import panels
 from coopmatrix.core.querysets import visible_ids
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.views import (
@@ -235,6 +236,7 @@ class ActivityDetailView(RecordDetailView):
             "programme": Programme.objects.visible_to(request.user).filter(pk=obj.programme_id).first(),
             "answered_requests": obj.requests.visible_to(request.user),
             "may_edit": Activity.objects.editable_by(request.user).filter(pk=obj.pk).exists(),
+            "panels": panels("activity", request, obj),
         }
 
 
@@ -276,6 +278,11 @@ class GridView(VisibleMixin, View):
         )
         sums = grid.totals(filterset, rows_by, cols_by)
         highest = max(cells.values(), default=0)
+        # Another app may mark cells (possible overlaps not yet reviewed): registry.hooks.
+        from coopmatrix.core.registry import registry
+
+        marks = registry.hooks.get("grid_marks")
+        marked, marks_url = marks(request, filterset.qs, rows_by, cols_by) if marks else (set(), "")
         col_param = grid.COLUMN_FILTER[cols_by]
         base = request.GET.copy()
         for key in ("rows", "cols", "page", "sort"):
@@ -292,7 +299,7 @@ class GridView(VisibleMixin, View):
                     self._row_query(request, row, rows_by, cols_by, counted),
                     _joined(self._row_query(request, row, rows_by, cols_by, counted), column_filter),
                     [
-                        (c, n, grid.heat_level(n, highest))
+                        (c, n, grid.heat_level(n, highest), (row.pk, c.pk) in marked)
                         for c in cols
                         for n in [cells.get((row.pk, c.pk), 0)]
                     ],
@@ -305,6 +312,8 @@ class GridView(VisibleMixin, View):
             "legend": grid.heat_legend(highest),
             "col_param": col_param,
             "from_summary": counted.from_summary,
+            "marked": bool(marked),
+            "marks_url": marks_url,
         }
 
     def _row_query(
@@ -781,7 +790,7 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         kind="activities",
         template="matrix/import.html",
         context={"columns": importers.COLUMNS},
-        check=importers.check,
+        check=importers.preview,
         done=reverse("matrix:activity_list"),
         allowed=importers.may_import,
         options=_decimal_mark,
@@ -817,10 +826,11 @@ def _may_create(request: HttpRequest) -> bool:
     return principal.sees_everything or principal.may_edit_own
 
 
-def _form_page(request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200) -> HttpResponse:
-    return render(
-        request, "core/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
-    )
+def _form_page(
+    request: HttpRequest, form: Any, title: str, cancel: str, status: int = 200, warning: Any = None
+) -> HttpResponse:
+    context = {"form": form, "title": title, "cancel": cancel, "warning": warning}
+    return render(request, "core/record_form.html", context, status=status)
 
 
 class _NotSaved(Exception):
@@ -858,14 +868,29 @@ def _record_form(
     initial: dict[str, Any],
     title: Any,
     back: str,
+    check: str | None = None,
 ) -> HttpResponse:
-    """Show the form; on POST save through `actions` and put its errors back on the fields."""
+    """Show the form; on POST save through `actions` and put its errors back on the fields.
+
+    `check`: the name of a hook another app provides (registry.hooks) that reads the record as
+    it would be saved and may return a warning to show before saving (possible overlaps); the
+    user saves anyway by sending back the warning's stamp."""
+    from coopmatrix.core.registry import registry
+
     creating = record is None
+    if not creating:
+        title = _("Change: %(t)s") % {"t": record.title}
     if request.method == "POST":
         form = form_class(request.POST, user=request.user, creating=creating)
         if form.is_valid():
+            data = form.data_for_actions()
+            hook = registry.hooks.get(check) if check else None
             try:
-                saved = save(request.user, form.data_for_actions(), record)
+                if hook:
+                    warning = hook(request.user, lambda: save(request.user, data, record))
+                    if warning and request.POST.get("overlaps_seen") != warning.stamp:
+                        return _form_page(request, form, str(title), _cancel(record, back), 200, warning)
+                saved = save(request.user, data, record)
             except actions.Invalid as invalid:
                 form.show(invalid)
             else:
@@ -876,10 +901,11 @@ def _record_form(
         status = 422
     else:
         form, status = form_class(initial=initial, user=request.user, creating=creating), 200
-    if not creating:
-        title = _("Change: %(t)s") % {"t": record.title}
-    cancel = record.get_absolute_url() if record else reverse(back)
-    return _form_page(request, form, str(title), cancel, status)
+    return _form_page(request, form, str(title), _cancel(record, back), status)
+
+
+def _cancel(record: Any, back: str) -> str:
+    return record.get_absolute_url() if record else reverse(back)
 
 
 def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpResponse:
@@ -895,6 +921,7 @@ def _save_activity(request: HttpRequest, activity: Activity | None) -> HttpRespo
         initial,
         _("Record an activity"),
         "matrix:activity_list",
+        check="before_saving_activity",
     )
 
 

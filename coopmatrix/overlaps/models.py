@@ -1,0 +1,97 @@
+"""A possible overlap: two activities of the matrix that may be the same work, with its score,
+the reasons a person can check, and the reviewer's verdict.
+
+An overlap has no confidentiality of its own: it is seen only by those who may see both of its
+activities (`visibility_requires`, core.querysets). A verdict is kept with its history and is
+asked again only when the score moves by more than OVERLAP_REASK_MARGIN since it was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from coopmatrix.core.querysets import VisibleQuerySet
+
+
+class Overlap(models.Model):
+    class Verdict(models.TextChoices):
+        DUPLICATE = "duplicate", _("Duplicate")
+        COMPLEMENTARY = "complementary", _("Complementary")
+        JOINT = "joint", _("Joint: the same work recorded by each partner")
+        UNRELATED = "unrelated", _("Unrelated")
+
+    #: The activity with the lower key comes first, so that a pair is kept once.
+    first = models.ForeignKey("matrix.Activity", on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey("matrix.Activity", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("score"), db_index=True)
+    #: [{part, value, weight, words}], one per part of the score (overlaps.scoring.Reason).
+    reasons = models.JSONField(_("reasons"), default=list)
+    found = models.DateTimeField(_("found"), auto_now_add=True)
+    scored = models.DateTimeField(_("scored"), auto_now=True)
+    verdict = models.CharField(_("verdict"), max_length=14, choices=Verdict.choices, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    #: The score when the verdict was given: a verdict is asked again when the score moves away.
+    verdict_score = models.FloatField(null=True, blank=True)
+    #: No verdict yet, or the score moved since: the queue's "not yet reviewed".
+    to_review = models.BooleanField(_("to review"), default=True, db_index=True)
+
+    history = HistoricalRecords()
+
+    visibility_requires: ClassVar[tuple[str, ...]] = ("first", "second")
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-score", "first_id", "second_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="one_overlap_per_pair"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="overlap_pair_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["to_review", "score"])]
+
+    def __str__(self) -> str:
+        return f"{self.first} ↔ {self.second}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("overlaps:overlap", args=[self.pk])
+
+    def other(self, activity_id: int) -> int:
+        return self.second_id if self.first_id == activity_id else self.first_id
+
+    @property
+    def confidentiality(self) -> str:
+        """A pair is as confidential as the more confidential of its two activities (an export's
+        cover names the highest level it holds)."""
+        from coopmatrix.core.models import CONFIDENTIALITY_ORDER
+
+        return max(self.first.confidentiality, self.second.confidentiality, key=CONFIDENTIALITY_ORDER.index)
+
+    def reason_rows(self) -> list[dict[str, Any]]:
+        return [{**r, "points": r["value"] * r["weight"]} for r in self.reasons]
+
+    def explanation(self) -> list[str]:
+        return [
+            f"{r['words']} — {r['value']:.2f} × {r['weight']:.2f} = {r['value'] * r['weight']:.2f}"
+            for r in self.reasons
+        ]
+
+    def drawn(self) -> str:
+        """What the page was drawn from: a verdict on a pair that changed since is asked again."""
+        return f"{self.score:.4f}"
+
+    @staticmethod
+    def needs_review(verdict: str, verdict_score: Any, score: float) -> bool:
+        if not verdict or verdict_score is None:
+            return True
+        return abs(score - verdict_score) > settings.OVERLAP_REASK_MARGIN
