@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.filters import BoundedModelMultipleChoiceField
 from coopmatrix.geo.models import Region, State
 from coopmatrix.treaties.models import Instrument
 
@@ -60,7 +61,7 @@ class GridForm(_Form):
         required=False,
         label=_("Rows"),
     )
-    region = forms.ModelMultipleChoiceField(
+    region = BoundedModelMultipleChoiceField(
         queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         required=False,
@@ -92,7 +93,7 @@ class TreatyGapForm(_Form):
     instrument = forms.ModelMultipleChoiceField(
         queryset=Instrument.objects.none(), to_field_name="code", required=False, label=_("Instrument")
     )
-    region = forms.ModelMultipleChoiceField(
+    region = BoundedModelMultipleChoiceField(
         queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         required=False,

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "states": 0.25,
@@ -153,16 +154,19 @@ def _folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _trigrams(text: str) -> set[str]:
+# An activity is compared with many others in one check: its text is read once.
+@lru_cache(maxsize=20_000)
+def _trigrams(text: str) -> frozenset[str]:
     grams: set[str] = set()
     for word in re.findall(r"\w+", _folded(text)):
         padded = f" {word} "
         grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
-    return grams
+    return frozenset(grams)
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", _folded(text)) if len(w) >= 4}
+@lru_cache(maxsize=20_000)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"\w+", _folded(text)) if len(w) >= 4)
 
 
 def _text(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:

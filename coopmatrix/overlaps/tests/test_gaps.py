@@ -163,3 +163,13 @@ def test_an_instrument_without_any_treaty_action_says_so(client, cast, reference
 def test_a_hidden_instrument_reads_as_an_unknown_one(client, cast, reference):
     answer = client.get("/api/v1/gaps/treaties?instrument=no-such-instrument")
     assert answer.status_code == 422 and "instrument" in answer.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/matrix/gaps/", "/matrix/gaps/treaties/"])
+def test_a_region_past_64_bits_is_an_unknown_region_not_a_server_error(client, db, url):
+    huge = "267801119879369818112"
+    assert client.get(f"{url}?region={huge}").status_code == 400
+    api = url.replace("/matrix/gaps/", "/api/v1/gaps/").rstrip("/") or "/api/v1/gaps"
+    api = {"/api/v1/gaps": "/api/v1/gaps/grid"}.get(api, api)
+    answer = client.get(f"{api}?region={huge}")
+    assert answer.status_code == 422 and "region" in answer.content.decode()
