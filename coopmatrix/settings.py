@@ -290,7 +290,12 @@ OVERLAP_WEIGHTS = {
 # 0.84 and more, other work in the same States and months 0.77 at most.
 OVERLAP_THRESHOLD = envfloat("OVERLAP_THRESHOLD", "0.8")
 OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
-OVERLAP_POOL_LIMIT = envint("OVERLAP_POOL_LIMIT", "5000")
+#: The strongest pairs kept for each activity: in a dense matrix (a State and an area that receive
+#: thousands of activities a year) one activity can score at the threshold with hundreds; a
+#: reviewer reads the strongest, and a pair stays while either of its two keeps it.
+OVERLAP_KEEP = envint("OVERLAP_KEEP", "20")
+if OVERLAP_KEEP < 1:
+    raise ImproperlyConfigured(f"OVERLAP_KEEP must be at least 1, not {OVERLAP_KEEP}")
 # Gaps (issue 17): the days an open request may wait, counted from its receipt, before it is
 # listed as overdue, for each stage it waits at.
 GAP_OVERDUE_DAYS = {

@@ -1,3 +1,4 @@
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.registry import DomainApp, Link, Room
@@ -31,10 +32,21 @@ class OverlapsConfig(DomainApp):
         super().ready()
         from coopmatrix.core.registry import registry
 
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import signals, signatures  # noqa: F401 - connects the receivers
         from .marks import grid_marks
         from .warning import before_saving, before_saving_many
 
         registry.hooks["before_saving_activity"] = before_saving
         registry.hooks["before_saving_activities"] = before_saving_many
         registry.hooks["grid_marks"] = grid_marks
+        # Activities written without signals (the synthetic generator) get their signatures.
+        registry.hooks["activities_written_in_bulk"] = signatures.save
+        post_migrate.connect(_pack_the_unpacked, sender=self)
+
+
+def _pack_the_unpacked(sender, using="default", **kwargs) -> None:
+    """After a migration, activities without a current signature get one (an installation from
+    before signatures, or a new packing method): the check on save compares with kept ones."""
+    from .signatures import pack_missing
+
+    pack_missing()

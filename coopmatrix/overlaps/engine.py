@@ -18,77 +18,81 @@ from django.db.models import Q
 
 from coopmatrix.matrix.models import Activity
 
+from . import signatures
 from .describe import describe
 from .models import Overlap
-from .scoring import Candidate, Described, are_candidates, score
+from .scoring import Candidate, score, unrounded
 
 
 def weights() -> Mapping[str, float]:
     return settings.OVERLAP_WEIGHTS
 
 
-def pool(described: Described, limit: int | None = None) -> list[int]:
-    """Keys of the activities that may overlap this one: the database's first narrowing."""
-    if not (described.states and (described.areas or described.dac) and described.start and described.end):
+def strongest(scores: Mapping[int, float], keep: int | None = None) -> list[int]:
+    """The activities of the strongest pairs, best first (ties: the lower key)."""
+    ranked = sorted(scores, key=lambda pk: (-scores[pk], pk))
+    return ranked[: keep or settings.OVERLAP_KEEP]
+
+
+def scored(activity_id: int, reader: signatures.Reader | None = None) -> dict[int, float]:
+    """Every activity scoring at the threshold with this one, and its score before rounding:
+    its signature as it is now (also inside a transaction that will be undone: the warning before
+    saving reads it so) against the kept signatures of the others (scoring.quick)."""
+    _sign_pending()
+    built = signatures.build([activity_id])
+    if not built:
+        return {}
+    reader = reader or signatures.Reader.now()
+    packed = reader.of(built[0])
+    threshold, weighed = settings.OVERLAP_THRESHOLD, weights()
+    return {
+        other.pk: value
+        for other in signatures.pool(packed, reader)
+        if (value := unrounded(packed, other, weighed)) is not None and round(value, 4) >= threshold
+    }
+
+
+def explained(activity_id: int, others: Iterable[int]) -> list[Candidate]:
+    """The full score of each pair, with its reasons, best first."""
+    wanted = list(others)
+    described = describe([activity_id, *wanted])
+    if activity_id not in described:
         return []
-    rows = (
-        Activity.objects.filter(reach__state__code__in=described.states, period_start__lte=described.end)
-        .filter(Q(period_end__gte=described.start) | Q(period_end__isnull=True))
-        .filter(Q(thematic_areas__code__in=described.areas) | Q(thematic_areas__dac_code__in=described.dac))
-        .exclude(pk=described.pk)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-    return list(rows[: limit or settings.OVERLAP_POOL_LIMIT])
-
-
-def candidates_of(described: Described, others: Iterable[Described]) -> list[Candidate]:
-    """The pairs of this activity that score at least the threshold, best first."""
-    threshold = settings.OVERLAP_THRESHOLD
-    found = []
-    for other in others:
-        if are_candidates(described, other):
-            candidate = score(described, other, weights())
-            if candidate.score >= threshold:
-                found.append(candidate)
+    found = [score(described[activity_id], described[pk], weights()) for pk in wanted if pk in described]
     return sorted(found, key=lambda c: (-c.score, c.a, c.b))
 
 
-def find_for(activity_id: int) -> list[Candidate]:
-    """The candidates of one saved activity (also inside a transaction that will be undone: the
-    warning before saving reads them so)."""
-    described = describe([activity_id]).get(activity_id)
-    if described is None:
-        return []
-    others = describe(pool(described))
-    return candidates_of(described, others.values())
+def find_for(activity_id: int, reader: signatures.Reader | None = None) -> list[Candidate]:
+    """The strongest candidates of one activity (at most OVERLAP_KEEP), with their reasons."""
+    return explained(activity_id, strongest(scored(activity_id, reader)))
 
 
-def store(activity_id: int, found: list[Candidate]) -> None:
-    """Keep this activity's pairs as found now: new ones added, scores brought up to date, those
-    no longer found dropped unless a reviewer gave a verdict on them."""
+def store(activity_id: int, scores: Mapping[int, float]) -> None:
+    """Keep this activity's pairs as found now: its strongest added, the scores of those it has
+    brought up to date; a pair no longer at the threshold is dropped unless a reviewer gave a
+    verdict on it. A pair another activity keeps among its strongest stays while it scores at the
+    threshold, though it is not among this one's strongest."""
     kept = {
-        (o.first_id, o.second_id): o
+        o.other(activity_id): o
         for o in Overlap.objects.filter(Q(first_id=activity_id) | Q(second_id=activity_id))
     }
-    for candidate in found:
-        _keep(kept.pop((candidate.a, candidate.b), None), candidate)
+    wanted = set(strongest(scores)) | {pk for pk, o in kept.items() if pk in scores or o.verdict}
+    for candidate in explained(activity_id, sorted(wanted)):
+        _keep(kept.pop(candidate.b if candidate.a == activity_id else candidate.a, None), candidate)
     for overlap in kept.values():
         if not overlap.verdict:
             overlap.delete()
-            continue
-        # Reviewed pairs stay with their verdict; their score is what the two records give now.
-        others = describe([overlap.first_id, overlap.second_id])
-        if len(others) == 2:
-            _keep(overlap, score(others[overlap.first_id], others[overlap.second_id], weights()))
 
 
-def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
-    reasons = [
+def reasons_of(candidate: Candidate) -> list[dict[str, Any]]:
+    return [
         {"part": r.part, "value": round(r.value, 4), "weight": r.weight, "words": r.words}
         for r in candidate.reasons
     ]
+
+
+def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
+    reasons = reasons_of(candidate)
     if overlap is None:
         Overlap.objects.create(
             first_id=candidate.a,
@@ -108,8 +112,11 @@ def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
 def refresh(activity_ids: Iterable[int]) -> None:
     """Find and keep the pairs of these activities (those deleted lose theirs with them)."""
     existing = set(Activity.objects.filter(pk__in=list(activity_ids)).values_list("pk", flat=True))
+    signatures.save(existing)
+    _sign_pending()
+    reader = signatures.Reader.now()
     for pk in sorted(existing):
-        store(pk, find_for(pk))
+        store(pk, scored(pk, reader))
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------
@@ -126,14 +133,27 @@ def changed(activity_ids: Iterable[int]) -> None:
     # nothing left. A callback of an undone savepoint is dropped by Django; its activities stay
     # noted and are checked (if they still exist) at the next commit.
     _pending().update(ids)
+    _pending("_overlaps_unsigned").update(ids)
     transaction.on_commit(_flush, robust=True)
 
 
-def _pending() -> set[int]:
-    pending: set[int] | None = getattr(connection, "_overlaps_pending", None)
+def _pending(name: str = "_overlaps_pending") -> set[int]:
+    pending: set[int] | None = getattr(connection, name, None)
     if pending is None:
-        pending = connection._overlaps_pending = set()  # type: ignore[attr-defined]
+        pending = set()
+        setattr(connection, name, pending)
     return pending
+
+
+def _sign_pending() -> None:
+    """Activities changed in this transaction and not yet checked get their signature now: a
+    check made before the commit (the warning, an import of several rows) compares with them as
+    they are, not as they were."""
+    unsigned = _pending("_overlaps_unsigned")
+    if unsigned:
+        ids = set(unsigned)
+        unsigned.clear()
+        signatures.save(ids)
 
 
 def _flush() -> None:
@@ -146,38 +166,22 @@ def _flush() -> None:
 
 
 def find_all(
-    progress: Callable[[int, int], Any] | None = None, budget_seconds: float | None = None
+    progress: Callable[[str, int, int], Any] | None = None, budget_seconds: float | None = None
 ) -> dict[str, int]:
-    """Every pair again, activity by activity; pairs no longer found and never reviewed go.
-    Safe to run again: pairs are kept by their two activities. With `budget_seconds` (the
-    benchmark), it stops after that long, keeps what it found and drops nothing."""
-    import time
+    """Every pair again, all activities at once (batch.py); pairs no longer found and never
+    reviewed go. Safe to run again: pairs are kept by their two activities. With
+    `budget_seconds` (the benchmark), the search stops after that long, keeps what it found and
+    drops nothing."""
+    from . import batch
 
-    started = time.monotonic()
-    ids = list(Activity.objects.order_by("pk").values_list("pk", flat=True))
-    seen: set[tuple[int, int]] = set()
-    chunk = 500
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        with transaction.atomic():
-            described = describe(part)
-            for index, pk in enumerate(part):
-                if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-                    return {"activities": start + index, "pairs": len(seen), "dropped": 0, "finished": 0}
-                if pk not in described:
-                    continue
-                others = describe([o for o in pool(described[pk]) if o > pk])
-                for candidate in candidates_of(described[pk], others.values()):
-                    seen.add((candidate.a, candidate.b))
-                    _keep(
-                        Overlap.objects.filter(first_id=candidate.a, second_id=candidate.b).first(), candidate
-                    )
-        if progress:
-            progress(min(start + chunk, len(ids)), len(ids))
-    stale = [
-        pk
-        for pk, first, second in Overlap.objects.filter(verdict="").values_list("pk", "first_id", "second_id")
-        if (first, second) not in seen
-    ]
-    Overlap.objects.filter(pk__in=stale).delete()
-    return {"activities": len(ids), "pairs": len(seen), "dropped": len(stale), "finished": 1}
+    signatures.pack_missing(
+        progress=(lambda done, total: progress("signatures", done, total)) if progress else None
+    )
+    table = batch.load(signatures.Reader.now())
+    found, finished = batch.strongest(
+        table,
+        progress=(lambda done, total: progress("pairs", done, total)) if progress else None,
+        budget=budget_seconds,
+    )
+    written = batch.write(found, drop_others=finished, progress=progress)
+    return {"activities": len(table.packed), "pairs": len(found), "finished": int(finished), **written}

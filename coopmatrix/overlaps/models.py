@@ -95,3 +95,35 @@ class Overlap(models.Model):
         if not verdict or verdict_score is None:
             return True
         return abs(score - verdict_score) > settings.OVERLAP_REASK_MARGIN
+
+
+class Signature(models.Model):
+    """What the score reads of one activity, packed small and kept beside it (overlaps.signatures):
+    the check on every save reads one row per candidate instead of five joins, and the full
+    computation reads a million of them without reading a title again. Derived, never edited:
+    rebuilt whenever its activity changes, and by `coopmatrix find_overlaps`."""
+
+    activity = models.OneToOneField(
+        "matrix.Activity", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    #: How it was packed (overlaps.signatures.METHOD): rows of an older method are packed again.
+    method = models.PositiveSmallIntegerField()
+    #: Bit masks (little-endian bytes) by key: the States the activity reaches (named or through a
+    #: region), its thematic areas, its instruments; its text's trigram fingerprint.
+    states = models.BinaryField()
+    areas = models.BinaryField()
+    instruments = models.BinaryField()
+    text = models.BinaryField()
+    #: Its providers' codes, sorted, space-separated: only compared whole.
+    providers = models.TextField()
+    programme = models.CharField(max_length=100, null=True)
+    modality = models.CharField(max_length=30)
+    #: The activity's period (period_start, period_end); no end while under way.
+    start = models.DateField(null=True, db_index=True)
+    end = models.DateField(null=True, db_index=True)
+
+    visibility_requires: ClassVar[tuple[str, ...]] = ("activity",)
+    objects = VisibleQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"signature of activity {self.activity_id}"

@@ -76,3 +76,89 @@ def test_unlike_work_scores_lower_than_like_work():
     assert are_candidates(first, unlike)
     assert score(first, like).score > score(first, unlike).score
     assert [(c.a, c.b) for c in candidates([unlike, first, like])][0] == (1, 2)
+
+
+def _packed(described, keys):
+    """A description packed as the kept signatures are: each code a bit of its own."""
+    from coopmatrix.overlaps.scoring import fingerprint, pack
+
+    def mask(codes):
+        return sum(1 << keys.setdefault(code, len(keys)) for code in codes)
+
+    return pack(
+        described.pk,
+        states=mask(described.states),
+        areas=mask(described.areas),
+        dac=mask(described.dac),
+        instruments=mask(described.instruments),
+        providers=described.providers,
+        programme=described.programme,
+        modality=described.modality,
+        start=described.start,
+        end=described.end,
+        text=fingerprint(f"{described.title} {described.description}"),
+    )
+
+
+def test_the_quick_score_over_signatures_gives_the_full_score_to_the_last_digit():
+    """The check on save and the full computation compare packed signatures (scoring.quick); the
+    pair's page explains the full score. Both must give the same figure, and the same verdict on
+    whether two activities are candidates at all, or a pair would be kept at one door and not at
+    the other."""
+    import random
+
+    from coopmatrix.overlaps.scoring import quick
+
+    rng = random.Random(17)
+    states, areas, dac = (
+        ["BEN", "TGO", "NER", "MLI", "SEN"],
+        ["tf", "legal", "border", "cyber"],
+        ["15210", "15130"],
+    )
+    titles = [
+        "Workshop on the financing of terrorism",
+        "Atelier sur le financement du terrorisme",
+        "Training course on border control",
+        "Curso sobre la financiación del terrorismo",
+        "",
+    ]
+
+    def some(items):
+        return frozenset(rng.sample(items, rng.randint(0, len(items))))
+
+    def one(pk):
+        start = D(2005, 1, 1) + dt.timedelta(days=rng.randrange(0, 800))
+        return Described(
+            pk=pk,
+            title=rng.choice(titles),
+            description=rng.choice(["", "with the national authorities"]),
+            states=some(states),
+            areas=some(areas),
+            dac=some(dac),
+            instruments=some(["tf-1999", "bombings-1997", "hostages-1979"]),
+            providers=some(["org-a", "org-b"]),
+            programme=rng.choice([None, "p1"]),
+            modality=rng.choice(["workshop", "training", ""]),
+            start=start if rng.random() > 0.05 else None,
+            end=start + dt.timedelta(days=rng.randrange(0, 400)),
+        )
+
+    keys: dict[str, int] = {}
+    weights = {"states": 0.3, "months": 0.15, "areas": 0.15, "instruments": 0.1, "modality": 0.1, "text": 0.2}
+    compared = kept = 0
+    for pk in range(0, 3000, 2):
+        a, b = one(pk), one(pk + 1)
+        for w in (weights, None):
+            full = score(a, b, w) if w else score(a, b)
+            fast = (
+                quick(_packed(a, keys), _packed(b, keys), w)
+                if w
+                else quick(_packed(a, keys), _packed(b, keys))
+            )
+            if are_candidates(a, b):
+                assert fast == full.score, (a, b)
+                kept += 1
+            else:
+                assert fast is None, (a, b)
+            compared += 1
+    assert kept > 300  # the pairs drawn reach both branches often

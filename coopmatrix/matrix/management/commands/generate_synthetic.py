@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from coopmatrix.core.models import Share
+from coopmatrix.core.registry import registry
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix import counts
@@ -82,7 +83,7 @@ def _treaty_actions(wanted: int, seed: int) -> str:
     while len(rows) < wanted - existing:
         instrument = rng.choice(instruments)
         opened = instrument.opened_for_signature or instrument.adopted
-        day = opened + dt.timedelta(days=rng.randrange(0, (dt.date(2026, 6, 30) - opened).days))
+        day = opened + dt.timedelta(days=rng.randrange(0, (AS_OF - opened).days))
         action = rng.choices(("signature", "ratification", "accession", "denunciation"), (3, 5, 4, 0.2))[0]
         key = (rng.choice(states), instrument.pk, action, day)
         if key in seen:
@@ -99,6 +100,150 @@ def _treaty_actions(wanted: int, seed: int) -> str:
 
 SYNTHETIC_SOURCE = "synthetic (benchmark)"
 
+# Titles and descriptions as a matrix holds them: a kind of work, a subject and an audience, in
+# English, French or Spanish. Two activities on the same subject read alike; two on different
+# subjects share little more than their grammar, as real ones do (the overlap score reads them).
+_KINDS = {
+    "en": (
+        "National workshop on",
+        "Regional seminar on",
+        "Training course on",
+        "Expert mission on",
+        "Legislative assistance on",
+        "Study visit on",
+        "Mentoring programme on",
+        "Round table on",
+    ),
+    "fr": (
+        "Atelier national sur",
+        "Séminaire régional sur",
+        "Formation sur",
+        "Mission d'experts sur",
+        "Assistance législative sur",
+        "Visite d'étude sur",
+    ),
+    "es": (
+        "Taller nacional sobre",
+        "Seminario regional sobre",
+        "Curso de capacitación sobre",
+        "Misión de expertos sobre",
+        "Asistencia legislativa sobre",
+    ),
+}
+_SUBJECTS = {
+    "en": (
+        "the financing of terrorism",
+        "the universal legal instruments against terrorism",
+        "mutual legal assistance and extradition",
+        "border control and travel documents",
+        "aviation security",
+        "maritime security and port facilities",
+        "nuclear security",
+        "the investigation of terrorist offences",
+        "the prosecution of terrorist cases",
+        "support to victims of terrorism",
+        "terrorist use of the Internet",
+        "foreign terrorist fighters",
+        "preventing violent extremism in prisons",
+        "freezing of terrorist assets",
+        "chemical and biological terrorism",
+        "international cooperation in criminal matters",
+    ),
+    "fr": (
+        "le financement du terrorisme",
+        "les instruments juridiques universels contre le terrorisme",
+        "l'entraide judiciaire et l'extradition",
+        "le contrôle des frontières",
+        "la sûreté de l'aviation",
+        "la sûreté maritime",
+        "les poursuites en matière de terrorisme",
+        "l'aide aux victimes du terrorisme",
+        "le gel des avoirs terroristes",
+    ),
+    "es": (
+        "la financiación del terrorismo",
+        "los instrumentos jurídicos universales contra el terrorismo",
+        "la asistencia judicial recíproca y la extradición",
+        "el control de fronteras",
+        "la seguridad de la aviación",
+        "la seguridad marítima",
+        "el enjuiciamiento de casos de terrorismo",
+        "el apoyo a las víctimas del terrorismo",
+        "el congelamiento de activos terroristas",
+    ),
+}
+_AUDIENCES = {
+    "en": (
+        "for prosecutors and judges",
+        "for police investigators",
+        "for customs and border officers",
+        "for financial intelligence units",
+        "for parliamentarians",
+        "for central authorities",
+        "for ministry officials",
+        "",
+    ),
+    "fr": (
+        "pour les magistrats",
+        "pour les enquêteurs",
+        "pour les agents des douanes",
+        "pour les cellules de renseignement financier",
+        "",
+    ),
+    "es": (
+        "para fiscales y jueces",
+        "para investigadores policiales",
+        "para funcionarios de aduanas",
+        "para unidades de inteligencia financiera",
+        "",
+    ),
+}
+_CLOSINGS = {
+    "en": (
+        "with the national authorities",
+        "on request of the Government",
+        "follow-up to an earlier mission",
+        "phase two",
+        "with partner organizations",
+    ),
+    "fr": ("avec les autorités nationales", "à la demande du Gouvernement", "deuxième phase"),
+    "es": ("con las autoridades nacionales", "a solicitud del Gobierno", "segunda fase"),
+}
+
+
+#: The day the synthetic matrix describes: what ended before it is completed, what starts after it
+#: is planned, what spans it is under way (an activity "ongoing" since 2001 would reach every
+#: later one, as no real matrix holds).
+AS_OF = dt.date(2026, 6, 30)
+
+
+def synthetic_status(drawn: str, start: dt.date, end: dt.date) -> str:
+    """The status its dates give; a cancelled or suspended one stays so."""
+    if drawn in ("cancelled", "suspended"):
+        return drawn
+    if end < AS_OF:
+        return "completed"
+    if start > AS_OF:
+        return "pipeline" if drawn == "pipeline" else "planned"
+    return "ongoing"
+
+
+def synthetic_text(index: int) -> tuple[str, str]:
+    """The title and description of synthetic activity `index` (the same for a given index)."""
+    rng = random.Random(index * 7_919 + 17)
+    language = rng.choices(("en", "fr", "es"), (6, 2, 2))[0]
+    kind, subject = rng.choice(_KINDS[language]), rng.choice(_SUBJECTS[language])
+    audience, closing = rng.choice(_AUDIENCES[language]), rng.choice(_CLOSINGS[language])
+    title = " ".join(part for part in (kind, subject, audience) if part)
+    return title, f"{title[0].upper()}{title[1:]}, {closing}."
+
+
+def synthetic_instruments(index: int, instruments: list[int]) -> list[int]:
+    """The instruments synthetic activity `index` names: none for most, one or two for some."""
+    rng = random.Random(index * 104_729 + 3)
+    count = rng.choices((0, 1, 2), (6, 3, 1))[0]
+    return sorted(set(rng.sample(instruments, count))) if instruments else []
+
 
 class _Generator:
     def __init__(self, rng: random.Random) -> None:
@@ -111,6 +256,7 @@ class _Generator:
         rng.shuffle(providers)
         self.providers, self.provider_weights = providers, [1 / (rank + 1) for rank in range(len(providers))]
         self.themes = list(ThematicArea.objects.values_list("pk", flat=True))
+        self.instruments = list(Instrument.objects.order_by("pk").values_list("pk", flat=True))
         self.modalities = list(Activity.Modality.values)
         self.statuses = list(Activity.Status.values)
         self.history_states = apps.get_model("matrix", "HistoricalActivity_recipient_states")
@@ -134,13 +280,14 @@ class _Generator:
             provider_rows.append(roles)
             start = dt.date(2001, 1, 1) + dt.timedelta(days=rng.randrange(0, 26 * 365))
             end = start + dt.timedelta(days=rng.randrange(1, 3 * 365))
-            status = rng.choices(self.statuses, (1, 3, 4, 8, 1, 1))[0]
+            status = synthetic_status(rng.choices(self.statuses, (1, 3, 4, 8, 1, 1))[0], start, end)
             actual = status in ("ongoing", "completed")
+            title, description = synthetic_text(index)
             activities.append(
                 Activity(
                     external_id=f"{PREFIX}{index:08d}",
-                    title=f"Synthetic activity {index}",
-                    description="synthetic record for benchmarks",
+                    title=title,
+                    description=description,
                     modality=rng.choice(self.modalities),
                     status=status,
                     planned_start=start,
@@ -160,6 +307,8 @@ class _Generator:
             )
         Activity.objects.bulk_create(activities)
         recipients, reach, themes, providers, history, history_states, shares = [], [], [], [], [], [], []
+        instruments = []
+        through_instruments = Activity.instruments.through
         through_states = Activity.recipient_states.through
         through_themes = Activity.thematic_areas.through
         for activity, roles in zip(activities, provider_rows, strict=True):
@@ -170,6 +319,10 @@ class _Generator:
             themes += [
                 through_themes(activity_id=activity.pk, thematicarea_id=t)
                 for t in set(rng.choices(self.themes, k=rng.randint(1, 3)))
+            ]
+            instruments += [
+                through_instruments(activity_id=activity.pk, instrument_id=pk)
+                for pk in synthetic_instruments(activity.pk, self.instruments)
             ]
             providers += [
                 ActivityProvider(activity_id=activity.pk, organization_id=org, role=role)
@@ -193,6 +346,7 @@ class _Generator:
         through_states.objects.bulk_create(recipients, batch_size=BATCH)
         ActivityReach.objects.bulk_create(reach, batch_size=BATCH)
         through_themes.objects.bulk_create(themes, batch_size=BATCH)
+        through_instruments.objects.bulk_create(instruments, batch_size=BATCH)
         ActivityProvider.objects.bulk_create(providers, batch_size=BATCH)
         Share.objects.bulk_create(shares, batch_size=BATCH)
         self.history_model.objects.bulk_create(history, batch_size=BATCH)
@@ -222,8 +376,12 @@ class _Generator:
             ],
             batch_size=BATCH,
         )
-        # Written in bulk, so no signal counted them: count the batch in the same transaction.
+        # Written in bulk, so no signal counted them: count the batch in the same transaction,
+        # and let the apps that keep something per activity (overlaps: its signature) keep it.
         counts.refresh(a.pk for a in activities)
+        written = registry.hooks.get("activities_written_in_bulk")
+        if written:
+            written([a.pk for a in activities])
 
     def _history(self, activity: Activity, when: dt.datetime):
         fields = {f.attname: getattr(activity, f.attname) for f in Activity._meta.concrete_fields}

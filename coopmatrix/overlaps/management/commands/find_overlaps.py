@@ -18,19 +18,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        bar = None
+        bars: dict[str, Progress] = {}
 
-        def progress(done: int, total: int) -> None:
-            nonlocal bar
+        def progress(step: str, done: int, total: int) -> None:
+            # One bar per step: signatures packed, blocks of activities compared, pairs kept.
             if options["quiet_progress"]:
                 return
-            bar = bar or Progress(total, self.stderr._out)
-            bar(done)
+            if step not in bars:
+                if bars:
+                    self.stderr.write("")
+                self.stderr.write(f"{step}:")
+                bars[step] = Progress(total, self.stderr._out)
+            bars[step](done)
 
         result = engine.find_all(progress)
-        if bar:
+        if bars:
             self.stderr.write("")
         self.stdout.write(
-            f"{result['activities']} activities checked: {result['pairs']} possible overlaps kept, "
-            f"{result['dropped']} no longer found dropped ({time.monotonic() - started:.1f} s)."
+            f"{result['activities']} activities checked: {result['pairs']} possible overlaps kept "
+            f"({result['added']} new, {result['changed']} changed), {result['dropped']} no longer found "
+            f"dropped ({time.monotonic() - started:.1f} s)."
         )

@@ -1,0 +1,391 @@
+"""The full computation: every possible overlap of the matrix at once (`coopmatrix find_overlaps`).
+
+All signatures are read into arrays (numpy), one row per activity. Two activities can only be
+candidates when they share a State and an area or DAC purpose code, so the activities are put in
+blocks by (State, area key), each block sorted by start; in a block, the activities whose periods
+meet one's are the ones that start before it ends (a sweep, no pair compared twice). A pair sharing
+several States and keys is compared in one block only: the one of its lowest common State and key.
+
+Each pair is first scored in arrays, then, when its array score comes within a hair of the
+threshold, again by scoring.quick, so that what is kept is the figure the check on save gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from . import signatures
+from .models import Signature
+from .scoring import FINGERPRINT_BITS, Packed
+
+#: Pairs compared in one step: bounds the memory of the dense blocks.
+STEP = 2_000_000
+
+
+@dataclass
+class Table:
+    """Every signature, one row per activity (only those with a period and a State)."""
+
+    packed: list[Packed]
+    states: np.ndarray  # uint64 [n, words]
+    areas: np.ndarray
+    dac: np.ndarray
+    instruments: np.ndarray
+    text: np.ndarray
+    n_states: np.ndarray
+    n_areas: np.ndarray
+    n_instruments: np.ndarray
+    n_text: np.ndarray
+    group: np.ndarray  # int32: providers and programme; a pair needs two different ones
+    modality: np.ndarray  # int16, -1 for none
+    start: np.ndarray  # int64 day numbers
+    end: np.ndarray
+    start_month: np.ndarray
+    end_month: np.ndarray
+    keys: list[int]  # per row: its area keys as a bit mask (an area's DAC code, or the area)
+    key_words: np.ndarray  # the same, uint64 [n, words]
+
+
+def _words(mask: int, count: int) -> list[int]:
+    return [(mask >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(count)]
+
+
+def _matrix(masks: list[int]) -> np.ndarray:
+    width = max(1, max((m.bit_length() for m in masks), default=0) // 64 + 1)
+    array = np.zeros((len(masks), width), dtype=np.uint64)
+    for column in range(width):
+        shift = 64 * column
+        array[:, column] = np.fromiter(
+            ((m >> shift) & 0xFFFFFFFFFFFFFFFF for m in masks), dtype=np.uint64, count=len(masks)
+        )
+    return array
+
+
+def _count(array: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(array).sum(axis=1, dtype=np.int32)
+
+
+def load(reader: signatures.Reader) -> Table:
+    rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
+    packed = []
+    for row in rows.iterator(chunk_size=20_000):
+        item = reader.packed(row)
+        if item.states and (item.areas or item.dac) and item.start is not None and item.end is not None:
+            packed.append(item)
+    groups: dict[tuple[str, str | None], int] = {}
+    modalities: dict[str, int] = {"": -1}
+    key_of: dict[tuple[int, int], int] = {}
+    area_key: dict[int, int] = {}
+    dac_of_area = reader.dac_bit
+    for area in sorted(dac_of_area):
+        area_key.setdefault(area, key_of.setdefault((1, dac_of_area[area]), len(key_of)))
+
+    def keys(areas: int) -> int:
+        mask, bit = 0, 0
+        while areas:
+            if areas & 1:
+                key = area_key.get(bit)
+                if key is None:
+                    key = area_key[bit] = key_of.setdefault((0, bit), len(key_of))
+                mask |= 1 << key
+            areas >>= 1
+            bit += 1
+        return mask
+
+    memo: dict[int, int] = {}
+    key_masks = [
+        memo[p.areas] if p.areas in memo else memo.setdefault(p.areas, keys(p.areas)) for p in packed
+    ]
+    states = _matrix([p.states for p in packed])
+    areas = _matrix([p.areas for p in packed])
+    dac = _matrix([p.dac for p in packed])
+    instruments = _matrix([p.instruments for p in packed])
+    text = _matrix([p.text for p in packed])
+    assert text.shape[1] <= FINGERPRINT_BITS // 64 + 1
+    n = len(packed)
+    return Table(
+        packed=packed,
+        states=states,
+        areas=areas,
+        dac=dac,
+        instruments=instruments,
+        text=text,
+        n_states=_count(states),
+        n_areas=_count(areas),
+        n_instruments=_count(instruments),
+        n_text=_count(text),
+        group=np.fromiter(
+            (groups.setdefault((p.providers, p.programme), len(groups)) for p in packed), np.int32, n
+        ),
+        modality=np.fromiter(
+            (modalities.setdefault(p.modality, len(modalities) - 1) for p in packed), np.int16, n
+        ),
+        start=np.fromiter((p.start for p in packed), np.int64, n),
+        end=np.fromiter((p.end for p in packed), np.int64, n),
+        start_month=np.fromiter((p.start_month for p in packed), np.int64, n),
+        end_month=np.fromiter((p.end_month for p in packed), np.int64, n),
+        keys=key_masks,
+        key_words=_matrix(key_masks),
+    )
+
+
+def _bits(mask: int) -> list[int]:
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
+def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ordered by block (State, key) and start; the block of each; where each block starts."""
+    state_bits = [_bits(p.states) for p in table.packed]
+    key_bits = [_bits(k) for k in table.keys]
+    width = max((max(k) for k in key_bits if k), default=0) + 1
+    block, row = [], []
+    for index, (states, keys) in enumerate(zip(state_bits, key_bits, strict=True)):
+        for state in states:
+            for key in keys:
+                block.append(state * width + key)
+                row.append(index)
+    block_array = np.asarray(block, dtype=np.int64)
+    row_array = np.asarray(row, dtype=np.int64)
+    order = np.lexsort((table.start[row_array], block_array))
+    block_array, row_array = block_array[order], row_array[order]
+    starts = np.flatnonzero(np.r_[True, block_array[1:] != block_array[:-1]])
+    return row_array, block_array, starts, width  # type: ignore[return-value]
+
+
+def _lowest_bit_below(common: np.ndarray, bit: int) -> np.ndarray:
+    """Whether each row of `common` (uint64 words) has a bit set below `bit`."""
+    below = np.zeros(len(common), dtype=bool)
+    word, offset = divmod(bit, 64)
+    for column in range(min(word, common.shape[1])):
+        below |= common[:, column] != 0
+    if offset and word < common.shape[1]:
+        below |= (common[:, word] & np.uint64((1 << offset) - 1)) != 0
+    return below
+
+
+def _pairs(
+    members: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pairs (i, j) of a block sorted by start whose periods meet, at most STEP at a time."""
+    s, e = start[members], end[members]
+    count = len(members)
+    upto = np.searchsorted(s, e, side="right")
+    after = np.maximum(upto - np.arange(1, count + 1), 0)
+    total = np.cumsum(after)
+    first = 0
+    while first < count:
+        base = total[first - 1] if first else 0
+        last = int(np.searchsorted(total, base + STEP, side="right"))
+        last = max(last, first + 1)
+        size = after[first:last]
+        n = int(size.sum())
+        if n:
+            i = np.repeat(np.arange(first, last), size)
+            offsets = np.arange(n) - np.repeat(np.cumsum(size) - size, size)
+            j = i + 1 + offsets
+            yield members[i], members[j]
+        first = last
+
+
+def _share(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    common = np.bitwise_count(a & b).sum(axis=1, dtype=np.int32)
+    smaller = np.minimum(na, nb)
+    return np.divide(common, smaller, out=np.zeros(len(common)), where=smaller > 0)
+
+
+def score_arrays(table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """The score of pairs (a, b) that are candidates, as scoring.quick computes it, in arrays."""
+    t = table
+    states = _share(t.states[a], t.states[b], t.n_states[a], t.n_states[b])
+    overlap = np.minimum(t.end_month[a], t.end_month[b]) - np.maximum(t.start_month[a], t.start_month[b]) + 1
+    shorter = np.minimum(t.end_month[a] - t.start_month[a], t.end_month[b] - t.start_month[b]) + 1
+    months = np.minimum(1.0, overlap / shorter)
+    areas = _share(t.areas[a], t.areas[b], t.n_areas[a], t.n_areas[b])
+    dac_common = (t.dac[a] & t.dac[b]).any(axis=1)
+    areas = np.where((areas == 0) & dac_common, 0.5, areas)
+    both = (t.n_instruments[a] > 0) & (t.n_instruments[b] > 0)
+    instruments = np.where(
+        both, _share(t.instruments[a], t.instruments[b], t.n_instruments[a], t.n_instruments[b]), 0.0
+    )
+    instruments_weight = np.where(both, weights["instruments"], 0.0)
+    modality = ((t.modality[a] >= 0) & (t.modality[a] == t.modality[b])).astype(np.float64)
+    own = t.n_text[a] + t.n_text[b]
+    shared = np.bitwise_count(t.text[a] & t.text[b]).sum(axis=1, dtype=np.int32)
+    text = np.divide(2 * shared, own, out=np.zeros(len(own)), where=(t.n_text[a] > 0) & (t.n_text[b] > 0))
+    points = (
+        states * weights["states"]
+        + months * weights["months"]
+        + areas * weights["areas"]
+        + instruments * instruments_weight
+        + modality * weights["modality"]
+        + text * weights["text"]
+    )
+    total = weights["states"] + weights["months"] + weights["areas"] + instruments_weight
+    total = total + weights["modality"] + weights["text"]
+    return points / np.where(total == 0, 1.0, total)
+
+
+class _Strongest:
+    """The strongest pairs of each activity so far: entries (activity, partner, value), compacted
+    to at most `keep` per activity whenever they grow past a bound (memory stays near n × keep)."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, a: np.ndarray, b: np.ndarray, value: np.ndarray) -> None:
+        self.parts.append((np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((value, value))))
+        self.size += 2 * len(a)
+        if self.size > 4 * STEP:
+            self.compact()
+
+    def compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
+        row, partner, value = (np.concatenate(column) for column in zip(*self.parts, strict=True))
+        # Best first within each activity; ties go to the lower key, as engine.strongest ranks.
+        order = np.lexsort((partner, -value, row))
+        row, partner, value = row[order], partner[order], value[order]
+        first = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
+        rank = np.arange(len(row)) - np.repeat(first, np.diff(np.r_[first, len(row)]))
+        keep = rank < self.keep
+        self.parts = [(row[keep], partner[keep], value[keep])]
+        self.size = int(keep.sum())
+        return self.parts[0]
+
+
+def strongest(
+    table: Table,
+    keep: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    budget: float | None = None,
+) -> tuple[dict[tuple[int, int], float], bool]:
+    """The pairs kept: each activity's `keep` strongest at the threshold (a pair stays when either
+    of its two keeps it), as {(first key, second key): score}; and whether the search finished
+    (False when `budget` seconds ran out first)."""
+    import time
+
+    weights = dict(settings.OVERLAP_WEIGHTS)
+    threshold = settings.OVERLAP_THRESHOLD
+    best = _Strongest(keep or settings.OVERLAP_KEEP)
+    rows, block_of, starts, width = blocks(table)
+    ends = np.r_[starts[1:], len(rows)]
+    began, finished = time.monotonic(), True
+    for number, (first, last) in enumerate(zip(starts, ends, strict=True)):
+        if budget is not None and time.monotonic() - began > budget:
+            finished = False
+            break
+        if last - first < 2:
+            continue
+        state, key = divmod(int(block_of[first]), width)
+        for a, b in _pairs(rows[first:last], table.start, table.end):
+            keep_pair = table.group[a] != table.group[b]
+            if state:
+                keep_pair &= ~_lowest_bit_below(table.states[a] & table.states[b], state)
+            if key:
+                keep_pair &= ~_lowest_bit_below(table.key_words[a] & table.key_words[b], key)
+            a, b = a[keep_pair], b[keep_pair]
+            if not len(a):
+                continue
+            value = score_arrays(table, a, b, weights)
+            # round(value, 4) >= threshold, as the check on save decides it: numpy's rounding
+            # differs from Python's at the last digit, so the few near the line are decided by Python.
+            near = np.abs(value - threshold) < 1e-4
+            sure = (value >= threshold) & ~near
+            if near.any():
+                sure[near] = [round(v, 4) >= threshold for v in value[near].tolist()]
+            best.add(a[sure], b[sure], value[sure])
+        if progress:
+            progress(number + 1, len(starts))
+    row, partner, value = best.compact()
+    pk = np.fromiter((p.pk for p in table.packed), dtype=np.int64, count=len(table.packed))
+    low, high = np.minimum(pk[row], pk[partner]), np.maximum(pk[row], pk[partner])
+    found = {(x, y): round(v, 4) for x, y, v in zip(low.tolist(), high.tolist(), value.tolist(), strict=True)}
+    return found, finished
+
+
+def write(
+    found: dict[tuple[int, int], float],
+    drop_others: bool = True,
+    progress: Callable[[str, int, int], Any] | None = None,
+    chunk: int = 2000,
+) -> dict[str, int]:
+    """Keep the pairs found, explained (engine.explained's reasons), in bulk and with history:
+    new ones added, changed ones brought up to date, reviewed ones rescored whatever their score;
+    with `drop_others`, the unreviewed pairs no longer found go."""
+    from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+    from .describe import describe
+    from .engine import reasons_of, weights
+    from .models import Overlap
+    from .scoring import score
+
+    existing = {
+        (first, second): (pk, verdict, value)
+        for pk, first, second, verdict, value in Overlap.objects.values_list(
+            "pk", "first_id", "second_id", "verdict", "score"
+        )
+    }
+    # A pair kept with the score found now was explained when it was scored so (its activities
+    # have not changed since: a change checks them again on save); the others are explained now.
+    pairs = sorted(
+        {pair for pair, value in found.items() if pair not in existing or existing[pair][2] != value}
+        | {pair for pair, (_, verdict, _value) in existing.items() if verdict}
+    )
+    added = changed = 0
+    for start in range(0, len(pairs), chunk):
+        part = pairs[start : start + chunk]
+        described = describe({pk for pair in part for pk in pair})
+        kept = Overlap.objects.in_bulk([existing[p][0] for p in part if p in existing])
+        new, moved = [], []
+        for first, second in part:
+            if first not in described or second not in described:
+                continue
+            candidate = score(described[first], described[second], weights())
+            reasons = reasons_of(candidate)
+            overlap = kept.get(existing[(first, second)][0]) if (first, second) in existing else None
+            if overlap is None:
+                new.append(
+                    Overlap(
+                        first_id=first,
+                        second_id=second,
+                        score=candidate.score,
+                        reasons=reasons,
+                        to_review=True,
+                    )
+                )
+                continue
+            to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)
+            if (overlap.score, overlap.reasons, overlap.to_review) != (candidate.score, reasons, to_review):
+                overlap.score, overlap.reasons, overlap.to_review = candidate.score, reasons, to_review
+                moved.append(overlap)
+        with transaction.atomic():
+            bulk_create_with_history(new, Overlap, batch_size=1000)
+            bulk_update_with_history(moved, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
+        added, changed = added + len(new), changed + len(moved)
+        if progress:
+            progress("kept", min(start + chunk, len(pairs)), len(pairs))
+    dropped = 0
+    if drop_others:
+        stale = [pk for pair, (pk, verdict, _value) in existing.items() if not verdict and pair not in found]
+        for start in range(0, len(stale), chunk):
+            with transaction.atomic():
+                dropped += (
+                    Overlap.objects.filter(pk__in=stale[start : start + chunk])
+                    .delete()[1]
+                    .get(Overlap._meta.label, 0)
+                )
+    return {"added": added, "changed": changed, "dropped": dropped}

@@ -1,0 +1,190 @@
+"""Each activity's signature (models.Signature): what the score reads of it, packed small and kept
+beside it, so that checking one activity against thousands reads one row each.
+
+Built from the activity as it is in the database now (also inside a transaction that will be undone:
+the warning before saving reads it so), stored on every change (engine.refresh), read back as
+scoring.Packed. The masks are by key (State, area, instrument); the DAC purpose codes are found
+from the areas when read, so a code given to an area later counts at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from coopmatrix.core.dates import PartialDate, Precision
+from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
+from coopmatrix.vocabulary.models import ThematicArea
+
+from .models import Signature
+from .scoring import Packed, fingerprint, pack
+
+#: Raise when the packing changes: signatures of an older method are packed again.
+METHOD = 1
+
+FIELDS = ("activity_id", "states", "areas", "instruments", "text", "providers", "programme", "modality")
+PERIOD = ("start", "end")
+
+
+def _mask(keys: Iterable[int]) -> int:
+    mask = 0
+    for key in keys:
+        mask |= 1 << key
+    return mask
+
+
+def _bytes(mask: int) -> bytes:
+    return mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+
+
+def _int(value: bytes | memoryview) -> int:
+    return int.from_bytes(value, "little")
+
+
+def build(activity_ids: Iterable[int]) -> list[Signature]:
+    """The signatures of these activities as they are in the database now (unsaved)."""
+    ids = list(activity_ids)
+    if not ids:
+        return []
+    states: dict[int, list[int]] = defaultdict(list)
+    for pk, state in ActivityReach.objects.filter(activity_id__in=ids).values_list("activity_id", "state_id"):
+        states[pk].append(state)
+    areas: dict[int, list[int]] = defaultdict(list)
+    through = Activity.thematic_areas.through.objects.filter(activity_id__in=ids)
+    for pk, area in through.values_list("activity_id", "thematicarea_id"):
+        areas[pk].append(area)
+    instruments: dict[int, list[int]] = defaultdict(list)
+    through = Activity.instruments.through.objects.filter(activity_id__in=ids)
+    for pk, instrument in through.values_list("activity_id", "instrument_id"):
+        instruments[pk].append(instrument)
+    providers: dict[int, set[str]] = defaultdict(set)
+    for pk, code in ActivityProvider.objects.filter(activity_id__in=ids).values_list(
+        "activity_id", "organization__code"
+    ):
+        providers[pk].add(code)
+    rows = Activity.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "description", "programme__code", "modality", "period_start", "period_end"
+    )
+    return [
+        Signature(
+            activity_id=pk,
+            method=METHOD,
+            states=_bytes(_mask(states[pk])),
+            areas=_bytes(_mask(areas[pk])),
+            instruments=_bytes(_mask(instruments[pk])),
+            text=_bytes(fingerprint(f"{title} {description or ''}")),
+            providers=" ".join(sorted(providers[pk])),
+            programme=programme,
+            modality=modality or "",
+            start=start,
+            end=end,
+        )
+        for pk, title, description, programme, modality, start, end in rows
+    ]
+
+
+@transaction.atomic
+def save(activity_ids: Iterable[int]) -> list[Signature]:
+    """Build and keep the signatures of these activities (those deleted lose theirs with them)."""
+    ids = list(activity_ids)
+    built = build(ids)
+    Signature.objects.filter(activity_id__in=ids).delete()
+    Signature.objects.bulk_create(built)
+    return built
+
+
+def missing() -> QuerySet[Activity]:
+    """Activities with no signature, or one packed by an older method (written in bulk, without
+    the signals: a fixture, the synthetic generator before it packed them, an older version)."""
+    current = Signature.objects.filter(activity_id=OuterRef("pk"), method=METHOD)
+    return Activity.objects.filter(~Exists(current))
+
+
+def pack_missing(progress: Callable[[int, int], object] | None = None, chunk: int = 5000) -> int:
+    """Build the signatures that are missing or out of date; how many were built."""
+    ids = list(missing().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk):
+        save(ids[start : start + chunk])
+        if progress:
+            progress(min(start + chunk, len(ids)), len(ids))
+    return len(ids)
+
+
+@dataclass
+class Reader:
+    """Reads signature rows back as scoring.Packed; knows each area's DAC purpose code."""
+
+    dac_bit: dict[int, int]
+    open_end: dt.date
+
+    @classmethod
+    def now(cls) -> Reader:
+        codes = sorted({c for c in ThematicArea.objects.values_list("dac_code", flat=True) if c})
+        bit = {code: i for i, code in enumerate(codes)}
+        return cls(
+            dac_bit={
+                pk: bit[code] for pk, code in ThematicArea.objects.values_list("pk", "dac_code") if code
+            },
+            # An activity under way with no end yet runs to the end of this month (describe.py).
+            open_end=PartialDate(timezone.localdate(), Precision.MONTH).last_day,
+        )
+
+    def dac(self, areas: int) -> int:
+        mask, key = 0, 0
+        while areas:
+            if areas & 1 and key in self.dac_bit:
+                mask |= 1 << self.dac_bit[key]
+            areas >>= 1
+            key += 1
+        return mask
+
+    def packed(self, row: tuple) -> Packed:
+        pk, states, areas, instruments, text, providers, programme, modality, start, end = row
+        areas_mask = _int(areas)
+        return pack(
+            pk,
+            states=_int(states),
+            areas=areas_mask,
+            dac=self.dac(areas_mask),
+            instruments=_int(instruments),
+            providers=providers.split(),
+            programme=programme,
+            modality=modality,
+            start=start,
+            end=end if end or not start else max(start, self.open_end),
+            text=_int(text),
+        )
+
+    def of(self, signature: Signature) -> Packed:
+        return self.packed(tuple(getattr(signature, name) for name in FIELDS + PERIOD))
+
+
+def _keys(mask: int) -> list[int]:
+    return [i for i in range(mask.bit_length()) if mask >> i & 1]
+
+
+def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
+    """The activities that may overlap this one, narrowed in the database: a State reached in
+    common, an area or a DAC purpose code in common, periods that meet."""
+    if not (packed.states and (packed.areas or packed.dac) and packed.start and packed.end):
+        return iter(())
+    areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
+    start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
+    reach = ActivityReach.objects.filter(activity_id=OuterRef("pk"), state_id__in=_keys(packed.states))
+    themes = Activity.thematic_areas.through.objects.filter(
+        activity_id=OuterRef("pk"), thematicarea_id__in=sorted(areas)
+    )
+    rows = (
+        Signature.objects.filter(start__lte=end)
+        .filter(Q(end__gte=start) | Q(end__isnull=True))
+        .filter(Exists(reach), Exists(themes))
+        .exclude(activity_id=packed.pk)
+        .values_list(*FIELDS, *PERIOD)
+    )
+    return (reader.packed(row) for row in rows.iterator(chunk_size=2000))

@@ -1,0 +1,115 @@
+"""The full computation (batch.py, in arrays) and the check on every save (engine.scored, one
+activity against the kept signatures) must keep the same pairs with the same scores: a pair kept
+at one door and not at the other would come and go in the queue as records are saved."""
+
+import datetime as dt
+import random
+
+import pytest
+
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import State
+from coopmatrix.matrix.models import Activity, ActivityProvider
+from coopmatrix.overlaps import engine, signatures
+from coopmatrix.overlaps.models import Overlap, Signature
+from coopmatrix.treaties.models import Instrument
+from coopmatrix.vocabulary.models import ThematicArea
+
+TITLES = [
+    "Workshop on the financing of terrorism for prosecutors",
+    "Atelier sur le financement du terrorisme pour les magistrats",
+    "Taller sobre la financiación del terrorismo",
+    "Training course on border control for customs officers",
+    "Legislative assistance on the universal instruments against terrorism",
+    "Expert mission on aviation security",
+]
+
+
+@pytest.fixture
+def matrix(cast):
+    """A dense little matrix drawn at random (the same every run): a few States, areas (two under
+    one DAC purpose code), providers, instruments and months, so that most activities have several
+    candidates and the cap on each one's strongest bites."""
+    rng = random.Random(2024)
+    states = list(State.objects.filter(code__in=["BEN", "TGO", "NER", "MLI"]))
+    areas = [
+        ThematicArea.objects.create(code=f"bt-{i}", name=f"BT area {i}", dac_code=dac)
+        for i, dac in enumerate(["15210", "15210", "15130"])
+    ]
+    organizations = [
+        cast.org_a,
+        cast.org_b,
+        Organization.objects.exclude(pk__in=[cast.org_a.pk, cast.org_b.pk]).first(),
+    ]
+    instruments = list(Instrument.objects.order_by("pk")[:3])
+    made = []
+    for index in range(90):
+        start = dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(0, 700))
+        record = Activity.objects.create(
+            title=f"BT {rng.choice(TITLES)}",
+            description=rng.choice(["", "with the national authorities"]),
+            modality=rng.choice(["workshop", "training", "advisory_mission"]),
+            status="completed",
+            planned_start=start,
+            planned_end=start + dt.timedelta(days=rng.randrange(0, 300)),
+            confidentiality="public",
+            owner=cast.org_a,
+            external_id=f"BT-{index}",
+        )
+        for organization in rng.sample(organizations, rng.randint(1, 2)):
+            ActivityProvider.objects.create(activity=record, organization=organization, role="implementing")
+        record.recipient_states.set(rng.sample(states, rng.randint(1, 3)))
+        record.thematic_areas.set(rng.sample(areas, rng.randint(1, 2)))
+        record.instruments.set(rng.sample(instruments, rng.choice([0, 0, 1, 2])))
+        made.append(record.pk)
+    signatures.save(made)
+    return made
+
+
+def _stored(pk):
+    return {
+        o.other(pk): o.score
+        for o in Overlap.objects.filter(first_id=pk) | Overlap.objects.filter(second_id=pk)
+    }
+
+
+def test_the_full_computation_keeps_each_activitys_strongest_as_the_check_on_save_finds_them(
+    matrix, settings
+):
+    settings.OVERLAP_KEEP = 3
+    Overlap.objects.all().delete()
+    result = engine.find_all()
+    assert result["finished"] == 1
+    union = set()
+    capped = 0
+    for pk in matrix:
+        scores = engine.scored(pk)
+        strongest = engine.strongest(scores)
+        capped += len(scores) > 3
+        union |= {tuple(sorted((pk, other))) for other in strongest}
+        stored = _stored(pk)
+        # Its strongest are kept; what is kept for it scores at the threshold, with the same figure.
+        assert set(strongest) <= set(stored), pk
+        assert {other: round(scores[other], 4) for other in stored} == stored, pk
+    assert capped >= 10  # the cap was reached by many, so the union is not every pair
+    kept = {
+        (o.first_id, o.second_id) for o in Overlap.objects.filter(first_id__in=matrix, second_id__in=matrix)
+    }
+    assert kept == union
+    # And each kept pair carries the reasons the pair's page explains, adding up to its score.
+    for overlap in Overlap.objects.filter(first_id__in=matrix)[:20]:
+        total = sum(r["weight"] for r in overlap.reasons)
+        assert round(sum(r["value"] * r["weight"] for r in overlap.reasons) / total, 2) == round(
+            overlap.score, 2
+        )
+
+
+def test_a_second_full_computation_changes_nothing_and_a_stale_signature_is_packed_again(matrix):
+    engine.find_all()
+    before = set(Overlap.objects.values_list("first_id", "second_id", "score"))
+    Signature.objects.filter(activity_id=matrix[0]).update(method=0)
+    Signature.objects.filter(activity_id=matrix[1]).delete()
+    again = engine.find_all()
+    assert (again["added"], again["changed"], again["dropped"]) == (0, 0, 0)
+    assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == before
+    assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
