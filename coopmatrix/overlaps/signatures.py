@@ -22,11 +22,11 @@ from coopmatrix.core.dates import PartialDate, Precision
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 from coopmatrix.vocabulary.models import ThematicArea
 
-from .models import Signature
+from .models import Block, Signature
 from .scoring import Packed, fingerprint, pack
 
 #: Raise when the packing changes: signatures of an older method are packed again.
-METHOD = 1
+METHOD = 2
 
 FIELDS = ("activity_id", "states", "areas", "instruments", "text", "providers", "programme", "modality")
 PERIOD = ("start", "end")
@@ -89,13 +89,59 @@ def build(activity_ids: Iterable[int]) -> list[Signature]:
     ]
 
 
+def area_keys() -> dict[int, int]:
+    """Each area's key: its DAC purpose code (areas of one code share it), or minus its own key."""
+    return {
+        pk: int(code) if code and code.isdigit() else -pk
+        for pk, code in ThematicArea.objects.values_list("pk", "dac_code")
+    }
+
+
+def span(start: dt.date, end: dt.date | None) -> int:
+    """The length class of a period: below 32 × 2**span days; -1 while under way (no end)."""
+    return -1 if end is None else max(0, (end - start).days // 32).bit_length()
+
+
+#: The length class of a hundred years: the classes up to it are looked up one range each.
+CENTURY = span(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+
+
+def span_days(value: int) -> int:
+    return 32 * 2**value
+
+
+def blocks(signature: Signature, keys: dict[int, int]) -> list[Block]:
+    if signature.start is None:
+        return []
+    areas = {keys[pk] for pk in _keys(_int(signature.areas)) if pk in keys}
+    length = span(signature.start, signature.end)
+    return [
+        Block(
+            activity_id=signature.activity_id,
+            state=state,
+            key=key,
+            span=length,
+            start=signature.start,
+            end=signature.end,
+        )
+        for state in _keys(_int(signature.states))
+        for key in sorted(areas)
+    ]
+
+
 @transaction.atomic
 def save(activity_ids: Iterable[int]) -> list[Signature]:
-    """Build and keep the signatures of these activities (those deleted lose theirs with them)."""
+    """Build and keep the signatures of these activities, and their blocks (those deleted lose
+    theirs with them)."""
     ids = list(activity_ids)
     built = build(ids)
+    keys = area_keys()
+    Block.objects.filter(activity_id__in=ids).delete()
     Signature.objects.filter(activity_id__in=ids).delete()
     Signature.objects.bulk_create(built)
+    Block.objects.bulk_create(
+        [block for signature in built for block in blocks(signature, keys)], batch_size=5000
+    )
     return built
 
 
@@ -122,6 +168,8 @@ class Reader:
 
     dac_bit: dict[int, int]
     open_end: dt.date
+    #: Each area's key (area_keys).
+    area_key: dict[int, int]
 
     @classmethod
     def now(cls) -> Reader:
@@ -133,6 +181,7 @@ class Reader:
             },
             # An activity under way with no end yet runs to the end of this month (describe.py).
             open_end=PartialDate(timezone.localdate(), Precision.MONTH).last_day,
+            area_key=area_keys(),
         )
 
     def dac(self, areas: int) -> int:
@@ -171,19 +220,24 @@ def _keys(mask: int) -> list[int]:
 
 def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
     """The activities that may overlap this one, narrowed in the database: a State reached in
-    common, an area or a DAC purpose code in common, periods that meet."""
-    if not (packed.states and (packed.areas or packed.dac) and packed.start and packed.end):
+    common, an area key in common, periods that meet (models.Block: per length class, one range
+    of starts)."""
+    if not (packed.states and packed.areas and packed.start and packed.end):
         return iter(())
-    areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
+    keys = sorted({reader.area_key[pk] for pk in _keys(packed.areas) if pk in reader.area_key})
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
-    reach = ActivityReach.objects.filter(activity_id=OuterRef("pk"), state_id__in=_keys(packed.states))
-    themes = Activity.thematic_areas.through.objects.filter(
-        activity_id=OuterRef("pk"), thematicarea_id__in=sorted(areas)
+    # Under way, or longer than a century: any start up to its end.
+    periods = Q(span=-1, start__lte=end) | Q(span__gt=CENTURY, start__lte=end)
+    for length in range(CENTURY + 1):
+        periods |= Q(span=length, start__gte=start - dt.timedelta(days=span_days(length)), start__lte=end)
+    found = (
+        Block.objects.filter(state__in=_keys(packed.states), key__in=keys)
+        .filter(periods)
+        .filter(Q(end__gte=start) | Q(end__isnull=True))
+        .values("activity_id")
     )
     rows = (
-        Signature.objects.filter(start__lte=end)
-        .filter(Q(end__gte=start) | Q(end__isnull=True))
-        .filter(Exists(reach), Exists(themes))
+        Signature.objects.filter(activity_id__in=found)
         .exclude(activity_id=packed.pk)
         .values_list(*FIELDS, *PERIOD)
     )
