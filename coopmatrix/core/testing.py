@@ -121,21 +121,27 @@ def visibility_rows() -> list[Endpoints]:
 def pick(page: Any, label: str, *options: str) -> None:
     """Choose `options` in the searchable picker labelled `label`, as a person does in the
     browser: type the start of the name, wait for it to be offered, choose it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     box = page.get_by_role("combobox", name=label, exact=True)
     listbox = page.get_by_role("listbox", name=label, exact=True)
     for option in options:
-        box.click()
-        box.press_sequentially(option[:12])
         target = listbox.get_by_role("option", name=option, exact=True)
-        try:
-            expect(target).to_be_visible(timeout=3000)
-        except AssertionError:
-            # The list closed (once in CI, under load): open it again, as a person would.
-            box.press("ArrowDown")
-            expect(target).to_be_visible()
-        target.click()
+        for attempt in range(3):
+            box.click()
+            box.press_sequentially(option[:12])
+            try:
+                expect(target).to_be_visible(timeout=3000)
+                target.click(timeout=5000)
+                break
+            except (AssertionError, PlaywrightTimeout):
+                # The list closed before the click (in CI, under load): start again, as a
+                # person would, from an empty search.
+                if attempt == 2:
+                    raise
+                box.fill("")
+                box.press("Escape")
     box.press("Escape")
 
 
