@@ -46,6 +46,14 @@ def _areas_within(regions) -> set[int]:
     return found
 
 
+def states_within(regions) -> QuerySet:
+    """The States of these regions (and of every region below them)."""
+    areas = _areas_within(regions)
+    return State.objects.filter(
+        Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
+    )
+
+
 class ActivityFilterSet(OrganizationOptions, FilterSet):
     organization_filters = ("provider", "funder")
 
@@ -149,10 +157,7 @@ class ActivityFilterSet(OrganizationOptions, FilterSet):
     def filter_region(self, queryset, name, value):
         if empty(value):
             return queryset
-        areas = _areas_within(value)
-        states = State.objects.filter(
-            Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
-        )
+        states = states_within(value)
         return queryset.filter(pk__in=ActivityReach.objects.filter(state__in=states).values("activity_id"))
 
     def filter_provider(self, queryset, name, value):
@@ -265,11 +270,7 @@ class RequestFilterSet(FilterSet):
     def filter_region(self, queryset, name, value):
         if empty(value):
             return queryset
-        areas = _areas_within(value)
-        states = State.objects.filter(
-            Q(region_id__in=areas) | Q(subregion_id__in=areas) | Q(intermediate_region_id__in=areas)
-        )
-        return queryset.filter(state__in=states)
+        return queryset.filter(state__in=states_within(value))
 
     def filter_unanswered(self, queryset, name, value):
         if "unanswered" not in queryset.query.annotations:

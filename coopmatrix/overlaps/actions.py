@@ -28,7 +28,8 @@ def may_judge(user: Any, overlap: Overlap) -> bool:
 def drawn(overlap: Overlap) -> str:
     """What a verdict was given on: the score and when each activity last changed. A verdict
     sent with another stamp is on a pair that changed since: it is asked again."""
-    first, second = Activity.objects.filter(pk__in=[overlap.first_id, overlap.second_id]).order_by("pk")
+    # The pair's own activities: lists fetch them with it (select_related), one query for all.
+    first, second = overlap.first, overlap.second
     return f"{overlap.score:.4f}/{first.updated.isoformat()}/{second.updated.isoformat()}"
 
 
@@ -37,7 +38,9 @@ def give_verdict(user: Any, overlap: Overlap, data: dict[str, Any]) -> Overlap:
     """Record a reviewer's verdict and comment; the earlier one stays in the history."""
     if not may_judge(user, overlap):
         raise PermissionDenied("you may not give a verdict on this pair")
-    overlap = Overlap.objects.select_for_update().get(pk=overlap.pk)
+    overlap = (
+        Overlap.objects.select_for_update(of=("self",)).select_related("first", "second").get(pk=overlap.pk)
+    )
     verdict = str(data.get("verdict") or "")
     errors = {}
     if verdict not in Overlap.Verdict.values:

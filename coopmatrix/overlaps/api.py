@@ -12,7 +12,7 @@ from ninja.pagination import paginate
 from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 from coopmatrix.matrix import actions as matrix_actions
 from coopmatrix.matrix.api import ActivityIn
-from coopmatrix.matrix.models import Activity, Request
+from coopmatrix.matrix.models import Activity
 
 from . import actions, gaps
 from .filtersets import OverlapFilterSet
@@ -180,11 +180,8 @@ def gaps_requests(
     overdue: bool = False,
 ):
     form = _valid(WaitingForm(request.GET))
-    records = Request.objects.visible_to(request.user)
-    if form.cleaned_data.get("state"):
-        records = records.filter(state__in=form.cleaned_data["state"])
-    rows = gaps.waiting(request.user, records)
-    stages = form.cleaned_data.get("stage")
+    data = form.cleaned_data
+    rows = gaps.waiting_for(request.user, data.get("state"), data.get("stage"), data.get("overdue", False))
     return [
         {
             "request": r.request.pk,
@@ -198,8 +195,7 @@ def gaps_requests(
             "overdue": r.overdue,
             "answered_by": [a.pk for a in r.answers],
         }
-        for r in sorted(rows, key=lambda r: (-r.days, r.request.pk))
-        if (not stages or r.stage in stages) and (not form.cleaned_data.get("overdue") or r.overdue)
+        for r in rows
     ]
 
 

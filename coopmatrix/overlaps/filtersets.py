@@ -10,6 +10,7 @@ from coopmatrix.core.filters import FilterSet, empty
 from coopmatrix.directory.filtersets import visible_organizations
 from coopmatrix.directory.models import with_units
 from coopmatrix.geo.models import Region, State
+from coopmatrix.matrix.filtersets import states_within
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 from coopmatrix.vocabulary.models import ThematicArea
 
@@ -78,10 +79,7 @@ class OverlapFilterSet(FilterSet):
     def filter_region(self, queryset, name, value):
         if empty(value):
             return queryset
-        pks = [r.pk for r in value]
-        states = State.objects.filter(
-            Q(region_id__in=pks) | Q(subregion_id__in=pks) | Q(intermediate_region_id__in=pks)
-        )
+        states = states_within(value)
         return _either(queryset, ActivityReach.objects.filter(state__in=states).values("activity_id"))
 
     def filter_provider(self, queryset, name, value):

@@ -6,22 +6,15 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.filters import BoundedModelMultipleChoiceField
 from coopmatrix.geo.models import Region, State
+from coopmatrix.matrix.filtersets import states_within
 from coopmatrix.treaties.models import Instrument
 
 from .gaps import STAGES
-
-
-def _states_in(regions: Any) -> Any:
-    pks = [r.pk for r in regions]
-    return State.objects.filter(
-        Q(region_id__in=pks) | Q(subregion_id__in=pks) | Q(intermediate_region_id__in=pks)
-    )
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -79,7 +72,7 @@ class GridForm(_Form):
 
     def states(self) -> Any:
         regions = self.cleaned_data.get("region")
-        return _states_in(regions) if regions else None
+        return states_within(regions) if regions else None
 
 
 class TreatyGapForm(_Form):
@@ -119,4 +112,4 @@ class TreatyGapForm(_Form):
 
     def states(self) -> Any:
         regions = self.cleaned_data.get("region")
-        return _states_in(regions) if regions else None
+        return states_within(regions) if regions else None

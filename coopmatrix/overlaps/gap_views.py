@@ -35,19 +35,8 @@ def _bad(request: HttpRequest, template: str, form: Any, title: Any) -> HttpResp
 
 
 def waiting_rows(request: HttpRequest, form: WaitingForm) -> list[gaps.Waiting]:
-    from coopmatrix.matrix.models import Request
-
-    records = Request.objects.visible_to(request.user)
-    if form.cleaned_data.get("state"):
-        records = records.filter(state__in=form.cleaned_data["state"])
-    rows = gaps.waiting(request.user, records)
-    stages = form.cleaned_data.get("stage")
-    if stages:
-        rows = [r for r in rows if r.stage in stages]
-    if form.cleaned_data.get("overdue"):
-        rows = [r for r in rows if r.overdue]
-    # The longest waits first.
-    return sorted(rows, key=lambda r: (-r.days, r.request.pk))
+    data = form.cleaned_data
+    return gaps.waiting_for(request.user, data.get("state"), data.get("stage"), data.get("overdue", False))
 
 
 def requests_waiting(request: HttpRequest) -> HttpResponse:

@@ -99,6 +99,18 @@ def waiting(user: Any, requests: Any = None, today: dt.date | None = None) -> li
     return result
 
 
+def waiting_for(user: Any, states: Any = None, stages: Any = None, overdue: bool = False) -> list[Waiting]:
+    """The waiting requests the gap page and the API list: of these States, at these stages,
+    overdue only if asked; the longest waits first."""
+    records = Request.objects.visible_to(user)
+    if states:
+        records = records.filter(state__in=states)
+    rows = [
+        r for r in waiting(user, records) if (not stages or r.stage in stages) and (not overdue or r.overdue)
+    ]
+    return sorted(rows, key=lambda r: (-r.days, r.request.pk))
+
+
 # --- the gap grid: States (or regions) × thematic areas -------------------------------------------
 
 ANSWERED, UNANSWERED, UNASKED = "answered", "unanswered", "unasked"

@@ -114,8 +114,8 @@ def overlap_verdict(request: HttpRequest, key: int) -> HttpResponse:
     except Invalid as invalid:
         return _pair_page(request, overlap, 422, errors=invalid.errors, posted=data)
     except Stale as stale:
-        overlap.refresh_from_db()
-        return _pair_page(request, overlap, 409, stale=str(stale), posted=data)
+        # Drawn anew, with its activities as they are now: the next verdict is on those.
+        return _pair_page(request, _visible_pair(request, key), 409, stale=str(stale), posted=data)
     return redirect(overlap.get_absolute_url())
 
 

@@ -196,6 +196,13 @@ def test_a_verdict_on_a_pair_that_changed_since_it_was_drawn_is_asked_again(clie
     assert "changed since this pair was shown to you" in response.content.decode()
     pair.refresh_from_db()
     assert pair.verdict == ""
+    # The page drawn anew carries the pair as it is now: the verdict given on it is taken.
+    again = client.post(
+        f"/matrix/overlaps/{pair.pk}/verdict/", {"verdict": "duplicate", "drawn": response.context["drawn"]}
+    )
+    assert again.status_code == 302
+    pair.refresh_from_db()
+    assert pair.verdict == "duplicate"
 
 
 @pytest.mark.parametrize("role", ["anonymous", "reader", "editor_b", "focal_point"])
