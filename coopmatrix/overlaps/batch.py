@@ -12,6 +12,7 @@ threshold, again by scoring.quick, so that what is kept is the figure the check 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,6 @@ from django.db import transaction
 
 from . import signatures
 from .models import Signature
-from .scoring import FINGERPRINT_BITS, Packed
 
 #: Pairs compared in one step: bounds the memory of the dense blocks.
 STEP = 2_000_000
@@ -32,7 +32,8 @@ STEP = 2_000_000
 class Table:
     """Every signature, one row per activity (only those with a period and a State)."""
 
-    packed: list[Packed]
+    pk: np.ndarray  # int64: the activities' keys, ascending
+    state_masks: list[int]
     states: np.ndarray  # uint64 [n, words]
     areas: np.ndarray
     dac: np.ndarray
@@ -52,19 +53,11 @@ class Table:
     key_words: np.ndarray  # the same, uint64 [n, words]
 
 
-def _words(mask: int, count: int) -> list[int]:
-    return [(mask >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(count)]
-
-
 def _matrix(masks: list[int]) -> np.ndarray:
+    """Bit masks as rows of 64-bit words (the lowest bits in the first word)."""
     width = max(1, max((m.bit_length() for m in masks), default=0) // 64 + 1)
-    array = np.zeros((len(masks), width), dtype=np.uint64)
-    for column in range(width):
-        shift = 64 * column
-        array[:, column] = np.fromiter(
-            ((m >> shift) & 0xFFFFFFFFFFFFFFFF for m in masks), dtype=np.uint64, count=len(masks)
-        )
-    return array
+    joined = b"".join(m.to_bytes(8 * width, "little") for m in masks)
+    return np.frombuffer(joined, dtype="<u8").reshape(len(masks), width).astype(np.uint64)
 
 
 def _count(array: np.ndarray) -> np.ndarray:
@@ -72,66 +65,61 @@ def _count(array: np.ndarray) -> np.ndarray:
 
 
 def load(reader: signatures.Reader) -> Table:
+    """Every signature that can be in a pair (a State, an area, a period), in arrays."""
     rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
-    packed = []
-    for row in rows.iterator(chunk_size=20_000):
-        item = reader.packed(row)
-        if item.states and (item.areas or item.dac) and item.start is not None and item.end is not None:
-            packed.append(item)
+    columns: dict[str, list[Any]] = defaultdict(list)
     groups: dict[tuple[str, str | None], int] = {}
     modalities: dict[str, int] = {"": -1}
-    key_of: dict[tuple[int, int], int] = {}
-    area_key: dict[int, int] = {}
-    dac_of_area = reader.dac_bit
-    for area in sorted(dac_of_area):
-        area_key.setdefault(area, key_of.setdefault((1, dac_of_area[area]), len(key_of)))
+    # Each area key (signatures.area_keys: a DAC purpose code, or an area of none) gets a bit.
+    bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
+    area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
+    memo: dict[int, int] = {}
 
     def keys(areas: int) -> int:
-        mask, bit = 0, 0
-        while areas:
-            if areas & 1:
-                key = area_key.get(bit)
-                if key is None:
-                    key = area_key[bit] = key_of.setdefault((0, bit), len(key_of))
-                mask |= 1 << key
-            areas >>= 1
-            bit += 1
-        return mask
+        if areas not in memo:
+            mask = 0
+            for area in range(areas.bit_length()):
+                if areas >> area & 1 and area in area_bit:
+                    mask |= 1 << area_bit[area]  # two areas of one DAC code: one bit
+            memo[areas] = mask
+        return memo[areas]
 
-    memo: dict[int, int] = {}
-    key_masks = [
-        memo[p.areas] if p.areas in memo else memo.setdefault(p.areas, keys(p.areas)) for p in packed
-    ]
-    states = _matrix([p.states for p in packed])
-    areas = _matrix([p.areas for p in packed])
-    dac = _matrix([p.dac for p in packed])
-    instruments = _matrix([p.instruments for p in packed])
-    text = _matrix([p.text for p in packed])
-    assert text.shape[1] <= FINGERPRINT_BITS // 64 + 1
-    n = len(packed)
+    for row in rows.iterator(chunk_size=20_000):
+        item = reader.packed(row)
+        if not (item.states and item.areas and item.start is not None and item.end is not None):
+            continue
+        for name, value in (
+            ("pk", item.pk),
+            ("states", item.states),
+            ("areas", item.areas),
+            ("dac", item.dac),
+            ("instruments", item.instruments),
+            ("text", item.text),
+            ("group", groups.setdefault((item.providers, item.programme), len(groups))),
+            ("modality", modalities.setdefault(item.modality, len(modalities) - 1)),
+            ("start", item.start),
+            ("end", item.end),
+            ("start_month", item.start_month),
+            ("end_month", item.end_month),
+            ("keys", keys(item.areas)),
+        ):
+            columns[name].append(value)
+    arrays = {name: _matrix(columns[name]) for name in ("states", "areas", "dac", "instruments", "text")}
+    for name in ("areas", "dac", "instruments", "text"):
+        del columns[name]  # the arrays hold them now: a million fingerprints are some 150 MB
     return Table(
-        packed=packed,
-        states=states,
-        areas=areas,
-        dac=dac,
-        instruments=instruments,
-        text=text,
-        n_states=_count(states),
-        n_areas=_count(areas),
-        n_instruments=_count(instruments),
-        n_text=_count(text),
-        group=np.fromiter(
-            (groups.setdefault((p.providers, p.programme), len(groups)) for p in packed), np.int32, n
-        ),
-        modality=np.fromiter(
-            (modalities.setdefault(p.modality, len(modalities) - 1) for p in packed), np.int16, n
-        ),
-        start=np.fromiter((p.start for p in packed), np.int64, n),
-        end=np.fromiter((p.end for p in packed), np.int64, n),
-        start_month=np.fromiter((p.start_month for p in packed), np.int64, n),
-        end_month=np.fromiter((p.end_month for p in packed), np.int64, n),
-        keys=key_masks,
-        key_words=_matrix(key_masks),
+        pk=np.asarray(columns["pk"], dtype=np.int64),
+        state_masks=columns["states"],
+        **arrays,
+        **{f"n_{name}": _count(arrays[name]) for name in ("states", "areas", "instruments", "text")},
+        group=np.asarray(columns["group"], dtype=np.int32),
+        modality=np.asarray(columns["modality"], dtype=np.int16),
+        start=np.asarray(columns["start"], dtype=np.int64),
+        end=np.asarray(columns["end"], dtype=np.int64),
+        start_month=np.asarray(columns["start_month"], dtype=np.int64),
+        end_month=np.asarray(columns["end_month"], dtype=np.int64),
+        keys=columns["keys"],
+        key_words=_matrix(columns["keys"]),
     )
 
 
@@ -144,9 +132,9 @@ def _bits(mask: int) -> list[int]:
     return found
 
 
-def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Rows ordered by block (State, key) and start; the block of each; where each block starts."""
-    state_bits = [_bits(p.states) for p in table.packed]
+    state_bits = [_bits(mask) for mask in table.state_masks]
     key_bits = [_bits(k) for k in table.keys]
     width = max((max(k) for k in key_bits if k), default=0) + 1
     block, row = [], []
@@ -160,7 +148,7 @@ def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.lexsort((table.start[row_array], block_array))
     block_array, row_array = block_array[order], row_array[order]
     starts = np.flatnonzero(np.r_[True, block_array[1:] != block_array[:-1]])
-    return row_array, block_array, starts, width  # type: ignore[return-value]
+    return row_array, block_array, starts, width
 
 
 def _lowest_bit_below(common: np.ndarray, bit: int) -> np.ndarray:
@@ -311,7 +299,7 @@ def strongest(
         if progress:
             progress(number + 1, len(starts))
     row, partner, value = best.compact()
-    pk = np.fromiter((p.pk for p in table.packed), dtype=np.int64, count=len(table.packed))
+    pk = table.pk
     low, high = np.minimum(pk[row], pk[partner]), np.maximum(pk[row], pk[partner])
     found = {(x, y): round(v, 4) for x, y, v in zip(low.tolist(), high.tolist(), value.tolist(), strict=True)}
     return found, finished

@@ -184,4 +184,4 @@ def find_all(
         budget=budget_seconds,
     )
     written = batch.write(found, drop_others=finished, progress=progress)
-    return {"activities": len(table.packed), "pairs": len(found), "finished": int(finished), **written}
+    return {"activities": len(table.pk), "pairs": len(found), "finished": int(finished), **written}
