@@ -24,12 +24,15 @@ def envbool(name: str, default: str) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
-def envint(name: str, default: str) -> int:
+def envint(name: str, default: str, low: int | None = None) -> int:
     value = os.environ.get(name, default)
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
+    if low is not None and number < low:
+        raise ImproperlyConfigured(f"{name} must be at least {low}, not {number}")
+    return number
 
 
 def envfloat(name: str, default: str, low: float = 0.0, high: float = 1.0) -> float:
@@ -293,9 +296,7 @@ OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
 #: The strongest pairs kept for each activity: in a dense matrix (a State and an area that receive
 #: thousands of activities a year) one activity can score at the threshold with hundreds; a
 #: reviewer reads the strongest, and a pair stays while either of its two keeps it.
-OVERLAP_KEEP = envint("OVERLAP_KEEP", "20")
-if OVERLAP_KEEP < 1:
-    raise ImproperlyConfigured(f"OVERLAP_KEEP must be at least 1, not {OVERLAP_KEEP}")
+OVERLAP_KEEP = envint("OVERLAP_KEEP", "20", low=1)
 # Gaps (issue 17): the days an open request may wait, counted from its receipt, before it is
 # listed as overdue, for each stage it waits at.
 GAP_OVERDUE_DAYS = {

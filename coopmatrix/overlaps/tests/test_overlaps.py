@@ -373,6 +373,21 @@ def test_a_weight_or_threshold_outside_its_range_stops_the_start_naming_it(monke
         envfloat("OVERLAP_THRESHOLD", "0.6")
 
 
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_a_cap_on_the_pairs_kept_below_one_stops_the_start_naming_it(value):
+    import os
+    import subprocess
+    import sys
+
+    started = subprocess.run(
+        [sys.executable, "-c", "import coopmatrix.settings"],
+        env={**os.environ, "OVERLAP_KEEP": value},
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0 and "OVERLAP_KEEP must be" in started.stderr
+
+
 def test_the_score_reads_a_month_precision_date_as_its_whole_month(cast):
     a = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
     b = activity(cast, "OV workshop of B", "public", cast.org_b, cast.org_b)
