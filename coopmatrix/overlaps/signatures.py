@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -23,7 +23,7 @@ from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 from coopmatrix.vocabulary.models import ThematicArea
 
 from .models import Block, Signature
-from .scoring import Packed, fingerprint, pack
+from .scoring import Packed, fingerprint
 
 #: Raise when the packing changes: signatures of an older method are packed again.
 METHOD = 2
@@ -170,6 +170,7 @@ class Reader:
     open_end: dt.date
     #: Each area's key (area_keys).
     area_key: dict[int, int]
+    _dac: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def now(cls) -> Reader:
@@ -185,29 +186,36 @@ class Reader:
         )
 
     def dac(self, areas: int) -> int:
-        mask, key = 0, 0
-        while areas:
-            if areas & 1 and key in self.dac_bit:
-                mask |= 1 << self.dac_bit[key]
-            areas >>= 1
-            key += 1
-        return mask
+        # A check reads thousands of rows with a handful of different area masks.
+        found = self._dac.get(areas)
+        if found is None:
+            found = 0
+            for key in _keys(areas):
+                if key in self.dac_bit:
+                    found |= 1 << self.dac_bit[key]
+            self._dac[areas] = found
+        return found
 
     def packed(self, row: tuple) -> Packed:
+        """A kept row as scoring.Packed (what scoring.pack gives for the same activity)."""
         pk, states, areas, instruments, text, providers, programme, modality, start, end = row
         areas_mask = _int(areas)
-        return pack(
+        if start is not None and end is None:
+            end = max(start, self.open_end)
+        return Packed(
             pk,
-            states=_int(states),
-            areas=areas_mask,
-            dac=self.dac(areas_mask),
-            instruments=_int(instruments),
-            providers=providers.split(),
-            programme=programme,
-            modality=modality,
-            start=start,
-            end=end if end or not start else max(start, self.open_end),
-            text=_int(text),
+            _int(states),
+            areas_mask,
+            self.dac(areas_mask),
+            _int(instruments),
+            providers,  # kept sorted and space-separated, as pack() makes it
+            programme,
+            modality or "",
+            start.toordinal() if start else None,
+            end.toordinal() if end else None,
+            start.year * 12 + start.month - 1 if start else 0,
+            end.year * 12 + end.month - 1 if end else 0,
+            _int(text),
         )
 
     def of(self, signature: Signature) -> Packed:
