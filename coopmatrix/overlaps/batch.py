@@ -12,7 +12,7 @@ threshold, again by scoring.quick, so that what is kept is the figure the check 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,7 @@ from django.db import transaction
 
 from . import signatures
 from .models import Signature
+from .scoring import FINGERPRINT_BITS
 
 #: Pairs compared in one step: bounds the memory of the dense blocks.
 STEP = 2_000_000
@@ -33,7 +34,6 @@ class Table:
     """Every signature, one row per activity (only those with a period and a State)."""
 
     pk: np.ndarray  # int64: the activities' keys, ascending
-    state_masks: list[int]
     states: np.ndarray  # uint64 [n, words]
     areas: np.ndarray
     dac: np.ndarray
@@ -49,14 +49,13 @@ class Table:
     end: np.ndarray
     start_month: np.ndarray
     end_month: np.ndarray
-    keys: list[int]  # per row: its area keys as a bit mask (an area's DAC code, or the area)
-    key_words: np.ndarray  # the same, uint64 [n, words]
+    key_words: np.ndarray  # uint64 [n, words]: its area keys (an area's DAC code, or the area)
 
 
-def _matrix(masks: list[int]) -> np.ndarray:
-    """Bit masks as rows of 64-bit words (the lowest bits in the first word)."""
-    width = max(1, max((m.bit_length() for m in masks), default=0) // 64 + 1)
-    joined = b"".join(m.to_bytes(8 * width, "little") for m in masks)
+def _matrix(masks: list[bytes]) -> np.ndarray:
+    """Bit masks (little-endian bytes) as rows of 64-bit words, the lowest bits first."""
+    width = max(1, (max((len(m) for m in masks), default=0) + 7) // 8)
+    joined = b"".join(m.ljust(8 * width, b"\0") for m in masks)
     return np.frombuffer(joined, dtype="<u8").reshape(len(masks), width).astype(np.uint64)
 
 
@@ -65,90 +64,114 @@ def _count(array: np.ndarray) -> np.ndarray:
 
 
 def load(reader: signatures.Reader) -> Table:
-    """Every signature that can be in a pair (a State, an area, a period), in arrays."""
+    """Every signature that can be in a pair (a State, an area, a period), in arrays. Rows are read
+    into compact buffers, never into an object per activity: a million fit in some 400 MB."""
     rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
-    columns: dict[str, list[Any]] = defaultdict(list)
+    masks: dict[str, list[bytes]] = {"states": [], "areas": [], "dac": [], "instruments": [], "keys": []}
+    numbers = {
+        name: array("q") for name in ("pk", "group", "modality", "start", "end", "start_month", "end_month")
+    }
+    text = bytearray()
     groups: dict[tuple[str, str | None], int] = {}
     modalities: dict[str, int] = {"": -1}
     # Each area key (signatures.area_keys: a DAC purpose code, or an area of none) gets a bit.
     bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
     area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
-    memo: dict[int, int] = {}
+    memo: dict[bytes, tuple[bytes, bytes]] = {}
 
-    def keys(areas: int) -> int:
+    def keys_and_dac(areas: bytes) -> tuple[bytes, bytes]:
         if areas not in memo:
-            mask = 0
-            for area in range(areas.bit_length()):
-                if areas >> area & 1 and area in area_bit:
+            mask, value = 0, int.from_bytes(areas, "little")
+            for area in range(value.bit_length()):
+                if value >> area & 1 and area in area_bit:
                     mask |= 1 << area_bit[area]  # two areas of one DAC code: one bit
-            memo[areas] = mask
+            dac = reader.dac(value)
+            memo[areas] = (mask.to_bytes(8 * (mask.bit_length() // 64 + 1), "little"), signatures._bytes(dac))
         return memo[areas]
 
-    for row in rows.iterator(chunk_size=20_000):
-        item = reader.packed(row)
-        if not (item.states and item.areas and item.start is not None and item.end is not None):
+    for (
+        pk,
+        states,
+        areas,
+        instruments,
+        fingerprint,
+        providers,
+        programme,
+        modality,
+        start,
+        end,
+    ) in rows.iterator(chunk_size=20_000):
+        states, areas = bytes(states), bytes(areas)
+        if not (states.strip(b"\0") and areas.strip(b"\0")) or start is None:
             continue
+        if end is None:
+            end = max(start, reader.open_end)  # under way: to the end of this month
+        keys, dac = keys_and_dac(areas)
+        for name, mask in (("states", states), ("areas", areas), ("dac", dac), ("keys", keys)):
+            masks[name].append(mask)
+        masks["instruments"].append(bytes(instruments))
+        text += bytes(fingerprint).ljust(FINGERPRINT_BITS // 8, b"\0")
         for name, value in (
-            ("pk", item.pk),
-            ("states", item.states),
-            ("areas", item.areas),
-            ("dac", item.dac),
-            ("instruments", item.instruments),
-            ("text", item.text),
-            ("group", groups.setdefault((item.providers, item.programme), len(groups))),
-            ("modality", modalities.setdefault(item.modality, len(modalities) - 1)),
-            ("start", item.start),
-            ("end", item.end),
-            ("start_month", item.start_month),
-            ("end_month", item.end_month),
-            ("keys", keys(item.areas)),
+            ("pk", pk),
+            ("group", groups.setdefault((providers, programme), len(groups))),
+            ("modality", modalities.setdefault(modality or "", len(modalities) - 1)),
+            ("start", start.toordinal()),
+            ("end", end.toordinal()),
+            ("start_month", start.year * 12 + start.month - 1),
+            ("end_month", end.year * 12 + end.month - 1),
         ):
-            columns[name].append(value)
-    arrays = {name: _matrix(columns[name]) for name in ("states", "areas", "dac", "instruments", "text")}
-    for name in ("areas", "dac", "instruments", "text"):
-        del columns[name]  # the arrays hold them now: a million fingerprints are some 150 MB
+            numbers[name].append(value)
+    arrays = {name: _matrix(masks.pop(name)) for name in list(masks)}
+    arrays["text"] = (
+        np.frombuffer(bytes(text), dtype="<u8").reshape(-1, FINGERPRINT_BITS // 64).astype(np.uint64)
+    )
+    del text
     return Table(
-        pk=np.asarray(columns["pk"], dtype=np.int64),
-        state_masks=columns["states"],
-        **arrays,
+        pk=np.asarray(numbers["pk"], dtype=np.int64),
+        states=arrays["states"],
+        areas=arrays["areas"],
+        dac=arrays["dac"],
+        instruments=arrays["instruments"],
+        text=arrays["text"],
+        key_words=arrays["keys"],
         **{f"n_{name}": _count(arrays[name]) for name in ("states", "areas", "instruments", "text")},
-        group=np.asarray(columns["group"], dtype=np.int32),
-        modality=np.asarray(columns["modality"], dtype=np.int16),
-        start=np.asarray(columns["start"], dtype=np.int64),
-        end=np.asarray(columns["end"], dtype=np.int64),
-        start_month=np.asarray(columns["start_month"], dtype=np.int64),
-        end_month=np.asarray(columns["end_month"], dtype=np.int64),
-        keys=columns["keys"],
-        key_words=_matrix(columns["keys"]),
+        group=np.asarray(numbers["group"], dtype=np.int32),
+        modality=np.asarray(numbers["modality"], dtype=np.int16),
+        **{
+            name: np.asarray(numbers[name], dtype=np.int64)
+            for name in ("start", "end", "start_month", "end_month")
+        },
     )
 
 
-def _bits(mask: int) -> list[int]:
-    found = []
-    while mask:
-        low = mask & -mask
-        found.append(low.bit_length() - 1)
-        mask ^= low
-    return found
+def _set_bits(words: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bit) of every bit set in rows of 64-bit words, by row."""
+    rows, bits = [], []
+    as_bytes = words.view(np.uint8)
+    for first in range(0, len(words), chunk):
+        row, bit = np.nonzero(np.unpackbits(as_bytes[first : first + chunk], axis=1, bitorder="little"))
+        rows.append(row + first)
+        bits.append(bit)
+    return np.concatenate(rows or [np.zeros(0, np.int64)]), np.concatenate(bits or [np.zeros(0, np.int64)])
 
 
 def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Rows ordered by block (State, key) and start; the block of each; where each block starts."""
-    state_bits = [_bits(mask) for mask in table.state_masks]
-    key_bits = [_bits(k) for k in table.keys]
-    width = max((max(k) for k in key_bits if k), default=0) + 1
-    block, row = [], []
-    for index, (states, keys) in enumerate(zip(state_bits, key_bits, strict=True)):
-        for state in states:
-            for key in keys:
-                block.append(state * width + key)
-                row.append(index)
-    block_array = np.asarray(block, dtype=np.int64)
-    row_array = np.asarray(row, dtype=np.int64)
-    order = np.lexsort((table.start[row_array], block_array))
-    block_array, row_array = block_array[order], row_array[order]
-    starts = np.flatnonzero(np.r_[True, block_array[1:] != block_array[:-1]])
-    return row_array, block_array, starts, width
+    """Rows ordered by block (State, key) and start; the block of each; where each block starts;
+    the number of keys (a block is state × width + key)."""
+    state_rows, states = _set_bits(table.states)
+    key_rows, keys = _set_bits(table.key_words)
+    width = int(keys.max()) + 1 if len(keys) else 1
+    n_keys = np.bincount(key_rows, minlength=len(table.pk))
+    key_first = np.r_[0, np.cumsum(n_keys)[:-1]]
+    # Every (State, key) of each row: its States each repeated once per key.
+    repeat = n_keys[state_rows]
+    row = np.repeat(state_rows, repeat)
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    block = np.repeat(states, repeat).astype(np.int64) * width + keys[key_first[row] + offset]
+    order = np.lexsort((table.start[row], block))
+    block, row = block[order], row[order]
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    return row, block, starts, width
 
 
 def _lowest_bit_below(common: np.ndarray, bit: int) -> np.ndarray:
@@ -192,10 +215,14 @@ def _share(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.n
     return np.divide(common, smaller, out=np.zeros(len(common)), where=smaller > 0)
 
 
-def score_arrays(table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, float]) -> np.ndarray:
-    """The score of pairs (a, b) that are candidates, as scoring.quick computes it, in arrays."""
+def score_arrays(
+    table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, float], at_least: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The score of candidate pairs (a, b), as scoring.unrounded computes it (the same operations
+    in the same order, so the very same number), for the pairs that may reach `at_least`: the
+    cheap parts come first, and a pair that cannot reach it even with its States and text alike
+    is left before those two are read (the fingerprints are most of the work)."""
     t = table
-    states = _share(t.states[a], t.states[b], t.n_states[a], t.n_states[b])
     overlap = np.minimum(t.end_month[a], t.end_month[b]) - np.maximum(t.start_month[a], t.start_month[b]) + 1
     shorter = np.minimum(t.end_month[a] - t.start_month[a], t.end_month[b] - t.start_month[b]) + 1
     months = np.minimum(1.0, overlap / shorter)
@@ -203,11 +230,23 @@ def score_arrays(table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, 
     dac_common = (t.dac[a] & t.dac[b]).any(axis=1)
     areas = np.where((areas == 0) & dac_common, 0.5, areas)
     both = (t.n_instruments[a] > 0) & (t.n_instruments[b] > 0)
+    instruments_weight = np.where(both, weights["instruments"], 0.0)
+    modality = ((t.modality[a] >= 0) & (t.modality[a] == t.modality[b])).astype(np.float64)
+    total = weights["states"] + weights["months"] + weights["areas"] + instruments_weight
+    total = total + weights["modality"] + weights["text"]
+    total = np.where(total == 0, 1.0, total)
+    best = (
+        (weights["states"] + months * weights["months"] + areas * weights["areas"] + instruments_weight)
+        + modality * weights["modality"]
+        + weights["text"]
+    )
+    hope = best / total >= at_least - 1e-6
+    a, b, months, areas, both = a[hope], b[hope], months[hope], areas[hope], both[hope]
+    instruments_weight, modality, total = instruments_weight[hope], modality[hope], total[hope]
+    states = _share(t.states[a], t.states[b], t.n_states[a], t.n_states[b])
     instruments = np.where(
         both, _share(t.instruments[a], t.instruments[b], t.n_instruments[a], t.n_instruments[b]), 0.0
     )
-    instruments_weight = np.where(both, weights["instruments"], 0.0)
-    modality = ((t.modality[a] >= 0) & (t.modality[a] == t.modality[b])).astype(np.float64)
     own = t.n_text[a] + t.n_text[b]
     shared = np.bitwise_count(t.text[a] & t.text[b]).sum(axis=1, dtype=np.int32)
     text = np.divide(2 * shared, own, out=np.zeros(len(own)), where=(t.n_text[a] > 0) & (t.n_text[b] > 0))
@@ -219,9 +258,7 @@ def score_arrays(table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, 
         + modality * weights["modality"]
         + text * weights["text"]
     )
-    total = weights["states"] + weights["months"] + weights["areas"] + instruments_weight
-    total = total + weights["modality"] + weights["text"]
-    return points / np.where(total == 0, 1.0, total)
+    return a, b, points / total
 
 
 class _Strongest:
@@ -288,7 +325,7 @@ def strongest(
             a, b = a[keep_pair], b[keep_pair]
             if not len(a):
                 continue
-            value = score_arrays(table, a, b, weights)
+            a, b, value = score_arrays(table, a, b, weights, at_least=threshold)
             # round(value, 4) >= threshold, as the check on save decides it: numpy's rounding
             # differs from Python's at the last digit, so the few near the line are decided by Python.
             near = np.abs(value - threshold) < 1e-4
