@@ -131,9 +131,10 @@ class Signature(models.Model):
 
 class Block(models.Model):
     """Where an activity's signature is looked up: one row for each State it reaches and each
-    area key it has (an area's DAC purpose code, or the area itself), with its period. Two
-    activities can only be candidates when they share a row's State and key, so the check on save
-    reads a few index ranges instead of every activity whose period meets.
+    thematic area it has, with its period. Two activities can only be candidates when they share
+    a State and an area (or an area of the same DAC purpose code, read from the areas when asked,
+    so a code given later counts at once), so the check on save reads a few index ranges instead
+    of every activity whose period meets.
 
     `span` is the length class of the period (below 32 × 2**span days; -1 for an activity under
     way): an activity that ends after a day D and is shorter than L starts after D - L, which turns
@@ -141,7 +142,7 @@ class Block(models.Model):
 
     activity = models.ForeignKey("matrix.Activity", on_delete=models.CASCADE, related_name="+")
     state = models.IntegerField()
-    key = models.IntegerField()
+    area = models.IntegerField()
     span = models.SmallIntegerField()
     start = models.DateField()
     end = models.DateField(null=True)
@@ -150,7 +151,7 @@ class Block(models.Model):
     objects = VisibleQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["state", "key", "span", "start"], name="overlaps_block_lookup")]
+        indexes = [models.Index(fields=["state", "area", "span", "start"], name="overlaps_block_lookup")]
 
     def __str__(self) -> str:
         return f"block of activity {self.activity_id}"

@@ -110,22 +110,22 @@ def span_days(value: int) -> int:
     return 32 * 2**value
 
 
-def blocks(signature: Signature, keys: dict[int, int]) -> list[Block]:
+def blocks(signature: Signature) -> list[Block]:
     if signature.start is None:
         return []
-    areas = {keys[pk] for pk in _keys(_int(signature.areas)) if pk in keys}
+    areas = _keys(_int(signature.areas))
     length = span(signature.start, signature.end)
     return [
         Block(
             activity_id=signature.activity_id,
             state=state,
-            key=key,
+            area=area,
             span=length,
             start=signature.start,
             end=signature.end,
         )
         for state in _keys(_int(signature.states))
-        for key in sorted(areas)
+        for area in areas
     ]
 
 
@@ -135,13 +135,10 @@ def save(activity_ids: Iterable[int]) -> list[Signature]:
     theirs with them)."""
     ids = list(activity_ids)
     built = build(ids)
-    keys = area_keys()
     Block.objects.filter(activity_id__in=ids).delete()
     Signature.objects.filter(activity_id__in=ids).delete()
     Signature.objects.bulk_create(built)
-    Block.objects.bulk_create(
-        [block for signature in built for block in blocks(signature, keys)], batch_size=5000
-    )
+    Block.objects.bulk_create([block for signature in built for block in blocks(signature)], batch_size=5000)
     return built
 
 
@@ -232,14 +229,15 @@ def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
     of starts)."""
     if not (packed.states and packed.areas and packed.start and packed.end):
         return iter(())
-    keys = sorted({reader.area_key[pk] for pk in _keys(packed.areas) if pk in reader.area_key})
+    # Its areas, and those of its DAC purpose codes.
+    areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
     # Under way, or longer than a century: any start up to its end.
     periods = Q(span=-1, start__lte=end) | Q(span__gt=CENTURY, start__lte=end)
     for length in range(CENTURY + 1):
         periods |= Q(span=length, start__gte=start - dt.timedelta(days=span_days(length)), start__lte=end)
     found = (
-        Block.objects.filter(state__in=_keys(packed.states), key__in=keys)
+        Block.objects.filter(state__in=_keys(packed.states), area__in=sorted(areas))
         .filter(periods)
         .filter(Q(end__gte=start) | Q(end__isnull=True))
         .values("activity_id")

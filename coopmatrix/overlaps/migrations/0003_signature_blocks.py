@@ -17,14 +17,14 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('state', models.IntegerField()),
-                ('key', models.IntegerField()),
+                ('area', models.IntegerField()),
                 ('span', models.SmallIntegerField()),
                 ('start', models.DateField()),
                 ('end', models.DateField(null=True)),
                 ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='matrix.activity')),
             ],
             options={
-                'indexes': [models.Index(fields=['state', 'key', 'span', 'start'], name='overlaps_block_lookup')],
+                'indexes': [models.Index(fields=['state', 'area', 'span', 'start'], name='overlaps_block_lookup')],
             },
         ),
     ]

@@ -113,3 +113,22 @@ def test_a_second_full_computation_changes_nothing_and_a_stale_signature_is_pack
     assert (again["added"], again["changed"], again["dropped"]) == (0, 0, 0)
     assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == before
     assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
+
+
+def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_at_once(cast):
+    """The blocks are kept by area; the DAC purpose codes are read when a check asks. Two areas
+    given one code later make their activities candidates without saving them again."""
+    from coopmatrix.overlaps.tests.visibility import activity
+
+    a = activity(cast, "BT workshop one", "public", cast.org_a, cast.org_a)
+    b = activity(cast, "BT workshop two", "public", cast.org_b, cast.org_b)
+    first = ThematicArea.objects.create(code="bt-first", name="BT first")
+    second = ThematicArea.objects.create(code="bt-second", name="BT second")
+    a.thematic_areas.set([first])
+    b.thematic_areas.set([second])
+    signatures.save([a.pk, b.pk])
+    assert b.pk not in engine.scored(a.pk)
+    ThematicArea.objects.filter(pk__in=[first.pk, second.pk]).update(dac_code="15113")
+    assert b.pk in engine.scored(a.pk)
+    engine.find_all()
+    assert Overlap.objects.filter(first_id=min(a.pk, b.pk), second_id=max(a.pk, b.pk)).exists()
