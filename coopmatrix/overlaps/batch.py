@@ -26,7 +26,7 @@ from .models import Signature
 from .scoring import FINGERPRINT_BITS
 
 #: Pairs compared in one step: bounds the memory of the dense blocks.
-STEP = 2_000_000
+STEP = 500_000
 
 
 @dataclass
@@ -268,17 +268,19 @@ class _Strongest:
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.size = 0
+        self.size = self.compacted = 0
 
     def add(self, a: np.ndarray, b: np.ndarray, value: np.ndarray) -> None:
+        a, b = a.astype(np.int32), b.astype(np.int32)
         self.parts.append((np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((value, value))))
         self.size += 2 * len(a)
-        if self.size > 4 * STEP:
+        # Compacted when the new entries outgrow those kept: each entry is sorted a few times only.
+        if self.size - self.compacted > max(8 * STEP, self.compacted):
             self.compact()
 
     def compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.parts:
-            empty = np.zeros(0, dtype=np.int64)
+            empty = np.zeros(0, dtype=np.int32)
             return empty, empty, np.zeros(0)
         row, partner, value = (np.concatenate(column) for column in zip(*self.parts, strict=True))
         # Best first within each activity; ties go to the lower key, as engine.strongest ranks.
@@ -288,7 +290,7 @@ class _Strongest:
         rank = np.arange(len(row)) - np.repeat(first, np.diff(np.r_[first, len(row)]))
         keep = rank < self.keep
         self.parts = [(row[keep], partner[keep], value[keep])]
-        self.size = int(keep.sum())
+        self.size = self.compacted = int(keep.sum())
         return self.parts[0]
 
 

@@ -132,3 +132,18 @@ def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_a
     assert b.pk in engine.scored(a.pk)
     engine.find_all()
     assert Overlap.objects.filter(first_id=min(a.pk, b.pk), second_id=max(a.pk, b.pk)).exists()
+
+
+def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
+    matrix, monkeypatch, settings
+):
+    """A dense block is compared a step at a time and the strongest so far are compacted now and
+    then (memory): tiny steps, compacting after nearly every one, keep the very same pairs."""
+    from coopmatrix.overlaps import batch
+
+    settings.OVERLAP_KEEP = 3
+    table = batch.load(signatures.Reader.now())
+    whole, finished = batch.strongest(table)
+    monkeypatch.setattr(batch, "STEP", 2)
+    stepped, _ = batch.strongest(table)
+    assert finished and whole and stepped == whole
