@@ -184,8 +184,9 @@ QUEUE_TARGET_MS = 100
 
 
 def scale() -> str:
-    """The per-save check, the full computation (for at most BENCH_OVERLAP_BUDGET seconds, then
-    extrapolated) and the review queue's first page, on the benchmark database."""
+    """The per-save check, the full computation from no pairs (its search stops after
+    BENCH_OVERLAP_BUDGET seconds, default 600, and says so), a second run with nothing changed
+    and the review queue's first page, on the benchmark database."""
     import os
     import resource
     import time

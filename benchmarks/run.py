@@ -6,7 +6,7 @@ BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating ac
 BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see bench_load.py);
 BENCH_ONLY=overlaps only the quality of possible overlaps (issue 17, see bench_overlaps.py),
 BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERLAP_BUDGET: the
-seconds the full computation may run before its time is extrapolated, default 120).
+seconds the full computation's search may run before it stops and says so, default 600).
 """
 
 from __future__ import annotations
