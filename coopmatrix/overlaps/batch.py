@@ -56,7 +56,7 @@ def _matrix(masks: list[bytes]) -> np.ndarray:
     """Bit masks (little-endian bytes) as rows of 64-bit words, the lowest bits first."""
     width = max(1, (max((len(m) for m in masks), default=0) + 7) // 8)
     joined = b"".join(m.ljust(8 * width, b"\0") for m in masks)
-    return np.frombuffer(joined, dtype="<u8").reshape(len(masks), width).astype(np.uint64)
+    return np.frombuffer(joined, dtype="<u8").reshape(len(masks), width).astype(np.uint64, copy=False)
 
 
 def _count(array: np.ndarray) -> np.ndarray:
@@ -123,7 +123,7 @@ def load(reader: signatures.Reader) -> Table:
             numbers[name].append(value)
     arrays = {name: _matrix(masks.pop(name)) for name in list(masks)}
     arrays["text"] = (
-        np.frombuffer(bytes(text), dtype="<u8").reshape(-1, FINGERPRINT_BITS // 64).astype(np.uint64)
+        np.frombuffer(text, dtype="<u8").reshape(-1, FINGERPRINT_BITS // 64).astype(np.uint64, copy=False)
     )
     del text
     return Table(
@@ -262,36 +262,84 @@ def score_arrays(
 
 
 class _Strongest:
-    """The strongest pairs of each activity so far: entries (activity, partner, value), compacted
-    to at most `keep` per activity whenever they grow past a bound (memory stays near n × keep)."""
+    """The strongest pairs of each activity so far, in two arrays of `keep` columns (values best
+    first, partners): memory stays at n × keep whatever the number of pairs compared. A new entry
+    is let in only when it reaches its activity's weakest kept value; entries let in wait in a
+    buffer and are merged a batch at a time (the rows they touch only)."""
 
-    def __init__(self, keep: int) -> None:
+    def __init__(self, rows: int, keep: int) -> None:
         self.keep = keep
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.size = self.compacted = 0
+        self.value = np.full((rows, keep), -np.inf)
+        # Empty places hold the largest partner: a tie goes to the lower key, as engine.strongest.
+        self.partner = np.full((rows, keep), np.iinfo(np.int32).max, dtype=np.int32)
+        self.floor = np.full(rows, -np.inf)
+        self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.size = 0
 
     def add(self, a: np.ndarray, b: np.ndarray, value: np.ndarray) -> None:
-        a, b = a.astype(np.int32), b.astype(np.int32)
-        self.parts.append((np.concatenate((a, b)), np.concatenate((b, a)), np.concatenate((value, value))))
-        self.size += 2 * len(a)
-        # Compacted when the new entries outgrow those kept: each entry is sorted a few times only.
-        if self.size - self.compacted > max(8 * STEP, self.compacted):
-            self.compact()
+        rows = np.concatenate((a, b)).astype(np.int32)
+        partners = np.concatenate((b, a)).astype(np.int32)
+        values = np.concatenate((value, value))
+        enters = values >= self.floor[rows]
+        if enters.any():
+            self.waiting.append((rows[enters], partners[enters], values[enters]))
+            self.size += int(enters.sum())
+            if self.size > 4 * STEP:
+                self.merge()
 
-    def compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.parts:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, np.zeros(0)
-        row, partner, value = (np.concatenate(column) for column in zip(*self.parts, strict=True))
-        # Best first within each activity; ties go to the lower key, as engine.strongest ranks.
-        order = np.lexsort((partner, -value, row))
-        row, partner, value = row[order], partner[order], value[order]
-        first = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1]
-        rank = np.arange(len(row)) - np.repeat(first, np.diff(np.r_[first, len(row)]))
-        keep = rank < self.keep
-        self.parts = [(row[keep], partner[keep], value[keep])]
-        self.size = self.compacted = int(keep.sum())
-        return self.parts[0]
+    def merge(self) -> None:
+        if not self.waiting:
+            return
+        rows, partners, values = (np.concatenate(column) for column in zip(*self.waiting, strict=True))
+        self.waiting, self.size = [], 0
+        touched = np.unique(rows)
+        rows = np.concatenate((np.repeat(touched, self.keep), rows))
+        partners = np.concatenate((self.partner[touched].ravel(), partners))
+        values = np.concatenate((self.value[touched].ravel(), values))
+        # Best first within each activity, ties to the lower key; each touched row has `keep`.
+        order = np.lexsort((partners, -values, rows))
+        rows, partners, values = rows[order], partners[order], values[order]
+        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
+        rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+        kept = rank < self.keep
+        self.value[touched] = values[kept].reshape(len(touched), self.keep)
+        self.partner[touched] = partners[kept].reshape(len(touched), self.keep)
+        self.floor[touched] = self.value[touched, -1]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, partner, value) of every kept entry."""
+        self.merge()
+        row, column = np.nonzero(self.value > -np.inf)
+        return row, self.partner[row, column], self.value[row, column]
+
+
+def _pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One int64 per pair (the lower activity key in the high bits), to sort and match pairs."""
+    if len(second) and int(second.max()) >= 2**32:
+        raise ValueError("activity keys past 2**32 cannot be paired in arrays")
+    return (first.astype(np.int64) << 32) | second.astype(np.int64)
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    # Python's round(), as the check on save rounds: numpy's differs at the last digit.
+    return np.fromiter((round(v, 4) for v in values.tolist()), dtype=np.float64, count=len(values))
+
+
+@dataclass
+class Found:
+    """Pairs kept, sorted: their keys (_pair_key) and scores."""
+
+    keys: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def as_dict(self) -> dict[tuple[int, int], float]:
+        return {
+            (key >> 32, key & 0xFFFFFFFF): score
+            for key, score in zip(self.keys.tolist(), self.scores.tolist(), strict=True)
+        }
 
 
 def strongest(
@@ -299,15 +347,14 @@ def strongest(
     keep: int | None = None,
     progress: Callable[[int, int], Any] | None = None,
     budget: float | None = None,
-) -> tuple[dict[tuple[int, int], float], bool]:
+) -> tuple[Found, bool]:
     """The pairs kept: each activity's `keep` strongest at the threshold (a pair stays when either
-    of its two keeps it), as {(first key, second key): score}; and whether the search finished
-    (False when `budget` seconds ran out first)."""
+    of its two keeps it); and whether the search finished (False when `budget` seconds ran out)."""
     import time
 
     weights = dict(settings.OVERLAP_WEIGHTS)
     threshold = settings.OVERLAP_THRESHOLD
-    best = _Strongest(keep or settings.OVERLAP_KEEP)
+    best = _Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
     rows, block_of, starts, width = blocks(table)
     ends = np.r_[starts[1:], len(rows)]
     began, finished = time.monotonic(), True
@@ -337,22 +384,47 @@ def strongest(
             best.add(a[sure], b[sure], value[sure])
         if progress:
             progress(number + 1, len(starts))
-    row, partner, value = best.compact()
-    pk = table.pk
-    low, high = np.minimum(pk[row], pk[partner]), np.maximum(pk[row], pk[partner])
-    found = {(x, y): round(v, 4) for x, y, v in zip(low.tolist(), high.tolist(), value.tolist(), strict=True)}
+    row, partner, value = best.pairs()
+    low, high = np.minimum(table.pk[row], table.pk[partner]), np.maximum(table.pk[row], table.pk[partner])
+    # A pair kept by both of its activities is there twice: once is enough.
+    keys, first = np.unique(_pair_key(low, high), return_index=True)
+    found = Found(keys, _rounded(value[first]))
     return found, finished
 
 
+def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs kept now, sorted by their key: keys, row keys, reviewed or not, scores."""
+    from .models import Overlap
+
+    columns: dict[str, array] = {name: array("q") for name in ("key", "pk", "reviewed")}
+    scores = array("d")
+    for pk, first, second, verdict, value in Overlap.objects.values_list(
+        "pk", "first_id", "second_id", "verdict", "score"
+    ).iterator(chunk_size=20_000):
+        columns["key"].append((first << 32) | second)
+        columns["pk"].append(pk)
+        columns["reviewed"].append(1 if verdict else 0)
+        scores.append(value)
+    keys = np.asarray(columns["key"], dtype=np.int64)
+    order = np.argsort(keys)
+    return (
+        keys[order],
+        np.asarray(columns["pk"], dtype=np.int64)[order],
+        np.asarray(columns["reviewed"], dtype=bool)[order],
+        np.asarray(scores, dtype=np.float64)[order],
+    )
+
+
 def write(
-    found: dict[tuple[int, int], float],
+    found: Found,
     drop_others: bool = True,
     progress: Callable[[str, int, int], Any] | None = None,
     chunk: int = 2000,
 ) -> dict[str, int]:
     """Keep the pairs found, explained (engine.explained's reasons), in bulk and with history:
     new ones added, changed ones brought up to date, reviewed ones rescored whatever their score;
-    with `drop_others`, the unreviewed pairs no longer found go."""
+    with `drop_others`, the unreviewed pairs no longer found go. Pairs are matched in sorted
+    arrays, never in a dictionary of millions."""
     from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
     from .describe import describe
@@ -360,30 +432,31 @@ def write(
     from .models import Overlap
     from .scoring import score
 
-    existing = {
-        (first, second): (pk, verdict, value)
-        for pk, first, second, verdict, value in Overlap.objects.values_list(
-            "pk", "first_id", "second_id", "verdict", "score"
-        )
-    }
+    keys, pks, reviewed, scores = _kept_pairs()
+    at = np.searchsorted(keys, found.keys).clip(max=max(len(keys) - 1, 0))
+    known = (keys[at] == found.keys) if len(keys) else np.zeros(len(found), dtype=bool)
     # A pair kept with the score found now was explained when it was scored so (its activities
     # have not changed since: a change checks them again on save); the others are explained now.
-    pairs = sorted(
-        {pair for pair, value in found.items() if pair not in existing or existing[pair][2] != value}
-        | {pair for pair, (_, verdict, _value) in existing.items() if verdict}
-    )
+    fresh = ~known | (scores[at] != found.scores) if len(keys) else ~known
+    todo = np.union1d(found.keys[fresh], keys[reviewed])
     added = changed = 0
-    for start in range(0, len(pairs), chunk):
-        part = pairs[start : start + chunk]
+    for start in range(0, len(todo), chunk):
+        part = [(key >> 32, key & 0xFFFFFFFF) for key in todo[start : start + chunk].tolist()]
+        where = np.searchsorted(keys, todo[start : start + chunk]).clip(max=max(len(keys) - 1, 0))
+        row_of = {
+            pair: int(pks[w])
+            for pair, w, key in zip(part, where.tolist(), todo[start : start + chunk].tolist(), strict=True)
+            if len(keys) and keys[w] == key
+        }
         described = describe({pk for pair in part for pk in pair})
-        kept = Overlap.objects.in_bulk([existing[p][0] for p in part if p in existing])
+        kept = Overlap.objects.in_bulk(list(row_of.values()))
         new, moved = [], []
         for first, second in part:
             if first not in described or second not in described:
                 continue
             candidate = score(described[first], described[second], weights())
             reasons = reasons_of(candidate)
-            overlap = kept.get(existing[(first, second)][0]) if (first, second) in existing else None
+            overlap = kept.get(row_of.get((first, second), -1))
             if overlap is None:
                 new.append(
                     Overlap(
@@ -404,10 +477,10 @@ def write(
             bulk_update_with_history(moved, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
         added, changed = added + len(new), changed + len(moved)
         if progress:
-            progress("kept", min(start + chunk, len(pairs)), len(pairs))
+            progress("kept", min(start + chunk, len(todo)), len(todo))
     dropped = 0
     if drop_others:
-        stale = [pk for pair, (pk, verdict, _value) in existing.items() if not verdict and pair not in found]
+        stale = pks[~reviewed & ~np.isin(keys, found.keys)].tolist()
         for start in range(0, len(stale), chunk):
             with transaction.atomic():
                 dropped += (
