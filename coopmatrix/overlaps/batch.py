@@ -13,7 +13,7 @@ threshold, again by scoring.quick, so that what is kept is the figure the check 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,12 @@ def load(reader: signatures.Reader) -> Table:
     """Every signature that can be in a pair (a State, an area, a period), in arrays. Rows are read
     into compact buffers, never into an object per activity: a million fit in some 400 MB."""
     rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
+    return table_of(rows.iterator(chunk_size=20_000), reader)
+
+
+def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
+    """These signature rows (signatures.FIELDS and PERIOD) in arrays, in their order; rows that
+    cannot be in a pair are left out."""
     masks: dict[str, list[bytes]] = {"states": [], "areas": [], "dac": [], "instruments": [], "keys": []}
     numbers = {
         name: array("q") for name in ("pk", "group", "modality", "start", "end", "start_month", "end_month")
@@ -100,7 +106,7 @@ def load(reader: signatures.Reader) -> Table:
         modality,
         start,
         end,
-    ) in rows.iterator(chunk_size=20_000):
+    ) in rows:
         states, areas = bytes(states), bytes(areas)
         if not (states.strip(b"\0") and areas.strip(b"\0")) or start is None:
             continue
@@ -259,6 +265,27 @@ def score_arrays(
         + text * weights["text"]
     )
     return a, b, points / total
+
+
+def scores_with(table: Table, first: int, weights: dict[str, float], threshold: float) -> dict[int, float]:
+    """The activities scoring at the threshold with the one in row `first`, and their scores
+    before rounding: the check on save, in arrays, for the pools of thousands."""
+    t = table
+    others = np.delete(np.arange(len(t.pk)), first)
+    a = np.full(len(others), first)
+    candidate = (
+        (t.states[a] & t.states[others]).any(axis=1)
+        & ((t.areas[a] & t.areas[others]).any(axis=1) | (t.dac[a] & t.dac[others]).any(axis=1))
+        & (t.start[a] <= t.end[others])
+        & (t.start[others] <= t.end[a])
+        & (t.group[a] != t.group[others])
+    )
+    a, b, value = score_arrays(t, a[candidate], others[candidate], weights, at_least=threshold)
+    return {
+        key: v
+        for key, v in zip(t.pk[b].tolist(), value.tolist(), strict=True)
+        if v >= threshold - 1e-4 and round(v, 4) >= threshold
+    }
 
 
 class _Strongest:

@@ -28,6 +28,11 @@ def weights() -> Mapping[str, float]:
     return settings.OVERLAP_WEIGHTS
 
 
+#: From this many candidates on, a check scores them in arrays (batch.scores_with, the same figures)
+#: rather than one by one.
+IN_ARRAYS = 300
+
+
 def strongest(scores: Mapping[int, float], keep: int | None = None) -> list[int]:
     """The activities of the strongest pairs, best first (ties: the lower key)."""
     ranked = sorted(scores, key=lambda pk: (-scores[pk], pk))
@@ -45,9 +50,18 @@ def scored(activity_id: int, reader: signatures.Reader | None = None) -> dict[in
     reader = reader or signatures.Reader.now()
     packed = reader.of(built[0])
     threshold, weighed = settings.OVERLAP_THRESHOLD, weights()
+    rows = signatures.pool_rows(packed, reader)
+    if len(rows) >= IN_ARRAYS:
+        from . import batch
+
+        own = tuple(getattr(built[0], name) for name in signatures.FIELDS + signatures.PERIOD)
+        table = batch.table_of([own, *rows], reader)
+        # Its own row comes first (it has a State, an area and a period, or no pool would be).
+        assert table.pk[0] == activity_id
+        return batch.scores_with(table, 0, dict(weighed), threshold)
     return {
         other.pk: value
-        for other in signatures.pool(packed, reader)
+        for other in map(reader.packed, rows)
         if (value := unrounded(packed, other, weighed)) is not None and round(value, 4) >= threshold
     }
 

@@ -223,12 +223,12 @@ def _keys(mask: int) -> list[int]:
     return [i for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
+def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     """The activities that may overlap this one, narrowed in the database: a State reached in
     common, an area key in common, periods that meet (models.Block: per length class, one range
     of starts)."""
     if not (packed.states and packed.areas and packed.start and packed.end):
-        return iter(())
+        return []
     # Its areas, and those of its DAC purpose codes.
     areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
@@ -247,4 +247,9 @@ def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
         .exclude(activity_id=packed.pk)
         .values_list(*FIELDS, *PERIOD)
     )
-    return (reader.packed(row) for row in rows.iterator(chunk_size=2000))
+    # Fetched whole (thousands of rows at most): a server-side cursor would plan for the first few.
+    return list(rows)
+
+
+def pool(packed: Packed, reader: Reader) -> Iterator[Packed]:
+    return (reader.packed(row) for row in pool_rows(packed, reader))

@@ -147,3 +147,13 @@ def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     monkeypatch.setattr(batch, "STEP", 2)
     stepped, _ = batch.strongest(table)
     assert finished and len(whole) and stepped.as_dict() == whole.as_dict()
+
+
+def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monkeypatch):
+    """From engine.IN_ARRAYS candidates on, a check scores its pool in arrays: the same
+    activities, the same scores, as one by one."""
+    one_by_one = {pk: engine.scored(pk) for pk in matrix}
+    monkeypatch.setattr(engine, "IN_ARRAYS", 1)
+    in_arrays = {pk: engine.scored(pk) for pk in matrix}
+    assert in_arrays == one_by_one
+    assert sum(len(found) for found in one_by_one.values()) > 100
