@@ -27,6 +27,8 @@ from .scoring import FINGERPRINT_BITS
 
 #: Pairs compared in one step: bounds the memory of the dense blocks.
 STEP = 500_000
+#: Activities whose strongest are merged at once.
+MERGE_ROWS = 50_000
 
 
 @dataclass
@@ -84,6 +86,7 @@ def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
     bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
     area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
     memo: dict[bytes, tuple[bytes, bytes]] = {}
+    shared: dict[bytes, bytes] = {}
 
     def keys_and_dac(areas: bytes) -> tuple[bytes, bytes]:
         if areas not in memo:
@@ -107,7 +110,11 @@ def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
         start,
         end,
     ) in rows:
-        states, areas = bytes(states), bytes(areas)
+        # Equal masks share one bytes object: a million rows hold a few thousand different ones.
+        states, areas = (
+            shared.setdefault(bytes(states), bytes(states)),
+            shared.setdefault(bytes(areas), bytes(areas)),
+        )
         if not (states.strip(b"\0") and areas.strip(b"\0")) or start is None:
             continue
         if end is None:
@@ -115,7 +122,7 @@ def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
         keys, dac = keys_and_dac(areas)
         for name, mask in (("states", states), ("areas", areas), ("dac", dac), ("keys", keys)):
             masks[name].append(mask)
-        masks["instruments"].append(bytes(instruments))
+        masks["instruments"].append(shared.setdefault(bytes(instruments), bytes(instruments)))
         text += bytes(fingerprint).ljust(FINGERPRINT_BITS // 8, b"\0")
         for name, value in (
             ("pk", pk),
@@ -319,7 +326,17 @@ class _Strongest:
             return
         rows, partners, values = (np.concatenate(column) for column in zip(*self.waiting, strict=True))
         self.waiting, self.size = [], 0
+        order = np.argsort(rows, kind="stable")
+        rows, partners, values = rows[order], partners[order], values[order]
         touched = np.unique(rows)
+        # A slice of rows at a time, so the sort below stays small (memory).
+        for first in range(0, len(touched), MERGE_ROWS):
+            part = touched[first : first + MERGE_ROWS]
+            low = int(np.searchsorted(rows, part[0], side="left"))
+            high = int(np.searchsorted(rows, part[-1], side="right"))
+            self._merge(part, rows[low:high], partners[low:high], values[low:high])
+
+    def _merge(self, touched: np.ndarray, rows: np.ndarray, partners: np.ndarray, values: np.ndarray) -> None:
         rows = np.concatenate((np.repeat(touched, self.keep), rows))
         partners = np.concatenate((self.partner[touched].ravel(), partners))
         values = np.concatenate((self.value[touched].ravel(), values))
@@ -347,9 +364,13 @@ def _pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return (first.astype(np.int64) << 32) | second.astype(np.int64)
 
 
-def _rounded(values: np.ndarray) -> np.ndarray:
+def _rounded(values: np.ndarray, chunk: int = 100_000) -> np.ndarray:
     # Python's round(), as the check on save rounds: numpy's differs at the last digit.
-    return np.fromiter((round(v, 4) for v in values.tolist()), dtype=np.float64, count=len(values))
+    out = np.empty(len(values))
+    for first in range(0, len(values), chunk):
+        part = values[first : first + chunk].tolist()
+        out[first : first + chunk] = [round(v, 4) for v in part]
+    return out
 
 
 @dataclass

@@ -197,5 +197,7 @@ def find_all(
         progress=(lambda done, total: progress("pairs", done, total)) if progress else None,
         budget=budget_seconds,
     )
+    activities = len(table.pk)
+    del table  # the arrays go before the pairs are explained and written (memory)
     written = batch.write(found, drop_others=finished, progress=progress)
-    return {"activities": len(table.pk), "pairs": len(found), "finished": int(finished), **written}
+    return {"activities": activities, "pairs": len(found), "finished": int(finished), **written}

@@ -145,6 +145,7 @@ def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     table = batch.load(signatures.Reader.now())
     whole, finished = batch.strongest(table)
     monkeypatch.setattr(batch, "STEP", 2)
+    monkeypatch.setattr(batch, "MERGE_ROWS", 3)
     stepped, _ = batch.strongest(table)
     assert finished and len(whole) and stepped.as_dict() == whole.as_dict()
 
