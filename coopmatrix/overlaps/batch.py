@@ -198,6 +198,18 @@ def _lowest_bit_below(common: np.ndarray, bit: int) -> np.ndarray:
     return below
 
 
+def sweep_size(table: Table) -> int:
+    """How many pairs the sweep goes through (periods that meet in a block), without comparing them."""
+    rows, _block, starts, _width = blocks(table)
+    ends = np.r_[starts[1:], len(rows)]
+    total = 0
+    for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+        start, end = table.start[rows[first:last]], table.end[rows[first:last]]
+        upto = np.searchsorted(start, end, side="right")
+        total += int(np.maximum(upto - np.arange(1, last - first + 1), 0).sum())
+    return total
+
+
 def _pairs(
     members: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -395,6 +407,7 @@ def strongest(
     keep: int | None = None,
     progress: Callable[[int, int], Any] | None = None,
     budget: float | None = None,
+    stats: dict[str, int] | None = None,
 ) -> tuple[Found, bool]:
     """The pairs kept: each activity's `keep` strongest at the threshold (a pair stays when either
     of its two keeps it); and whether the search finished (False when `budget` seconds ran out)."""
@@ -414,6 +427,8 @@ def strongest(
             continue
         state, key = divmod(int(block_of[first]), width)
         for a, b in _pairs(rows[first:last], table.start, table.end):
+            if stats is not None:
+                stats["compared"] = stats.get("compared", 0) + len(a)
             keep_pair = table.group[a] != table.group[b]
             if state:
                 keep_pair &= ~_lowest_bit_below(table.states[a] & table.states[b], state)
