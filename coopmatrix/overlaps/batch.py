@@ -362,11 +362,26 @@ class _Strongest:
         self.partner[touched] = partners[kept].reshape(len(touched), self.keep)
         self.floor[touched] = self.value[touched, -1]
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, partner, value) of every kept entry."""
+    def pairs(self, pk: np.ndarray) -> Found:
+        """Every pair kept, once: a slice of activities at a time, a pair both keep is taken
+        from its lower row only (memory: no array of every entry, no sort to drop the twins)."""
         self.merge()
-        row, column = np.nonzero(self.value > -np.inf)
-        return row, self.partner[row, column], self.value[row, column]
+        keys, scores = [], []
+        for first in range(0, len(self.value), MERGE_ROWS):
+            row, column = np.nonzero(self.value[first : first + MERGE_ROWS] > -np.inf)
+            row += first
+            partner = self.partner[row, column]
+            twin = (self.partner[partner] == row[:, None]).any(axis=1)
+            once = ~twin | (row < partner)
+            row, partner, value = row[once], partner[once], self.value[row[once], column[once]]
+            low, high = np.minimum(pk[row], pk[partner]), np.maximum(pk[row], pk[partner])
+            keys.append(_pair_key(low, high))
+            scores.append(_rounded(value))
+        if not keys:
+            return Found(np.zeros(0, dtype=np.int64), np.zeros(0))
+        key, score = np.concatenate(keys), np.concatenate(scores)
+        order = np.argsort(key)
+        return Found(key[order], score[order])
 
 
 def _pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -447,12 +462,8 @@ def strongest(
             best.add(a[sure], b[sure], value[sure])
         if progress:
             progress(number + 1, len(starts))
-    row, partner, value = best.pairs()
-    low, high = np.minimum(table.pk[row], table.pk[partner]), np.maximum(table.pk[row], table.pk[partner])
-    # A pair kept by both of its activities is there twice: once is enough.
-    keys, first = np.unique(_pair_key(low, high), return_index=True)
-    found = Found(keys, _rounded(value[first]))
-    return found, finished
+    del rows, block_of, starts, ends  # the blocks go before the pairs are gathered (memory)
+    return best.pairs(table.pk), finished
 
 
 def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
