@@ -6,14 +6,16 @@ blocks by (State, area key), each block sorted by start; in a block, the activit
 meet one's are the ones that start before it ends (a sweep, no pair compared twice). A pair sharing
 several States and keys is compared in one block only: the one of its lowest common State and key.
 
-Each pair is first scored in arrays, then, when its array score comes within a hair of the
-threshold, again by scoring.quick, so that what is kept is the figure the check on save gives.
+The pairs of each block are swept by a compiled loop (sweep.py) that scores them with the
+arithmetic of scoring.unrounded and keeps each activity's strongest as it goes; a score is held to
+the lowest figure that rounds to the threshold (`cut`), so what is kept is what the check on save
+keeps.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +27,9 @@ from . import signatures
 from .models import Signature
 from .scoring import FINGERPRINT_BITS
 
-#: Pairs compared in one step: bounds the memory of the dense blocks.
-STEP = 500_000
-#: Activities whose strongest are merged at once.
+#: Blocks swept between two looks at the clock and the progress bar.
+SWEEP_BLOCKS = 64
+#: Activities whose pairs are gathered at once (memory).
 MERGE_ROWS = 50_000
 
 
@@ -187,17 +189,6 @@ def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     return row, block, starts, width
 
 
-def _lowest_bit_below(common: np.ndarray, bit: int) -> np.ndarray:
-    """Whether each row of `common` (uint64 words) has a bit set below `bit`."""
-    below = np.zeros(len(common), dtype=bool)
-    word, offset = divmod(bit, 64)
-    for column in range(min(word, common.shape[1])):
-        below |= common[:, column] != 0
-    if offset and word < common.shape[1]:
-        below |= (common[:, word] & np.uint64((1 << offset) - 1)) != 0
-    return below
-
-
 def sweep_size(table: Table) -> int:
     """How many pairs the sweep goes through (periods that meet in a block), without comparing them."""
     rows, _block, starts, _width = blocks(table)
@@ -208,30 +199,6 @@ def sweep_size(table: Table) -> int:
         upto = np.searchsorted(start, end, side="right")
         total += int(np.maximum(upto - np.arange(1, last - first + 1), 0).sum())
     return total
-
-
-def _pairs(
-    members: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Pairs (i, j) of a block sorted by start whose periods meet, at most STEP at a time."""
-    s, e = start[members], end[members]
-    count = len(members)
-    upto = np.searchsorted(s, e, side="right")
-    after = np.maximum(upto - np.arange(1, count + 1), 0)
-    total = np.cumsum(after)
-    first = 0
-    while first < count:
-        base = total[first - 1] if first else 0
-        last = int(np.searchsorted(total, base + STEP, side="right"))
-        last = max(last, first + 1)
-        size = after[first:last]
-        n = int(size.sum())
-        if n:
-            i = np.repeat(np.arange(first, last), size)
-            offsets = np.arange(n) - np.repeat(np.cumsum(size) - size, size)
-            j = i + 1 + offsets
-            yield members[i], members[j]
-        first = last
 
 
 def _share(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
@@ -300,72 +267,23 @@ def scores_with(table: Table, first: int, weights: dict[str, float], threshold: 
         & (t.group[a] != t.group[others])
     )
     a, b, value = score_arrays(t, a[candidate], others[candidate], weights, at_least=threshold)
-    return {
-        key: v
-        for key, v in zip(t.pk[b].tolist(), value.tolist(), strict=True)
-        if v >= threshold - 1e-4 and round(v, 4) >= threshold
-    }
+    reached = value >= cut(threshold)
+    return dict(zip(t.pk[b][reached].tolist(), value[reached].tolist(), strict=True))
 
 
 class _Strongest:
-    """The strongest pairs of each activity so far, in two arrays of `keep` columns (values best
-    first, partners): memory stays at n × keep whatever the number of pairs compared. A new entry
-    is let in only when it reaches its activity's weakest kept value; entries let in wait in a
-    buffer and are merged a batch at a time (the rows they touch only)."""
+    """The strongest pairs of each activity, in two arrays of `keep` columns (values best first,
+    partners): memory stays at n × keep whatever the number of pairs compared. The sweep
+    (sweep.py) fills them."""
 
     def __init__(self, rows: int, keep: int) -> None:
-        self.keep = keep
         self.value = np.full((rows, keep), -np.inf)
         # Empty places hold the largest partner: a tie goes to the lower key, as engine.strongest.
         self.partner = np.full((rows, keep), np.iinfo(np.int32).max, dtype=np.int32)
-        self.floor = np.full(rows, -np.inf)
-        self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.size = 0
-
-    def add(self, a: np.ndarray, b: np.ndarray, value: np.ndarray) -> None:
-        rows = np.concatenate((a, b)).astype(np.int32)
-        partners = np.concatenate((b, a)).astype(np.int32)
-        values = np.concatenate((value, value))
-        enters = values >= self.floor[rows]
-        if enters.any():
-            self.waiting.append((rows[enters], partners[enters], values[enters]))
-            self.size += int(enters.sum())
-            if self.size > 4 * STEP:
-                self.merge()
-
-    def merge(self) -> None:
-        if not self.waiting:
-            return
-        rows, partners, values = (np.concatenate(column) for column in zip(*self.waiting, strict=True))
-        self.waiting, self.size = [], 0
-        order = np.argsort(rows, kind="stable")
-        rows, partners, values = rows[order], partners[order], values[order]
-        touched = np.unique(rows)
-        # A slice of rows at a time, so the sort below stays small (memory).
-        for first in range(0, len(touched), MERGE_ROWS):
-            part = touched[first : first + MERGE_ROWS]
-            low = int(np.searchsorted(rows, part[0], side="left"))
-            high = int(np.searchsorted(rows, part[-1], side="right"))
-            self._merge(part, rows[low:high], partners[low:high], values[low:high])
-
-    def _merge(self, touched: np.ndarray, rows: np.ndarray, partners: np.ndarray, values: np.ndarray) -> None:
-        rows = np.concatenate((np.repeat(touched, self.keep), rows))
-        partners = np.concatenate((self.partner[touched].ravel(), partners))
-        values = np.concatenate((self.value[touched].ravel(), values))
-        # Best first within each activity, ties to the lower key; each touched row has `keep`.
-        order = np.lexsort((partners, -values, rows))
-        rows, partners, values = rows[order], partners[order], values[order]
-        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
-        rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
-        kept = rank < self.keep
-        self.value[touched] = values[kept].reshape(len(touched), self.keep)
-        self.partner[touched] = partners[kept].reshape(len(touched), self.keep)
-        self.floor[touched] = self.value[touched, -1]
 
     def pairs(self, pk: np.ndarray) -> Found:
         """Every pair kept, once: a slice of activities at a time, a pair both keep is taken
         from its lower row only (memory: no array of every entry, no sort to drop the twins)."""
-        self.merge()
         keys, scores = [], []
         for first in range(0, len(self.value), MERGE_ROWS):
             row, column = np.nonzero(self.value[first : first + MERGE_ROWS] > -np.inf)
@@ -417,6 +335,28 @@ class Found:
         }
 
 
+def cut(threshold: float) -> float:
+    """The lowest unrounded score that rounds (as Python's round(v, 4), the check on save's) to
+    at least the threshold: an array or compiled loop compares with it and decides as the check."""
+    import struct
+
+    def bits(v: float) -> int:
+        return int(struct.unpack("<q", struct.pack("<d", v))[0])
+
+    def number(i: int) -> float:
+        return float(struct.unpack("<d", struct.pack("<q", i))[0])
+
+    low = max(threshold - 0.01, 0.0)
+    if round(low, 4) >= threshold:
+        return -np.inf
+    # Non-negative doubles order as their bit patterns: a bisection over the doubles between.
+    lo, hi = bits(low), bits(threshold + 0.01)
+    while hi - lo > 1:
+        middle = (lo + hi) // 2
+        lo, hi = (lo, middle) if round(number(middle), 4) >= threshold else (middle, hi)
+    return number(hi)
+
+
 def strongest(
     table: Table,
     keep: int | None = None,
@@ -428,40 +368,38 @@ def strongest(
     of its two keeps it); and whether the search finished (False when `budget` seconds ran out)."""
     import time
 
-    weights = dict(settings.OVERLAP_WEIGHTS)
+    from .sweep import sweep
+
+    weights = settings.OVERLAP_WEIGHTS
     threshold = settings.OVERLAP_THRESHOLD
+    figures = np.array(
+        [weights[part] for part in ("states", "months", "areas", "instruments", "modality", "text")]
+        + [cut(threshold), threshold - 1e-6],
+        dtype=np.float64,
+    )
     best = _Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
     rows, block_of, starts, width = blocks(table)
     ends = np.r_[starts[1:], len(rows)]
+    # Blocks of one member hold no pair.
+    busy = (ends - starts) >= 2
+    starts, ends = starts[busy], ends[busy]
+    t = table
     began, finished = time.monotonic(), True
-    for number, (first, last) in enumerate(zip(starts, ends, strict=True)):
+    for first in range(0, len(starts), SWEEP_BLOCKS):
         if budget is not None and time.monotonic() - began > budget:
             finished = False
             break
-        if last - first < 2:
-            continue
-        state, key = divmod(int(block_of[first]), width)
-        for a, b in _pairs(rows[first:last], table.start, table.end):
-            if stats is not None:
-                stats["compared"] = stats.get("compared", 0) + len(a)
-            keep_pair = table.group[a] != table.group[b]
-            if state:
-                keep_pair &= ~_lowest_bit_below(table.states[a] & table.states[b], state)
-            if key:
-                keep_pair &= ~_lowest_bit_below(table.key_words[a] & table.key_words[b], key)
-            a, b = a[keep_pair], b[keep_pair]
-            if not len(a):
-                continue
-            a, b, value = score_arrays(table, a, b, weights, at_least=threshold)
-            # round(value, 4) >= threshold, as the check on save decides it: numpy's rounding
-            # differs from Python's at the last digit, so the few near the line are decided by Python.
-            near = np.abs(value - threshold) < 1e-4
-            sure = (value >= threshold) & ~near
-            if near.any():
-                sure[near] = [round(v, 4) >= threshold for v in value[near].tolist()]
-            best.add(a[sure], b[sure], value[sure])
+        part = slice(first, first + SWEEP_BLOCKS)
+        compared = sweep(
+            rows, block_of, starts[part], ends[part], width,
+            t.start, t.end, t.start_month, t.end_month, t.group, t.modality,
+            t.states, t.n_states, t.areas, t.n_areas, t.dac, t.instruments, t.n_instruments,
+            t.text, t.n_text, t.key_words, figures, best.value, best.partner,
+        )  # fmt: skip
+        if stats is not None:
+            stats["compared"] = stats.get("compared", 0) + int(compared)
         if progress:
-            progress(number + 1, len(starts))
+            progress(min(first + SWEEP_BLOCKS, len(starts)), len(starts))
     del rows, block_of, starts, ends  # the blocks go before the pairs are gathered (memory)
     return best.pairs(table.pk), finished
 
@@ -493,20 +431,20 @@ def write(
     found: Found,
     drop_others: bool = True,
     progress: Callable[[str, int, int], Any] | None = None,
-    chunk: int = 2000,
+    chunk: int = 5000,
 ) -> dict[str, int]:
     """Keep the pairs found, explained (engine.explained's reasons), in bulk and with history:
     new ones added, changed ones brought up to date, reviewed ones rescored whatever their score;
     with `drop_others`, the unreviewed pairs no longer found go. Pairs are matched in sorted
     arrays, never in a dictionary of millions."""
-    from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+    from simple_history.utils import bulk_update_with_history
 
-    from .describe import describe
     from .engine import reasons_of, weights
     from .models import Overlap
     from .scoring import score
 
     keys, pks, reviewed, scores = _kept_pairs()
+    codes, reader = signatures.Codes.now(), signatures.Reader.now()
     at = np.searchsorted(keys, found.keys).clip(max=max(len(keys) - 1, 0))
     known = (keys[at] == found.keys) if len(keys) else np.zeros(len(found), dtype=bool)
     # A pair kept with the score found now was explained when it was scored so (its activities
@@ -522,7 +460,7 @@ def write(
             for pair, w, key in zip(part, where.tolist(), todo[start : start + chunk].tolist(), strict=True)
             if len(keys) and keys[w] == key
         }
-        described = describe({pk for pair in part for pk in pair})
+        described = signatures.described({pk for pair in part for pk in pair}, codes, reader.open_end)
         kept = Overlap.objects.in_bulk(list(row_of.values()))
         new, moved = [], []
         for first, second in part:
@@ -532,22 +470,14 @@ def write(
             reasons = reasons_of(candidate)
             overlap = kept.get(row_of.get((first, second), -1))
             if overlap is None:
-                new.append(
-                    Overlap(
-                        first_id=first,
-                        second_id=second,
-                        score=candidate.score,
-                        reasons=reasons,
-                        to_review=True,
-                    )
-                )
+                new.append((first, second, candidate.score, reasons))
                 continue
             to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)
             if (overlap.score, overlap.reasons, overlap.to_review) != (candidate.score, reasons, to_review):
                 overlap.score, overlap.reasons, overlap.to_review = candidate.score, reasons, to_review
                 moved.append(overlap)
         with transaction.atomic():
-            bulk_create_with_history(new, Overlap, batch_size=1000)
+            _add(new)
             bulk_update_with_history(moved, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
         added, changed = added + len(new), changed + len(moved)
         if progress:
@@ -563,3 +493,55 @@ def write(
                     .get(Overlap._meta.label, 0)
                 )
     return {"added": added, "changed": changed, "dropped": dropped}
+
+
+def _add(pairs: list[tuple[int, int, float, list[dict[str, Any]]]]) -> None:
+    """New pairs, to review, with their history rows ("+", now, by no one: the console found them).
+    On PostgreSQL in two COPY streams, keys drawn from the sequence first (tens of times faster
+    than INSERT for millions of rows); elsewhere through simple_history's bulk path."""
+    import json
+
+    from django.db import connection
+    from django.utils import timezone
+    from simple_history.utils import bulk_create_with_history
+
+    from coopmatrix.core import public_cache
+
+    from .models import Overlap
+
+    if not pairs:
+        return
+    if connection.vendor != "postgresql":
+        rows = [
+            Overlap(first_id=first, second_id=second, score=value, reasons=reasons, to_review=True)
+            for first, second, value, reasons in pairs
+        ]
+        bulk_create_with_history(rows, Overlap, batch_size=1000)
+        return
+    table, history = Overlap._meta.db_table, Overlap.history.model._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(pairs)],
+        )
+        keys = [key for (key,) in cursor.fetchall()]
+        rows = [
+            (key, first, second, value, json.dumps(reasons), now, now, "", "", None, None, None, True)
+            for key, (first, second, value, reasons) in zip(keys, pairs, strict=True)
+        ]
+        columns = (
+            "id, first_id, second_id, score, reasons, found, scored, verdict, comment,"
+            " reviewed_by_id, reviewed_at, verdict_score, to_review"
+        )
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with cursor.cursor.copy(
+            f"COPY {history} ({columns}, history_date, history_change_reason, history_type,"
+            " history_user_id) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((*row, now, None, "+", None))
+    # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
+    public_cache.changed(connection)

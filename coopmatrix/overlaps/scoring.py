@@ -52,6 +52,14 @@ class Described:
     modality: str = ""
     start: dt.date | None = None
     end: dt.date | None = None
+    #: Its text's fingerprint when already known (its signature's): else computed from the text.
+    text_bits: int | None = None
+
+    @property
+    def fingerprint(self) -> int:
+        if self.text_bits is not None:
+            return self.text_bits
+        return fingerprint(f"{self.title} {self.description}")
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,8 @@ def _months(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
 
 
 def _folded(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # nothing to decompose or drop: the same result, without the loop
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -190,7 +200,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _text(a: Described, b: Described, weights: Mapping[str, float]) -> Reason:
-    value = dice(fingerprint(f"{a.title} {a.description}"), fingerprint(f"{b.title} {b.description}"))
+    value = dice(a.fingerprint, b.fingerprint)
     matched = sorted(_words(f"{a.title} {a.description}") & _words(f"{b.title} {b.description}"))
     shown = ", ".join(matched[:8]) or "no word in common"
     return Reason("text", value, weights["text"], f"title and description alike (words: {shown})")

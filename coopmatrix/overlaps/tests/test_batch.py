@@ -5,6 +5,7 @@ at one door and not at the other would come and go in the queue as records are s
 import datetime as dt
 import random
 
+import numpy as np
 import pytest
 
 from coopmatrix.directory.models import Organization
@@ -96,12 +97,44 @@ def test_the_full_computation_keeps_each_activitys_strongest_as_the_check_on_sav
         (o.first_id, o.second_id) for o in Overlap.objects.filter(first_id__in=matrix, second_id__in=matrix)
     }
     assert kept == union
-    # And each kept pair carries the reasons the pair's page explains, adding up to its score.
+    # And each kept pair carries the reasons the pair's page explains, adding up to its score,
+    # the very reasons a check of the pair gives.
     for overlap in Overlap.objects.filter(first_id__in=matrix)[:20]:
         total = sum(r["weight"] for r in overlap.reasons)
         assert round(sum(r["value"] * r["weight"] for r in overlap.reasons) / total, 2) == round(
             overlap.score, 2
         )
+        (checked,) = engine.explained(overlap.first_id, [overlap.second_id])
+        assert overlap.reasons == engine.reasons_of(checked)
+    # Each pair written once, with its history row: added, to review, by no one, with its score.
+    added = Overlap.history.filter(first_id__in=matrix)
+    assert added.count() == len(kept)
+    assert set(added.values_list("id", "first_id", "second_id", "score", "history_type", "to_review")) == {
+        (o.pk, o.first_id, o.second_id, o.score, "+", True)
+        for o in Overlap.objects.filter(first_id__in=matrix)
+    }
+    assert not added.exclude(history_user=None).exists()
+
+
+def test_signatures_describe_activities_as_describe_does(matrix):
+    """The full computation explains its pairs from the signatures (no joins); the check on save
+    from the activities: the same description of each, to the fingerprint."""
+    from dataclasses import replace
+
+    from coopmatrix.overlaps.describe import describe
+
+    reader = signatures.Reader.now()
+    under_way = Activity.objects.get(pk=matrix[0])
+    under_way.planned_end, under_way.status = None, "ongoing"
+    under_way.save()
+    signatures.save([under_way.pk])  # the test's transaction never commits: packed by hand
+    fast = signatures.described(matrix, signatures.Codes.now(), reader.open_end)
+    slow = describe(matrix)
+    assert fast.keys() == slow.keys() == set(matrix)
+    for pk in matrix:
+        assert replace(fast[pk], text_bits=None) == slow[pk], pk
+        assert fast[pk].fingerprint == slow[pk].fingerprint
+    assert slow[matrix[0]].end == reader.open_end
 
 
 def test_a_second_full_computation_changes_nothing_and_a_stale_signature_is_packed_again(matrix):
@@ -137,17 +170,36 @@ def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_a
 def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     matrix, monkeypatch, settings
 ):
-    """A dense block is compared a step at a time and the strongest so far are compacted now and
-    then (memory): tiny steps, compacting after nearly every one, keep the very same pairs."""
+    """The blocks are swept a few at a time (the clock and the bar are looked at between) and the
+    pairs gathered a slice of activities at a time (memory): a block at a time and slices of
+    three keep the very same pairs."""
     from coopmatrix.overlaps import batch
 
     settings.OVERLAP_KEEP = 3
     table = batch.load(signatures.Reader.now())
     whole, finished = batch.strongest(table)
-    monkeypatch.setattr(batch, "STEP", 2)
+    monkeypatch.setattr(batch, "SWEEP_BLOCKS", 1)
     monkeypatch.setattr(batch, "MERGE_ROWS", 3)
     stepped, _ = batch.strongest(table)
     assert finished and len(whole) and stepped.as_dict() == whole.as_dict()
+
+
+@pytest.mark.parametrize("threshold", [0.8, 0.75, 0.5, 0.015625, 0.33333, 0.0, 1.0])
+def test_the_cut_decides_as_the_check_rounds(threshold):
+    """The compiled sweep keeps a pair when its unrounded score reaches `cut`; the check on save
+    when round(score, 4) reaches the threshold: the same pairs, also a hair either side of it."""
+    from coopmatrix.overlaps import batch
+
+    cut = batch.cut(threshold)
+    rng = random.Random(17)
+    near = [threshold + rng.uniform(-2e-4, 2e-4) for _ in range(20_000)]
+    edges = [np.nextafter(cut, -np.inf), cut, np.nextafter(cut, np.inf)] if cut > -np.inf else []
+    for value in [*near, *map(float, edges)]:
+        if value < 0:
+            continue
+        assert (value >= cut) == (round(value, 4) >= threshold), (threshold, value, cut)
+    if cut > 0:
+        assert round(cut, 4) >= threshold > round(float(np.nextafter(cut, -np.inf)), 4)
 
 
 def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monkeypatch):

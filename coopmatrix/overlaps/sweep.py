@@ -1,0 +1,187 @@
+"""The full computation's inner loop, compiled (numba): every pair of a block whose periods meet,
+scored as batch.score_arrays scores it, each activity's strongest kept as they come.
+
+The pairs of a million activities number in the billions: in numpy each step of each pair is an
+array written to memory and read back (some 6 million pairs a second); compiled, a pair costs a
+few nanoseconds, and most leave after their cheap parts, before their States and text are read.
+
+The arithmetic is batch.score_arrays', operation for operation and in its order (no fast-math: no
+reordering, no fused multiply-add), so a pair's figure is the very one the check on save gives;
+the tests hold the two to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Where each pair's figures are read (weights, then threshold and bound): see `sweep`.
+STATES, MONTHS, AREAS, INSTRUMENTS, MODALITY, TEXT, CUT, HOPE = range(8)
+
+
+@njit(cache=True, inline="always")
+def _common(words: np.ndarray, a: int, b: int) -> int:
+    count = 0
+    for w in range(words.shape[1]):
+        count += _popcount(words[a, w] & words[b, w])
+    return count
+
+
+@njit(cache=True, inline="always")
+def _popcount(x: np.uint64) -> int:
+    # The SWAR count (Hacker's Delight 5-2), which LLVM turns into the POPCNT instruction.
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, inline="always")
+def _any_below(words: np.ndarray, a: int, b: int, bit: int) -> bool:
+    """Whether a and b have a bit in common below `bit`: the pair then belongs to an earlier block."""
+    word, offset = bit // 64, bit % 64
+    for w in range(min(word, words.shape[1])):
+        if words[a, w] & words[b, w]:
+            return True
+    if offset and word < words.shape[1]:
+        low = (np.uint64(1) << np.uint64(offset)) - np.uint64(1)
+        if words[a, word] & words[b, word] & low:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _keep(value: np.ndarray, partner: np.ndarray, row: int, other: int, v: float) -> None:
+    """Put (v, other) among row's strongest: best first, ties to the lower partner."""
+    last = value.shape[1] - 1
+    if v < value[row, last] or (v == value[row, last] and other >= partner[row, last]):
+        return
+    at = last
+    while at > 0 and (v > value[row, at - 1] or (v == value[row, at - 1] and other < partner[row, at - 1])):
+        value[row, at] = value[row, at - 1]
+        partner[row, at] = partner[row, at - 1]
+        at -= 1
+    value[row, at] = v
+    partner[row, at] = other
+
+
+@njit(cache=True)
+def _gather(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    for i in range(len(rows)):
+        out[i] = source[rows[i]]
+
+
+@njit(cache=True)
+def sweep(
+    rows: np.ndarray,
+    block_of: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    width: int,
+    start: np.ndarray,
+    end: np.ndarray,
+    start_month: np.ndarray,
+    end_month: np.ndarray,
+    group: np.ndarray,
+    modality: np.ndarray,
+    states: np.ndarray,
+    n_states: np.ndarray,
+    areas: np.ndarray,
+    n_areas: np.ndarray,
+    dac: np.ndarray,
+    instruments: np.ndarray,
+    n_instruments: np.ndarray,
+    text: np.ndarray,
+    n_text: np.ndarray,
+    key_words: np.ndarray,
+    figures: np.ndarray,
+    value: np.ndarray,
+    partner: np.ndarray,
+) -> int:
+    """Blocks starts[k]:ends[k] of `rows` (each sorted by start): each pair whose periods meet,
+    compared in the block of its lowest common State and key only, scored, and kept among the
+    strongest of its two activities (`value`, `partner`) when it reaches the threshold. `figures`
+    holds the six weights, the lowest unrounded score that rounds to the threshold (batch.cut) and
+    the bound under which a pair cannot reach it. Returns the number of pairs whose periods meet.
+
+    A block's members are copied side by side first: a pair then reads neighbouring memory, not
+    two places among a million rows (most pairs leave before their text is read from the table)."""
+    ws, wm, wa, wi = figures[STATES], figures[MONTHS], figures[AREAS], figures[INSTRUMENTS]
+    wmod, wt, cut, hope = figures[MODALITY], figures[TEXT], figures[CUT], figures[HOPE]
+    size = 0
+    for k in range(len(starts)):
+        size = max(size, ends[k] - starts[k])
+    b_start, b_end = np.empty(size, np.int64), np.empty(size, np.int64)
+    b_first, b_last = np.empty(size, np.int64), np.empty(size, np.int64)
+    b_group, b_modality = np.empty(size, group.dtype), np.empty(size, modality.dtype)
+    b_n_states, b_n_areas = np.empty(size, n_states.dtype), np.empty(size, n_areas.dtype)
+    b_n_instruments = np.empty(size, n_instruments.dtype)
+    b_states = np.empty((size, states.shape[1]), np.uint64)
+    b_keys = np.empty((size, key_words.shape[1]), np.uint64)
+    b_areas = np.empty((size, areas.shape[1]), np.uint64)
+    b_dac = np.empty((size, dac.shape[1]), np.uint64)
+    compared = 0
+    for k in range(len(starts)):
+        first, last = starts[k], ends[k]
+        state, key = block_of[first] // width, block_of[first] % width
+        members = rows[first:last]
+        m = last - first
+        _gather(start, members, b_start)
+        _gather(end, members, b_end)
+        _gather(start_month, members, b_first)
+        _gather(end_month, members, b_last)
+        _gather(group, members, b_group)
+        _gather(modality, members, b_modality)
+        _gather(n_states, members, b_n_states)
+        _gather(n_areas, members, b_n_areas)
+        _gather(n_instruments, members, b_n_instruments)
+        _gather(states, members, b_states)
+        _gather(key_words, members, b_keys)
+        _gather(areas, members, b_areas)
+        _gather(dac, members, b_dac)
+        for i in range(m):
+            for j in range(i + 1, m):
+                if b_start[j] > b_end[i]:
+                    break
+                compared += 1
+                if b_group[i] == b_group[j]:
+                    continue
+                if state and _any_below(b_states, i, j, state):
+                    continue
+                if key and _any_below(b_keys, i, j, key):
+                    continue
+                overlap = min(b_last[i], b_last[j]) - max(b_first[i], b_first[j]) + 1
+                shorter = min(b_last[i] - b_first[i], b_last[j] - b_first[j]) + 1
+                months = min(1.0, overlap / shorter)
+                smaller = min(b_n_areas[i], b_n_areas[j])
+                share = _common(b_areas, i, j) / smaller if smaller > 0 else 0.0
+                if share == 0 and _common(b_dac, i, j):
+                    share = 0.5
+                both = b_n_instruments[i] > 0 and b_n_instruments[j] > 0
+                iw = wi if both else 0.0
+                alike = 1.0 if b_modality[i] >= 0 and b_modality[i] == b_modality[j] else 0.0
+                total = ws + wm + wa + iw
+                total = total + wmod + wt
+                if total == 0:
+                    total = 1.0
+                best = (ws + months * wm + share * wa + iw) + alike * wmod + wt
+                if not best / total >= hope:
+                    continue
+                a, b = members[i], members[j]
+                smaller = min(b_n_states[i], b_n_states[j])
+                in_common = _common(b_states, i, j) / smaller if smaller > 0 else 0.0
+                instrument = 0.0
+                if both:
+                    smaller = min(b_n_instruments[i], b_n_instruments[j])
+                    instrument = _common(instruments, a, b) / smaller if smaller > 0 else 0.0
+                similar = 0.0
+                if n_text[a] > 0 and n_text[b] > 0:
+                    similar = 2 * _common(text, a, b) / (n_text[a] + n_text[b])
+                points = (
+                    in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + similar * wt
+                )
+                v = points / total
+                if v >= cut:
+                    _keep(value, partner, a, b, v)
+                    _keep(value, partner, b, a, v)
+    return compared
