@@ -89,12 +89,11 @@ def build(activity_ids: Iterable[int]) -> list[Signature]:
     ]
 
 
-def area_keys() -> dict[int, int]:
+def area_keys(areas: Iterable[tuple[int, str]] | None = None) -> dict[int, int]:
     """Each area's key: its DAC purpose code (areas of one code share it), or minus its own key."""
-    return {
-        pk: int(code) if code and code.isdigit() else -pk
-        for pk, code in ThematicArea.objects.values_list("pk", "dac_code")
-    }
+    if areas is None:
+        areas = ThematicArea.objects.values_list("pk", "dac_code")
+    return {pk: int(code) if code and code.isdigit() else -pk for pk, code in areas}
 
 
 def span(start: dt.date, end: dt.date | None) -> int:
@@ -171,15 +170,14 @@ class Reader:
 
     @classmethod
     def now(cls) -> Reader:
-        codes = sorted({c for c in ThematicArea.objects.values_list("dac_code", flat=True) if c})
-        bit = {code: i for i, code in enumerate(codes)}
+        # One query: a check makes a reader each time.
+        areas = list(ThematicArea.objects.values_list("pk", "dac_code"))
+        bit = {code: i for i, code in enumerate(sorted({code for _pk, code in areas if code}))}
         return cls(
-            dac_bit={
-                pk: bit[code] for pk, code in ThematicArea.objects.values_list("pk", "dac_code") if code
-            },
+            dac_bit={pk: bit[code] for pk, code in areas if code},
             # An activity under way with no end yet runs to the end of this month (describe.py).
             open_end=PartialDate(timezone.localdate(), Precision.MONTH).last_day,
-            area_key=area_keys(),
+            area_key=area_keys(areas),
         )
 
     def dac(self, areas: int) -> int:
