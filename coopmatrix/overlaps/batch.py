@@ -266,8 +266,9 @@ def scores_with(table: Table, first: int, weights: dict[str, float], threshold: 
         & (t.start[others] <= t.end[a])
         & (t.group[a] != t.group[others])
     )
-    a, b, value = score_arrays(t, a[candidate], others[candidate], weights, at_least=threshold)
-    reached = value >= cut(threshold)
+    line = cut(threshold)
+    a, b, value = score_arrays(t, a[candidate], others[candidate], weights, at_least=line)
+    reached = value >= line
     return dict(zip(t.pk[b][reached].tolist(), value[reached].tolist(), strict=True))
 
 
@@ -374,7 +375,8 @@ def strongest(
     threshold = settings.OVERLAP_THRESHOLD
     figures = np.array(
         [weights[part] for part in ("states", "months", "areas", "instruments", "modality", "text")]
-        + [cut(threshold), threshold - 1e-6],
+        # The bound: a hair under the cut (a sum in another order may differ in its last bit).
+        + [cut(threshold), cut(threshold) - 1e-6],
         dtype=np.float64,
     )
     best = _Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)

@@ -104,8 +104,8 @@ def sweep(
     holds the six weights, the lowest unrounded score that rounds to the threshold (batch.cut) and
     the bound under which a pair cannot reach it. Returns the number of pairs whose periods meet.
 
-    A block's members are copied side by side first: a pair then reads neighbouring memory, not
-    two places among a million rows (most pairs leave before their text is read from the table)."""
+    A block's members are copied side by side first: the inner loop then reads memory in order,
+    not two places among a million rows."""
     ws, wm, wa, wi = figures[STATES], figures[MONTHS], figures[AREAS], figures[INSTRUMENTS]
     wmod, wt, cut, hope = figures[MODALITY], figures[TEXT], figures[CUT], figures[HOPE]
     size = 0
@@ -120,6 +120,9 @@ def sweep(
     b_keys = np.empty((size, key_words.shape[1]), np.uint64)
     b_areas = np.empty((size, areas.shape[1]), np.uint64)
     b_dac = np.empty((size, dac.shape[1]), np.uint64)
+    b_instruments = np.empty((size, instruments.shape[1]), np.uint64)
+    b_text = np.empty((size, text.shape[1]), np.uint64)
+    b_n_text = np.empty(size, n_text.dtype)
     compared = 0
     for k in range(len(starts)):
         first, last = starts[k], ends[k]
@@ -139,6 +142,9 @@ def sweep(
         _gather(key_words, members, b_keys)
         _gather(areas, members, b_areas)
         _gather(dac, members, b_dac)
+        _gather(instruments, members, b_instruments)
+        _gather(text, members, b_text)
+        _gather(n_text, members, b_n_text)
         for i in range(m):
             for j in range(i + 1, m):
                 if b_start[j] > b_end[i]:
@@ -167,21 +173,28 @@ def sweep(
                 best = (ws + months * wm + share * wa + iw) + alike * wmod + wt
                 if not best / total >= hope:
                     continue
-                a, b = members[i], members[j]
                 smaller = min(b_n_states[i], b_n_states[j])
                 in_common = _common(b_states, i, j) / smaller if smaller > 0 else 0.0
                 instrument = 0.0
                 if both:
                     smaller = min(b_n_instruments[i], b_n_instruments[j])
-                    instrument = _common(instruments, a, b) / smaller if smaller > 0 else 0.0
+                    instrument = _common(b_instruments, i, j) / smaller if smaller > 0 else 0.0
+                # Again with the States known, before the text (most of the work) is read.
+                if (
+                    not (in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + wt)
+                    / (total)
+                    >= hope
+                ):
+                    continue
                 similar = 0.0
-                if n_text[a] > 0 and n_text[b] > 0:
-                    similar = 2 * _common(text, a, b) / (n_text[a] + n_text[b])
+                if b_n_text[i] > 0 and b_n_text[j] > 0:
+                    similar = 2 * _common(b_text, i, j) / (b_n_text[i] + b_n_text[j])
                 points = (
                     in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + similar * wt
                 )
                 v = points / total
                 if v >= cut:
+                    a, b = members[i], members[j]
                     _keep(value, partner, a, b, v)
                     _keep(value, partner, b, a, v)
     return compared
