@@ -37,17 +37,22 @@ def _popcount(x: np.uint64) -> int:
 
 
 @njit(cache=True, inline="always")
-def _any_below(words: np.ndarray, a: int, b: int, bit: int) -> bool:
-    """Whether a and b have a bit in common below `bit`: the pair then belongs to an earlier block."""
-    word, offset = bit // 64, bit % 64
-    for w in range(min(word, words.shape[1])):
-        if words[a, w] & words[b, w]:
+def _below(bit: int, columns: int) -> tuple[int, np.uint64]:
+    """The words wholly below `bit`, and the mask of the bits below it in the next word."""
+    word = bit // 64
+    if word >= columns:
+        return columns, np.uint64(0)
+    return word, (np.uint64(1) << np.uint64(bit % 64)) - np.uint64(1)
+
+
+@njit(cache=True, inline="always")
+def _any_below(words: np.ndarray, i: int, j: int, whole: int, low: np.uint64) -> bool:
+    """Whether i and j have a bit in common below the block's (`_below`): the pair then belongs to
+    an earlier block."""
+    for w in range(whole):
+        if words[i, w] & words[j, w]:
             return True
-    if offset and word < words.shape[1]:
-        low = (np.uint64(1) << np.uint64(offset)) - np.uint64(1)
-        if words[a, word] & words[b, word] & low:
-            return True
-    return False
+    return whole < words.shape[1] and (words[i, whole] & words[j, whole] & low) != 0
 
 
 @njit(cache=True, inline="always")
@@ -105,7 +110,8 @@ def sweep(
     the bound under which a pair cannot reach it. Returns the number of pairs whose periods meet.
 
     A block's members are copied side by side first: the inner loop then reads memory in order,
-    not two places among a million rows."""
+    not two places among a million rows. A pair leaves as soon as a bound shows it cannot reach
+    the threshold, nor the weakest kept pair of either of its two activities."""
     ws, wm, wa, wi = figures[STATES], figures[MONTHS], figures[AREAS], figures[INSTRUMENTS]
     wmod, wt, cut, hope = figures[MODALITY], figures[TEXT], figures[CUT], figures[HOPE]
     size = 0
@@ -123,10 +129,13 @@ def sweep(
     b_instruments = np.empty((size, instruments.shape[1]), np.uint64)
     b_text = np.empty((size, text.shape[1]), np.uint64)
     b_n_text = np.empty(size, n_text.dtype)
+    b_floor = np.empty(size, np.float64)
+    last_place = value.shape[1] - 1
     compared = 0
     for k in range(len(starts)):
         first, last = starts[k], ends[k]
-        state, key = block_of[first] // width, block_of[first] % width
+        state_whole, state_low = _below(block_of[first] // width, states.shape[1])
+        key_whole, key_low = _below(block_of[first] % width, key_words.shape[1])
         members = rows[first:last]
         m = last - first
         _gather(start, members, b_start)
@@ -145,6 +154,10 @@ def sweep(
         _gather(instruments, members, b_instruments)
         _gather(text, members, b_text)
         _gather(n_text, members, b_n_text)
+        # Each member's weakest kept value: a pair below both its members' cannot enter. Read at
+        # the block's start and raised as pairs enter (values only rise: an older one is safe).
+        for i in range(m):
+            b_floor[i] = value[members[i], last_place]
         for i in range(m):
             for j in range(i + 1, m):
                 if b_start[j] > b_end[i]:
@@ -152,9 +165,9 @@ def sweep(
                 compared += 1
                 if b_group[i] == b_group[j]:
                     continue
-                if state and _any_below(b_states, i, j, state):
+                if _any_below(b_states, i, j, state_whole, state_low):
                     continue
-                if key and _any_below(b_keys, i, j, key):
+                if _any_below(b_keys, i, j, key_whole, key_low):
                     continue
                 overlap = min(b_last[i], b_last[j]) - max(b_first[i], b_first[j]) + 1
                 shorter = min(b_last[i] - b_first[i], b_last[j] - b_first[j]) + 1
@@ -171,7 +184,8 @@ def sweep(
                 if total == 0:
                     total = 1.0
                 best = (ws + months * wm + share * wa + iw) + alike * wmod + wt
-                if not best / total >= hope:
+                bar = max(hope, min(b_floor[i], b_floor[j]) - 1e-6) * total
+                if not best >= bar:
                     continue
                 smaller = min(b_n_states[i], b_n_states[j])
                 in_common = _common(b_states, i, j) / smaller if smaller > 0 else 0.0
@@ -180,11 +194,8 @@ def sweep(
                     smaller = min(b_n_instruments[i], b_n_instruments[j])
                     instrument = _common(b_instruments, i, j) / smaller if smaller > 0 else 0.0
                 # Again with the States known, before the text (most of the work) is read.
-                if (
-                    not (in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + wt)
-                    / (total)
-                    >= hope
-                ):
+                again = in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + wt
+                if not again >= bar:
                     continue
                 similar = 0.0
                 if b_n_text[i] > 0 and b_n_text[j] > 0:
@@ -197,4 +208,5 @@ def sweep(
                     a, b = members[i], members[j]
                     _keep(value, partner, a, b, v)
                     _keep(value, partner, b, a, v)
+                    b_floor[i], b_floor[j] = value[a, last_place], value[b, last_place]
     return compared
