@@ -227,10 +227,13 @@ def scale() -> str:
     sweep = batch.sweep_size(loaded)
     stats: dict[str, int] = {}
     searched = time.monotonic()
-    found, finished = batch.strongest(loaded, budget=budget, stats=stats)
+    best, finished = batch.search(loaded, budget=budget, stats=stats)
+    keys = loaded.pk
+    del loaded  # as find_all: the arrays go before the pairs are gathered
+    found = best.pairs(keys)
+    del best
     search_s = time.monotonic() - searched
     search_all_s = search_s * sweep / max(stats.get("compared", 1), 1) if not finished else search_s
-    del loaded
     # Writing: every pair when the search finished, else the first 20,000 (the rate projected).
     part = found if finished else batch.Found(found.keys[:20_000], found.scores[:20_000])
     writing = time.monotonic()

@@ -272,7 +272,7 @@ def scores_with(table: Table, first: int, weights: dict[str, float], threshold: 
     return dict(zip(t.pk[b][reached].tolist(), value[reached].tolist(), strict=True))
 
 
-class _Strongest:
+class Strongest:
     """The strongest pairs of each activity, in two arrays of `keep` columns (values best first,
     partners): memory stays at n × keep whatever the number of pairs compared. The sweep
     (sweep.py) fills them."""
@@ -367,6 +367,18 @@ def strongest(
 ) -> tuple[Found, bool]:
     """The pairs kept: each activity's `keep` strongest at the threshold (a pair stays when either
     of its two keeps it); and whether the search finished (False when `budget` seconds ran out)."""
+    best, finished = search(table, keep, progress, budget, stats)
+    return best.pairs(table.pk), finished
+
+
+def search(
+    table: Table,
+    keep: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    budget: float | None = None,
+    stats: dict[str, int] | None = None,
+) -> tuple[Strongest, bool]:
+    """`strongest`, its pairs not yet gathered: the table can go first (memory; `find_all`)."""
     import time
 
     from .sweep import sweep
@@ -379,7 +391,7 @@ def strongest(
         + [cut(threshold), cut(threshold) - 1e-6],
         dtype=np.float64,
     )
-    best = _Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
+    best = Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
     rows, block_of, starts, width = blocks(table)
     ends = np.r_[starts[1:], len(rows)]
     # Blocks of one member hold no pair.
@@ -402,8 +414,7 @@ def strongest(
             stats["compared"] = stats.get("compared", 0) + int(compared)
         if progress:
             progress(min(first + SWEEP_BLOCKS, len(starts)), len(starts))
-    del rows, block_of, starts, ends  # the blocks go before the pairs are gathered (memory)
-    return best.pairs(table.pk), finished
+    return best, finished
 
 
 def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -192,12 +192,15 @@ def find_all(
         progress=(lambda done, total: progress("signatures", done, total)) if progress else None
     )
     table = batch.load(signatures.Reader.now())
-    found, finished = batch.strongest(
+    best, finished = batch.search(
         table,
         progress=(lambda done, total: progress("pairs", done, total)) if progress else None,
         budget=budget_seconds,
     )
-    activities = len(table.pk)
-    del table  # the arrays go before the pairs are explained and written (memory)
+    keys = table.pk
+    del table  # the arrays go before the pairs are gathered, explained and written (memory)
+    found = best.pairs(keys)
+    del best
     written = batch.write(found, drop_others=finished, progress=progress)
+    activities = len(keys)
     return {"activities": activities, "pairs": len(found), "finished": int(finished), **written}
