@@ -143,11 +143,11 @@ def pick(page: Any, label: str, *options: str) -> None:
                 box.fill("")
                 box.press("Escape")
     box.press("Escape")
-    # The list must be closed before the next field is used: open, it lies over the fields below
-    # it and takes their clicks (seen in CI with a newer Chromium, where Escape alone left it
-    # open). A click on the page's heading leaves the picker, as a person's would.
-    page.locator("h1").first.click()
-    expect(page.locator(".ts-dropdown:visible")).to_have_count(0, timeout=5000)
+    # A list left open lies over the fields below it and takes their clicks (seen in CI with a
+    # newer Chromium, where Escape alone left it open): a click on the page's heading leaves the
+    # picker, as a person's would.
+    if page.locator(".ts-dropdown:visible").count():
+        page.locator("h1").first.click()
 
 
 def run_jobs() -> list[Any]:
