@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -336,6 +337,7 @@ class Found:
         }
 
 
+@lru_cache(maxsize=8)  # asked by every check that scores in arrays
 def cut(threshold: float) -> float:
     """The lowest unrounded score that rounds (as Python's round(v, 4), the check on save's) to
     at least the threshold: an array or compiled loop compares with it and decides as the check."""
