@@ -58,6 +58,10 @@
       closeAfterSelect: false,
       sortField: [{ field: "$score" }, { field: "$order" }],
       placeholder: select.getAttribute("data-placeholder") || "",
+      // Narrow the list on each key, not 300 ms after the last one (Tom Select's default): a
+      // choice made within that time had its list opened again after it was closed, over the
+      // fields below, which then took no clicks.
+      refreshThrottle: 0,
       // After a choice the words typed go, so that the next State is found by typing its name
       // (Tom Select keeps them by default: "KyrgyzTajik" finds nothing).
       onItemAdd: function () {
