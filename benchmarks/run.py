@@ -6,7 +6,8 @@ BENCH_ONLY=uploads runs only the upload probes (issue 14), without generating ac
 BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see bench_load.py);
 BENCH_ONLY=overlaps only the quality of possible overlaps (issue 17, see bench_overlaps.py),
 BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERLAP_BUDGET: the
-seconds the full computation's search may run before it stops and says so, default 600).
+seconds the full computation's search may run before it stops and says so, default 600),
+BENCH_ONLY=overlaps-latency only the check on save and the review queue over the pairs kept.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def main() -> None:
     call_command("load_reference", verbosity=0)
     if os.environ.get("BENCH_ONLY") == "overlaps":
         print(bench_overlaps.quality())
+        return
+    if os.environ.get("BENCH_ONLY") == "overlaps-latency":
+        print(bench_overlaps.latency())
         return
     if os.environ.get("BENCH_ONLY") == "overlaps-scale":
         call_command("generate_synthetic", activities=activities, seed=1)

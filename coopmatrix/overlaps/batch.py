@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -77,87 +78,113 @@ def load(reader: signatures.Reader) -> Table:
 
 def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
     """These signature rows (signatures.FIELDS and PERIOD) in arrays, in their order; rows that
-    cannot be in a pair are left out."""
-    masks: dict[str, list[bytes]] = {"states": [], "areas": [], "dac": [], "instruments": [], "keys": []}
-    numbers = {
-        name: array("q") for name in ("pk", "group", "modality", "start", "end", "start_month", "end_month")
-    }
-    text = bytearray()
-    groups: dict[tuple[str, str | None], int] = {}
-    modalities: dict[str, int] = {"": -1}
-    # Each area key (signatures.area_keys: a DAC purpose code, or an area of none) gets a bit.
-    bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
-    area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
-    memo: dict[bytes, tuple[bytes, bytes]] = {}
-    shared: dict[bytes, bytes] = {}
-
-    def keys_and_dac(areas: bytes) -> tuple[bytes, bytes]:
-        if areas not in memo:
-            mask, value = 0, int.from_bytes(areas, "little")
-            for area in range(value.bit_length()):
-                if value >> area & 1 and area in area_bit:
-                    mask |= 1 << area_bit[area]  # two areas of one DAC code: one bit
-            dac = reader.dac(value)
-            memo[areas] = (mask.to_bytes(8 * (mask.bit_length() // 64 + 1), "little"), signatures._bytes(dac))
-        return memo[areas]
-
-    for (
-        pk,
-        states,
-        areas,
-        instruments,
-        fingerprint,
-        providers,
-        programme,
-        modality,
-        start,
-        end,
-    ) in rows:
-        # Equal masks share one bytes object: a million rows hold a few thousand different ones.
-        states, areas = (
-            shared.setdefault(bytes(states), bytes(states)),
-            shared.setdefault(bytes(areas), bytes(areas)),
-        )
-        if not (states.strip(b"\0") and areas.strip(b"\0")) or start is None:
-            continue
-        if end is None:
-            end = max(start, reader.open_end)  # under way: to the end of this month
-        keys, dac = keys_and_dac(areas)
-        for name, mask in (("states", states), ("areas", areas), ("dac", dac), ("keys", keys)):
-            masks[name].append(mask)
-        masks["instruments"].append(shared.setdefault(bytes(instruments), bytes(instruments)))
-        text += bytes(fingerprint).ljust(FINGERPRINT_BITS // 8, b"\0")
-        for name, value in (
-            ("pk", pk),
-            ("group", groups.setdefault((providers, programme), len(groups))),
-            ("modality", modalities.setdefault(modality or "", len(modalities) - 1)),
-            ("start", start.toordinal()),
-            ("end", end.toordinal()),
-            ("start_month", start.year * 12 + start.month - 1),
-            ("end_month", end.year * 12 + end.month - 1),
-        ):
-            numbers[name].append(value)
-    arrays = {name: _matrix(masks.pop(name)) for name in list(masks)}
-    arrays["text"] = (
-        np.frombuffer(text, dtype="<u8").reshape(-1, FINGERPRINT_BITS // 64).astype(np.uint64, copy=False)
-    )
-    del text
+    cannot be in a pair are left out. Read a column at a time, in chunks: numpy pads and lays out
+    the masks and fingerprints, Python touches each row only to number its group and modality and
+    to count its days (a check reads thousands of rows, the full computation a million)."""
+    coder = _Coder(reader)
+    iterator = iter(rows)
+    parts = [coder.columns(chunk) for chunk in iter(lambda: list(islice(iterator, CHUNK_ROWS)), [])]
+    if not parts:
+        parts.append(coder.columns([]))
+    joined = {name: _stack([part.pop(name) for part in parts]) for name in list(parts[0])}
+    del parts
     return Table(
-        pk=np.asarray(numbers["pk"], dtype=np.int64),
-        states=arrays["states"],
-        areas=arrays["areas"],
-        dac=arrays["dac"],
-        instruments=arrays["instruments"],
-        text=arrays["text"],
-        key_words=arrays["keys"],
-        **{f"n_{name}": _count(arrays[name]) for name in ("states", "areas", "instruments", "text")},
-        group=np.asarray(numbers["group"], dtype=np.int32),
-        modality=np.asarray(numbers["modality"], dtype=np.int16),
-        **{
-            name: np.asarray(numbers[name], dtype=np.int64)
-            for name in ("start", "end", "start_month", "end_month")
-        },
+        **joined,
+        **{f"n_{name}": _count(joined[name]) for name in ("states", "areas", "instruments", "text")},
     )
+
+
+#: Rows read into columns at once.
+CHUNK_ROWS = 50_000
+#: 1 January 1970, the origin of numpy's dates, as a day number (date.toordinal).
+_EPOCH = 719_163
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    if parts[0].ndim == 1:
+        return np.concatenate(parts)
+    # Masks of two chunks may differ in width (a chunk without the highest State): the narrower
+    # are widened with zero words.
+    width = max(part.shape[1] for part in parts)
+    return np.concatenate([np.pad(part, ((0, 0), (0, width - part.shape[1]))) for part in parts])
+
+
+def _words(masks: Iterable[bytes], width: int | None = None) -> np.ndarray:
+    """Bit masks (little-endian bytes) as rows of 64-bit words, the lowest bits first: numpy's
+    fixed-width bytes pad each with zeros, as bytes.ljust would, without a loop in Python."""
+    column = np.array(list(masks), dtype=bytes)
+    if width is None:
+        width = max(1, (column.dtype.itemsize + 7) // 8)
+    padded = np.array(column, dtype=f"S{8 * width}")
+    return padded.view("<u8").reshape(len(padded), width).astype(np.uint64, copy=False)
+
+
+class _Coder:
+    """Turns chunks of signature rows into columns, numbering groups and modalities the same way
+    from one chunk to the next."""
+
+    def __init__(self, reader: signatures.Reader) -> None:
+        self.reader = reader
+        self.groups: dict[tuple[str, str | None], int] = {}
+        self.modalities: dict[str, int] = {"": -1}
+        # Each area key (signatures.area_keys: a DAC purpose code, or an area of none) gets a bit.
+        bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
+        self.area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
+
+    def keys_and_dac(self, areas: bytes) -> tuple[bytes, bytes]:
+        mask, value = 0, int.from_bytes(areas, "little")
+        for area in range(value.bit_length()):
+            if value >> area & 1 and area in self.area_bit:
+                mask |= 1 << self.area_bit[area]  # two areas of one DAC code: one bit
+        return signatures._bytes(mask), signatures._bytes(self.reader.dac(value))
+
+    def columns(self, chunk: list[tuple]) -> dict[str, np.ndarray]:
+        columns = list(zip(*chunk, strict=True)) if chunk else [()] * 10
+        pk, states, areas, instruments, text, providers, programme, modality, start, end = columns
+        state_words, area_words = _words(states), _words(areas)
+        # A row can be in a pair with a State, an area and a start.
+        kept = np.flatnonzero(
+            state_words.any(axis=1)
+            & area_words.any(axis=1)
+            & np.fromiter((day is not None for day in start), dtype=bool, count=len(start))
+        )
+        rows = kept.tolist()
+        # The areas' keys and DAC codes, decoded once for each different mask.
+        different, area_of = np.unique(area_words[kept], axis=0, return_inverse=True)
+        coded = [self.keys_and_dac(row.astype("<u8").tobytes()) for row in different]
+        area_of = area_of.reshape(-1)
+        # Under way: to the end of this month (or its start, when it starts later).
+        open_end = self.reader.open_end
+        first = np.array([start[i].toordinal() for i in rows], dtype=np.int64)
+        last = np.array([(end[i] or max(start[i], open_end)).toordinal() for i in rows], dtype=np.int64)
+        return {
+            "pk": np.array([pk[i] for i in rows], dtype=np.int64),
+            "states": state_words[kept],
+            "areas": area_words[kept],
+            "dac": _words([dac for _keys, dac in coded])[area_of],
+            "key_words": _words([keys for keys, _dac in coded])[area_of],
+            "instruments": _words(instruments)[kept],
+            "text": _words(text, FINGERPRINT_BITS // 64)[kept],
+            "group": np.array(
+                [self.groups.setdefault((providers[i], programme[i]), len(self.groups)) for i in rows],
+                dtype=np.int32,
+            ),
+            "modality": np.array(
+                [self.modalities.setdefault(modality[i] or "", len(self.modalities) - 1) for i in rows],
+                dtype=np.int16,
+            ),
+            "start": first,
+            "end": last,
+            "start_month": _month(first),
+            "end_month": _month(last),
+        }
+
+
+def _month(days: np.ndarray) -> np.ndarray:
+    """Day numbers (date.toordinal) as year × 12 + month - 1."""
+    return (days - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 def _set_bits(words: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
