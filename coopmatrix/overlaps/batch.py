@@ -73,7 +73,25 @@ def load(reader: signatures.Reader) -> Table:
     """Every signature that can be in a pair (a State, an area, a period), in arrays. Rows are read
     into compact buffers, never into an object per activity: a million fit in some 400 MB."""
     rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
-    return table_of(rows.iterator(chunk_size=20_000), reader)
+    table = table_of(rows.iterator(chunk_size=20_000), reader)
+    give_back_memory()
+    return table
+
+
+def give_back_memory() -> None:
+    """Hand the memory freed but kept by C's allocator back to the system (glibc's malloc_trim,
+    as Dask's workers do): reading a million rows leaves some 200 MB of the database driver's
+    buffers in the heap, which the search's arrays would otherwise come on top of."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        return
+    if trim is not None:
+        trim(0)
 
 
 def table_of(rows: Iterable[tuple], reader: signatures.Reader) -> Table:
@@ -201,18 +219,27 @@ def _set_bits(words: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.n
 def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Rows ordered by block (State, key) and start; the block of each; where each block starts;
     the number of keys (a block is state × width + key)."""
+    # Each working array goes as soon as it is used (a million rows make some five million
+    # entries: each array of them is 40 MB).
     state_rows, states = _set_bits(table.states)
     key_rows, keys = _set_bits(table.key_words)
     width = int(keys.max()) + 1 if len(keys) else 1
     n_keys = np.bincount(key_rows, minlength=len(table.pk))
+    del key_rows
     key_first = np.r_[0, np.cumsum(n_keys)[:-1]]
     # Every (State, key) of each row: its States each repeated once per key.
     repeat = n_keys[state_rows]
+    del n_keys
     row = np.repeat(state_rows, repeat)
+    del state_rows
     offset = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-    block = np.repeat(states, repeat).astype(np.int64) * width + keys[key_first[row] + offset]
+    block = np.repeat(states, repeat).astype(np.int64) * width
+    del states, repeat
+    block += keys[key_first[row] + offset]
+    del keys, key_first, offset
     order = np.lexsort((table.start[row], block))
     block, row = block[order], row[order]
+    del order
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     return row, block, starts, width
 
@@ -312,7 +339,8 @@ class Strongest:
 
     def pairs(self, pk: np.ndarray) -> Found:
         """Every pair kept, once: a slice of activities at a time, a pair both keep is taken
-        from its lower row only (memory: no array of every entry, no sort to drop the twins)."""
+        from its lower row only (memory: no array of every entry, no sort to drop the twins).
+        Its two arrays go once read: it gives its pairs once."""
         keys, scores = [], []
         for first in range(0, len(self.value), MERGE_ROWS):
             row, column = np.nonzero(self.value[first : first + MERGE_ROWS] > -np.inf)
@@ -324,11 +352,18 @@ class Strongest:
             low, high = np.minimum(pk[row], pk[partner]), np.maximum(pk[row], pk[partner])
             keys.append(_pair_key(low, high))
             scores.append(_rounded(value))
+        # Peak memory: each array goes as soon as the next is made (nine million pairs are 75 MB
+        # an array).
+        del self.value, self.partner
         if not keys:
             return Found(np.zeros(0, dtype=np.int64), np.zeros(0))
-        key, score = np.concatenate(keys), np.concatenate(scores)
+        key = np.concatenate(keys)
+        del keys
         order = np.argsort(key)
-        return Found(key[order], score[order])
+        key = key[order]
+        score = np.concatenate(scores)
+        del scores
+        return Found(key, score[order])
 
 
 def _pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -420,8 +455,10 @@ def search(
         + [cut(threshold), cut(threshold) - 1e-6],
         dtype=np.float64,
     )
-    best = Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
+    # The blocks first: their working arrays are gone before the strongest pairs' are made (peak
+    # memory).
     rows, block_of, starts, width = blocks(table)
+    best = Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
     ends = np.r_[starts[1:], len(rows)]
     # Blocks of one member hold no pair.
     busy = (ends - starts) >= 2
