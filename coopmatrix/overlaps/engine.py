@@ -201,6 +201,7 @@ def find_all(
     del table  # the arrays go before the pairs are gathered, explained and written (memory)
     found = best.pairs(keys)
     del best
+    batch.give_back_memory()
     written = batch.write(found, drop_others=finished, progress=progress)
     activities = len(keys)
     return {"activities": activities, "pairs": len(found), "finished": int(finished), **written}
