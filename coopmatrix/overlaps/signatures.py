@@ -13,8 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -230,6 +232,8 @@ def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     # Its areas, and those of its DAC purpose codes.
     areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
+    if connection.vendor == "postgresql":
+        return _pool_rows_postgresql(packed.pk, _keys(packed.states), sorted(areas), start, end)
     # Under way, or longer than a century: any start up to its end.
     periods = Q(span=-1, start__lte=end) | Q(span__gt=CENTURY, start__lte=end)
     for length in range(CENTURY + 1):
@@ -247,6 +251,49 @@ def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     )
     # Fetched whole (thousands of rows at most): a server-side cursor would plan for the first few.
     return list(rows)
+
+
+def _pool_rows_postgresql(
+    activity_id: int, states: list[int], areas: list[int], start: dt.date, end: dt.date
+) -> list[tuple]:
+    """pool_rows' query on PostgreSQL, written once (Django built its fourteen ranges for each
+    check: a fifth of its time) and its rows fetched in binary form, on the same connection and
+    in the same transaction (the text form sends the masks as hexadecimal for Python to decode)."""
+    import psycopg
+
+    params: dict[str, Any] = {"pk": activity_id, "states": states, "areas": areas, "start": start, "end": end}
+    for length in range(CENTURY + 1):
+        params[f"from{length}"] = start - dt.timedelta(days=span_days(length))
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_pool_sql(), params, binary=True, prepare=False)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=1)
+def _pool_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"s.{quote(Signature._meta.get_field(name).column)}" for name in FIELDS + PERIOD)
+    # As pool_rows' query: under way or longer than a century, any start up to its end; else, per
+    # length class, the starts that leave it time to reach this one's start.
+    periods = " OR ".join(
+        [
+            "(b.span = -1 AND b.start <= %(end)s)",
+            f"(b.span > {CENTURY} AND b.start <= %(end)s)",
+            *(
+                f"(b.span = {length} AND b.start >= %(from{length})s AND b.start <= %(end)s)"
+                for length in range(CENTURY + 1)
+            ),
+        ]
+    )
+    return (
+        f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s "
+        f"WHERE s.activity_id IN (SELECT b.activity_id FROM {quote(Block._meta.db_table)} b "
+        "WHERE b.state = ANY(%(states)s) AND b.area = ANY(%(areas)s) "
+        f"AND ({periods}) "
+        'AND (b."end" >= %(start)s OR b."end" IS NULL)) '
+        "AND s.activity_id <> %(pk)s"
+    )
 
 
 @dataclass
