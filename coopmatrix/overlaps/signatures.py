@@ -232,21 +232,26 @@ def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     # Its areas, and those of its DAC purpose codes.
     areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
-    if connection.vendor == "postgresql":
-        return _pool_rows_postgresql(packed.pk, _keys(packed.states), sorted(areas), start, end)
+    pool = _pool_rows_postgresql if connection.vendor == "postgresql" else _pool_rows_orm
+    return pool(packed.pk, _keys(packed.states), sorted(areas), start, end)
+
+
+def _pool_rows_orm(
+    activity_id: int, states: list[int], areas: list[int], start: dt.date, end: dt.date
+) -> list[tuple]:
     # Under way, or longer than a century: any start up to its end.
     periods = Q(span=-1, start__lte=end) | Q(span__gt=CENTURY, start__lte=end)
     for length in range(CENTURY + 1):
         periods |= Q(span=length, start__gte=start - dt.timedelta(days=span_days(length)), start__lte=end)
     found = (
-        Block.objects.filter(state__in=_keys(packed.states), area__in=sorted(areas))
+        Block.objects.filter(state__in=states, area__in=areas)
         .filter(periods)
         .filter(Q(end__gte=start) | Q(end__isnull=True))
         .values("activity_id")
     )
     rows = (
         Signature.objects.filter(activity_id__in=found)
-        .exclude(activity_id=packed.pk)
+        .exclude(activity_id=activity_id)
         .values_list(*FIELDS, *PERIOD)
     )
     # Fetched whole (thousands of rows at most): a server-side cursor would plan for the first few.

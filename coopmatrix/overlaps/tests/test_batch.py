@@ -207,6 +207,41 @@ def test_the_cut_decides_as_the_check_rounds(threshold):
         assert round(cut, 4) >= threshold > round(float(np.nextafter(cut, -np.inf)), 4)
 
 
+def test_a_checks_pool_holds_every_activity_with_a_state_an_area_and_months_in_common(matrix):
+    """The pool a check scores, narrowed in the database (by blocks), holds exactly the other
+    activities that reach a State in common, have an area in common (or one of the same DAC
+    purpose code) and a period that meets; on PostgreSQL its own query gives the ORM's rows."""
+    from django.db import connection
+
+    reader = signatures.Reader.now()
+    every = list(Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD))
+    checked = 0
+    for pk in Signature.objects.order_by("activity_id").values_list("activity_id", flat=True):
+        packed = reader.of(signatures.build([pk])[0])
+        if not (packed.states and packed.areas and packed.start):
+            continue
+        areas = {bit for bit in range(packed.areas.bit_length()) if packed.areas >> bit & 1}
+        areas |= {area for area, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
+        start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
+        expected = sorted(
+            row[0]
+            for row in every
+            if row[0] != pk
+            and int.from_bytes(row[1], "little") & packed.states
+            and any(int.from_bytes(row[2], "little") >> area & 1 for area in areas)
+            and row[8] is not None
+            and row[8] <= end
+            and (row[9] is None or row[9] >= start)
+        )
+        pool = signatures.pool_rows(packed, reader)
+        assert sorted(row[0] for row in pool) == expected, pk
+        if connection.vendor == "postgresql":
+            by_orm = signatures._pool_rows_orm(pk, signatures._keys(packed.states), sorted(areas), start, end)
+            assert sorted(map(tuple, pool)) == sorted(map(tuple, by_orm)), pk
+        checked += 1
+    assert checked > 10
+
+
 def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monkeypatch):
     """From engine.IN_ARRAYS candidates on, a check scores its pool in arrays: the same
     activities, the same scores, as one by one."""
