@@ -482,6 +482,14 @@ def search(
     return best, finished
 
 
+def _among(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each value is one of `sorted_keys` (sorted ascending)."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_keys, values).clip(max=len(sorted_keys) - 1)
+    return sorted_keys[at] == values
+
+
 def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pairs kept now, sorted by their key: keys, row keys, reviewed or not, scores. Read in
     the order of the pair's index, which is the keys' order, into arrays made to the count (memory:
@@ -567,7 +575,9 @@ def write(
             progress("kept", min(start + chunk, len(todo)), len(todo))
     dropped = 0
     if drop_others:
-        stale = pks[~reviewed & ~np.isin(keys, found.keys)].tolist()
+        # Both sorted: a binary search each (np.isin sorts both together, some 600 MB for nine
+        # million pairs each side).
+        stale = pks[~reviewed & ~_among(keys, found.keys)].tolist()
         for start in range(0, len(stale), chunk):
             with transaction.atomic():
                 dropped += (
