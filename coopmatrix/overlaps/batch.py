@@ -57,13 +57,6 @@ class Table:
     key_words: np.ndarray  # uint64 [n, words]: its area keys (an area's DAC code, or the area)
 
 
-def _matrix(masks: list[bytes]) -> np.ndarray:
-    """Bit masks (little-endian bytes) as rows of 64-bit words, the lowest bits first."""
-    width = max(1, (max((len(m) for m in masks), default=0) + 7) // 8)
-    joined = b"".join(m.ljust(8 * width, b"\0") for m in masks)
-    return np.frombuffer(joined, dtype="<u8").reshape(len(masks), width).astype(np.uint64, copy=False)
-
-
 def _count(array: np.ndarray) -> np.ndarray:
     return np.bitwise_count(array).sum(axis=1, dtype=np.int32)
 
