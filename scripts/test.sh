@@ -46,39 +46,61 @@ selected() {
   return "$rc"
 }
 
-# The suites without a browser run side by side, SQLite's in the background (its output is shown
-# when it ends), PostgreSQL's in the foreground: each is one Python process and these machines have
-# two cores. The browser tests follow, one database after the other (Chromium wants a core).
-both_suites() {
-  local pg_label=$1 sqlite_log sqlite_rc=0 pg_rc=0 sqlite_pid
-  sqlite_log=$(mktemp -t coopmatrix-sqlite.XXXXXX)
-  log "Test suites on SQLite (in the background) and on $pg_label"
+# Three streams run side by side, each in its own process with its own files and database:
+# - the suite without a browser on SQLite;
+# - the same suite on PostgreSQL;
+# - the browser tests (headless Debian Chromium), on SQLite and then on PostgreSQL.
+# The first two keep a core busy each; the browser tests mostly wait on the page (about 0.6 of a
+# core), so beside them they cost little and no longer add their time to the others'.
+# Each stream's output is shown when all have ended.
+stream() {
+  local name=$1 database=$2
+  shift 2
   (
-    unset DATABASE_URL
-    export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/sqlite"
+    export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/$name"
     mkdir -p "$COOPMATRIX_VAR_DIR"
-    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" \
-      -m "not browser" "${PYTEST_ARGS[@]}"
-  ) >"$sqlite_log" 2>&1 &
-  sqlite_pid=$!
-  (
-    export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/postgresql"
-    mkdir -p "$COOPMATRIX_VAR_DIR"
-    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" \
-      -m "not browser" "${PYTEST_ARGS[@]}"
-  ) || pg_rc=$?
-  wait "$sqlite_pid" || sqlite_rc=$?
-  log "Test suite on SQLite (ran beside PostgreSQL's)"
-  cat "$sqlite_log"
-  rm -f "$sqlite_log"
-  if [ "$sqlite_rc" -ne 0 ] || [ "$pg_rc" -ne 0 ]; then
-    echo "Failed: SQLite exit $sqlite_rc, PostgreSQL exit $pg_rc" >&2
+    if [ "$database" = sqlite ]; then unset DATABASE_URL; else export DATABASE_URL="$database"; fi
+    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" "$@" "${PYTEST_ARGS[@]}"
+  )
+}
+
+browser_stream() {
+  log "Browser tests (headless Debian Chromium) on SQLite"
+  stream browser-sqlite sqlite -m browser || return 1
+  log "Browser tests (headless Debian Chromium) on $1"
+  # A database of its own: the PostgreSQL suite without a browser runs at the same time.
+  stream browser-postgresql "${DATABASE_URL%/*}/coopmatrix_browser" -m browser
+}
+
+all_suites() {
+  local pg_label=$1 name failed=() pids=() logs=()
+  declare -A titles=(
+    [sqlite]="Test suite on SQLite"
+    [postgresql]="Test suite on $pg_label"
+    [browser]="Browser tests"
+  )
+  log "Test suites on SQLite, on $pg_label, and the browser tests, side by side"
+  for name in sqlite postgresql browser; do
+    logs+=("$(mktemp -t "coopmatrix-$name.XXXXXX")")
+  done
+  stream sqlite sqlite -m "not browser" >"${logs[0]}" 2>&1 &
+  pids+=($!)
+  stream postgresql "$DATABASE_URL" -m "not browser" >"${logs[1]}" 2>&1 &
+  pids+=($!)
+  browser_stream "$pg_label" >"${logs[2]}" 2>&1 &
+  pids+=($!)
+  local i=0
+  for name in sqlite postgresql browser; do
+    if ! wait "${pids[$i]}"; then failed+=("$name"); fi
+    log "${titles[$name]}"
+    cat "${logs[$i]}"
+    rm -f "${logs[$i]}"
+    i=$((i + 1))
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "Failed: ${failed[*]}" >&2
     exit 1
   fi
-  log "Browser tests (headless Debian Chromium) on SQLite"
-  (unset DATABASE_URL; selected .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}")
-  log "Browser tests (headless Debian Chromium) on $pg_label"
-  selected .venv/bin/pytest -q -m browser "${PYTEST_ARGS[@]}"
 }
 
 PG_DIR=""
@@ -127,5 +149,5 @@ COOPMATRIX_VAR_DIR=$(mktemp -d -t coopmatrix-var.XXXXXX)
 
 unset DATABASE_URL
 start_postgres
-both_suites "PostgreSQL ($("$PG_BIN/postgres" --version))"
-log "Both suites passed"
+all_suites "PostgreSQL ($("$PG_BIN/postgres" --version))"
+log "All suites passed"

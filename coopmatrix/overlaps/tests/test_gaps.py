@@ -151,8 +151,15 @@ def test_states_not_party_without_legislative_assistance(client, cast, reference
     assert "XXA" in before["not_party_unassisted"]
     page = client.get(f"/matrix/gaps/treaties/?{query}").content.decode()
     assert 'data-testid="assisted-terrorist-financing-1999"' in page
-    for fmt in ("csv", "xlsx", "pdf"):
+    for fmt in ("csv", "xlsx"):
         assert client.get(f"/matrix/gaps/treaties/?{query}&format={fmt}").status_code == 200
+    # The printed form: one line per instrument and standing, its States named in it.
+    from pypdf import PdfReader
+
+    pdf = client.get(f"/matrix/gaps/treaties/?{query}&format=pdf")
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "assisted,notpartyyet" in text and "(XXB)" in text
+    assert "(XXA)" not in text  # party as at the date
 
 
 def test_an_instrument_without_any_treaty_action_says_so(client, cast, reference):
