@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.filters import BoundedModelMultipleChoiceField
+from coopmatrix.core.filters import BoundedModelMultipleChoiceField, FastSelect, FastSelectMultiple
 from coopmatrix.geo.models import Region, State
 from coopmatrix.matrix.filtersets import states_within
 from coopmatrix.treaties.models import Instrument
@@ -37,14 +37,25 @@ class _Form(forms.Form):
         return found
 
 
+#: The gap pages' lists stay plain multiple selects (no searchable picker), drawn in Python: the
+#: State list's 280 options took most of the page's time through Django's per-option templates.
+PLAIN = {"data-picker": False}
+
+
 class WaitingForm(_Form):
     state = forms.ModelMultipleChoiceField(
         queryset=State.objects.order_by("name_en"),
         to_field_name="code",
         required=False,
         label=_("Requesting State"),
+        widget=FastSelectMultiple(attrs=PLAIN),
     )
-    stage = forms.MultipleChoiceField(choices=list(STAGES.items()), required=False, label=_("Where it waits"))
+    stage = forms.MultipleChoiceField(
+        choices=list(STAGES.items()),
+        required=False,
+        label=_("Where it waits"),
+        widget=FastSelectMultiple(attrs=PLAIN),
+    )
     overdue = forms.BooleanField(required=False, label=_("Overdue only"))
 
 
@@ -53,12 +64,14 @@ class GridForm(_Form):
         choices=[("state", _("States")), ("region", _("Sub-regions (M49)"))],
         required=False,
         label=_("Rows"),
+        widget=FastSelect,
     )
     region = BoundedModelMultipleChoiceField(
         queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         required=False,
         label=_("Region or sub-region"),
+        widget=FastSelectMultiple(attrs=PLAIN),
     )
     period_from = forms.DateField(required=False, label=_("From"), help_text=_("YYYY-MM-DD"))
     period_to = forms.DateField(required=False, label=_("To"), help_text=_("YYYY-MM-DD"))
@@ -84,13 +97,18 @@ class TreatyGapForm(_Form):
     )
     period_to = forms.DateField(required=False, label=_("to"), help_text=_("the date above if empty"))
     instrument = forms.ModelMultipleChoiceField(
-        queryset=Instrument.objects.none(), to_field_name="code", required=False, label=_("Instrument")
+        queryset=Instrument.objects.none(),
+        to_field_name="code",
+        required=False,
+        label=_("Instrument"),
+        widget=FastSelectMultiple(attrs=PLAIN),
     )
     region = BoundedModelMultipleChoiceField(
         queryset=Region.objects.order_by("name"),
         to_field_name="m49",
         required=False,
         label=_("Region or sub-region"),
+        widget=FastSelectMultiple(attrs=PLAIN),
     )
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
