@@ -49,7 +49,8 @@ selected() {
 # Three streams run side by side, each in its own process with its own files and database:
 # - the suite without a browser on SQLite;
 # - the same suite on PostgreSQL;
-# - the browser tests (headless Debian Chromium), on SQLite and then on PostgreSQL.
+# - the browser tests (headless Debian Chromium), on SQLite and then on PostgreSQL, and then
+#   PostgreSQL's crawl (MOVED, below).
 # The first two keep a core busy each; the browser tests mostly wait on the page (about 0.6 of a
 # core), so beside them they cost little and no longer add their time to the others'.
 # Each stream's output is shown when all have ended.
@@ -64,12 +65,19 @@ stream() {
   )
 }
 
+#: The crawl of every link and filter on PostgreSQL runs in the browser tests' stream, after them:
+#: that stream ends first otherwise, and PostgreSQL's suite (the slowest) last, alone.
+MOVED=tests/test_crawl.py
+
 browser_stream() {
+  local database="${DATABASE_URL%/*}/coopmatrix_browser"
   log "Browser tests (headless Debian Chromium) on SQLite"
   stream browser-sqlite sqlite -m browser || return 1
   log "Browser tests (headless Debian Chromium) on $1"
   # A database of its own: the PostgreSQL suite without a browser runs at the same time.
-  stream browser-postgresql "${DATABASE_URL%/*}/coopmatrix_browser" -m browser
+  stream browser-postgresql "$database" -m browser || return 1
+  log "The crawl ($MOVED) on $1"
+  stream crawl-postgresql "$database" -m "not browser" "$MOVED"
 }
 
 all_suites() {
@@ -77,7 +85,7 @@ all_suites() {
   declare -A titles=(
     [sqlite]="Test suite on SQLite"
     [postgresql]="Test suite on $pg_label"
-    [browser]="Browser tests"
+    [browser]="Browser tests, then the crawl on PostgreSQL"
   )
   log "Test suites on SQLite, on $pg_label, and the browser tests, side by side"
   for name in sqlite postgresql browser; do
@@ -85,7 +93,7 @@ all_suites() {
   done
   stream sqlite sqlite -m "not browser" >"${logs[0]}" 2>&1 &
   pids+=($!)
-  stream postgresql "$DATABASE_URL" -m "not browser" >"${logs[1]}" 2>&1 &
+  stream postgresql "$DATABASE_URL" -m "not browser" --ignore="$MOVED" >"${logs[1]}" 2>&1 &
   pids+=($!)
   browser_stream "$pg_label" >"${logs[2]}" 2>&1 &
   pids+=($!)
