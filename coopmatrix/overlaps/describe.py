@@ -13,6 +13,7 @@ from coopmatrix.core.dates import PartialDate, Precision
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 
 from .scoring import Described
+from .signatures import activity_rows_sql, fetch_binary
 
 
 def describe(activity_ids: Iterable[int]) -> dict[int, Described]:
@@ -65,53 +66,25 @@ def _described(rows: Iterable[tuple]) -> dict[int, Described]:
 def _rows_postgresql(ids: list[int]) -> list[tuple]:
     """_rows_orm's rows in one query written once (the check on save explains its candidates on
     every save: five queries were a fifth of its time)."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_describe_sql(), {"ids": ids}, binary=True, prepare=False)
-        return cursor.fetchall()
+    return fetch_binary(_describe_sql(), {"ids": ids})
 
 
 @lru_cache(maxsize=1)
 def _describe_sql() -> str:
     from coopmatrix.directory.models import Organization
     from coopmatrix.geo.models import State
-    from coopmatrix.matrix.models import Programme
     from coopmatrix.treaties.models import Instrument
     from coopmatrix.vocabulary.models import ThematicArea
 
-    quote = connection.ops.quote_name
-
-    def table(model) -> str:
-        return quote(model._meta.db_table)
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
     areas = Activity.thematic_areas.through
-    instruments = Activity.instruments.through
-
-    def codes(through, key: str, target, value: str, link: str) -> str:
-        return (
-            f"ARRAY(SELECT t.{column(target, value)} FROM {table(through)} x "
-            f"JOIN {table(target)} t ON t.{quote(target._meta.pk.column)} = x.{column(through, key)} "
-            f"WHERE x.{column(through, link)} = a.{quote(Activity._meta.pk.column)})"
-        )
-
-    a = Activity
-    return (
-        f"SELECT a.{quote(a._meta.pk.column)}, a.{column(a, 'title')}, a.{column(a, 'description')}, "
-        f"p.{column(Programme, 'code')}, a.{column(a, 'modality')}, a.{column(a, 'period_start')}, "
-        f"a.{column(a, 'period_end')}, "
-        f"{codes(ActivityReach, 'state', State, 'code', 'activity')}, "
-        f"{codes(areas, 'thematicarea', ThematicArea, 'code', 'activity')}, "
-        f"{codes(areas, 'thematicarea', ThematicArea, 'dac_code', 'activity')}, "
-        f"{codes(instruments, 'instrument', Instrument, 'code', 'activity')}, "
-        f"{codes(ActivityProvider, 'organization', Organization, 'code', 'activity')} "
-        f"FROM {table(a)} a LEFT JOIN {table(Programme)} p "
-        f"ON p.{quote(Programme._meta.pk.column)} = a.{column(a, 'programme')} "
-        f"WHERE a.{quote(a._meta.pk.column)} = ANY(%(ids)s)"
+    return activity_rows_sql(
+        [
+            (ActivityReach, "state", (State, "code")),
+            (areas, "thematicarea", (ThematicArea, "code")),
+            (areas, "thematicarea", (ThematicArea, "dac_code")),
+            (Activity.instruments.through, "instrument", (Instrument, "code")),
+            (ActivityProvider, "organization", (Organization, "code")),
+        ]
     )
 
 

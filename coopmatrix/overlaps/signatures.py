@@ -89,46 +89,81 @@ def _signature(
 def _build_rows_postgresql(ids: list[int]) -> list[tuple]:
     """_build_rows_orm's rows in one query written once: the check on save builds the signature
     of the activity saved each time (five queries were a tenth of its time)."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_build_sql(), {"ids": ids}, binary=True, prepare=False)
-        return cursor.fetchall()
+    return fetch_binary(_build_sql(), {"ids": ids})
 
 
 @lru_cache(maxsize=1)
 def _build_sql() -> str:
     from coopmatrix.directory.models import Organization
+
+    return activity_rows_sql(
+        [
+            (ActivityReach, "state", None),
+            (Activity.thematic_areas.through, "thematicarea", None),
+            (Activity.instruments.through, "instrument", None),
+            (ActivityProvider, "organization", (Organization, "code")),
+        ]
+    )
+
+
+#: An ARRAY of activity_rows_sql: the link table, its column naming the linked record, and the
+#: linked record's model and field to read (None: the link's key itself).
+Linked = tuple[Any, str, tuple[Any, str] | None]
+
+
+def activity_rows_sql(arrays: Iterable[Linked]) -> str:
+    """SQL for PostgreSQL reading each activity of %(ids)s as (pk, title, description, programme
+    code, modality, start, end) and then one array per link asked for, in one query: the check on
+    save reads the activity saved and explains its strongest candidates on every save, where the
+    ORM made five queries each time."""
     from coopmatrix.matrix.models import Programme
 
     quote = connection.ops.quote_name
+    a = Activity
+
+    def table(model: Any) -> str:
+        return quote(model._meta.db_table)
 
     def column(model: Any, name: str) -> str:
         return quote(model._meta.get_field(name).column)
 
-    def keys(through: Any, key: str) -> str:
+    def array(through: Any, key: str, read: tuple[Any, str] | None) -> str:
+        where = f"WHERE x.{column(through, 'activity')} = a.{quote(a._meta.pk.column)}"
+        if read is None:
+            return f"ARRAY(SELECT x.{column(through, key)} FROM {table(through)} x {where})"
+        target, value = read
         return (
-            f"ARRAY(SELECT x.{column(through, key)} FROM {quote(through._meta.db_table)} x "
-            f"WHERE x.{column(through, 'activity')} = a.{quote(Activity._meta.pk.column)})"
+            f"ARRAY(SELECT t.{column(target, value)} FROM {table(through)} x "
+            f"JOIN {table(target)} t ON t.{quote(target._meta.pk.column)} = x.{column(through, key)} "
+            f"{where})"
         )
 
-    a = Activity
-    providers = (
-        f"ARRAY(SELECT o.{column(Organization, 'code')} FROM {quote(ActivityProvider._meta.db_table)} x "
-        f"JOIN {quote(Organization._meta.db_table)} o "
-        f"ON o.{quote(Organization._meta.pk.column)} = x.{column(ActivityProvider, 'organization')} "
-        f"WHERE x.{column(ActivityProvider, 'activity')} = a.{quote(a._meta.pk.column)})"
+    columns = ", ".join(
+        [
+            f"a.{quote(a._meta.pk.column)}",
+            f"a.{column(a, 'title')}",
+            f"a.{column(a, 'description')}",
+            f"p.{column(Programme, 'code')}",
+            *(f"a.{column(a, name)}" for name in ("modality", "period_start", "period_end")),
+            *(array(*linked) for linked in arrays),
+        ]
     )
     return (
-        f"SELECT a.{quote(a._meta.pk.column)}, a.{column(a, 'title')}, a.{column(a, 'description')}, "
-        f"p.{column(Programme, 'code')}, a.{column(a, 'modality')}, a.{column(a, 'period_start')}, "
-        f"a.{column(a, 'period_end')}, {keys(ActivityReach, 'state')}, "
-        f"{keys(a.thematic_areas.through, 'thematicarea')}, {keys(a.instruments.through, 'instrument')}, "
-        f"{providers} FROM {quote(a._meta.db_table)} a LEFT JOIN {quote(Programme._meta.db_table)} p "
+        f"SELECT {columns} FROM {table(a)} a LEFT JOIN {table(Programme)} p "
         f"ON p.{quote(Programme._meta.pk.column)} = a.{column(a, 'programme')} "
         f"WHERE a.{quote(a._meta.pk.column)} = ANY(%(ids)s)"
     )
+
+
+def fetch_binary(sql: str, params: dict[str, Any]) -> list[tuple]:
+    """All rows of a query on PostgreSQL, fetched in binary form, on Django's connection and in its
+    transaction (the text form sends masks as hexadecimal and arrays as text for Python to parse)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True, prepare=False)
+        return cursor.fetchall()
 
 
 def _build_rows_orm(ids: list[int]) -> list[tuple]:
@@ -327,17 +362,11 @@ def _pool_rows_postgresql(
     activity_id: int, states: list[int], areas: list[int], start: dt.date, end: dt.date
 ) -> list[tuple]:
     """pool_rows' query on PostgreSQL, written once (Django built its fourteen ranges for each
-    check: a fifth of its time) and its rows fetched in binary form, on the same connection and
-    in the same transaction (the text form sends the masks as hexadecimal for Python to decode)."""
-    import psycopg
-
+    check: a fifth of its time) and its rows fetched in binary form."""
     params: dict[str, Any] = {"pk": activity_id, "states": states, "areas": areas, "start": start, "end": end}
     for length in range(CENTURY + 1):
         params[f"from{length}"] = start - dt.timedelta(days=span_days(length))
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_pool_sql(), params, binary=True, prepare=False)
-        return cursor.fetchall()
+    return fetch_binary(_pool_sql(), params)
 
 
 @lru_cache(maxsize=1)
