@@ -1,0 +1,597 @@
+"""Read IATI activity files (2.01, 2.02, 2.03): streamed, each activity checked against the 2.03
+schema and IATI's codelists before anything is made of it.
+
+`read` yields, activity by activity in the file's order, either an `IatiActivity` (valid, its codes
+known) or a `Refused` (its identifier, its line and the reason in plain words), and keeps memory
+flat: an activity's elements are dropped once it has been read. A file that is not IATI activity
+XML (empty, HTML, truncated, another XML, a 1.0x file) raises `NotIati` naming what it is; the
+caller writes nothing from such a file, whatever was read before the fault.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+from . import codelists
+
+SCHEMA = Path(__file__).resolve().parent / "data" / "iati" / "schema" / "iati-activities-schema.xsd"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+READ_VERSIONS = ("2.01", "2.02", "2.03")
+
+
+class NotIati(Exception):
+    """The file as a whole is refused: the message says what it is instead."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """One activity that is not read: its identifier (as written, perhaps empty), line, reasons."""
+
+    identifier: str
+    line: int
+    reasons: tuple[str, ...]
+    #: "schema": it breaks IATI 2.03's schema; "content": it is valid, but coopmatrix cannot write
+    #: it as given (an empty identifier, a code IATI's codelists do not know).
+    stage: str = "schema"
+
+    def __str__(self) -> str:
+        name = self.identifier or "(no identifier)"
+        return f"line {self.line}, {name}: {'; '.join(self.reasons)}"
+
+
+#: Narratives by language: the code of xml:lang (the activity's default where a narrative has
+#: none; "" where neither says).
+Narratives = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Organisation:
+    ref: str
+    name: Narratives
+    type: str = ""
+    role: str = ""
+    activity_id: str = ""
+
+
+@dataclass(frozen=True)
+class Money:
+    value: Decimal
+    currency: str
+    value_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Budget:
+    type: str
+    status: str
+    start: dt.date
+    end: dt.date
+    money: Money
+
+
+@dataclass(frozen=True)
+class Transaction:
+    type: str
+    date: dt.date
+    money: Money
+    ref: str = ""
+    description: Narratives = field(default_factory=dict)
+    provider: Organisation | None = None
+    receiver: Organisation | None = None
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A code with its vocabulary and share, as recipient-region and sector give them."""
+
+    code: str
+    vocabulary: str = "1"
+    percentage: Decimal | None = None
+    name: Narratives = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    url: str
+    format: str
+    title: Narratives
+    categories: tuple[str, ...]
+    languages: tuple[str, ...]
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    type: str
+    organisation: Narratives
+    department: Narratives
+    person: Narratives
+    job_title: Narratives
+    telephone: str
+    email: str
+    website: str
+    address: Narratives
+
+
+@dataclass
+class IatiActivity:
+    identifier: str
+    line: int
+    version: str
+    language: str
+    currency: str
+    last_updated: dt.datetime | None
+    reporting_org: Organisation
+    titles: Narratives
+    descriptions: list[tuple[str, Narratives]]
+    participating: list[Organisation]
+    status: str
+    dates: dict[str, dt.date]
+    countries: list[Coded]
+    regions: list[Coded]
+    sectors: list[Coded]
+    budgets: list[Budget]
+    transactions: list[Transaction]
+    related: list[tuple[str, str]]
+    documents: list[DocumentLink]
+    contacts: list[Contact]
+    #: Codes kept as given though IATI's codelists do not know them, and other remarks.
+    notes: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def schema() -> etree.XMLSchema:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.XMLSchema(etree.parse(str(SCHEMA), parser))
+
+
+def read(source: bytes | Path | IO[bytes], name: str = "file") -> Iterator[IatiActivity | Refused]:
+    """The activities of an IATI file, each valid and read, or refused with its reasons."""
+    stream = _stream(source, name)
+    events = etree.iterparse(
+        stream,
+        events=("start", "end"),
+        remove_comments=True,
+        remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    version = ""
+    depth = 0
+    try:
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    version = _root(element, name)
+                continue
+            depth -= 1
+            if depth == 1 and element.tag == "iati-activity":
+                yield _activity(element, version)
+                # Memory stays flat: what was read is dropped, with its earlier siblings.
+                element.clear(keep_tail=True)
+                parent = element.getparent()
+                while parent is not None and element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise NotIati(_syntax(exc, name, _last_line(source))) from None
+    finally:
+        if stream is not source:
+            stream.close()
+    if depth != 0 or not version:
+        raise NotIati(f"{name}: the file is empty")
+
+
+def _stream(source: bytes | Path | IO[bytes], name: str) -> IO[bytes]:
+    if isinstance(source, bytes):
+        if not source.strip():
+            raise NotIati(f"{name}: the file is empty")
+        return io.BytesIO(source)
+    if isinstance(source, Path):
+        if not source.exists():
+            raise NotIati(f"{name}: file not found")
+        if source.stat().st_size == 0:
+            raise NotIati(f"{name}: the file is empty")
+        return source.open("rb")
+    return source
+
+
+def _root(element: etree._Element, name: str) -> str:
+    """The file's IATI version, or NotIati saying what the file is."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    local = etree.QName(tag).localname.lower() if tag else ""
+    if local == "html":
+        raise NotIati(f"{name}: an HTML page, not an IATI file (a web page saved in place of the data?)")
+    if tag == "iati-organisations":
+        raise NotIati(
+            f"{name}: an IATI organisation file: coopmatrix reads IATI activity files (<iati-activities>)"
+        )
+    if tag != "iati-activities":
+        raise NotIati(
+            f"{name}: an XML file whose root element is <{tag}>, "
+            "not an IATI activity file (<iati-activities>)"
+        )
+    if element.getroottree().docinfo.internalDTD is not None:
+        # An entity declared there could read a file of the server into a record.
+        raise NotIati(f"{name}: the file declares a DOCTYPE, which IATI files do not have: not read")
+    version = (element.get("version") or "").strip()
+    if version.startswith("1."):
+        raise NotIati(
+            f"{name}: an IATI {version} file: versions 1.0x are no longer read; "
+            "coopmatrix reads 2.01 to 2.03 "
+            "(ask the publisher for their 2.0x file)"
+        )
+    return version or "(none)"
+
+
+#: libxml2's errors that a complete file can give on its last line (a tag closed by the wrong
+#: name, an undefined entity, an attribute given twice, content after the root): not truncation.
+_NOT_TRUNCATION = {5, 26, 42, 76}
+
+
+def _last_line(source: bytes | Path | IO[bytes]) -> int:
+    """The number of the file's last line with content (asked only when the XML is broken)."""
+    if isinstance(source, Path):
+        data = source.read_bytes()
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        return 0
+    return data.rstrip().count(b"\n") + 1
+
+
+def _syntax(exc: etree.XMLSyntaxError, name: str, last_line: int) -> str:
+    line = exc.lineno or 0
+    message = str(exc.msg or exc)
+    if exc.code == 4 or "Start tag expected" in message:
+        return f"{name}: not XML (line {line}): {message}"
+    if exc.code == 77 or (line >= last_line > 0 and exc.code not in _NOT_TRUNCATION):
+        return f"{name}: the XML stops before it is complete (line {line}: {message}): the file is truncated"
+    return f"{name}: not well-formed XML, line {line}: {message}"
+
+
+# --- one activity ---------------------------------------------------------------------------
+
+
+def _activity(element: etree._Element, version: str) -> IatiActivity | Refused:
+    identifier = (element.findtext("iati-identifier") or "").strip()
+    line = element.sourceline or 0
+    wrapper = etree.Element("iati-activities", version="2.03")
+    wrapper.append(copy.deepcopy(element))
+    checker = schema()
+    try:
+        valid = checker.validate(wrapper)
+    except etree.XMLSchemaValidateError:
+        return Refused(
+            identifier, line, (f"line {line}: the schema could not check it (an unresolved entity?)",)
+        )
+    if not valid:
+        reasons = tuple(dict.fromkeys(_plain(error) for error in checker.error_log))
+        return Refused(identifier, line, reasons)
+    problems: list[str] = []
+    if not identifier:
+        problems.append("its iati-identifier is empty")
+    read = _Reader(element, problems)
+    activity = read.activity(identifier, line, version)
+    activity.notes.extend(read.notes)
+    if version not in READ_VERSIONS:
+        activity.notes.append(
+            f"the file gives its IATI version as {version!r}: read as 2.03, against whose schema it is valid"
+        )
+    if problems:
+        return Refused(identifier, line, tuple(dict.fromkeys(problems)), stage="content")
+    return activity
+
+
+_TYPES = {
+    "xs:dateTime": "a date and time (YYYY-MM-DDThh:mm:ss)",
+    "xs:date": "a date (YYYY-MM-DD)",
+    "xs:decimal": "a number",
+    "xs:int": "a whole number",
+    "xs:integer": "a whole number",
+    "xs:positiveInteger": "a whole number above zero",
+    "xs:nonNegativeInteger": "a whole number",
+    "xs:boolean": "true or false (1 or 0)",
+    "xs:anyURI": "a web address",
+    "xs:gYear": "a year",
+}
+
+
+def _plain(error: etree._LogEntry) -> str:
+    """A schema error in plain words, with the line it points at."""
+    message = error.message
+    where = f"line {error.line}: "
+    found = re.match(
+        r"Element '([^']+)': Missing child element\(s\)\. "
+        r"Expected is (?:one of )?\( ?(.*?) ?\)",
+        message,
+    )
+    if found:
+        wanted = ", ".join(f"<{name.strip()}>" for name in found.group(2).split(","))
+        return f"{where}<{found.group(1)}> lacks a required element ({wanted})"
+    found = re.match(r"Element '([^']+)': This element is not expected", message)
+    if found:
+        why = "one too many, out of order, or not part of IATI 2.03"
+        return f"{where}<{found.group(1)}> is not expected here ({why})"
+    found = re.match(r"Element '([^']+)': The attribute '([^']+)' is required but missing", message)
+    if found:
+        return f"{where}<{found.group(1)}> lacks its required attribute {found.group(2)}"
+    found = re.match(r"Element '([^']+)', attribute '([^']+)': The attribute '[^']+' is not allowed", message)
+    if found:
+        return f"{where}<{found.group(1)}> takes no attribute {found.group(2)}"
+    found = re.match(
+        r"Element '([^']+)'(?:, attribute '([^']+)')?: '(.*)' is not a valid value "
+        r"of the (?:atomic|local atomic) type '([^']+)'",
+        message,
+        re.S,
+    )
+    if found:
+        element, attribute, value, kind = found.groups()
+        what = f"<{element}> attribute {attribute}" if attribute else f"<{element}>"
+        return f"{where}{what}: {value!r} is not {_TYPES.get(kind, kind)}"
+    found = re.match(r"Element '([^']+)': Character content other than whitespace is not allowed", message)
+    if found:
+        return f"{where}<{found.group(1)}> holds text where only elements may be"
+    found = re.match(r"Element '([^']+)': \[facet '[^']+'\] The value '(.*)' (.*)", message, re.S)
+    if found:
+        return f"{where}<{found.group(1)}>: {found.group(2)!r} {found.group(3).rstrip('.')}"
+    return f"{where}{message}"
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _datetime(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    value = text.strip().replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+class _Reader:
+    """Reads one schema-valid activity, naming each code its codelist does not know."""
+
+    def __init__(self, element: etree._Element, problems: list[str]) -> None:
+        self.element = element
+        self.problems = problems
+        self.notes: list[str] = []
+        self.language = (element.get(XML_LANG) or "").strip().lower()
+        self.currency = (element.get("default-currency") or "").strip().upper()
+        if self.language:
+            self.code("Language", self.language, "the activity's xml:lang", element, kept=True)
+        if self.currency:
+            self.code("Currency", self.currency, "default-currency", element)
+
+    def code(self, codelist: str, code: str, what: str, element: etree._Element, kept: bool = False) -> str:
+        """The code, checked against its codelist. An unknown code that coopmatrix turns into a
+        record (a status, a State, a currency, a role) refuses the activity; one only kept as given
+        (`kept`: an organisation's type, a document's format) is named in the notes."""
+        if code and not codelists.known(codelist, code):
+            message = f"line {element.sourceline}: {what} {code!r} is not in IATI's {codelist} codelist"
+            if kept:
+                self.notes.append(f"{message} (kept as given)")
+            else:
+                self.problems.append(message)
+        return code
+
+    def narratives(self, element: etree._Element | None) -> Narratives:
+        found: Narratives = {}
+        if element is None:
+            return found
+        for narrative in element.iterfind("narrative"):
+            language = (narrative.get(XML_LANG) or self.language).strip().lower()
+            text = " ".join((narrative.text or "").split())
+            if narrative.get(XML_LANG):
+                self.code("Language", language, "xml:lang", narrative, kept=True)
+            if text and language not in found:
+                found[language] = text
+        return found
+
+    def organisation(self, element: etree._Element | None, role_list: str = "") -> Organisation | None:
+        if element is None:
+            return None
+        kind = (element.get("type") or "").strip()
+        if kind:
+            self.code("OrganisationType", kind, f"<{element.tag}> type", element, kept=True)
+        role = (element.get("role") or "").strip()
+        if role_list:
+            self.code(role_list, role, f"<{element.tag}> role", element)
+        return Organisation(
+            ref=(element.get("ref") or "").strip(),
+            name=self.narratives(element),
+            type=kind,
+            role=role,
+            activity_id=(
+                element.get("activity-id")
+                or element.get("provider-activity-id")
+                or element.get("receiver-activity-id")
+                or ""
+            ).strip(),
+        )
+
+    def money(self, element: etree._Element, what: str) -> Money:
+        value = element.find("value")
+        currency = ((value.get("currency") if value is not None else "") or self.currency).strip().upper()
+        if not currency:
+            self.problems.append(
+                f"line {element.sourceline}: {what} has no currency (none on its value, no default-currency)"
+            )
+        else:
+            self.code("Currency", currency, f"{what} currency", element)
+        try:
+            amount = Decimal((value.text or "").strip()) if value is not None else Decimal(0)
+        except InvalidOperation:
+            amount = Decimal(0)  # the schema has checked it is a decimal
+        return Money(amount, currency, _date(value.get("value-date")) if value is not None else None)
+
+    def coded(self, element: etree._Element, codelist: str, what: str, kept: bool = False) -> Coded:
+        code = (element.get("code") or "").strip()
+        vocabulary = (element.get("vocabulary") or "1").strip()
+        if codelist:
+            self.code(codelist, code, what, element, kept)
+        percentage = element.get("percentage")
+        return Coded(
+            code=code,
+            vocabulary=vocabulary,
+            percentage=Decimal(percentage) if percentage else None,
+            name=self.narratives(element),
+        )
+
+    def activity(self, identifier: str, line: int, version: str) -> IatiActivity:
+        e = self.element
+        reporting = self.organisation(e.find("reporting-org"))
+        assert reporting is not None  # the schema requires it
+        status_element = e.find("activity-status")
+        status = (status_element.get("code") or "").strip() if status_element is not None else ""
+        if status_element is not None:
+            self.code("ActivityStatus", status, "activity-status code", status_element)
+        dates: dict[str, dt.date] = {}
+        for date in e.iterfind("activity-date"):
+            kind = self.code("ActivityDateType", (date.get("type") or "").strip(), "activity-date type", date)
+            parsed = _date(date.get("iso-date"))
+            if parsed and kind not in dates:
+                dates[kind] = parsed
+        descriptions = []
+        for description in e.iterfind("description"):
+            kind = (description.get("type") or "1").strip()
+            self.code("DescriptionType", kind, "description type", description, kept=True)
+            descriptions.append((kind, self.narratives(description)))
+        regions = []
+        for region in e.iterfind("recipient-region"):
+            vocabulary = (region.get("vocabulary") or "1").strip()
+            regions.append(self.coded(region, "Region" if vocabulary == "1" else "", "recipient-region code"))
+        sectors = []
+        for sector in e.iterfind("sector"):
+            vocabulary = (sector.get("vocabulary") or "1").strip()
+            # DAC 5-digit codes become thematic areas; the others are kept as given.
+            codelist = {"1": "Sector", "2": "SectorCategory"}.get(vocabulary, "")
+            sectors.append(self.coded(sector, codelist, "sector code", kept=vocabulary != "1"))
+        return IatiActivity(
+            identifier=identifier,
+            line=line,
+            version=version,
+            language=self.language,
+            currency=self.currency,
+            last_updated=_datetime(e.get("last-updated-datetime")),
+            reporting_org=reporting,
+            titles=self.narratives(e.find("title")),
+            descriptions=descriptions,
+            participating=[
+                org
+                for element in e.iterfind("participating-org")
+                if (org := self.organisation(element, "OrganisationRole")) is not None
+            ],
+            status=status,
+            dates=dates,
+            countries=[
+                self.coded(c, "Country", "recipient-country code") for c in e.iterfind("recipient-country")
+            ],
+            regions=regions,
+            sectors=sectors,
+            budgets=[self.budget(b) for b in e.iterfind("budget")],
+            transactions=[self.transaction(t) for t in e.iterfind("transaction")],
+            related=[
+                (
+                    self.code(
+                        "RelatedActivityType",
+                        (r.get("type") or "").strip(),
+                        "related-activity type",
+                        r,
+                        kept=True,
+                    ),
+                    (r.get("ref") or "").strip(),
+                )
+                for r in e.iterfind("related-activity")
+            ],
+            documents=[self.document(d) for d in e.iterfind("document-link")],
+            contacts=[self.contact(c) for c in e.iterfind("contact-info")],
+        )
+
+    def budget(self, element: etree._Element) -> Budget:
+        kind = self.code("BudgetType", (element.get("type") or "1").strip(), "budget type", element)
+        status = self.code(
+            "BudgetStatus", (element.get("status") or "1").strip(), "budget status", element, kept=True
+        )
+        start = _date(element.find("period-start").get("iso-date"))  # type: ignore[union-attr]
+        end = _date(element.find("period-end").get("iso-date"))  # type: ignore[union-attr]
+        assert start and end  # the schema requires both, as dates
+        return Budget(kind, status, start, end, self.money(element, "budget"))
+
+    def transaction(self, element: etree._Element) -> Transaction:
+        kind_element = element.find("transaction-type")
+        kind = (kind_element.get("code") or "").strip() if kind_element is not None else ""
+        self.code("TransactionType", kind, "transaction-type code", element)
+        date = _date(element.find("transaction-date").get("iso-date"))  # type: ignore[union-attr]
+        assert date  # the schema requires it, as a date
+        return Transaction(
+            type=kind,
+            date=date,
+            money=self.money(element, "transaction"),
+            ref=(element.get("ref") or "").strip(),
+            description=self.narratives(element.find("description")),
+            provider=self.organisation(element.find("provider-org")),
+            receiver=self.organisation(element.find("receiver-org")),
+        )
+
+    def document(self, element: etree._Element) -> DocumentLink:
+        file_format = (element.get("format") or "").strip()
+        if file_format:
+            self.code("FileFormat", file_format, "document-link format", element, kept=True)
+        categories = tuple(
+            self.code("DocumentCategory", (c.get("code") or "").strip(), "document category", c, kept=True)
+            for c in element.iterfind("category")
+        )
+        languages = tuple(
+            self.code(
+                "Language", (lang.get("code") or "").strip().lower(), "document language", lang, kept=True
+            )
+            for lang in element.iterfind("language")
+        )
+        date = element.find("document-date")
+        return DocumentLink(
+            url=(element.get("url") or "").strip(),
+            format=file_format,
+            title=self.narratives(element.find("title")),
+            categories=categories,
+            languages=languages,
+            date=_date(date.get("iso-date")) if date is not None else None,
+        )
+
+    def contact(self, element: etree._Element) -> Contact:
+        kind = (element.get("type") or "").strip()
+        if kind:
+            self.code("ContactType", kind, "contact-info type", element, kept=True)
+        return Contact(
+            type=kind,
+            organisation=self.narratives(element.find("organisation")),
+            department=self.narratives(element.find("department")),
+            person=self.narratives(element.find("person-name")),
+            job_title=self.narratives(element.find("job-title")),
+            telephone=(element.findtext("telephone") or "").strip(),
+            email=(element.findtext("email") or "").strip(),
+            website=(element.findtext("website") or "").strip(),
+            address=self.narratives(element.find("mailing-address")),
+        )
