@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "coopmatrix.treaties",
     "coopmatrix.matrix",
     "coopmatrix.overlaps",
+    "coopmatrix.exchange",
     "coopmatrix.accounts",
 ]
 

@@ -30,7 +30,7 @@ NOT_FOLLOWED = (
 )
 #: Below the pages linked from the navigation, at most this many links of one kind (one route and
 #: one set of query parameters) are followed: the 280 State pages are alike.
-PER_KIND_BELOW = 3
+PER_KIND_BELOW = 2
 CRAWL_LIMIT = 2500
 
 
@@ -143,7 +143,7 @@ def _list_pages(client) -> list[str]:
 #: filter; the directory, the requests waiting and "who to contact" offer the States too) with
 #: this many of its options, spread from first to last: every option reaches a view, and each
 #: view still meets every kind of value.
-SAMPLE_ELSEWHERE = 12
+SAMPLE_ELSEWHERE = 6
 
 
 def _bounded(name: str, values: list[str], walked: set[tuple[str, ...]]) -> list[str]:

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from .registry import Room, load, registry
+from .registry import Link, Room, load, registry
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     links = []
     if current is not None:
         user = getattr(request, "user", None)
-        for link in current.links:
+        for link in _links(current):
             if link.allowed and not load(link.allowed)(user):
                 continue
             url = reverse(link.url_name)
@@ -26,6 +26,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if len(links) < 2:
             links = []  # a room of one page needs no second bar
     return {"rooms": items, "room_links": links, "current_room": current.label if current else ""}
+
+
+def _links(room: Room) -> list[Link]:
+    """The room's own pages, then those other apps add to it."""
+    return [*room.links, *registry.room_links.get(room.url_name, [])]
 
 
 def _matches(path: str, url: str) -> bool:
@@ -37,7 +42,7 @@ def _current_room(path: str, rooms: list[Room]) -> Room | None:
     and its pages' (/treaty-actions/12/ is in the Instruments room)."""
     best, length = None, 0
     for room in rooms:
-        for url in [reverse(room.url_name), *(reverse(link.url_name) for link in room.links)]:
+        for url in [reverse(room.url_name), *(reverse(link.url_name) for link in _links(room))]:
             if _matches(path, url) and len(url) > length:
                 best, length = room, len(url)
     return best

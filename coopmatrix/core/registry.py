@@ -98,6 +98,8 @@ class Change:
 @dataclass
 class Registry:
     rooms: list[Room] = field(default_factory=list)
+    #: Pages an app adds to another app's room, by the room's URL name.
+    room_links: dict[str, list[Link]] = field(default_factory=dict)
     #: (prefix, URL module) of each app, included in the site's URLs.
     urlconfs: list[tuple[str, str]] = field(default_factory=list)
     api_routers: list[str] = field(default_factory=list)
@@ -149,6 +151,7 @@ class DomainApp(AppConfig):
     - `urls`: its URL module, included at `url_prefix` (the site's root by default);
     - `api`: "module:router", added to the REST API;
     - `rooms`: navigation links;
+    - `room_links`: {room's URL name: (Link, …)} pages it adds to another app's room;
     - `search`: SearchIndex rows;
     - `reference`: a ReferenceLoader;
     - `figures`: home-page figures, as "module:function" returning a list of Figure;
@@ -165,6 +168,7 @@ class DomainApp(AppConfig):
     url_prefix: str = ""
     api: str | None = None
     rooms: tuple[Room, ...] = ()
+    room_links: dict[str, tuple[Link, ...]] = {}
     search: str | None = None  # "module:function" returning a list of SearchIndex
     reference: str | None = None  # "module:LOADER"
     figures: str | None = None
@@ -181,6 +185,9 @@ class DomainApp(AppConfig):
         if self.api and self.api not in registry.api_routers:
             registry.api_routers.append(self.api)
         registry.rooms.extend(r for r in self.rooms if r not in registry.rooms)
+        for room, links in self.room_links.items():
+            added = registry.room_links.setdefault(room, [])
+            added.extend(link for link in links if link not in added)
         if self.search:
             registry.search.extend(i for i in load(self.search)() if i not in registry.search)
         if self.reference:

@@ -34,6 +34,11 @@ class Organization(ConfidentialRecord):
         INSTITUTE = "institute", _("Institute")
         PROFESSIONAL = "professional", _("Professional body")
         NATIONAL_AGENCY = "national_agency", _("National agency")
+        # Kinds IATI publishers name among an activity's participants (OrganisationType).
+        NGO = "ngo", _("Non-governmental organization")
+        FOUNDATION = "foundation", _("Foundation")
+        PRIVATE = "private", _("Private sector")
+        OTHER = "other", _("Other")
 
     code = models.SlugField(_("code"), max_length=40, unique=True, help_text=_("Stable key used by imports."))
     name = models.CharField(_("name"), max_length=250, db_index=True)
@@ -66,6 +71,13 @@ class Organization(ConfidentialRecord):
     )
     headquarters_city = models.CharField(_("headquarters city"), max_length=100, blank=True)
     website = models.URLField(_("website"), blank=True)
+    iati_identifier = models.CharField(
+        _("IATI organisation identifier"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("As IATI publishers name it, e.g. XM-DAC-41114 or GB-GOV-1; imports match on it."),
+    )
     mandate = models.TextField(_("mandate"), blank=True, help_text=_("In a few sentences, with its source."))
     thematic_areas = models.ManyToManyField(
         "vocabulary.ThematicArea", blank=True, related_name="organizations", verbose_name=_("works on")

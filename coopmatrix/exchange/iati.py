@@ -322,8 +322,17 @@ def _plain(error: etree._LogEntry) -> str:
     if found:
         wanted = ", ".join(f"<{name.strip()}>" for name in found.group(2).split(","))
         return f"{where}<{found.group(1)}> lacks a required element ({wanted})"
-    found = re.match(r"Element '([^']+)': This element is not expected", message)
+    found = re.match(
+        r"Element '([^']+)': This element is not expected\.(?: Expected is (?:one of )?\( ?(.*?) ?\))?",
+        message,
+    )
     if found:
+        wanted = [name.strip() for name in (found.group(2) or "").split(",") if name.strip()]
+        if len(wanted) == 1:
+            return f"{where}<{found.group(1)}> is not expected here: <{wanted[0]}> must come before it"
+        if 1 < len(wanted) <= 3:
+            expected = ", ".join(f"<{name}>" for name in wanted)
+            return f"{where}<{found.group(1)}> is not expected here: one of {expected} must come before it"
         why = "one too many, out of order, or not part of IATI 2.03"
         return f"{where}<{found.group(1)}> is not expected here ({why})"
     found = re.match(r"Element '([^']+)': The attribute '([^']+)' is required but missing", message)

@@ -187,9 +187,14 @@ def check_may_write(user: Any, activity: Activity | None) -> None:
 
 
 def clean_activity(
-    user: Any, data: dict[str, Any], activity: Activity | None = None, lookups: Lookups | None = None
+    user: Any,
+    data: dict[str, Any],
+    activity: Activity | None = None,
+    lookups: Lookups | None = None,
+    modality_required: bool = True,
 ) -> CleanActivity:
-    """Check an activity's data; Invalid names every field at fault. Nothing is written."""
+    """Check an activity's data; Invalid names every field at fault. Nothing is written.
+    `modality_required` off: an empty modality is "not recorded" (IATI, which has none)."""
     check_may_write(user, activity)
     lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
@@ -210,7 +215,7 @@ def clean_activity(
     }
     if not fields["title"]:
         errors["title"] = "a title is required"
-    if fields["modality"] not in Activity.Modality.values:
+    if fields["modality"] not in Activity.Modality.values and (modality_required or fields["modality"]):
         errors["modality"] = f"must be one of {', '.join(Activity.Modality.values)}"
     if fields["status"] not in Activity.Status.values:
         errors["status"] = f"must be one of {', '.join(Activity.Status.values)}"

@@ -98,6 +98,9 @@ class ActivityForm(RecordForm):
     funding = _many(_("Funding organizations"), [])
     implementing = _many(_("Implementing organizations"), [])
     partner = _many(_("Partner organizations"), [])
+    # IATI's two other roles, as its publishers give them.
+    accountable = _many(_("Accountable organizations"), [])
+    extending = _many(_("Extending organizations"), [])
     recipient_states = _many(_("Recipient States"), [])
     recipient_regions = _many(
         _("Recipient regions"), [], help_text=_("A region reaches its member States in the matrix.")
@@ -126,7 +129,7 @@ class ActivityForm(RecordForm):
     def __init__(self, *args: Any, user: Any, creating: bool, **kwargs: Any) -> None:
         super().__init__(*args, user=user, creating=creating, **kwargs)
         organizations = _organizations(user)
-        for name in ("funding", "implementing", "partner"):
+        for name in ActivityProvider.Role.values:
             self.fields[name].choices = organizations
         programmes = Programme.objects.visible_to(user).order_by("title")
         self.fields["programme"].choices = [("", _("— none —")), *((p.code, p.title) for p in programmes)]

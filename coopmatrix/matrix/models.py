@@ -137,7 +137,14 @@ class Activity(ConfidentialRecord):
     )
     thematic_areas = models.ManyToManyField(ThematicArea, blank=True, related_name="activities")
     instruments = models.ManyToManyField("treaties.Instrument", blank=True, related_name="activities")
-    modality = models.CharField(_("modality"), max_length=20, choices=Modality.choices, db_index=True)
+    modality = models.CharField(
+        _("modality"),
+        max_length=20,
+        choices=Modality.choices,
+        db_index=True,
+        # Empty only for activities read from IATI, which has no modality: none is guessed.
+        blank=True,
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, db_index=True)
     planned_start = models.DateField(_("planned start"), null=True, blank=True)
     planned_start_precision = _precision(_("planned start precision"))
@@ -319,6 +326,9 @@ class ActivityProvider(models.Model):
         FUNDING = "funding", _("Funding")
         IMPLEMENTING = "implementing", _("Implementing")
         PARTNER = "partner", _("Partner")
+        # IATI's other two roles, as its publishers give them.
+        ACCOUNTABLE = "accountable", _("Accountable")
+        EXTENDING = "extending", _("Extending")
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="provider_roles")
     organization = models.ForeignKey("directory.Organization", on_delete=models.PROTECT, related_name="+")

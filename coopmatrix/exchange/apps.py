@@ -1,0 +1,22 @@
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.registry import DomainApp, Link
+
+
+class ExchangeConfig(DomainApp):
+    """Data exchange with other systems: IATI activity files (HXL 3W to come)."""
+
+    default = True
+    name = "coopmatrix.exchange"
+    label = "exchange"
+    verbose_name = "Data exchange"
+    urls = "coopmatrix.exchange.urls"
+    room_links = {
+        "matrix:activity_list": (
+            Link(
+                _("Import IATI"), "exchange:iati_import", allowed="coopmatrix.exchange.importers:may_import"
+            ),
+        ),
+    }
+    panels = {"activity": ("coopmatrix.exchange.views:activity_panel",)}
+    importers = {"iati": "coopmatrix.exchange.importers:import_file"}

@@ -1,0 +1,592 @@
+"""Import IATI activity files: read and validate every activity (iati.read), map each to a matrix
+activity, show the preview, then write the valid ones, all in one transaction, or nothing.
+
+The mapping (also in the README and on the upload page, from MAPPING):
+- `iati-identifier` → the activity's external identifier: a re-import updates, never duplicates;
+  an activity the file says was last updated before the one kept is left as it is unless the
+  user chose to overwrite older ones.
+- `participating-org` → the activity's providers in IATI's roles (funding, accountable,
+  extending, implementing), matched to organizations by IATI organisation identifier, then by
+  name, acronym or former name (exactly, whatever the case); an unknown organization is listed in
+  the preview and created only when the import is confirmed. `reporting-org` is kept.
+- `recipient-country` → States (through the resolver, as at the activity's start);
+  `recipient-region` → the matrix's M49 regions where the DAC region is one
+  (data/dac-regions-m49.csv), kept as given otherwise.
+- `sector` of vocabulary 1 (DAC 5-digit) → the thematic areas of that DAC code; every sector is
+  kept as given.
+- `activity-status` → status; `activity-date` 1–4 → planned and actual start and end (days).
+- `title` and `description`: every language kept; the activity shows the file's default
+  language's (else English, else the first).
+- `budget`, `transaction`: kept as rows (value, currency, value date); the activity's budget is
+  the sum of its original budgets when they share one currency.
+- `related-activity`, `document-link`, `contact-info`: kept as given.
+Imported activities are public (IATI is published data), owned by the importing user's
+organization, with the file and identifier as their source. IATI has no modality: it is left
+"not recorded", never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.text import slugify
+
+from coopmatrix.core import importing
+from coopmatrix.core.errors import Invalid
+from coopmatrix.core.importing import RowError
+from coopmatrix.core.roles import principal_for
+from coopmatrix.directory.models import Organization, OrganizationName
+from coopmatrix.matrix import counts
+from coopmatrix.matrix.actions import CleanActivity, Lookups, clean_activity, write_activity
+from coopmatrix.matrix.models import Activity
+
+from . import iati
+from .models import IatiBudget, IatiRecord, IatiTransaction
+
+DATA = Path(__file__).resolve().parent / "data"
+
+ROLES = {"1": "funding", "2": "accountable", "3": "extending", "4": "implementing"}
+#: IATI's activity status → the matrix's. Finalisation (3: the work is done, the accounts not yet
+#: closed) reads as completed; the code itself is kept on the IATI record for the export.
+STATUSES = {
+    "1": "pipeline",
+    "2": "ongoing",
+    "3": "completed",
+    "4": "completed",
+    "5": "cancelled",
+    "6": "suspended",
+}
+DATES = {"1": "planned_start", "2": "actual_start", "3": "planned_end", "4": "actual_end"}
+ORGANISATION_KINDS = {
+    "10": "national_agency",
+    "11": "national_agency",
+    "15": "national_agency",
+    "21": "ngo",
+    "22": "ngo",
+    "23": "ngo",
+    "24": "ngo",
+    "30": "private",
+    "40": "international",
+    "60": "foundation",
+    "70": "private",
+    "71": "private",
+    "72": "private",
+    "73": "private",
+    "80": "institute",
+}
+
+MAPPING = [
+    ("iati-identifier", "external identifier (a re-import updates the same activity)"),
+    ("reporting-org", "kept with the activity"),
+    ("participating-org", "providers: funding, accountable, extending, implementing"),
+    ("recipient-country", "recipient States"),
+    ("recipient-region", "recipient regions where the DAC region is an M49 one, else kept as given"),
+    ("sector (DAC 5-digit)", "thematic areas of that DAC code; every sector kept as given"),
+    ("activity-status", "status"),
+    ("activity-date", "planned and actual start and end"),
+    ("title, description", "every language kept; shown in the file's default language"),
+    ("budget", "kept; the activity's budget is their sum when in one currency"),
+    ("transaction", "kept: commitment, disbursement, expenditure, incoming funds"),
+    ("related-activity, document-link, contact-info", "kept as given"),
+]
+
+
+def may_import(user: Any) -> bool:
+    """IATI files name every organization taking part; only the secretariat attributes work to
+    organizations other than the user's own (matrix.actions), so only it imports them."""
+    principal = principal_for(user)
+    return principal.sees_everything
+
+
+REFUSED = "only the secretariat imports IATI files: they attribute work to many organizations"
+
+
+@lru_cache(maxsize=1)
+def dac_regions() -> dict[str, int]:
+    """DAC region code → M49 code, where the two are the same region."""
+    with (DATA / "dac-regions-m49.csv").open(encoding="utf-8") as handle:
+        return {row["dac_code"]: int(row["m49"]) for row in csv.DictReader(handle)}
+
+
+@dataclass
+class NewOrganization:
+    """An organization the file names that coopmatrix does not know: created on confirmation."""
+
+    code: str
+    name: str
+    iati_identifier: str
+    kind: str
+    #: The file's line where it is first named.
+    line: int
+
+
+@dataclass
+class Planned:
+    activity: Activity | None
+    cleaned: CleanActivity
+    read: iati.IatiActivity
+    record: dict[str, Any]
+    budgets: list[dict[str, Any]]
+    transactions: list[dict[str, Any]]
+
+
+@dataclass
+class Preview(importing.Preview[Planned]):
+    """What an IATI import would do; `refused` activities are left out, the others written."""
+
+    refused: list[iati.Refused] = field(default_factory=list)
+    new_organizations: list[NewOrganization] = field(default_factory=list)
+    #: Activities the file says were updated before the one kept: left as they are.
+    older: list[str] = field(default_factory=list)
+    read: int = 0
+    #: Activities in the file, read or refused.
+    total: int = 0
+
+
+class Organizations:
+    """Finds the organization an IATI organisation element names, or plans a new one."""
+
+    def __init__(self, user: Any) -> None:
+        visible = list(Organization.objects.visible_to(user))
+        self.by_ref = {o.iati_identifier.lower(): o for o in visible if o.iati_identifier}
+        self.by_name: dict[str, Organization] = {}
+        for o in visible:
+            for name in (o.name, o.acronym):
+                if name:
+                    self.by_name.setdefault(_key(name), o)
+        former = OrganizationName.objects.filter(organization__in=visible).select_related("organization")
+        for row in former:
+            for name in (row.name, row.acronym):
+                if name:
+                    self.by_name.setdefault(_key(name), row.organization)
+        self.codes = set(Organization.objects.values_list("code", flat=True))
+        self.new: dict[str, NewOrganization] = {}
+
+    def find(self, org: iati.Organisation, line: int, language: str) -> Organization | NewOrganization | None:
+        ref = org.ref.strip()
+        if ref and ref.lower() in self.by_ref:
+            return self.by_ref[ref.lower()]
+        names = list(dict.fromkeys(n for n in _preferred(org.name, language) if n))
+        for name in names:
+            if _key(name) in self.by_name:
+                return self.by_name[_key(name)]
+        key = ref.lower() or (_key(names[0]) if names else "")
+        if not key:
+            return None
+        if key not in self.new:
+            name = names[0] if names else ref
+            self.new[key] = NewOrganization(
+                code=self._code(ref or name),
+                name=name[:250],
+                iati_identifier=ref[:100],
+                kind=ORGANISATION_KINDS.get(org.type, "other"),
+                line=line,
+            )
+        return self.new[key]
+
+    def _code(self, text: str) -> str:
+        base = (slugify(text)[:36] or "organization").strip("-")
+        code, n = base, 1
+        while code in self.codes:
+            n += 1
+            code = f"{base}-{n}"
+        self.codes.add(code)
+        return code
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _preferred(narratives: dict[str, str], language: str) -> list[str]:
+    """The narratives in the order a reader prefers them: the file's language, English, others."""
+    order = [language, "en", ""]
+    first = [narratives[lang] for lang in order if lang in narratives]
+    return first + [text for lang, text in narratives.items() if lang not in order]
+
+
+def _text(narratives: dict[str, str], language: str) -> str:
+    found = _preferred(narratives, language)
+    return found[0] if found else ""
+
+
+def _as_json(value: Any) -> Any:
+    """Dataclasses of iati.py as JSON (dates as ISO text, decimals as text: no float rounding)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _as_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _data(read: iati.IatiActivity, providers: list[dict[str, str]], filename: str) -> dict[str, Any]:
+    general = [text for kind, text in read.descriptions if kind == "1"] or [t for _k, t in read.descriptions]
+    data: dict[str, Any] = {
+        "external_id": read.identifier,
+        "title": _text(read.titles, read.language)[:400] or read.identifier,
+        "description": _text(general[0], read.language) if general else "",
+        "providers": providers,
+        "recipient_states": [c.code for c in read.countries],
+        "recipient_regions": [
+            str(dac_regions()[r.code])
+            for r in read.regions
+            if r.vocabulary == "1" and r.code in dac_regions()
+        ],
+        "modality": "",
+        "status": STATUSES.get(read.status, ""),
+        "confidentiality": "public",
+        "source": f"IATI file {filename}, activity {read.identifier}",
+    }
+    for code, name in DATES.items():
+        if code in read.dates:
+            data[name] = read.dates[code].isoformat()
+    originals = [b for b in read.budgets if b.type == "1"] or read.budgets
+    currencies = {b.money.currency for b in originals}
+    if originals and len(currencies) == 1:
+        data["budget"] = str(sum((b.money.value for b in originals), Decimal(0)).quantize(Decimal("0.01")))
+        data["currency"] = currencies.pop()
+    return data
+
+
+def _reasons(exc: Invalid) -> tuple[str, ...]:
+    what = {
+        "status": "activity-status",
+        "recipient_states": "recipient-country",
+        "providers": "participating-org",
+        "title": "title",
+        "external_id": "iati-identifier",
+        **{name: f"activity-date type {code} ({name.replace('_', ' ')})" for code, name in DATES.items()},
+    }
+    return tuple(f"{what.get(name, name)}: {reason}" for name, reason in exc.errors.items())
+
+
+def check(
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+    older: str = "keep",
+) -> Preview:
+    """Read and check every activity; nothing is written. `older`: "keep" leaves an activity the
+    file says was last updated before the one kept, "overwrite" replaces it."""
+    preview = Preview()
+    name = filename or "file"
+    if not may_import(user):
+        preview.errors.append(RowError(name, 0, "", "", REFUSED))
+        return preview
+    lookups = Lookups(user, accept_uncertain=True)
+    organizations = Organizations(user)
+    areas_by_dac: dict[str, list[str]] = {}
+    for code, dac in lookups.themes.items():
+        areas_by_dac.setdefault(dac.dac_code, []).append(code)
+    seen: dict[str, int] = {}
+    try:
+        items = list(iati.read(content, name))
+    except iati.NotIati as exc:
+        preview.errors.append(RowError(name, 0, "", "", str(exc)))
+        return preview
+    importing.expect(progress, len(items))
+    preview.total = len(items)
+    records = {
+        r.identifier: r
+        for r in IatiRecord.objects.filter(
+            identifier__in=[i.identifier for i in items if isinstance(i, iati.IatiActivity)]
+        ).select_related("activity")
+    }
+    existing = {
+        a.external_id: a
+        for a in Activity.objects.filter(
+            external_id__in=[i.identifier for i in items if isinstance(i, iati.IatiActivity)]
+        )
+    }
+    for index, item in enumerate(items, start=1):
+        if progress:
+            progress(index)
+        if isinstance(item, iati.Refused):
+            preview.refused.append(item)
+            continue
+        preview.read += 1
+        if item.identifier in seen:
+            preview.refused.append(
+                iati.Refused(
+                    item.identifier,
+                    item.line,
+                    (f"the file holds it twice (also at line {seen[item.identifier]})",),
+                    "content",
+                )
+            )
+            continue
+        seen[item.identifier] = item.line
+        planned = _plan(
+            user, item, name, lookups, organizations, areas_by_dac, existing, records, preview, older
+        )
+        if planned is not None:
+            preview.planned.append(planned)
+            preview.sources.append((item.line, item.identifier))
+    preview.new_organizations = list(organizations.new.values())
+    for org in preview.new_organizations:
+        preview.notes.append(
+            f"{name}, line {org.line}: {org.name!r} ({org.iati_identifier or 'no IATI identifier'}) is not "
+            f"in the directory: it will be created as {org.code!r} when you confirm"
+        )
+    return preview
+
+
+def _plan(
+    user: Any,
+    item: iati.IatiActivity,
+    name: str,
+    lookups: Lookups,
+    organizations: Organizations,
+    areas_by_dac: dict[str, list[str]],
+    existing: dict[str, Activity],
+    records: dict[str, IatiRecord],
+    preview: Preview,
+    older: str,
+) -> Planned | None:
+    activity = existing.get(item.identifier)
+    record = records.get(item.identifier)
+    if not item.status:
+        reason = "it gives no activity-status, which every matrix activity has: none is guessed"
+        preview.refused.append(iati.Refused(item.identifier, item.line, (reason,), "content"))
+        return None
+    if activity is not None and record is None:
+        preview.refused.append(
+            iati.Refused(
+                item.identifier,
+                item.line,
+                (
+                    "an activity recorded in coopmatrix already has this identifier, not from IATI: "
+                    "not overwritten",
+                ),
+                "content",
+            )
+        )
+        return None
+    if (
+        record is not None
+        and older != "overwrite"
+        and item.last_updated is not None
+        and record.last_updated is not None
+        and item.last_updated < record.last_updated
+    ):
+        preview.older.append(item.identifier)
+        preview.unchanged += 1
+        return None
+    providers = []
+    for org in item.participating:
+        found = organizations.find(org, item.line, item.language)
+        if found is None:
+            item.notes.append(
+                f"line {item.line}: a participating-org with neither identifier nor name is left out"
+            )
+            continue
+        if isinstance(found, NewOrganization):
+            # Checked as if it existed; created on confirmation.
+            lookups.organizations.setdefault(found.code, Organization(code=found.code, name=found.name))
+        providers.append({"organization": found.code, "role": ROLES.get(org.role, "")})
+    data = _data(item, providers, name)
+    themes: list[str] = []
+    for sector in item.sectors:
+        if sector.vocabulary == "1":
+            themes.extend(areas_by_dac.get(sector.code, []))
+    data["thematic_areas"] = list(dict.fromkeys(themes))
+    before = len(lookups.resolver.uncertain)
+    try:
+        cleaned = clean_activity(user, data, activity, lookups, modality_required=False)
+    except Invalid as exc:
+        preview.refused.append(iati.Refused(item.identifier, item.line, _reasons(exc), "content"))
+        return None
+    except PermissionDenied as exc:
+        preview.refused.append(iati.Refused(item.identifier, item.line, (str(exc),), "content"))
+        return None
+    where = f"{name}, line {item.line} ({item.identifier})"
+    preview.notes.extend(lookups.resolver.notes_since(before, where))
+    preview.notes.extend(f"{where}: {note}" for note in item.notes)
+    if len(_text(item.titles, item.language)) > 400:
+        preview.notes.append(
+            f"{where}: the title is cut to 400 characters on the activity; kept whole with it"
+        )
+    fields = _record(item, name)
+    budgets = [_budget(b) for b in item.budgets]
+    transactions = [_transaction(t) for t in item.transactions]
+    if activity is None:
+        preview.created += 1
+    elif (
+        cleaned.same_as(activity)
+        and record is not None
+        and _same_record(record, fields, budgets, transactions)
+    ):
+        preview.unchanged += 1
+        return None
+    else:
+        preview.updated += 1
+    return Planned(activity, cleaned, item, fields, budgets, transactions)
+
+
+def _record(item: iati.IatiActivity, filename: str) -> dict[str, Any]:
+    return {
+        "file": filename[:255],
+        "version": item.version[:10],
+        "last_updated": item.last_updated,
+        "language": item.language[:10],
+        "default_currency": item.currency,
+        "reporting_org": _as_json(item.reporting_org),
+        "titles": item.titles,
+        "descriptions": _as_json(item.descriptions),
+        "participating": _as_json(item.participating),
+        "status": item.status,
+        "regions": _as_json(item.regions),
+        "sectors": _as_json(item.sectors),
+        "related": _as_json(item.related),
+        "documents": _as_json(item.documents),
+        "contacts": _as_json(item.contacts),
+        "notes": item.notes,
+    }
+
+
+def _budget(budget: iati.Budget) -> dict[str, Any]:
+    return {
+        "type": budget.type,
+        "status": budget.status,
+        "period_start": budget.start,
+        "period_end": budget.end,
+        "value": budget.money.value,
+        "currency": budget.money.currency,
+        "value_date": budget.money.value_date,
+    }
+
+
+def _transaction(transaction: iati.Transaction) -> dict[str, Any]:
+    return {
+        "ref": transaction.ref[:200],
+        "type": transaction.type,
+        "date": transaction.date,
+        "value": transaction.money.value,
+        "currency": transaction.money.currency,
+        "value_date": transaction.money.value_date,
+        "description": transaction.description,
+        "provider": _as_json(transaction.provider) if transaction.provider else {},
+        "receiver": _as_json(transaction.receiver) if transaction.receiver else {},
+    }
+
+
+def _rows_of(records: Iterable[Any], names: Iterable[str]) -> list[str]:
+    """Rows as comparable text, in no particular order (a file may list them in any order)."""
+    names = list(names)
+    return sorted(
+        repr(tuple(_comparable(r[n] if isinstance(r, dict) else getattr(r, n)) for n in names))
+        for r in records
+    )
+
+
+def _comparable(value: Any) -> Any:
+    return value.normalize() if isinstance(value, Decimal) else value
+
+
+def _same_rows(kept: list[Any], wanted: list[dict[str, Any]]) -> bool:
+    names = list(wanted[0]) if wanted else []
+    return len(kept) == len(wanted) and _rows_of(kept, names) == _rows_of(wanted, names)
+
+
+def _same_record(
+    record: IatiRecord,
+    fields: dict[str, Any],
+    budgets: list[dict[str, Any]],
+    transactions: list[dict[str, Any]],
+) -> bool:
+    if any(getattr(record, name) != value for name, value in fields.items() if name != "file"):
+        return False
+    return _same_rows(list(record.budgets.all()), budgets) and _same_rows(
+        list(record.transactions.all()), transactions
+    )
+
+
+@transaction.atomic
+def import_file(
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+    older: str = "keep",
+) -> Preview:
+    """Check and write the valid activities, in one transaction (the refused ones are left out)."""
+    preview = check(user, content, filename, progress, older)
+    if preview.ok:
+        importing.step(progress, f"Writing {len(preview.planned)} activities")
+        write(preview, user)
+    return preview
+
+
+def _create_organizations(preview: Preview) -> dict[str, Organization]:
+    created = {}
+    for new in preview.new_organizations:
+        organization = Organization(
+            code=new.code,
+            name=new.name,
+            kind=new.kind,
+            iati_identifier=new.iati_identifier,
+            confidentiality="public",
+            source=f"named in an IATI file (line {new.line})",
+        )
+        organization._change_reason = "created by an IATI import"  # type: ignore[attr-defined]
+        organization.save()
+        created[new.code] = organization
+    return created
+
+
+@transaction.atomic
+def write(preview: Preview, user: Any = None) -> None:
+    """Write a preview without errors: new organizations first, then each planned activity."""
+    if preview.errors:
+        raise ValueError("a preview with errors is never written")
+    created = _create_organizations(preview)
+    with counts.batch():
+        for planned in preview.planned:
+            cleaned = planned.cleaned
+            cleaned.providers = [(created.get(o.code, o), role) for o, role in cleaned.providers]
+            activity = write_activity(cleaned, planned.activity)
+            _write_record(activity, planned)
+
+
+def _write_record(activity: Activity, planned: Planned) -> None:
+    record = IatiRecord.objects.filter(activity=activity).first()
+    fields = planned.record
+    if record is None:
+        record = IatiRecord(activity=activity, identifier=planned.read.identifier, **fields)
+        record._change_reason = "imported from IATI"  # type: ignore[attr-defined]
+        record.save()
+    elif any(getattr(record, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(record, name, value)
+        record._change_reason = "imported from IATI"  # type: ignore[attr-defined]
+        record.save()
+    _replace_rows(record, IatiBudget, record.budgets.all(), planned.budgets)
+    _replace_rows(record, IatiTransaction, record.transactions.all(), planned.transactions)
+
+
+def _replace_rows(record: IatiRecord, model: Any, kept: Any, wanted: list[dict[str, Any]]) -> None:
+    """Replace the rows when they differ (each change kept in history); leave them otherwise."""
+    kept_rows = list(kept)
+    if _same_rows(kept_rows, wanted):
+        return
+    for row in kept_rows:
+        row.delete()
+    for values in wanted:
+        model.objects.create(record=record, **values)

@@ -1,0 +1,98 @@
+"""What an IATI file says of an activity beyond the matrix's own fields, kept beside it.
+
+The matrix's activity holds what coopmatrix works with (title, providers, States, areas, dates,
+status); an `IatiRecord` keeps the rest as the publisher gave it (every language of the title and
+descriptions, the regions and sectors not mapped, related activities, documents, contacts), with
+its budgets and transactions as rows of their own (the funding records read them). All of it is
+seen only with its activity, and every change is kept.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from coopmatrix.core.querysets import VisibleQuerySet
+
+
+class IatiRecord(models.Model):
+    activity = models.OneToOneField("matrix.Activity", on_delete=models.CASCADE, related_name="iati")
+    identifier = models.CharField(_("IATI identifier"), max_length=150, unique=True)
+    file = models.CharField(_("imported from"), max_length=255)
+    version = models.CharField(_("IATI version of the file"), max_length=10)
+    last_updated = models.DateTimeField(_("last updated by the publisher"), null=True, blank=True)
+    language = models.CharField(_("default language"), max_length=10, blank=True)
+    default_currency = models.CharField(_("default currency"), max_length=3, blank=True)
+    reporting_org = models.JSONField(_("reporting organisation"), default=dict)
+    titles = models.JSONField(_("titles"), default=dict)
+    descriptions = models.JSONField(_("descriptions"), default=list)
+    participating = models.JSONField(_("participating organisations"), default=list)
+    status = models.CharField(_("IATI activity status"), max_length=2, blank=True)
+    regions = models.JSONField(_("recipient regions as given"), default=list)
+    sectors = models.JSONField(_("sectors as given"), default=list)
+    related = models.JSONField(_("related activities"), default=list)
+    documents = models.JSONField(_("documents"), default=list)
+    contacts = models.JSONField(_("contacts"), default=list)
+    notes = models.JSONField(_("notes made when read"), default=list)
+    imported = models.DateTimeField(_("imported"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    #: Seen only with the records it hangs on (core.querysets).
+    visibility_requires: ClassVar[tuple[str, ...]] = ("activity",)
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("IATI record")
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+class IatiBudget(models.Model):
+    record = models.ForeignKey(IatiRecord, on_delete=models.CASCADE, related_name="budgets")
+    type = models.CharField(_("type"), max_length=2)
+    status = models.CharField(_("status"), max_length=2)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    value = models.DecimalField(_("value"), max_digits=28, decimal_places=10)
+    currency = models.CharField(_("currency"), max_length=3)
+    value_date = models.DateField(_("value date"), null=True, blank=True)
+
+    history = HistoricalRecords()
+    visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]  # as the file lists them
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.currency} ({self.period_start} to {self.period_end})"
+
+
+class IatiTransaction(models.Model):
+    """A commitment, disbursement, expenditure or incoming funds, as the publisher reported it."""
+
+    record = models.ForeignKey(IatiRecord, on_delete=models.CASCADE, related_name="transactions")
+    ref = models.CharField(_("reference"), max_length=200, blank=True)
+    type = models.CharField(_("type"), max_length=2)
+    date = models.DateField(_("date"))
+    value = models.DecimalField(_("value"), max_digits=28, decimal_places=10)
+    currency = models.CharField(_("currency"), max_length=3)
+    value_date = models.DateField(_("value date"), null=True, blank=True)
+    description = models.JSONField(_("description"), default=dict)
+    provider = models.JSONField(_("provider organisation"), default=dict)
+    receiver = models.JSONField(_("receiver organisation"), default=dict)
+
+    history = HistoricalRecords()
+    visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]  # as the file lists them
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.value} {self.currency} on {self.date}"

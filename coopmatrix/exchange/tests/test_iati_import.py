@@ -1,0 +1,315 @@
+"""Importing IATI files: the real samples, the preview, all or nothing, idempotent, who may."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from coopmatrix.core.testing import login, run_jobs
+from coopmatrix.directory.models import Organization
+from coopmatrix.exchange import importers
+from coopmatrix.exchange.models import IatiBudget, IatiRecord, IatiTransaction
+from coopmatrix.matrix.models import Activity
+
+SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "iati" / "samples"
+ALL_SAMPLES = sorted(SAMPLES.glob("*.xml"))
+
+
+def _activity(
+    identifier: str,
+    *,
+    status: str = "2",
+    updated: str = "2020-01-01T00:00:00",
+    extra: str = "",
+    org: str = "",
+) -> str:
+    return (
+        f'<iati-activity last-updated-datetime="{updated}" xml:lang="en" default-currency="EUR">'
+        f"<iati-identifier>{identifier}</iati-identifier>"
+        '<reporting-org ref="XM-TEST-1" type="40"><narrative>Test organization A (made for tests)</narrative>'
+        "</reporting-org>"
+        "<title><narrative>Workshop on the universal instruments (made for tests)</narrative>"
+        '<narrative xml:lang="fr">Atelier sur les instruments universels (fait pour les tests)'
+        "</narrative></title>"
+        "<description><narrative>Made for tests.</narrative></description>"
+        '<participating-org role="4" ref="XM-TEST-1" type="40"><narrative>Test organization A</narrative>'
+        f"</participating-org>{org}"
+        f'<activity-status code="{status}"/>'
+        '<activity-date type="1" iso-date="2005-03-01"/><activity-date type="3" iso-date="2005-03-20"/>'
+        '<recipient-country code="BJ"/><recipient-region code="1030"/>'
+        '<sector vocabulary="1" code="15130"/>'
+        f"{extra}"
+        "</iati-activity>"
+    )
+
+
+def _file(*activities: str) -> bytes:
+    return ('<iati-activities version="2.03">' + "".join(activities) + "</iati-activities>").encode()
+
+
+def _import(user, content: bytes, name: str = "test.xml", **options) -> importers.Preview:
+    return importers.import_file(user, content, name, **options)
+
+
+@pytest.fixture
+def secretariat(cast):
+    Organization.objects.filter(code="test-org-a").update(iati_identifier="XM-TEST-1")
+    return cast.users["secretariat"]
+
+
+def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretariat, capsys):
+    call_command("import_iati", *map(str, ALL_SAMPLES), user="secretariat")
+    out = capsys.readouterr().out
+    assert "datastore-2020-un-multilateral-ngo-50.xml: 50 activities, imported 49 created" in out
+    assert "dfid-GB-1-2016.xml: 8 activities, imported 3 created" in out
+    assert "iati-activity-standard-example-annotated-203.xml: 1 activities, imported 1 created" in out
+    assert "iati-example-203.xml: 13 activities, imported 13 created" in out
+    assert "refused: line 28, GB-1-109616-101: line 99: <capital-spend> lacks its required attribute" in out
+    assert IatiRecord.objects.count() == 66 and Activity.objects.filter(iati__isnull=False).count() == 66
+    # Imported as published: public, with the file and identifier as their source.
+    assert set(Activity.objects.filter(iati__isnull=False).values_list("confidentiality", flat=True)) == {
+        "public"
+    }
+    activity = Activity.objects.get(external_id="GB-1-109635")
+    assert activity.source == "IATI file dfid-GB-1-2016.xml, activity GB-1-109635"
+
+
+def test_a_sample_activity_is_mapped_field_by_field(secretariat):
+    _import(secretariat, (SAMPLES / "dfid-GB-1-2016.xml").read_bytes(), "dfid-GB-1-2016.xml")
+    activity = Activity.objects.get(external_id="GB-1-109635")
+    record = activity.iati
+    assert activity.title == record.titles["en"]
+    assert activity.status == "completed" and record.status == "4"
+    assert activity.modality == ""  # IATI has none; never guessed
+    roles = {(p.organization.iati_identifier, p.role) for p in activity.provider_roles.all()}
+    assert ("GB", "funding") in roles and ("GB-GOV-1", "extending") in roles
+    assert record.reporting_org["ref"] == "GB-GOV-1"
+
+
+def test_budgets_and_transactions_are_kept_with_their_currency_and_dates(secretariat):
+    _import(secretariat, (SAMPLES / "iati-activity-standard-example-annotated-203.xml").read_bytes())
+    record = IatiRecord.objects.get(identifier="AA-AAA-123456789-ABC123")
+    budget = record.budgets.get()
+    assert (budget.period_start, budget.value, budget.currency) == (
+        dt.date(2014, 1, 1),
+        Decimal("1000"),
+        "AUD",
+    )
+    transaction = record.transactions.first()
+    assert transaction is not None
+    assert (transaction.type, transaction.date, transaction.value) == (
+        "1",
+        dt.date(1995, 1, 1),
+        Decimal("1000"),
+    )
+    assert transaction.provider["activity_id"] == "BB-BBB-123456789-1234AA"
+
+
+def test_recipients_sectors_and_dates_map_to_the_matrix(secretariat):
+    preview = _import(secretariat, _file(_activity("XM-TEST-1-A1")))
+    assert preview.ok and preview.created == 1, preview.refused
+    activity = Activity.objects.get(external_id="XM-TEST-1-A1")
+    assert [s.iso3 for s in activity.recipient_states.all()] == ["BEN"]
+    # DAC region 1030 "Western Africa, regional" is M49 011, Western Africa.
+    assert [r.m49 for r in activity.recipient_regions.all()] == [11]
+    # DAC 15130 is the DAC code of the matrix's areas of legal and judicial work.
+    assert set(activity.thematic_areas.values_list("dac_code", flat=True)) == {"15130"}
+    assert (activity.planned_start, activity.planned_end) == (dt.date(2005, 3, 1), dt.date(2005, 3, 20))
+    assert activity.iati.titles["fr"].startswith("Atelier")
+    assert [(p.organization.code, p.role) for p in activity.provider_roles.all()] == [
+        ("test-org-a", "implementing")
+    ]
+
+
+def test_a_second_import_changes_nothing_and_adds_no_history(secretariat):
+    content = (SAMPLES / "iati-example-203.xml").read_bytes()
+    _import(secretariat, content)
+    counts = (
+        Activity.history.count(),
+        IatiRecord.history.count(),
+        IatiTransaction.history.count(),
+        IatiBudget.history.count(),
+        Organization.objects.count(),
+    )
+    again = _import(secretariat, content)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 13)
+    assert counts == (
+        Activity.history.count(),
+        IatiRecord.history.count(),
+        IatiTransaction.history.count(),
+        IatiBudget.history.count(),
+        Organization.objects.count(),
+    )
+
+
+def test_a_changed_activity_is_updated_not_duplicated(secretariat):
+    _import(secretariat, _file(_activity("XM-TEST-1-A2", status="2")))
+    preview = _import(
+        secretariat, _file(_activity("XM-TEST-1-A2", status="4", updated="2021-01-01T00:00:00"))
+    )
+    assert (preview.created, preview.updated) == (0, 1)
+    assert Activity.objects.filter(external_id="XM-TEST-1-A2").get().status == "completed"
+
+
+def test_an_older_activity_is_kept_unless_the_user_chooses_to_overwrite(secretariat):
+    _import(secretariat, _file(_activity("XM-TEST-1-A3", status="2", updated="2021-01-01T00:00:00")))
+    older = _file(_activity("XM-TEST-1-A3", status="5", updated="2020-01-01T00:00:00"))
+    preview = _import(secretariat, older)
+    assert preview.older == ["XM-TEST-1-A3"] and preview.updated == 0
+    assert Activity.objects.get(external_id="XM-TEST-1-A3").status == "ongoing"
+    preview = _import(secretariat, older, older="overwrite")
+    assert preview.updated == 1 and Activity.objects.get(external_id="XM-TEST-1-A3").status == "cancelled"
+
+
+def test_unknown_organizations_are_listed_and_created_only_on_confirmation(secretariat):
+    content = _file(
+        _activity(
+            "XM-TEST-1-A4",
+            org='<participating-org role="1" ref="XM-NEW-9" type="60">'
+            "<narrative>A foundation (made for tests)</narrative></participating-org>",
+        )
+    )
+    preview = importers.check(secretariat, content, "new.xml")
+    assert [(o.iati_identifier, o.kind) for o in preview.new_organizations] == [("XM-NEW-9", "foundation")]
+    assert any(
+        "A foundation (made for tests)" in note and "when you confirm" in note for note in preview.notes
+    )
+    assert not Organization.objects.filter(iati_identifier="XM-NEW-9").exists()
+    importers.write(preview, secretariat)
+    organization = Organization.objects.get(iati_identifier="XM-NEW-9")
+    assert organization.kind == "foundation" and organization.confidentiality == "public"
+    # Matched by its identifier the next time, not created again.
+    assert importers.check(secretariat, content, "new.xml").new_organizations == []
+
+
+def test_an_organization_is_matched_by_name_whatever_the_case(secretariat):
+    Organization.objects.filter(code="test-org-a").update(iati_identifier="")
+    content = _file(_activity("XM-TEST-1-A5")).replace(
+        b">Test organization A<", b">ORGANIZATION A (MADE FOR TESTS)<"
+    )
+    preview = importers.check(secretariat, content, "x.xml")
+    assert preview.new_organizations == [] and preview.created == 1, preview.notes
+
+
+def test_an_identifier_recorded_outside_iati_is_not_overwritten(secretariat):
+    Activity.objects.create(
+        external_id="XM-TEST-1-A6",
+        title="Recorded by hand (made for tests)",
+        modality="workshop",
+        status="planned",
+    )
+    preview = importers.check(secretariat, _file(_activity("XM-TEST-1-A6")), "x.xml")
+    assert preview.created == preview.updated == 0
+    assert "not from IATI: not overwritten" in preview.refused[0].reasons[0]
+
+
+def test_an_activity_without_a_status_or_ending_before_it_starts_is_refused_naming_why(secretariat):
+    no_status = _activity("XM-TEST-1-A7").replace('<activity-status code="2"/>', "")  # 2.03 requires one
+    backwards = _activity("XM-TEST-1-A8").replace(
+        'type="3" iso-date="2005-03-20"', 'type="3" iso-date="2004-03-20"'
+    )
+    preview = importers.check(secretariat, _file(no_status, backwards, _activity("XM-TEST-1-A9")), "x.xml")
+    reasons = {r.identifier: " ".join(r.reasons) for r in preview.refused}
+    assert "<activity-date> is not expected here: one of" in reasons["XM-TEST-1-A7"]
+    assert "<activity-status> must come before it" in reasons["XM-TEST-1-A7"]
+    assert reasons["XM-TEST-1-A8"].startswith(
+        "activity-date type 3 (planned end): ends (2004-03-20) before it starts"
+    )
+    assert preview.created == 1  # the valid one is still imported
+
+
+def test_the_same_identifier_twice_in_a_file_is_refused_the_second_time(secretariat):
+    preview = importers.check(
+        secretariat, _file(_activity("XM-TEST-1-B1"), _activity("XM-TEST-1-B1")), "x.xml"
+    )
+    assert preview.created == 1 and "holds it twice" in preview.refused[0].reasons[0]
+
+
+@pytest.mark.parametrize("role", ["editor_a", "reader", "focal_point"])
+def test_only_the_secretariat_imports_iati(cast, role):
+    preview = importers.check(cast.users[role], _file(_activity("XM-TEST-1-C1")), "x.xml")
+    assert not preview.ok and "only the secretariat" in preview.errors[0].reason
+    assert not Activity.objects.filter(external_id="XM-TEST-1-C1").exists()
+
+
+def test_a_file_that_is_not_iati_writes_nothing_from_any_file(secretariat, tmp_path):
+    good = tmp_path / "good.xml"
+    good.write_bytes(_file(_activity("XM-TEST-1-D1")))
+    bad = tmp_path / "page.xml"
+    bad.write_bytes(b"<!DOCTYPE html><html><body>Not found</body></html>")
+    with pytest.raises(CommandError, match="an HTML page"):
+        call_command("import_iati", str(good), str(bad), user="secretariat")
+    assert not Activity.objects.filter(external_id="XM-TEST-1-D1").exists()
+
+
+def test_a_dry_run_writes_nothing(secretariat, capsys):
+    call_command("import_iati", str(SAMPLES / "iati-example-203.xml"), user="secretariat", dry_run=True)
+    assert "would import 13 created" in capsys.readouterr().out
+    assert not IatiRecord.objects.exists()
+
+
+def test_the_upload_page_previews_then_imports_in_a_job(secretariat, client):
+    login(client, secretariat)
+    page = client.get("/matrix/import/iati/")
+    assert page.status_code == 200 and b"How IATI is read" in page.content
+    content = (SAMPLES / "dfid-GB-1-2016.xml").read_bytes()
+    response = client.post("/matrix/import/iati/", {"file": SimpleUploadedFile("dfid.xml", content)})
+    text = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "3 to create" in text and "5 activities refused" in text
+    assert "GB-1-109616-101" in text and "lacks its required attribute percentage" in text
+    assert "'Department for International Development' (GB-GOV-1) is not in the directory" in text
+    assert not Activity.objects.filter(iati__isnull=False).exists()
+    pending = response.context["pending"]
+    response = client.post("/matrix/import/iati/", {"confirm": pending.pk})
+    assert response.status_code == 302
+    run_jobs()
+    assert Activity.objects.filter(iati__isnull=False).count() == 3
+    activity = Activity.objects.get(external_id="GB-1-109635")
+    page = client.get(activity.get_absolute_url())
+    assert b'data-testid="iati-panel"' in page.content and b"GB-1-109635" in page.content
+
+
+def test_the_upload_page_refuses_a_file_that_is_not_iati(secretariat, client):
+    login(client, secretariat)
+    response = client.post(
+        "/matrix/import/iati/", {"file": SimpleUploadedFile("x.xml", b"<foo/>"), "older": "keep"}
+    )
+    assert response.status_code == 422
+    assert "root element is &lt;foo&gt;" in response.content.decode()
+    response = client.post(
+        "/matrix/import/iati/", {"file": SimpleUploadedFile("x.xml", b"<a/>"), "older": "x"}
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("role", ["anonymous", "reader", "editor_a"])
+def test_the_upload_page_is_closed_to_other_roles(cast, client, role):
+    login(client, cast.users[role])
+    response = client.get("/matrix/import/iati/")
+    assert response.status_code in (302, 403)
+
+
+def test_amounts_keep_every_decimal_the_file_gives(secretariat):
+    extra = (
+        '<budget type="1" status="1"><period-start iso-date="2005-01-01"/><period-end iso-date="2005-12-31"/>'
+        '<value currency="USD" value-date="2005-01-01">99955.5547626</value></budget>'
+    )
+    _import(secretariat, _file(_activity("XM-TEST-1-E1", extra=extra)))
+    budget = IatiBudget.objects.get(record__identifier="XM-TEST-1-E1")
+    assert budget.value == Decimal("99955.5547626")
+    activity = Activity.objects.get(external_id="XM-TEST-1-E1")
+    assert (activity.budget, activity.currency) == (Decimal("99955.55"), "USD")
+
+
+def test_io_streams_are_read_too(secretariat):
+    from coopmatrix.exchange.iati import read
+
+    assert len(list(read(io.BytesIO(_file(_activity("XM-TEST-1-F1"))), "stream.xml"))) == 1
