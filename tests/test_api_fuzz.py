@@ -20,8 +20,8 @@ from schemathesis import GenerationMode
 
 from coopmatrix.accounts.models import ApiToken
 
-#: Requests generated per operation, mode and role: about 6,000 requests in all.
-EXAMPLES = 12
+#: Requests generated per operation, mode and role: about 4,500 requests in all.
+EXAMPLES = 9
 ROLES = ("anonymous", "editor_a", "secretariat")
 
 
