@@ -100,6 +100,8 @@ class Registry:
     rooms: list[Room] = field(default_factory=list)
     #: Pages an app adds to another app's room, by the room's URL name.
     room_links: dict[str, list[Link]] = field(default_factory=dict)
+    #: Formats an app adds to another app's exports, by the name of the list ("matrix").
+    list_exports: dict[str, list[Link]] = field(default_factory=dict)
     #: (prefix, URL module) of each app, included in the site's URLs.
     urlconfs: list[tuple[str, str]] = field(default_factory=list)
     api_routers: list[str] = field(default_factory=list)
@@ -152,6 +154,8 @@ class DomainApp(AppConfig):
     - `api`: "module:router", added to the REST API;
     - `rooms`: navigation links;
     - `room_links`: {room's URL name: (Link, …)} pages it adds to another app's room;
+    - `list_exports`: {list's name: (Link, …)} formats it adds to another app's exports, offered
+      with the list's filters ("matrix": the matrix's views);
     - `search`: SearchIndex rows;
     - `reference`: a ReferenceLoader;
     - `figures`: home-page figures, as "module:function" returning a list of Figure;
@@ -169,6 +173,7 @@ class DomainApp(AppConfig):
     api: str | None = None
     rooms: tuple[Room, ...] = ()
     room_links: dict[str, tuple[Link, ...]] = {}
+    list_exports: dict[str, tuple[Link, ...]] = {}
     search: str | None = None  # "module:function" returning a list of SearchIndex
     reference: str | None = None  # "module:LOADER"
     figures: str | None = None
@@ -187,6 +192,9 @@ class DomainApp(AppConfig):
         registry.rooms.extend(r for r in self.rooms if r not in registry.rooms)
         for room, links in self.room_links.items():
             added = registry.room_links.setdefault(room, [])
+            added.extend(link for link in links if link not in added)
+        for name, links in self.list_exports.items():
+            added = registry.list_exports.setdefault(name, [])
             added.extend(link for link in links if link not in added)
         if self.search:
             registry.search.extend(i for i in load(self.search)() if i not in registry.search)

@@ -11,6 +11,7 @@ class ExchangeConfig(DomainApp):
     label = "exchange"
     verbose_name = "Data exchange"
     urls = "coopmatrix.exchange.urls"
+    api = "coopmatrix.exchange.api:router"
     room_links = {
         "matrix:activity_list": (
             Link(
@@ -20,3 +21,5 @@ class ExchangeConfig(DomainApp):
     }
     panels = {"activity": ("coopmatrix.exchange.views:activity_panel",)}
     importers = {"iati": "coopmatrix.exchange.importers:import_file"}
+    exports = ("exchange:iati_export",)
+    list_exports = {"matrix": (Link(_("IATI XML"), "exchange:iati_export"),)}

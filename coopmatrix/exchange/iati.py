@@ -99,6 +99,7 @@ class Coded:
     vocabulary: str = "1"
     percentage: Decimal | None = None
     name: Narratives = field(default_factory=dict)
+    uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -467,6 +468,7 @@ class _Reader:
             vocabulary=vocabulary,
             percentage=Decimal(percentage) if percentage else None,
             name=self.narratives(element),
+            uri=(element.get("vocabulary-uri") or "").strip(),
         )
 
     def activity(self, identifier: str, line: int, version: str) -> IatiActivity:

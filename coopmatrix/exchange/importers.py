@@ -264,6 +264,16 @@ def _data(read: iati.IatiActivity, providers: list[dict[str, str]], filename: st
     return data
 
 
+def _m49(region: iati.Coded) -> str:
+    """The M49 code of a recipient region: given as such (vocabulary 2, UN regions), or a DAC
+    region that is an M49 one; "" otherwise (it is kept as given)."""
+    if region.vocabulary == "2" and region.code.isdigit():
+        return str(int(region.code))
+    if region.vocabulary == "1" and region.code in dac_regions():
+        return str(dac_regions()[region.code])
+    return ""
+
+
 def _reasons(exc: Invalid) -> tuple[str, ...]:
     what = {
         "status": "activity-status",
@@ -402,11 +412,7 @@ def _plan(
             lookups.organizations.setdefault(found.code, Organization(code=found.code, name=found.name))
         providers.append({"organization": found.code, "role": ROLES.get(org.role, "")})
     data = _data(item, providers, name)
-    themes: list[str] = []
-    for sector in item.sectors:
-        if sector.vocabulary == "1":
-            themes.extend(areas_by_dac.get(sector.code, []))
-    data["thematic_areas"] = list(dict.fromkeys(themes))
+    data["thematic_areas"] = _areas(item.sectors, areas_by_dac, lookups)
     before = len(lookups.resolver.uncertain)
     try:
         cleaned = clean_activity(user, data, activity, lookups, modality_required=False)
@@ -440,6 +446,26 @@ def _plan(
     return Planned(activity, cleaned, item, fields, budgets, transactions)
 
 
+#: The vocabulary-uri coopmatrix gives its own thematic areas when it exports them as sectors of
+#: vocabulary 99 ("reporting organisation"): the address of the list of areas, on any server.
+AREAS_PATH = "/thematic-areas/"
+
+
+def _areas(sectors: list[iati.Coded], areas_by_dac: dict[str, list[str]], lookups: Lookups) -> list[str]:
+    """The thematic areas the sectors name: coopmatrix's own codes where the file gives them (as
+    coopmatrix exports them), else every area of each DAC 5-digit code."""
+    own = [
+        s.code for s in sectors if s.vocabulary == "99" and s.uri.rstrip("/").endswith(AREAS_PATH.rstrip("/"))
+    ]
+    if own:
+        return [code for code in dict.fromkeys(own) if code in lookups.themes]
+    found: list[str] = []
+    for sector in sectors:
+        if sector.vocabulary == "1":
+            found.extend(areas_by_dac.get(sector.code, []))
+    return list(dict.fromkeys(found))
+
+
 def _record(item: iati.IatiActivity, filename: str) -> dict[str, Any]:
     return {
         "file": filename[:255],
@@ -452,6 +478,7 @@ def _record(item: iati.IatiActivity, filename: str) -> dict[str, Any]:
         "descriptions": _as_json(item.descriptions),
         "participating": _as_json(item.participating),
         "status": item.status,
+        "countries": _as_json(item.countries),
         "regions": _as_json(item.regions),
         "sectors": _as_json(item.sectors),
         "related": _as_json(item.related),

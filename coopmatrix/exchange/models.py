@@ -31,6 +31,7 @@ class IatiRecord(models.Model):
     descriptions = models.JSONField(_("descriptions"), default=list)
     participating = models.JSONField(_("participating organisations"), default=list)
     status = models.CharField(_("IATI activity status"), max_length=2, blank=True)
+    countries = models.JSONField(_("recipient countries as given"), default=list)
     regions = models.JSONField(_("recipient regions as given"), default=list)
     sectors = models.JSONField(_("sectors as given"), default=list)
     related = models.JSONField(_("related activities"), default=list)

@@ -6,4 +6,5 @@ app_name = "exchange"
 
 urlpatterns = [
     path("matrix/import/iati/", views.import_iati, name="iati_import"),
+    path("matrix/export.iati.xml", views.export_iati, name="iati_export"),
 ]

@@ -1,0 +1,191 @@
+"""Exporting the matrix as IATI 2.03: valid, streamed, only what may be seen, public by default,
+and read back into the same activities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from coopmatrix.core.testing import login
+from coopmatrix.directory.models import Organization
+from coopmatrix.exchange import importers
+from coopmatrix.exchange.iati import schema
+from coopmatrix.exchange.models import IatiRecord
+from coopmatrix.matrix.models import Activity, ActivityProvider
+
+SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "iati" / "samples"
+
+
+def _body(response) -> bytes:
+    assert response.status_code == 200, response.content[:500]
+    assert response.streaming
+    return b"".join(response.streaming_content)
+
+
+def _valid(content: bytes) -> etree._Element:
+    """The file, after checking it against the 2.03 schema as a whole."""
+    root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+    assert schema().validate(root), [str(e) for e in schema().error_log][:5]
+    return root
+
+
+def _identifiers(root: etree._Element) -> set[str]:
+    return {a.findtext("iati-identifier") for a in root.iterfind("iati-activity")}
+
+
+def test_the_seed_matrix_exports_as_a_valid_iati_file(client, db):
+    root = _valid(_body(client.get("/matrix/export.iati.xml")))
+    public = Activity.objects.filter(confidentiality="public")
+    assert len(root) == public.count() > 40
+    first = root.find("iati-activity")
+    assert first is not None and first.findtext("reporting-org/narrative")
+    # The matrix's own thematic areas go out with their DAC codes and as the matrix names them.
+    vocabularies = {s.get("vocabulary") for s in root.iter("sector")}
+    assert {"1", "99"} <= vocabularies
+
+
+def test_the_export_follows_the_matrix_filters(client, db):
+    root = _valid(_body(client.get("/matrix/export.iati.xml?state=CRI")))
+    wanted = Activity.objects.filter(confidentiality="public", reach__state__code="CRI").distinct()
+    assert len(root) == wanted.count() > 0
+    assert client.get("/matrix/export.iati.xml?state=NOWHERE").status_code == 400
+    assert client.get("/matrix/export.iati.xml?levels=everything").status_code == 400
+
+
+def test_only_public_activities_unless_asked_and_then_the_file_says_so(cast, client):
+    for level in ("public", "restricted", "confidential"):
+        activity = Activity.objects.create(
+            external_id=f"XM-TEST-1-{level}",
+            title=f"Export test {level} (made for tests)",
+            modality="workshop",
+            status="planned",
+            confidentiality=level,
+            owner=cast.org_a,
+        )
+        ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+    login(client, cast.users["secretariat"])
+    public = _body(client.get("/matrix/export.iati.xml?q=Export+test"))
+    assert _identifiers(_valid(public)) == {"XM-TEST-1-public"}
+    assert b"NOT FOR PUBLICATION" not in public
+    response = client.get("/matrix/export.iati.xml?q=Export+test&levels=all")
+    assert "not-for-publication" in response["Content-Disposition"]
+    every = _body(response)
+    assert b"NOT FOR PUBLICATION" in every
+    assert _identifiers(_valid(every)) == {
+        f"XM-TEST-1-{level}" for level in ("public", "restricted", "confidential")
+    }
+    # Whoever asks for everything gets only what they may see.
+    client.logout()
+    assert _identifiers(_valid(_body(client.get("/matrix/export.iati.xml?q=Export+test&levels=all")))) == {
+        "XM-TEST-1-public"
+    }
+    login(client, cast.users["editor_b"])
+    seen = _identifiers(_valid(_body(client.get("/matrix/export.iati.xml?q=Export+test&levels=all"))))
+    assert seen == {"XM-TEST-1-public", "XM-TEST-1-restricted"}
+
+
+def test_the_api_gives_the_same_file(client, db):
+    page = _body(client.get("/matrix/export.iati.xml?state=CRI"))
+    api = _body(client.get("/api/v1/activities.iati.xml?state=CRI"))
+    assert _identifiers(_valid(api)) == _identifiers(_valid(page))
+    assert client.get("/api/v1/activities.iati.xml?state=NOWHERE").status_code in (400, 422)
+
+
+def test_the_matrix_offers_the_iati_file_with_its_filters(client, db):
+    page = client.get("/matrix/?state=CRI").content.decode()
+    assert 'href="/matrix/export.iati.xml?state=CRI"' in page
+
+
+def _snapshot() -> dict[str, tuple]:
+    """Every field IATI carries, per activity, in words that survive a new database."""
+    found = {}
+    for activity in Activity.objects.filter(iati__isnull=False).select_related("iati"):
+        record = activity.iati
+        found[activity.external_id] = (
+            activity.title,
+            activity.description,
+            activity.status,
+            activity.planned_start,
+            activity.planned_end,
+            activity.actual_start,
+            activity.actual_end,
+            activity.budget,
+            activity.currency,
+            activity.confidentiality,
+            sorted(
+                (p.organization.iati_identifier or p.organization.name, p.role)
+                for p in activity.provider_roles.all()
+            ),
+            sorted(s.code for s in activity.recipient_states.all()),
+            sorted(r.m49 for r in activity.recipient_regions.all()),
+            sorted(t.code for t in activity.thematic_areas.all()),
+            record.titles,
+            record.descriptions,
+            record.reporting_org,
+            record.status,
+            record.language,
+            record.countries,
+            record.regions,
+            record.sectors,
+            record.related,
+            record.documents,
+            record.contacts,
+            sorted(
+                (
+                    b.type,
+                    b.status,
+                    b.period_start,
+                    b.period_end,
+                    b.value.normalize(),
+                    b.currency,
+                    b.value_date,
+                )
+                for b in record.budgets.all()
+            ),
+            sorted(
+                (
+                    t.ref,
+                    t.type,
+                    t.date,
+                    t.value.normalize(),
+                    t.currency,
+                    t.value_date,
+                    repr(t.description),
+                    repr(t.provider),
+                    repr(t.receiver),
+                )
+                for t in record.transactions.all()
+            ),
+        )
+    return found
+
+
+def test_an_export_imported_into_an_empty_database_gives_back_the_same_activities(cast, client):
+    secretariat = cast.users["secretariat"]
+    for path in sorted(SAMPLES.glob("*.xml")):
+        importers.import_file(secretariat, path.read_bytes(), path.name)
+    before = _snapshot()
+    assert len(before) == 66
+    login(client, secretariat)
+    content = _body(client.get("/matrix/export.iati.xml?levels=all"))
+    _valid(content)
+    # An empty database: the activities, their records and the organizations the files brought.
+    made = set(IatiRecord.objects.values_list("activity_id", flat=True))
+    Activity.objects.filter(pk__in=made).delete()
+    Organization.objects.filter(source__startswith="named in an IATI file").delete()
+    assert not IatiRecord.objects.exists()
+    preview = importers.import_file(secretariat, content, "exported.xml")
+    imported = {a.external_id for a in Activity.objects.filter(iati__isnull=False)}
+    assert before.keys() <= imported, preview.refused[:3]
+    after = {key: value for key, value in _snapshot().items() if key in before}
+    for key in before:
+        differ = [(i, x, y) for i, (x, y) in enumerate(zip(before[key], after[key], strict=True)) if x != y]
+        assert not differ, (key, differ)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "reader", "editor_a", "focal_point", "secretariat"])
+def test_every_export_the_roles_make_is_valid(cast, client, role):
+    login(client, cast.users[role])
+    _valid(_body(client.get("/matrix/export.iati.xml?levels=all")))
