@@ -28,6 +28,7 @@ organization, with the file and identifier as their source. IATI has no modality
 from __future__ import annotations
 
 import csv
+import json
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
@@ -524,7 +525,12 @@ def _rows_of(records: Iterable[Any], names: Iterable[str]) -> list[str]:
 
 
 def _comparable(value: Any) -> Any:
-    return value.normalize() if isinstance(value, Decimal) else value
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, dict | list):
+        # PostgreSQL's jsonb gives keys back in its own order.
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 def _same_rows(kept: list[Any], wanted: list[dict[str, Any]]) -> bool:
