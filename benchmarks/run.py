@@ -7,7 +7,8 @@ BENCH_ONLY=load only the load benchmark (issue 16: gunicorn and locust, see benc
 BENCH_ONLY=overlaps only the quality of possible overlaps (issue 17, see bench_overlaps.py),
 BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERLAP_BUDGET: the
 seconds the full computation's search may run before it stops and says so, default 600),
-BENCH_ONLY=overlaps-latency only the check on save and the review queue over the pairs kept.
+BENCH_ONLY=overlaps-latency only the check on save and the review queue over the pairs kept,
+BENCH_ONLY=iati only IATI import and export (issue 18, see bench_iati.py; BENCH_IATI_ACTIVITIES).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
     from django.db import connection
 
     from benchmarks import (
+        bench_iati,
         bench_load,
         bench_matrix,
         bench_overlaps,
@@ -57,6 +59,9 @@ def main() -> None:
         call_command("generate_synthetic", activities=activities, seed=1)
         print(bench_overlaps.scale())
         return
+    if os.environ.get("BENCH_ONLY") == "iati":
+        print(bench_iati.run())
+        return
     if os.environ.get("BENCH_ONLY") == "uploads":
         print(table(bench_uploads.probes(), f"{connection.vendor} ({connection.settings_dict['NAME']})"))
         return
@@ -75,6 +80,7 @@ def main() -> None:
     print(bench_overlaps.quality())
     print(bench_overlaps.scale())
     print(bench_load.run())
+    print(bench_iati.run())
 
 
 if __name__ == "__main__":

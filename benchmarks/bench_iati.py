@@ -1,0 +1,167 @@
+"""IATI import and export speed and memory (issue 18): `BENCH_ONLY=iati make bench`.
+
+A file of BENCH_IATI_ACTIVITIES activities (default 100,000) is built from the real samples in
+the shared data (the valid activities of the IATI example file and the Datastore export, repeated
+under new identifiers, same structure). Each step runs in a child process that reports its own
+time and peak memory:
+- parse only: lxml's iterparse over the file, each activity cleared once read (the limit);
+- read and validate: coopmatrix.exchange.iati.read (schema and codelists) over the file;
+- import: `coopmatrix import_iati` as the secretariat, into the benchmark database;
+- export: the IATI file of what was imported, as the matrix's export link gives it.
+Targets: import ≥ 2,000 activities a second with peak memory ≤ 300 MB; export ≥ 5,000 a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SAMPLES = ROOT.parent / "shared" / "data" / "iati" / "samples"
+IMPORT_RATE, EXPORT_RATE, IMPORT_MB = 2000, 5000, 300
+
+
+def build(count: int, path: Path) -> int:
+    """Write the benchmark file; how many activities it holds."""
+    from lxml import etree
+
+    from coopmatrix.exchange.iati import IatiActivity, read
+
+    valid: list[bytes] = []
+    for name in ("iati-example-203.xml", "datastore-2020-un-multilateral-ngo-50.xml"):
+        source = SAMPLES / name
+        keep = {a.identifier for a in read(source, name) if isinstance(a, IatiActivity)}
+        for _event, element in etree.iterparse(str(source), tag="iati-activity"):
+            if (element.findtext("iati-identifier") or "").strip() in keep:
+                valid.append(etree.tostring(element))
+    with path.open("wb") as out:
+        out.write(b'<iati-activities version="2.03">\n')
+        for n in range(count):
+            element = etree.fromstring(valid[n % len(valid)])
+            identifier = element.find("iati-identifier")
+            assert identifier is not None
+            identifier.text = f"XB-BENCH-{n}-{identifier.text}"[:150]
+            out.write(etree.tostring(element) + b"\n")
+        out.write(b"</iati-activities>\n")
+    return count
+
+
+def run() -> str:
+    count = int(os.environ.get("BENCH_IATI_ACTIVITIES", "100000"))
+    path = ROOT / "var" / f"bench-iati-{count}.xml"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        build(count, path)
+    size = f"{count:,} activities, {path.stat().st_size / 2**20:.0f} MB"
+    rows = [("step", "size", "seconds", "per second", "peak MB", "target", "verdict")]
+    for step in ("parse", "read", "import", "export"):
+        figures = _child(step, path)
+        rate = count / figures["seconds"] if figures["seconds"] else 0
+        target, verdict = "—", "—"
+        if step == "import":
+            target = f"≥ {IMPORT_RATE:,}/s, ≤ {IMPORT_MB} MB"
+            verdict = "ok" if rate >= IMPORT_RATE and figures["peak_mb"] <= IMPORT_MB else "MISSED"
+        elif step == "export":
+            target = f"≥ {EXPORT_RATE:,}/s"
+            verdict = "ok" if rate >= EXPORT_RATE else "MISSED"
+        rows.append(
+            (step, size, f"{figures['seconds']:.1f}", f"{rate:,.0f}", f"{figures['peak_mb']:.0f}", target, verdict)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "IATI (issue 18)\n" + "\n".join(lines)
+
+
+def _child(step: str, path: Path) -> dict[str, float]:
+    env = {**os.environ, "BENCH_IATI_STEP": step, "BENCH_IATI_FILE": str(path)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode:
+        raise RuntimeError(f"IATI {step} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _step(step: str, path: Path) -> None:
+    from benchmarks.bench_matrix import _peak_rss_mb
+
+    if step == "parse":
+        from lxml import etree
+
+        started = time.perf_counter()
+        for _event, element in etree.iterparse(str(path), tag="iati-activity"):
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+        seconds = time.perf_counter() - started
+    else:
+        import django
+
+        django.setup()
+        if step == "read":
+            from coopmatrix.exchange.iati import read
+
+            started = time.perf_counter()
+            for _item in read(path, path.name):
+                pass
+            seconds = time.perf_counter() - started
+        elif step == "import":
+            seconds = _import(path)
+        else:
+            seconds = _export()
+    print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb()}))
+
+
+def _secretariat():
+    from django.contrib.auth import get_user_model
+
+    from coopmatrix.accounts.models import Profile, Role
+
+    user, made = get_user_model().objects.get_or_create(username="bench-secretariat")
+    if made:
+        Profile.objects.create(user=user, role=Role.SECRETARIAT)
+    return user
+
+
+def _import(path: Path) -> float:
+    from django.core.management import call_command
+
+    from coopmatrix.exchange.models import IatiRecord
+    from coopmatrix.matrix.models import Activity
+
+    # From an empty state each time: the benchmark's activities of an earlier run are removed.
+    Activity.objects.filter(pk__in=IatiRecord.objects.values("activity_id")).delete()
+    user = _secretariat()
+    started = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        call_command("import_iati", str(path), user=user.username, stdout=quiet, stderr=quiet)
+    return time.perf_counter() - started
+
+
+def _export() -> float:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(_secretariat())
+    started = time.perf_counter()
+    response = client.get("/matrix/export.iati.xml", {"levels": "all"})
+    for _chunk in response.streaming_content:
+        pass
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    )
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
+    _step(os.environ["BENCH_IATI_STEP"], Path(os.environ["BENCH_IATI_FILE"]))
