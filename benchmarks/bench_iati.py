@@ -71,7 +71,15 @@ def run() -> str:
             target = f"≥ {EXPORT_RATE:,}/s"
             verdict = "ok" if rate >= EXPORT_RATE else "MISSED"
         rows.append(
-            (step, size, f"{figures['seconds']:.1f}", f"{rate:,.0f}", f"{figures['peak_mb']:.0f}", target, verdict)
+            (
+                step,
+                size,
+                f"{figures['seconds']:.1f}",
+                f"{rate:,.0f}",
+                f"{figures['peak_mb']:.0f}",
+                target,
+                verdict,
+            )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]

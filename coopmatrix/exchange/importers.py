@@ -28,9 +28,9 @@ organization, with the file and identifier as their source. IATI has no modality
 from __future__ import annotations
 
 import csv
-import json
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
