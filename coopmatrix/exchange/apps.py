@@ -20,6 +20,14 @@ class ExchangeConfig(DomainApp):
         ),
     }
     panels = {"activity": ("coopmatrix.exchange.views:activity_panel",)}
-    importers = {"iati": "coopmatrix.exchange.importers:import_file"}
-    exports = ("exchange:iati_export",)
-    list_exports = {"matrix": (Link(_("IATI XML"), "exchange:iati_export"),)}
+    importers = {
+        "iati": "coopmatrix.exchange.importers:import_file",
+        "hxl": "coopmatrix.exchange.hxl:import_file",
+    }
+    exports = ("exchange:iati_export", "exchange:hxl_export")
+    list_exports = {
+        "matrix": (
+            Link(_("IATI XML"), "exchange:iati_export"),
+            Link(_("HXL 3W (CSV)"), "exchange:hxl_export"),
+        )
+    }

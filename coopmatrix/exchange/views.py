@@ -99,3 +99,40 @@ def export_iati(request: HttpRequest) -> HttpResponseBase:
     if not filterset.is_valid():
         return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
     return iati_file(request, filterset.qs)
+
+
+@login_required
+def import_hxl(request: HttpRequest) -> HttpResponse:
+    """A 3W sheet with HXL hashtags: upload → preview → confirm, as the activity template."""
+    from coopmatrix.matrix import importers as activities
+
+    from . import hxl
+
+    return import_page(
+        request,
+        kind="hxl",
+        template="exchange/hxl_import.html",
+        context={"columns": hxl.COLUMNS},
+        check=hxl.check,
+        done=reverse("matrix:activity_list"),
+        allowed=activities.may_import,
+    )
+
+
+def export_hxl(request: HttpRequest) -> HttpResponseBase:
+    """The filtered matrix as an HXL-tagged 3W CSV, streamed."""
+    from . import hxl
+
+    filterset = ActivityFilterSet(
+        request.GET, queryset=Activity.objects.visible_to(request.user), request=request
+    )
+    if not filterset.is_valid():
+        return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
+    organizations = visible_ids(request, Organization)
+    response = StreamingHttpResponse(
+        hxl.export(filterset.qs, organizations), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="matrix-3w-hxl-{timezone.localdate().isoformat()}.csv"'
+    )
+    return response

@@ -202,7 +202,7 @@ def clean_activity(
         "title": (data.get("title") or "").strip(),
         "description": data.get("description") or "",
         "external_id": data.get("external_id") or None,
-        "modality": data.get("modality"),
+        "modality": data.get("modality") or "",
         "status": data.get("status"),
         "currency": _currency(data.get("currency") or "", errors),
         "budget": _budget(data.get("budget"), errors),

@@ -135,13 +135,27 @@ def check(
     if not may_import(user):
         preview.errors.append(RowError(filename or "file", 0, "", "", REFUSED))
         return preview
-    lookups = Lookups(user, accept_uncertain=True)
-    seen: dict[str, int] = {}
     try:
         rows = list(read_rows(content, filename, decimal_mark, preview.notes))
     except FileRefused as exc:
         preview.errors.append(RowError(filename or "file", 0, "", "", str(exc)))
         return preview
+    return check_rows(user, rows, filename, preview, progress)
+
+
+def check_rows(
+    user: Any,
+    rows: list[tuple[int, dict[str, str]]],
+    filename: str,
+    preview: Preview,
+    progress: Callable[[int], None] | None = None,
+    modality_required: bool = True,
+) -> Preview:
+    """Check rows given in the template's columns, with their row numbers (another importer
+    reading another layout, HXL's, hands its rows here). `modality_required` off: a row may
+    leave the modality "not recorded" (a 3W sheet has none)."""
+    lookups = Lookups(user, accept_uncertain=True)
+    seen: dict[str, int] = {}
     importing.expect(progress, len(rows))
     existing = {
         a.external_id: a
@@ -161,7 +175,7 @@ def check(
         activity = existing.get(external_id)
         before = len(lookups.resolver.uncertain)
         try:
-            cleaned = clean_activity(user, _data(row), activity, lookups)
+            cleaned = clean_activity(user, _data(row), activity, lookups, modality_required=modality_required)
         except Invalid as exc:
             preview.errors.extend(
                 RowError(filename, number, column, row.get(column, ""), reason)

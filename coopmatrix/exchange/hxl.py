@@ -1,0 +1,370 @@
+"""HXL-tagged "who does what where" (3W) sheets: the matrix out as CSV with a hashtag row under its
+header, and 3W sheets in, found by their hashtags whatever their header text and column order.
+
+Out, one row per activity, streamed: the columns of COLUMNS. In, the hashtag row is looked for in
+the first rows (a sheet may have titles or several header rows above it); each tagged column the
+matrix knows is read, others are named in the preview as not read; untagged columns are skipped
+as HXL says. The rows then go through the matrix's activity importer (the same checks, all or
+nothing, matched on the identifier), with organizations, areas and States given by code or name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.db import transaction
+
+from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core.importing import RowError
+from coopmatrix.core.spreadsheets import FileRefused
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import Region
+from coopmatrix.matrix import importers as activities
+from coopmatrix.matrix.models import Activity
+from coopmatrix.vocabulary.models import ThematicArea
+
+#: (header, hashtag, template column it is read into, or "" for a column written only).
+COLUMNS = [
+    ("Identifier", "#activity+code", "external_id"),
+    ("Activity", "#activity+name", "title"),
+    ("Description", "#description", "description"),
+    ("Implementing organizations", "#org+impl", "implementing"),
+    ("Funding organizations", "#org+funder", "funding"),
+    ("Partner organizations", "#org+partner", "partner"),
+    ("Accountable organizations", "#org+accountable", "accountable"),
+    ("Extending organizations", "#org+extending", "extending"),
+    ("Thematic areas (codes)", "#sector+code", "thematic_areas"),
+    ("Thematic areas", "#sector+name", ""),
+    ("Recipient States (ISO codes)", "#country+code", "recipient_states"),
+    ("Recipient States", "#country+name", ""),
+    ("Recipient regions (M49)", "#region+code", "recipient_regions"),
+    ("Recipient regions", "#region+name", ""),
+    ("Modality", "#activity+type+code", "modality"),
+    ("Status", "#status+code", "status"),
+    ("Planned start", "#date+start+planned", "planned_start"),
+    ("Planned end", "#date+end+planned", "planned_end"),
+    ("Actual start", "#date+start", "actual_start"),
+    ("Actual end", "#date+end", "actual_end"),
+    ("Budget", "#value+budget", "budget"),
+    ("Currency", "#currency", "currency"),
+    ("Confidentiality", "#meta+confidentiality", "confidentiality"),
+    ("Source", "#meta+source", "source"),
+]
+ROLES = ("implementing", "funding", "partner", "accountable", "extending")
+TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
+#: How far down a sheet the hashtag row is looked for.
+LOOK_DOWN = 25
+
+
+def _joined(values: Iterable[str]) -> str:
+    return "; ".join(values)
+
+
+def export(activities_qs: Any, organizations: set[int]) -> Iterator[str]:
+    """The CSV, line by line: the header, the hashtag row, one row per activity. Providers the
+    reader may not see are not named."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield "\ufeff" + line([header for header, _tag, _c in COLUMNS])
+    yield line([tag for _h, tag, _c in COLUMNS])
+    records = activities_qs.order_by("pk").prefetch_related(
+        "provider_roles__organization", "thematic_areas", "recipient_states", "recipient_regions"
+    )
+    for activity in records.iterator(chunk_size=1000):
+        yield line(_row(activity, organizations))
+
+
+def _row(activity: Activity, organizations: set[int]) -> list[str]:
+    providers: dict[str, list[Organization]] = {role: [] for role in ROLES}
+    for provider in activity.provider_roles.all():  # type: ignore[attr-defined]
+        if provider.organization_id in organizations:
+            providers[provider.role].append(provider.organization)
+    areas = list(activity.thematic_areas.all())  # type: ignore[attr-defined]
+    states = list(activity.recipient_states.all())  # type: ignore[attr-defined]
+    regions = list(activity.recipient_regions.all())  # type: ignore[attr-defined]
+    values = {
+        "#activity+code": activity.external_id or "",
+        "#activity+name": activity.title,
+        "#description": activity.description,
+        **{
+            f"#org+{'impl' if role == 'implementing' else 'funder' if role == 'funding' else role}": _joined(
+                o.code for o in orgs
+            )
+            for role, orgs in providers.items()
+        },
+        "#sector+code": _joined(a.code for a in areas),
+        "#sector+name": _joined(a.name for a in areas),
+        "#country+code": _joined(s.code for s in states),
+        "#country+name": _joined(s.name_en for s in states),
+        "#region+code": _joined(str(r.m49) for r in regions),
+        "#region+name": _joined(r.name for r in regions),
+        "#activity+type+code": activity.modality,
+        "#status+code": activity.status,
+        **{tag: activity.date_text(name) for _h, tag, name in COLUMNS if name in Activity.DATE_FIELDS},
+        "#value+budget": "" if activity.budget is None else str(activity.budget),
+        "#currency": activity.currency,
+        "#meta+confidentiality": activity.confidentiality,
+        "#meta+source": activity.source,
+    }
+    return [values[tag] for _h, tag, _c in COLUMNS]
+
+
+# --- in ------------------------------------------------------------------------------------------
+
+
+def _key(tag: str) -> tuple[str, frozenset[str]]:
+    """A hashtag as (name, attributes), whatever its spacing and case: "#Org +Impl" is #org+impl."""
+    name, *attributes = [part.strip().lower() for part in tag.strip().split("+")]
+    return name, frozenset(a for a in attributes if a)
+
+
+#: What each hashtag (name and the attributes it must carry) is read into; the first that
+#: matches a column wins, most attributes first.
+READ = sorted(
+    [(_key(tag), column) for _h, tag, column in COLUMNS if column]
+    + [
+        ((("#org", frozenset())), "implementing"),
+        ((("#sector", frozenset())), "thematic_areas"),
+        ((("#country", frozenset())), "recipient_states"),
+        ((("#activity", frozenset())), "title"),
+        ((("#status", frozenset())), "status"),
+    ],
+    key=lambda item: -len(item[0][1]),
+)
+
+
+def _column(tag: str) -> str:
+    name, attributes = _key(tag)
+    for (wanted, needed), column in READ:
+        if name == wanted and needed <= attributes:
+            return column
+    return ""
+
+
+def raw_rows(content: bytes, filename: str, notes: list[str]) -> list[list[str]]:
+    """Every row of a CSV or XLSX file as text cells (an XLSX's first sheet)."""
+    if content[:4] == b"PK\x03\x04":
+        workbook = spreadsheets.open_workbook(content)
+        try:
+            sheet = workbook.worksheets[0]
+            return [
+                ["" if v is None else spreadsheets.cell_text(v) for v in row]
+                for row in sheet.iter_rows(values_only=True, max_row=activities.MAX_ROWS + LOOK_DOWN)
+            ]
+        finally:
+            workbook.close()
+    text = spreadsheets._text_of(content, filename or "the file", notes)
+    first = text.readline(64 * 1024)
+    text.seek(0)
+    delimiter = max((",", ";", "\t"), key=first.count)
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(text, delimiter=delimiter)]
+    except csv.Error as exc:
+        raise FileRefused(f"{filename or 'the file'} cannot be read as CSV ({exc})") from exc
+
+
+def hashtag_row(rows: list[list[str]], name: str) -> int:
+    """The index of the hashtag row, or FileRefused saying why none was found."""
+    for index, row in enumerate(rows[:LOOK_DOWN]):
+        cells = [c for c in row if c]
+        if cells and all(TAG.match(c) for c in cells):
+            return index
+    for index, row in enumerate(rows[:LOOK_DOWN]):
+        cells = [c for c in row if c]
+        if cells and all(TAG.match("#" + c) for c in cells) and any("+" in c for c in cells):
+            raise FileRefused(
+                f"{name}, line {index + 1}: its cells read like HXL hashtags without their '#' "
+                f"({', '.join(cells[:3])} …): write them as #{cells[0]}"
+            )
+    raise FileRefused(
+        f"{name} has no HXL hashtag row in its first {LOOK_DOWN} lines: add a row of hashtags (#org, "
+        "#activity+name, #country+code …) under the header, or use the activity template"
+    )
+
+
+class Names:
+    """Organizations, areas, States and regions the user may name, by code or by name."""
+
+    def __init__(self, user: Any) -> None:
+        self.organizations: dict[str, str] = {}
+        for o in Organization.objects.visible_to(user):
+            for text in (o.code, o.name, o.acronym):
+                if text:
+                    self.organizations.setdefault(text.casefold(), o.code)
+        self.areas = {}
+        for a in ThematicArea.objects.all():
+            self.areas[a.code.casefold()] = a.code
+            self.areas.setdefault(a.name.casefold(), a.code)
+        self.regions = {}
+        for r in Region.objects.all():
+            self.regions[str(r.m49)] = str(r.m49)
+            self.regions.setdefault(r.name.casefold(), str(r.m49))
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;|]", text) if part.strip()]
+
+
+def check(
+    user: Any,
+    content: bytes,
+    filename: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> activities.Preview:
+    """Read a 3W sheet by its hashtags and check its rows as the activity importer does."""
+    preview = activities.Preview()
+    name = filename or "file"
+    if not activities.may_import(user):
+        preview.errors.append(RowError(name, 0, "", "", activities.REFUSED))
+        return preview
+    try:
+        rows = raw_rows(content, filename, preview.notes)
+        tag_index = hashtag_row(rows, name)
+    except FileRefused as exc:
+        preview.errors.append(RowError(name, 0, "", "", str(exc)))
+        return preview
+    tags = rows[tag_index]
+    columns: dict[int, str] = {}
+    for index, tag in enumerate(tags):
+        if not tag:
+            continue
+        column = _column(tag)
+        if not column:
+            preview.notes.append(
+                f"{name}: column {index + 1} ({tag}) is not read: the matrix has no place for it"
+            )
+        elif column in columns.values():
+            preview.notes.append(
+                f"{name}: column {index + 1} ({tag}) is not read: an earlier column gives it"
+            )
+        else:
+            columns[index] = column
+    preview.notes.append(f"{name}: the hashtags are on line {tag_index + 1}; the rows below it are read")
+    for needed, tag in (("title", "#activity+name"), ("external_id", "#activity+code")):
+        if needed not in columns.values():
+            preview.errors.append(
+                RowError(name, tag_index + 1, tag, "", f"no {tag} column: every activity needs one")
+            )
+    if preview.errors:
+        return preview
+    names = Names(user)
+    read: list[tuple[int, dict[str, str]]] = []
+    for number, cells in enumerate(rows[tag_index + 1 :], start=tag_index + 2):
+        if not any(cells):
+            continue
+        row = {column: (cells[i] if i < len(cells) else "") for i, column in columns.items()}
+        read.append((number, _template_row(row, number, name, names, preview.errors, tags, columns)))
+    _keep_what_the_sheet_does_not_say(user, read, set(columns.values()))
+    if preview.errors:
+        return preview
+    importing.expect(progress, len(read))
+    return activities.check_rows(user, read, name, preview, progress, modality_required=False)
+
+
+def _template_row(
+    row: dict[str, str],
+    number: int,
+    name: str,
+    names: Names,
+    errors: list[RowError],
+    tags: list[str],
+    columns: dict[int, str],
+) -> dict[str, str]:
+    """A 3W row in the template's columns: names read as codes, or an error naming the cell."""
+    tag_of = {column: tags[i] for i, column in columns.items()}
+    out = {k: v for k, v in row.items() if k not in ROLES}
+    providers = []
+    for role in ROLES:
+        for value in _split(row.get(role, "")):
+            code = names.organizations.get(value.casefold())
+            if code is None:
+                errors.append(
+                    RowError(
+                        name, number, tag_of[role], value, "no organization of this code, name or acronym"
+                    )
+                )
+            else:
+                providers.append(f"{code}:{role}")
+    out["providers"] = _joined(providers)
+    for column, known, what in (
+        ("thematic_areas", names.areas, "no thematic area of this code or name"),
+        ("recipient_regions", names.regions, "no M49 region of this code or name"),
+    ):
+        codes = []
+        for value in _split(row.get(column, "")):
+            code = known.get(value.casefold())
+            if code is None:
+                errors.append(RowError(name, number, tag_of[column], value, what))
+            else:
+                codes.append(code)
+        if column in row:
+            out[column] = _joined(codes)
+    if "recipient_states" in row:
+        out["recipient_states"] = _joined(_split(row["recipient_states"]))
+    # Statuses and modalities by code or by their label, whatever the case ("Ongoing").
+    for column, choices in (("status", Activity.Status.choices), ("modality", Activity.Modality.choices)):
+        if column not in row:
+            continue
+        value = row[column].strip()
+        labels = {str(label).casefold(): code for code, label in choices} | {
+            code: code for code, _l in choices
+        }
+        out[column] = labels.get(value.casefold(), value)
+    return out
+
+
+def _keep_what_the_sheet_does_not_say(
+    user: Any, rows: list[tuple[int, dict[str, str]]], given: set[str]
+) -> None:
+    """An activity the sheet updates keeps what the sheet has no column for (its programme, its
+    instruments, the providers of a role the sheet does not list): a 3W sheet says less than the
+    matrix holds, and its silence is not a deletion."""
+    from coopmatrix.core.querysets import visible_ids
+    from coopmatrix.matrix.exporters import ACTIVITY_COLUMNS, activity_rows
+    from coopmatrix.matrix.models import Programme
+    from coopmatrix.treaties.models import Instrument
+
+    keys = [row.get("external_id") for _n, row in rows if row.get("external_id")]
+    kept = activity_rows(
+        Activity.objects.visible_to(user).filter(external_id__in=keys),
+        visible_ids(user, Organization),
+        visible_ids(user, Programme),
+        visible_ids(user, Instrument),
+    )
+    existing = {
+        a["external_id"]: {name: str(get(a)) for name, get in ACTIVITY_COLUMNS} | {"_": a} for a in kept
+    }
+    roles_given = {role for role in ROLES if role in given}
+    for _number, row in rows:
+        before = existing.get(row.get("external_id", ""))
+        if before is None:
+            continue
+        for name, value in before.items():
+            if name not in ("_", "providers") and name not in given and name not in row:
+                row[name] = value
+        if roles_given != set(ROLES):
+            others = [f"{code}:{role}" for code, role in before["_"]["providers"] if role not in roles_given]
+            row["providers"] = _joined([*_split(row.get("providers", "")), *others])
+
+
+@transaction.atomic
+def import_file(
+    user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
+) -> activities.Preview:
+    """Check and, when every row is right, write, in one transaction."""
+    preview = check(user, content, filename, progress)
+    if preview.ok:
+        importing.step(progress, f"Writing {len(preview.planned)} activities")
+        activities.write(preview)
+    return preview
