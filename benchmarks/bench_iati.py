@@ -156,10 +156,10 @@ def _import(path: Path) -> float:
 def _export() -> float:
     from django.test import Client
 
+    # As the public: the imported activities are public (IATI is published data).
     client = Client()
-    client.force_login(_secretariat())
     started = time.perf_counter()
-    response = client.get("/matrix/export.iati.xml", {"levels": "all"})
+    response = client.get("/matrix/export.iati.xml")
     for _chunk in response.streaming_content:
         pass
     return time.perf_counter() - started

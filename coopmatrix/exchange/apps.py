@@ -4,7 +4,7 @@ from coopmatrix.core.registry import DomainApp, Link
 
 
 class ExchangeConfig(DomainApp):
-    """Data exchange with other systems: IATI activity files (HXL 3W to come)."""
+    """Data exchange with other systems: IATI activity files and HXL-tagged 3W sheets, in and out."""
 
     default = True
     name = "coopmatrix.exchange"
@@ -16,6 +16,9 @@ class ExchangeConfig(DomainApp):
         "matrix:activity_list": (
             Link(
                 _("Import IATI"), "exchange:iati_import", allowed="coopmatrix.exchange.importers:may_import"
+            ),
+            Link(
+                _("Import 3W (HXL)"), "exchange:hxl_import", allowed="coopmatrix.matrix.importers:may_import"
             ),
         ),
     }
