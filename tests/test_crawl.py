@@ -32,6 +32,16 @@ NOT_FOLLOWED = (
 #: one set of query parameters) are followed: the 280 State pages are alike.
 PER_KIND_BELOW = 2
 CRAWL_LIMIT = 2500
+#: Exports (files, not pages: CSV, XLSX, PDF, IATI XML) are linked from every view with its
+#: filters; at most this many of one kind (one route, one set of parameters) are fetched, at any
+#: depth. Each format is walked with every filter by its own tests and in the roles × endpoints
+#: matrix; a PDF takes seconds to draw.
+FILES_OF_A_KIND = 2
+FILE_ENDINGS = (".csv", ".xlsx", ".pdf", ".xml")
+
+
+def _is_file(url: str) -> bool:
+    return urlsplit(url).path.endswith(FILE_ENDINGS)
 
 
 def _kind(url: str) -> tuple[str, tuple[str, ...]]:
@@ -74,9 +84,9 @@ def _crawl(client) -> tuple[dict[str, int], int]:
         url, depth = frontier.pop(0)
         if url in seen:
             continue
-        if depth == 2:
+        if depth == 2 or _is_file(url):
             kind = _kind(url)
-            if per_kind[kind] >= PER_KIND_BELOW:
+            if per_kind[kind] >= (FILES_OF_A_KIND if _is_file(url) else PER_KIND_BELOW):
                 continue
             per_kind[kind] += 1
         response = client.get(url)

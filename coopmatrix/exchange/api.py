@@ -9,6 +9,8 @@ from coopmatrix.core.api import Key, valid_filterset, visible
 from coopmatrix.matrix.filtersets import ActivityFilterSet
 from coopmatrix.matrix.models import Activity
 
+from .iati_export import iati_response
+
 router = Router(tags=["Data exchange"])
 
 
@@ -30,7 +32,5 @@ def iati_activities(
     """The activities the filters select (as GET /activities: repeat a parameter for several
     values), streamed as one `iati-activities` file valid against the 2.03 schema. Only public
     activities unless `levels=all`, which marks the file as not for publication."""
-    from .views import iati_file
-
     filterset = valid_filterset(request, ActivityFilterSet, visible(request, Activity))
-    return iati_file(request, filterset.qs)
+    return iati_response(request, filterset.qs)

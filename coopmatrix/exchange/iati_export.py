@@ -17,13 +17,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from coopmatrix.core.dates import PartialDate
+from coopmatrix.core.querysets import visible_ids
+from coopmatrix.directory.models import Organization
 from coopmatrix.matrix.models import Activity, ActivityProvider
 
-from .importers import DATES, ROLES, STATUSES, dac_regions
+from .importers import AREAS_PATH, DATES, ROLES, STATUSES, dac_regions
 from .models import IatiRecord
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -453,3 +458,33 @@ def _document(element: etree._Element, document: dict[str, Any], language: str) 
         _sub(item, "language", code=lang)
     if document.get("date"):
         _sub(item, "document-date", iso_date=document["date"])
+
+
+#: Who the file is for: "public" (the default; IATI is for publication) or "all" the user may see,
+#: which marks the file as not for publication.
+LEVELS = ("public", "all")
+NOT_FOR_PUBLICATION = (
+    "NOT FOR PUBLICATION: this file holds restricted or confidential activities as well as public "
+    "ones (exported from coopmatrix by {user} on {day})."
+)
+
+
+def iati_response(request: HttpRequest, activities: Any) -> HttpResponseBase:
+    """The IATI file of these (visible, filtered) activities, public ones only unless asked."""
+    levels = request.GET.get("levels") or "public"
+    if levels not in LEVELS:
+        return HttpResponseBadRequest(_("levels must be one of: public, all."))
+    note = ""
+    if levels == "public":
+        activities = activities.filter(confidentiality="public")
+    else:
+        note = NOT_FOR_PUBLICATION.format(user=request.user, day=timezone.localdate().isoformat())
+    areas_uri = request.build_absolute_uri(AREAS_PATH)
+    organizations = visible_ids(request, Organization)
+    response = StreamingHttpResponse(
+        export(activities, areas_uri, organizations, note), content_type="application/xml"
+    )
+    stamp = timezone.localdate().isoformat()
+    suffix = "" if levels == "public" else "-not-for-publication"
+    response["Content-Disposition"] = f'attachment; filename="matrix-iati-{stamp}{suffix}.xml"'
+    return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,8 +19,7 @@ from coopmatrix.matrix.filtersets import ActivityFilterSet
 from coopmatrix.matrix.models import Activity
 
 from . import importers
-from .iati_export import export
-from .importers import AREAS_PATH
+from .iati_export import iati_response
 from .models import IatiRecord
 
 OLDER = ("keep", "overwrite")
@@ -61,36 +60,6 @@ def activity_panel(request: HttpRequest, activity: Activity) -> dict[str, Any]:
     return {"template": "exchange/activity_panel.html", "order": 60, "iati": record}
 
 
-#: Who the file is for: "public" (the default; IATI is for publication) or "all" the user may see,
-#: which marks the file as not for publication.
-LEVELS = ("public", "all")
-NOT_FOR_PUBLICATION = (
-    "NOT FOR PUBLICATION: this file holds restricted or confidential activities as well as public "
-    "ones (exported from coopmatrix by {user} on {day})."
-)
-
-
-def iati_file(request: HttpRequest, activities: Any) -> HttpResponseBase:
-    """The IATI file of these (visible, filtered) activities, public ones only unless asked."""
-    levels = request.GET.get("levels") or "public"
-    if levels not in LEVELS:
-        return HttpResponseBadRequest(_("levels must be one of: public, all."))
-    note = ""
-    if levels == "public":
-        activities = activities.filter(confidentiality="public")
-    else:
-        note = NOT_FOR_PUBLICATION.format(user=request.user, day=timezone.localdate().isoformat())
-    areas_uri = request.build_absolute_uri(AREAS_PATH)
-    organizations = visible_ids(request, Organization)
-    response = StreamingHttpResponse(
-        export(activities, areas_uri, organizations, note), content_type="application/xml"
-    )
-    stamp = timezone.localdate().isoformat()
-    suffix = "" if levels == "public" else "-not-for-publication"
-    response["Content-Disposition"] = f'attachment; filename="matrix-iati-{stamp}{suffix}.xml"'
-    return response
-
-
 def export_iati(request: HttpRequest) -> HttpResponseBase:
     """The filtered matrix as an IATI 2.03 file: the same filters as the matrix's pages."""
     filterset = ActivityFilterSet(
@@ -98,7 +67,7 @@ def export_iati(request: HttpRequest) -> HttpResponseBase:
     )
     if not filterset.is_valid():
         return render(request, "core/filter_errors.html", {"filter": filterset}, status=400)
-    return iati_file(request, filterset.qs)
+    return iati_response(request, filterset.qs)
 
 
 @login_required
