@@ -362,14 +362,20 @@ def _regions(element: etree._Element, activity: Activity, record: IatiRecord | N
 
 
 def _region(element: etree._Element, given: dict[str, Any]) -> None:
-    attributes = {
-        "code": given["code"],
-        "vocabulary": given["vocabulary"],
-        "percentage": given.get("percentage") or "",
-    }
-    if given.get("uri"):
-        attributes["vocabulary_uri"] = given["uri"]
-    _names(_sub(element, "recipient-region", **attributes), given)
+    _coded(element, "recipient-region", given)
+
+
+def _coded(element: etree._Element, tag: str, given: dict[str, Any]) -> None:
+    """A code kept as the file gave it (iati.Coded as JSON): a region's or a sector's."""
+    item = _sub(
+        element,
+        tag,
+        code=given["code"],
+        vocabulary=given["vocabulary"],
+        percentage=given.get("percentage") or "",
+        vocabulary_uri=given.get("uri") or "",
+    )
+    _names(item, given)
 
 
 def _names(item: etree._Element, given: dict[str, Any]) -> None:
@@ -383,14 +389,7 @@ def _names(item: etree._Element, given: dict[str, Any]) -> None:
 def _sectors(element: etree._Element, activity: Activity, record: IatiRecord | None, areas_uri: str) -> None:
     if record:
         for sector in record.sectors:
-            attributes = {
-                "code": sector["code"],
-                "vocabulary": sector["vocabulary"],
-                "percentage": sector.get("percentage") or "",
-            }
-            if sector.get("uri"):
-                attributes["vocabulary_uri"] = sector["uri"]
-            _names(_sub(element, "sector", **attributes), sector)
+            _coded(element, "sector", sector)
         return
     areas = list(activity.thematic_areas.all())  # type: ignore[attr-defined]
     for code in dict.fromkeys(area.dac_code for area in areas if area.dac_code):
