@@ -31,7 +31,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -40,14 +40,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
+from coopmatrix.core import bulk as written_in_bulk
 from coopmatrix.core import importing
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization, OrganizationName
-from coopmatrix.matrix import counts
+from coopmatrix.matrix import bulk, counts
 from coopmatrix.matrix.actions import CleanActivity, Lookups, clean_activity, write_activity
 from coopmatrix.matrix.models import Activity
 
@@ -326,6 +328,7 @@ def check(
             external_id__in=[i.identifier for i in items if isinstance(i, iati.IatiActivity)]
         )
     }
+    lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
     for index, item in enumerate(items, start=1):
         if progress:
             progress(index)
@@ -586,16 +589,42 @@ def _create_organizations(preview: Preview) -> dict[str, Organization]:
 
 @transaction.atomic
 def write(preview: Preview, user: Any = None) -> None:
-    """Write a preview without errors: new organizations first, then each planned activity."""
+    """Write a preview without errors: new organizations first, then the new activities by the
+    thousand (matrix.bulk), then each changed one through the matrix's write path."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
+    for planned in preview.planned:
+        cleaned = planned.cleaned
+        cleaned.providers = [(created.get(o.code, o), role) for o, role in cleaned.providers]
+    new = [p for p in preview.planned if p.activity is None]
     with counts.batch():
+        for chunk in bulk.chunks(new):
+            activities = bulk.create_activities([p.cleaned for p in chunk], user, IMPORTED)
+            _create_records(activities, chunk, user)
         for planned in preview.planned:
-            cleaned = planned.cleaned
-            cleaned.providers = [(created.get(o.code, o), role) for o, role in cleaned.providers]
-            activity = write_activity(cleaned, planned.activity)
-            _write_record(activity, planned)
+            if planned.activity is not None:
+                activity = write_activity(planned.cleaned, planned.activity)
+                _write_record(activity, planned)
+
+
+IMPORTED = "imported from IATI"
+
+
+def _create_records(activities: list[Activity], chunk: Sequence[Planned], user: Any) -> None:
+    """The IATI records of new activities, with their budgets and transactions, in bulk."""
+    when = timezone.now()
+    records = [
+        IatiRecord(activity=activity, identifier=planned.read.identifier, **planned.record)
+        for activity, planned in zip(activities, chunk, strict=True)
+    ]
+    written_in_bulk.with_history(IatiRecord, records, user, IMPORTED, when)
+    budgets, transactions = [], []
+    for record, planned in zip(records, chunk, strict=True):
+        budgets += [IatiBudget(record=record, **values) for values in planned.budgets]
+        transactions += [IatiTransaction(record=record, **values) for values in planned.transactions]
+    written_in_bulk.with_history(IatiBudget, budgets, user, IMPORTED, when)
+    written_in_bulk.with_history(IatiTransaction, transactions, user, IMPORTED, when)
 
 
 def _write_record(activity: Activity, planned: Planned) -> None:
@@ -603,12 +632,12 @@ def _write_record(activity: Activity, planned: Planned) -> None:
     fields = planned.record
     if record is None:
         record = IatiRecord(activity=activity, identifier=planned.read.identifier, **fields)
-        record._change_reason = "imported from IATI"  # type: ignore[attr-defined]
+        record._change_reason = IMPORTED  # type: ignore[attr-defined]
         record.save()
     elif any(getattr(record, name) != value for name, value in fields.items()):
         for name, value in fields.items():
             setattr(record, name, value)
-        record._change_reason = "imported from IATI"  # type: ignore[attr-defined]
+        record._change_reason = IMPORTED  # type: ignore[attr-defined]
         record.save()
     _replace_rows(record, IatiBudget, record.budgets.all(), planned.budgets)
     _replace_rows(record, IatiTransaction, record.transactions.all(), planned.transactions)

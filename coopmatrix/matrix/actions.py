@@ -145,6 +145,9 @@ class Lookups:
         self.themes = {t.code: t for t in ThematicArea.objects.all()}
         self.instruments = {i.code: i for i in Instrument.objects.visible_to(user)}
         self.regions = {r.m49: r for r in Region.objects.all()}
+        #: External identifier → activity, when the caller loaded those of all its rows at once
+        #: (an import of thousands); None: each is looked up.
+        self.external_ids: dict[str, int] | None = None
 
 
 @dataclass
@@ -240,22 +243,28 @@ def clean_activity(
     instruments = _pick(lookups.instruments, data.get("instruments") or [], "instruments", errors)
     if activity is None:
         fields["owner"] = _owner(user, data.get("owner"), errors)
-    if fields["external_id"]:
-        clash = Activity.objects.filter(external_id=fields["external_id"])
-        if activity is not None:
-            clash = clash.exclude(pk=activity.pk)
-        if clash.exists():
-            # The same words whether the other activity is one the user may see or not.
-            errors["external_id"] = (
-                f"{fields['external_id']!r} cannot be used: external identifiers are unique across "
-                "coopmatrix; choose another"
-            )
+    if fields["external_id"] and _taken(fields["external_id"], activity, lookups):
+        # The same words whether the other activity is one the user may see or not.
+        errors["external_id"] = (
+            f"{fields['external_id']!r} cannot be used: external identifiers are unique across "
+            "coopmatrix; choose another"
+        )
     requests = _answered_requests(user, data.get("requests"), activity, errors)
     check_fields(Activity, fields, errors)
     check_level_change(user, activity, fields["confidentiality"], errors)
     if errors:
         raise Invalid(errors)
     return CleanActivity(fields, programme, providers, states, regions, themes, instruments, requests)
+
+
+def _taken(external_id: str, activity: Activity | None, lookups: Lookups) -> bool:
+    if lookups.external_ids is not None:
+        holder = lookups.external_ids.get(external_id)
+        return holder is not None and holder != (activity.pk if activity else None)
+    clash = Activity.objects.filter(external_id=external_id)
+    if activity is not None:
+        clash = clash.exclude(pk=activity.pk)
+    return clash.exists()
 
 
 def _check_attribution(

@@ -4,6 +4,7 @@ page, the API, an import, the admin or a console session."""
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from coopmatrix.matrix.bulk import activities_created
 from coopmatrix.matrix.models import Activity, ActivityProvider
 
 from . import engine
@@ -35,3 +36,8 @@ def links_changed(sender, instance, action, reverse, pk_set=None, **kwargs):
         engine.changed(pk_set or [])
     else:
         engine.changed([instance.pk])
+
+
+@receiver(activities_created)
+def created_in_bulk(sender, pks, **kwargs):
+    engine.changed(pks)

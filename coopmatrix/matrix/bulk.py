@@ -1,0 +1,169 @@
+"""Create many checked activities at once: the write path of imports that bring thousands.
+
+`actions.write_activity` saves one activity, then sets each of its links, each step a query and a
+history row (some 150 ms an activity with its history). An import of 100,000 activities needs the
+rows written by the thousand instead, with everything the one-by-one path keeps written as well:
+
+- each activity's history row, with its links as they stand (simple-history's copies of the
+  recipient, region, area, instrument and request rows), and each provider's history row, so
+  that the matrix "as at" a date reads them exactly as it reads activities saved one by one (a
+  single "created" row each, where the one-by-one path adds a "changed" row per link it sets);
+- the States each activity reaches (directly or through its regions), as `update_reach` keeps;
+- the grid's counts (`counts.changed`, once per batch inside `counts.batch`);
+- whatever other apps keep per activity: `activities_created` is sent once per batch, inside the
+  transaction, as `post_save` is for one (the overlaps app checks the new activities on commit).
+
+Only new activities go this way; an activity that changes goes through `actions.write_activity`,
+which compares and keeps what did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.apps import apps
+from django.db import models, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from coopmatrix.core import bulk as written_in_bulk
+
+from .actions import CleanActivity
+from .models import Activity, ActivityProvider, ActivityReach
+
+#: Sent with `pks` (the activities created) once per batch, inside the writing transaction.
+activities_created = Signal()
+
+#: Rows per INSERT: large enough that a batch is a few statements, small enough for SQLite's
+#: limit of 32,766 parameters per statement on the widest table (the activity's history).
+BATCH = 500
+
+
+@transaction.atomic
+def create_activities(items: Sequence[CleanActivity], user: Any, reason: str) -> list[Activity]:
+    """Create checked new activities with their links and history; the created activities, in
+    the order of `items`. `user` and `reason` go into every history row written."""
+    from . import counts
+
+    if not items:
+        return []
+    when = timezone.now()
+    # simple-history takes the user from the request, which an import in the background has
+    # not: the importing user is named on the rows themselves.
+    who = user if getattr(user, "is_authenticated", False) else None
+    activities = [_new(item) for item in items]
+    history = written_in_bulk.with_history(Activity, activities, who, reason, when)
+    links = _links(activities, items)
+    _reach(activities, items)
+    _providers(activities, items, who, reason, when)
+    _link_history(activities, history, links)
+    pks = [a.pk for a in activities]
+    counts.changed(pks)
+    activities_created.send(sender=Activity, pks=pks)
+    return activities
+
+
+def _new(item: CleanActivity) -> Activity:
+    activity = Activity(**item.fields)
+    activity.programme = item.programme
+    activity.period_start, activity.period_end = activity.covered_period()
+    return activity
+
+
+#: The activity's links other than its providers (rows of their own, with their role), each
+#: kept in history with the activity.
+LINKS = ("recipient_states", "recipient_regions", "thematic_areas", "instruments", "requests")
+
+
+def _targets(item: CleanActivity) -> dict[str, list[int]]:
+    return {
+        "recipient_states": [s.pk for s in item.states],
+        "recipient_regions": [r.pk for r in item.regions],
+        "thematic_areas": [t.pk for t in item.themes],
+        "instruments": [i.pk for i in item.instruments],
+        "requests": [r.pk for r in item.requests or []],
+    }
+
+
+def _links(
+    activities: list[Activity], items: Sequence[CleanActivity]
+) -> dict[str, list[tuple[int, int, int]]]:
+    """Write the link rows of each many-to-many field; by field name, each row written as
+    (its key, the activity, the linked record)."""
+    written: dict[str, list[tuple[int, int, int]]] = {}
+    wanted = [_targets(item) for item in items]
+    for name in LINKS:
+        field = Activity._meta.get_field(name)
+        through = field.remote_field.through  # type: ignore[attr-defined]
+        own, other = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[union-attr]
+        values = [
+            (activity.pk, pk)
+            for activity, targets in zip(activities, wanted, strict=True)
+            for pk in dict.fromkeys(targets[name])
+        ]
+        keys = written_in_bulk.insert_values(through, [f"{own}_id", f"{other}_id"], values)
+        written[name] = [(key, *row) for key, row in zip(keys, values, strict=True)]
+    return written
+
+
+def _reach(activities: list[Activity], items: Sequence[CleanActivity]) -> None:
+    """The States each activity reaches: as `models.update_reach` computes for one."""
+    from coopmatrix.geo.models import State
+
+    regions = {r.pk for item in items for r in item.regions}
+    by_region: dict[int, set[int]] = {pk: set() for pk in regions}
+    if regions:
+        states = State.objects.filter(
+            status__in=[State.Status.MEMBER, State.Status.OBSERVER, State.Status.OTHER_STATE]
+        ).filter(
+            models.Q(region__in=regions)
+            | models.Q(subregion__in=regions)
+            | models.Q(intermediate_region__in=regions)
+        )
+        for pk, *placed in states.values_list("pk", "region", "subregion", "intermediate_region"):
+            for region in placed:
+                if region in by_region:
+                    by_region[region].add(pk)
+    reach = []
+    for activity, item in zip(activities, items, strict=True):
+        direct = {s.pk for s in item.states}
+        through = set().union(*(by_region[r.pk] for r in item.regions)) if item.regions else set()
+        reach += [
+            ActivityReach(activity_id=activity.pk, state_id=pk, direct=pk in direct)
+            for pk in sorted(direct | through)
+        ]
+    written_in_bulk.insert(ActivityReach, reach)
+
+
+def _providers(
+    activities: list[Activity], items: Sequence[CleanActivity], who: Any, reason: str, when: Any
+) -> None:
+    made = [
+        ActivityProvider(activity_id=activity.pk, organization_id=organization.pk, role=role)
+        for activity, item in zip(activities, items, strict=True)
+        for organization, role in dict.fromkeys((o, r) for o, r in item.providers)
+    ]
+    written_in_bulk.with_history(ActivityProvider, made, who, reason, when)
+
+
+def _link_history(
+    activities: list[Activity], history: list[int], links: dict[str, list[tuple[int, int, int]]]
+) -> None:
+    """simple-history's copy of each link row, hung on the activity's history row (as
+    `create_historical_record_m2ms` makes them for one activity)."""
+    row_of = dict(zip((a.pk for a in activities), history, strict=True))
+    for name, rows in links.items():
+        field = Activity._meta.get_field(name)
+        own, other = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[union-attr]
+        model = apps.get_model(Activity._meta.app_label, f"HistoricalActivity_{name}")
+        written_in_bulk.insert_values(
+            model,
+            ["history_id", "id", f"{own}_id", f"{other}_id"],
+            [(row_of[activity], key, activity, target) for key, activity, target in rows],
+        )
+
+
+def chunks(items: Sequence[Any], size: int = BATCH * 2) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,98 @@
+"""Activities created in bulk (an import of thousands) read exactly as activities saved one by one:
+the same links, the same States reached, history naming the importing user with the links as
+they stood, the grid's counts (checked after every test by conftest) and the overlap check."""
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from coopmatrix.matrix import actions, bulk
+from coopmatrix.matrix.models import Activity, ActivityProvider
+from coopmatrix.overlaps.models import Overlap
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _data(external_id: str, provider: str) -> dict:
+    return {
+        "external_id": external_id,
+        "title": "Workshop on the legal regime against terrorism for prosecutors (made for tests)",
+        "description": "National workshop with the prosecution service (made for tests).",
+        "modality": "workshop",
+        "status": "completed",
+        "planned_start": "2005-03-07",
+        "planned_end": "2005-03-11",
+        "recipient_states": ["KGZ", "KAZ"],
+        # South-eastern Asia: the States it reaches through the region are reached too.
+        "recipient_regions": [35],
+        "thematic_areas": ["ratification-legislation"],
+        "instruments": [],
+        "providers": [{"organization": provider, "role": "implementing"}],
+        "confidentiality": "public",
+    }
+
+
+def _picture(activity: Activity) -> dict:
+    """What a reader sees of an activity's links and reach."""
+    return {
+        "states": sorted(activity.recipient_states.values_list("code", flat=True)),
+        "regions": sorted(activity.recipient_regions.values_list("m49", flat=True)),
+        "areas": sorted(activity.thematic_areas.values_list("code", flat=True)),
+        "providers": sorted(activity.provider_roles.values_list("organization__code", "role")),
+        "reach": sorted(activity.reach.values_list("state__code", "direct")),
+        "period": (activity.period_start, activity.period_end),
+    }
+
+
+def _as_last_recorded(activity: Activity) -> dict:
+    """The activity as its latest history row holds it, with the links kept with that row."""
+    row = activity.history.order_by("-history_date", "-history_id").first()
+    return {
+        "title": row.title,
+        "states": sorted(s.state.code for s in row.recipient_states.all()),
+        "regions": sorted(r.region.m49 for r in row.recipient_regions.all()),
+        "areas": sorted(a.thematicarea.code for a in row.thematic_areas.all()),
+    }
+
+
+def test_activities_created_in_bulk_read_as_those_saved_one_by_one(reference, cast):
+    secretariat = cast.user("secretariat")
+    with transaction.atomic():
+        alone = actions.save_activity(secretariat, _data("XT-ALONE", "test-org-a"))
+    cleaned = [actions.clean_activity(secretariat, _data(f"XT-BULK-{n}", "test-org-b")) for n in range(3)]
+    with transaction.atomic():
+        created = bulk.create_activities(cleaned, secretariat, "imported (test)")
+
+    assert [a.external_id for a in created] == ["XT-BULK-0", "XT-BULK-1", "XT-BULK-2"]
+    expected = _picture(alone)
+    expected["providers"] = [("test-org-b", "implementing")]
+    assert expected["reach"] and any(not direct for _code, direct in expected["reach"])
+    for activity in created:
+        stored = Activity.objects.get(pk=activity.pk)
+        assert _picture(stored) == expected
+        assert stored.period_end == dt.date(2005, 3, 11)
+        # One history row, made by the importing user, holding the links as they were written.
+        rows = list(stored.history.all())
+        assert [(r.history_type, r.history_user, r.history_change_reason) for r in rows] == [
+            ("+", secretariat, "imported (test)")
+        ]
+        assert _as_last_recorded(stored) == _as_last_recorded(alone)
+        provider_rows = ActivityProvider.history.filter(activity_id=stored.pk)
+        assert [(p.history_type, p.history_user, p.organization.code) for p in provider_rows] == [
+            ("+", secretariat, "test-org-b")
+        ]
+    # The check on save ran for them on commit: each is a possible overlap of the one saved
+    # alone (another provider, the same States, months, area and work).
+    pairs = {frozenset((o.first_id, o.second_id)) for o in Overlap.objects.all()}
+    assert {frozenset((alone.pk, a.pk)) for a in created} <= pairs
+
+
+def test_nothing_is_left_when_a_bulk_write_fails(reference, cast):
+    secretariat = cast.user("secretariat")
+    cleaned = [actions.clean_activity(secretariat, _data("XT-BULK-0", "test-org-b"))]
+    before = (Activity.objects.count(), Activity.history.count(), ActivityProvider.objects.count())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        bulk.create_activities(cleaned, secretariat, "imported (test)")
+        raise RuntimeError("the import stops here")
+    assert (Activity.objects.count(), Activity.history.count(), ActivityProvider.objects.count()) == before
