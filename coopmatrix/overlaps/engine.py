@@ -39,12 +39,15 @@ def strongest(scores: Mapping[int, float], keep: int | None = None) -> list[int]
     return ranked[: keep or settings.OVERLAP_KEEP]
 
 
-def scored(activity_id: int, reader: signatures.Reader | None = None) -> dict[int, float]:
+def scored(
+    activity_id: int, reader: signatures.Reader | None = None, own: Any = None
+) -> dict[int, float]:
     """Every activity scoring at the threshold with this one, and its score before rounding:
     its signature as it is now (also inside a transaction that will be undone: the warning before
-    saving reads it so) against the kept signatures of the others (scoring.quick)."""
+    saving reads it so) against the kept signatures of the others (scoring.quick). `own`: its
+    signature, when the caller has just built it from the database as it is."""
     _sign_pending()
-    built = signatures.build([activity_id])
+    built = [own] if own is not None else signatures.build([activity_id])
     if not built:
         return {}
     reader = reader or signatures.Reader.now()
@@ -91,7 +94,8 @@ def store(activity_id: int, scores: Mapping[int, float]) -> None:
         for o in Overlap.objects.filter(Q(first_id=activity_id) | Q(second_id=activity_id))
     }
     wanted = set(strongest(scores)) | {pk for pk, o in kept.items() if pk in scores or o.verdict}
-    for candidate in explained(activity_id, sorted(wanted)):
+    # Most activities have no candidate: nothing to explain (a query saved on each of thousands).
+    for candidate in explained(activity_id, sorted(wanted)) if wanted else []:
         _keep(kept.pop(candidate.b if candidate.a == activity_id else candidate.a, None), candidate)
     for overlap in kept.values():
         if not overlap.verdict:
@@ -126,11 +130,11 @@ def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
 def refresh(activity_ids: Iterable[int]) -> None:
     """Find and keep the pairs of these activities (those deleted lose theirs with them)."""
     existing = set(Activity.objects.filter(pk__in=list(activity_ids)).values_list("pk", flat=True))
-    signatures.save(existing)
+    built = {s.activity_id: s for s in signatures.save(existing)}
     _sign_pending()
     reader = signatures.Reader.now()
     for pk in sorted(existing):
-        store(pk, scored(pk, reader))
+        store(pk, scored(pk, reader, built.get(pk)))
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------
