@@ -87,7 +87,8 @@ def with_history(
         return []
     insert(model, objects)
     history_model = model.history.model  # type: ignore[attr-defined]
-    who = user.pk if getattr(user, "is_authenticated", False) else None
+    acting = acting_user(user)
+    who = acting.pk if acting is not None else None
     tracked = list(history_model.tracked_fields)
     names = [f.attname for f in tracked]
     extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
@@ -101,6 +102,16 @@ def with_history(
     else:
         rows = [[*(getattr(obj, n) for n in names), when, "+", who, reason] for obj in objects]
     return insert_values(history_model, [*names, *extra], rows)
+
+
+def acting_user(user: Any) -> Any:
+    """Whose change a history row records: `user`, else the one simple-history would name (the
+    request's, or the console's `acting_as`)."""
+    if user is None:
+        from simple_history.models import HistoricalRecords
+
+        user = getattr(getattr(HistoricalRecords.context, "request", None), "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def _fields(model: type[models.Model]) -> list[Any]:

@@ -49,9 +49,9 @@ def create_activities(items: Sequence[CleanActivity], user: Any, reason: str) ->
     if not items:
         return []
     when = timezone.now()
-    # simple-history takes the user from the request, which an import in the background has
-    # not: the importing user is named on the rows themselves.
-    who = user if getattr(user, "is_authenticated", False) else None
+    # simple-history takes the user from the request, which an import in the background may not
+    # have: the importing user (else the acting one) is named on the rows themselves.
+    who = written_in_bulk.acting_user(user)
     activities = [_new(item) for item in items]
     history = written_in_bulk.with_history(Activity, activities, who, reason, when)
     links = _links(activities, items)
@@ -95,7 +95,7 @@ def _links(
     wanted = [_targets(item) for item in items]
     for name in LINKS:
         field = Activity._meta.get_field(name)
-        through = field.remote_field.through  # type: ignore[attr-defined]
+        through = field.remote_field.through  # type: ignore[union-attr]
         own, other = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[union-attr]
         values = [
             (activity.pk, pk)

@@ -17,7 +17,7 @@ from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
-from . import counts
+from . import bulk, counts
 from .actions import CleanActivity, Invalid, Lookups, clean_activity, write_activity
 from .models import Activity
 
@@ -256,6 +256,14 @@ def write(preview: Preview) -> None:
     """Write a preview without errors, all rows in one transaction."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
+    # New activities by the thousand (matrix.bulk), changed ones through the one write path.
+    new = [cleaned for activity, cleaned in preview.planned if activity is None]
     with counts.batch():
+        for chunk in bulk.chunks(new):
+            bulk.create_activities(chunk, None, IMPORTED)
         for activity, cleaned in preview.planned:
-            write_activity(cleaned, activity)
+            if activity is not None:
+                write_activity(cleaned, activity)
+
+
+IMPORTED = "imported from a file"

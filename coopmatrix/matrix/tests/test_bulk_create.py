@@ -96,3 +96,14 @@ def test_nothing_is_left_when_a_bulk_write_fails(reference, cast):
         bulk.create_activities(cleaned, secretariat, "imported (test)")
         raise RuntimeError("the import stops here")
     assert (Activity.objects.count(), Activity.history.count(), ActivityProvider.objects.count()) == before
+
+
+def test_a_bulk_write_without_a_user_names_the_one_acting(reference, cast):
+    """A template import passes no user: the rows name whoever acts, as simple-history would."""
+    from coopmatrix.core.console import acting_as
+
+    secretariat = cast.user("secretariat")
+    cleaned = [actions.clean_activity(secretariat, _data("XT-BULK-0", "test-org-b"))]
+    with acting_as(secretariat), transaction.atomic():
+        (created,) = bulk.create_activities(cleaned, None, "imported from a file")
+    assert [r.history_user for r in Activity.objects.get(pk=created.pk).history.all()] == [secretariat]
