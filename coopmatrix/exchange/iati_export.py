@@ -352,17 +352,13 @@ def _regions(element: etree._Element, activity: Activity, record: IatiRecord | N
         )
         if match is not None:
             given.remove(match)
-            _region(element, match)
+            _coded(element, "recipient-region", match)
         else:
             # UN M49 is IATI's region vocabulary 2.
             _sub(element, "recipient-region", code=str(region.m49), vocabulary="2")
     for rest in given:
         if not (rest["vocabulary"] == "1" and rest["code"] in dac_regions()) and rest["vocabulary"] != "2":
-            _region(element, rest)
-
-
-def _region(element: etree._Element, given: dict[str, Any]) -> None:
-    _coded(element, "recipient-region", given)
+            _coded(element, "recipient-region", rest)
 
 
 def _coded(element: etree._Element, tag: str, given: dict[str, Any]) -> None:

@@ -35,9 +35,9 @@ from .models import Activity, ActivityProvider, ActivityReach
 #: Sent with `pks` (the activities created) once per batch, inside the writing transaction.
 activities_created = Signal()
 
-#: Rows per INSERT: large enough that a batch is a few statements, small enough for SQLite's
-#: limit of 32,766 parameters per statement on the widest table (the activity's history).
-BATCH = 500
+#: Activities written together: their rows go in a few statements, and memory stays bounded
+#: whatever the size of the import.
+ACTIVITIES_PER_BATCH = 1000
 
 
 @transaction.atomic
@@ -164,6 +164,7 @@ def _link_history(
         )
 
 
-def chunks(items: Sequence[Any], size: int = BATCH * 2) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = ACTIVITIES_PER_BATCH) -> Iterable[Sequence[Any]]:
+    """`items` in batches for `create_activities`."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
