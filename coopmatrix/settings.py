@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "coopmatrix.matrix",
     "coopmatrix.overlaps",
     "coopmatrix.exchange",
+    "coopmatrix.funding",
     "coopmatrix.accounts",
 ]
 
@@ -140,6 +141,13 @@ MIDDLEWARE = [
 # Who records belong to and are shared with: core names these models only through settings (as
 # Django's auth names AUTH_USER_MODEL), so that it knows no domain app.
 COOPMATRIX_ORGANIZATION_MODEL = "directory.Organization"
+
+#: The currency funding figures are reported in (ISO 4217); amounts in another currency are
+#: converted at the rate of their date (coopmatrix/funding/money.py).
+COOPMATRIX_REPORTING_CURRENCY = os.environ.get("COOPMATRIX_REPORTING_CURRENCY", "USD").strip().upper()
+#: How many days a rate stays valid after its date when no later one is kept (UN operational
+#: rates of exchange are set monthly): an older one is a missing rate, never a guess.
+COOPMATRIX_RATE_VALID_DAYS = envint("COOPMATRIX_RATE_VALID_DAYS", "31", low=1)
 COOPMATRIX_STATE_MODEL = "geo.State"
 
 ROOT_URLCONF = "coopmatrix.urls"

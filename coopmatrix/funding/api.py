@@ -1,0 +1,215 @@
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.pagination import paginate
+
+from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
+from coopmatrix.core.dates import partial_text
+
+from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundingNeedFilterSet
+from .forms import Table1Form
+from .models import Contribution, ExchangeRate, FundingNeed
+from .table1 import table1
+
+router = Router(tags=["Funding"])
+
+
+class ContributionOut(Schema):
+    id: int
+    external_id: str | None
+    donor_state: str | None
+    donor_organization: str | None
+    fund: str | None
+    programme: str | None
+    activity: int | None
+    kind: str
+    earmarking: str
+    amount: Decimal
+    currency: str
+    date: str
+    fiscal_year: int | None
+    settles: int | None
+    note: str
+    source: str
+    confidentiality: str
+
+    @staticmethod
+    def resolve_donor_state(obj: Contribution) -> str | None:
+        return obj.donor_state.code if obj.donor_state_id else None
+
+    @staticmethod
+    def resolve_donor_organization(obj: Contribution) -> str | None:
+        return obj.donor_organization.code if obj.donor_organization_id else None
+
+    @staticmethod
+    def resolve_fund(obj: Contribution) -> str | None:
+        return obj.fund.code if obj.fund_id else None
+
+    @staticmethod
+    def resolve_programme(obj: Contribution) -> str | None:
+        return obj.programme.code if obj.programme_id else None
+
+    @staticmethod
+    def resolve_activity(obj: Contribution) -> int | None:
+        return obj.activity_id
+
+    @staticmethod
+    def resolve_date(obj: Contribution) -> str:
+        return partial_text(obj.date, obj.date_precision)
+
+    @staticmethod
+    def resolve_settles(obj: Contribution, context) -> int | None:
+        # A pledge the caller may not see is not named, not even by its number.
+        return obj.settles_id if obj.settles_id in context["request"].visible_contribution_ids else None
+
+
+def _contributions(request: HttpRequest):
+    records = visible(request, Contribution)
+    request.visible_contribution_ids = set(records.values_list("pk", flat=True))
+    return records.select_related("donor_state", "donor_organization", "fund", "programme")
+
+
+@router.get("/contributions", response=list[ContributionOut])
+@paginate(PageNumberPagination, page_size=100)
+def list_contributions(
+    request: HttpRequest,
+    donor_state: str | None = None,
+    donor_organization: str | None = None,
+    fund: str | None = None,
+    programme: str | None = None,
+    kind: str | None = None,
+    earmarking: str | None = None,
+    currency: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    fiscal_year: int | None = None,
+    q: str = "",
+):
+    return filtered(request, ContributionFilterSet, _contributions(request))
+
+
+@router.get("/contributions/{contribution_id}", response=ContributionOut)
+def get_contribution(request: HttpRequest, contribution_id: Key):
+    return get_object_or_404(_contributions(request), pk=contribution_id)
+
+
+class FundingNeedOut(Schema):
+    id: int
+    programme: str
+    amount: Decimal
+    currency: str
+    start: str
+    end: str
+    description: str
+    source: str
+    confidentiality: str
+
+    @staticmethod
+    def resolve_programme(obj: FundingNeed) -> str:
+        return obj.programme.code
+
+    @staticmethod
+    def resolve_start(obj: FundingNeed) -> str:
+        return partial_text(obj.start, obj.start_precision)
+
+    @staticmethod
+    def resolve_end(obj: FundingNeed) -> str:
+        return partial_text(obj.end, obj.end_precision)
+
+
+@router.get("/funding-needs", response=list[FundingNeedOut])
+@paginate(PageNumberPagination, page_size=100)
+def list_funding_needs(request: HttpRequest, programme: str | None = None, q: str = ""):
+    return filtered(request, FundingNeedFilterSet, visible(request, FundingNeed).select_related("programme"))
+
+
+class ExchangeRateOut(Schema):
+    currency: str
+    base: str
+    date: dt.date
+    rate: Decimal
+    source: str
+
+
+@router.get("/exchange-rates", response=list[ExchangeRateOut])
+@paginate(PageNumberPagination, page_size=100)
+def list_exchange_rates(
+    request: HttpRequest, currency: str = "", date_from: dt.date | None = None, date_to: dt.date | None = None
+):
+    return filtered(request, ExchangeRateFilterSet, visible(request, ExchangeRate))
+
+
+class Table1RowOut(Schema):
+    donor: str
+    donor_code: str
+    donor_kind: str
+    amount: Decimal
+    published: Decimal | None
+    difference: Decimal | None
+    contributions: int
+    currencies: list[str]
+
+
+class MissingRateOut(Schema):
+    currency: str
+    base: str
+    date: dt.date
+    message: str
+
+
+class Table1Out(Schema):
+    recipient: str
+    recipient_name: str
+    as_at: dt.date
+    kind: str
+    currency: str
+    rows: list[Table1RowOut]
+    total: Decimal | None
+    published_total: Decimal | None
+    total_difference: Decimal | None
+    published_document: str | None
+    missing_rates: list[MissingRateOut]
+    sources: list[tuple[str, int]]
+
+
+@router.get("/table1", response=Table1Out, summary="Contributions by donor to a recipient as at a date")
+def get_table1(request: HttpRequest, recipient: str = "", as_at: dt.date | None = None, kind: str = ""):
+    query = {k: v for k, v in {"recipient": recipient, "as_at": as_at, "kind": kind}.items() if v}
+    form = Table1Form(query, user=request.user)
+    if not form.is_valid():
+        raise FilterError(form.errors)
+    data = form.cleaned_data
+    table = table1(
+        visible(request, Contribution), data["target"], data["as_at"], data["kind"], user=request.user
+    )
+    return {
+        "recipient": table.recipient.key,
+        "recipient_name": str(table.recipient),
+        "as_at": table.as_at,
+        "kind": table.kind,
+        "currency": table.currency,
+        "rows": [
+            {
+                "donor": row.label,
+                "donor_code": row.donor.code,
+                "donor_kind": "state" if row.donor.__class__.__name__ == "State" else "organization",
+                "amount": row.amount,
+                "published": row.published.amount if row.published else None,
+                "difference": row.difference,
+                "contributions": row.contributions,
+                "currencies": sorted(row.currencies),
+            }
+            for row in table.rows
+        ],
+        "total": table.total,
+        "published_total": table.published_total.amount if table.published_total else None,
+        "total_difference": table.total_difference,
+        "published_document": table.published_total.document if table.published_total else None,
+        "missing_rates": [
+            {"currency": m.currency, "base": m.base, "date": m.date, "message": str(m)} for m in table.missing
+        ],
+        "sources": table.sources,
+    }

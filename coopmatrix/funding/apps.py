@@ -1,0 +1,27 @@
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.registry import DomainApp, Link, Room
+
+
+class FundingConfig(DomainApp):
+    default = True
+    name = "coopmatrix.funding"
+    label = "funding"
+    verbose_name = "Funding"
+    urls = "coopmatrix.funding.urls"
+    api = "coopmatrix.funding.api:router"
+    rooms = (
+        Room(
+            _("Funding"),
+            "funding:table1",
+            order=80,
+            links=(
+                Link(_("Contributions by donor (Table 1)"), "funding:table1"),
+                Link(_("Contributions"), "funding:contribution_list"),
+                Link(_("Funding needs"), "funding:need_list"),
+                Link(_("Exchange rates"), "funding:rate_list"),
+            ),
+        ),
+    )
+    reference = "coopmatrix.funding.reference:LOADER"
+    visibility_rows = "coopmatrix.funding.tests.visibility"

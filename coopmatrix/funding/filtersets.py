@@ -1,0 +1,92 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.filters import FilterSet
+from coopmatrix.directory.models import Organization
+from coopmatrix.geo.models import State
+from coopmatrix.matrix.models import Programme
+
+from .models import Contribution, ExchangeRate, Fund, FundingNeed
+
+
+def _visible(model):
+    # Options are records too: a hidden fund, programme or organization is not offered.
+    return lambda request: model.objects.visible_to(request.user if request else None)
+
+
+class ContributionFilterSet(FilterSet):
+    donor_state = django_filters.ModelMultipleChoiceFilter(
+        queryset=State.objects.all(), to_field_name="code", label=_("Donor State")
+    )
+    donor_organization = django_filters.ModelMultipleChoiceFilter(
+        queryset=_visible(Organization), to_field_name="code", label=_("Donor organization")
+    )
+    fund = django_filters.ModelMultipleChoiceFilter(
+        queryset=_visible(Fund), to_field_name="code", label=_("Fund")
+    )
+    programme = django_filters.ModelMultipleChoiceFilter(
+        queryset=_visible(Programme), to_field_name="code", label=_("Programme or project")
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=Contribution.Kind.choices, label=_("Kind"))
+    earmarking = django_filters.MultipleChoiceFilter(
+        choices=Contribution.Earmarking.choices, label=_("Earmarking")
+    )
+    currency = django_filters.CharFilter(label=_("Currency (ISO 4217)"), method="filter_currency")
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("Dated on or after"))
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("Dated on or before"))
+    fiscal_year = django_filters.NumberFilter(label=_("Fiscal year"))
+    q = django_filters.CharFilter(label=_("Words in the note or source"), method="filter_text")
+
+    class Meta:
+        model = Contribution
+        fields = [
+            "donor_state",
+            "donor_organization",
+            "fund",
+            "programme",
+            "kind",
+            "earmarking",
+            "currency",
+            "date_from",
+            "date_to",
+            "fiscal_year",
+            "q",
+        ]
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(currency=value.strip().upper())
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(note__icontains=value) | Q(source__icontains=value))
+
+
+class FundingNeedFilterSet(FilterSet):
+    programme = django_filters.ModelMultipleChoiceFilter(
+        queryset=_visible(Programme), to_field_name="code", label=_("Programme or project")
+    )
+    q = django_filters.CharFilter(label=_("Words in the description or source"), method="filter_text")
+
+    class Meta:
+        model = FundingNeed
+        fields = ["programme", "q"]
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(description__icontains=value) | Q(source__icontains=value))
+
+
+class ExchangeRateFilterSet(FilterSet):
+    currency = django_filters.CharFilter(label=_("Currency (ISO 4217)"), method="filter_currency")
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label=_("Valid from on or after")
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label=_("Valid from on or before")
+    )
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "date_from", "date_to"]
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(currency=value.strip().upper())

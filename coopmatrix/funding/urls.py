@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "funding"
+urlpatterns = [
+    path("funding/table1/", views.table1, name="table1"),
+    path("funding/contributions/", views.ContributionListView.as_view(), name="contribution_list"),
+    path(
+        "funding/contributions/export.csv", views.ContributionExportView.as_view(), name="contribution_export"
+    ),
+    path("funding/contributions/<int:key>/", views.ContributionDetailView.as_view(), name="contribution"),
+    path("funding/needs/", views.FundingNeedListView.as_view(), name="need_list"),
+    path("funding/needs/export.csv", views.FundingNeedExportView.as_view(), name="need_export"),
+    path("funding/rates/", views.ExchangeRateListView.as_view(), name="rate_list"),
+    path("funding/rates/export.csv", views.ExchangeRateExportView.as_view(), name="rate_export"),
+    path("funding/funds/<slug:key>/", views.FundDetailView.as_view(), name="fund"),
+]

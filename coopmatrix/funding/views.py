@@ -1,0 +1,174 @@
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from coopmatrix.core.charts import Bar, Segment, bar_chart
+from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
+from coopmatrix.exchange.models import IatiTransaction
+from coopmatrix.matrix.models import Programme
+
+from . import exporters
+from .exporters import CONTRIBUTION_COLUMNS, NEED_COLUMNS, RATE_COLUMNS
+from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundingNeedFilterSet
+from .forms import Table1Form
+from .models import Contribution, ExchangeRate, Fund, FundingNeed
+from .table1 import Table1
+from .table1 import table1 as compute_table1
+from .tables import ContributionTable, ExchangeRateTable, FundingNeedTable
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONTRIBUTION_RELATED = ("donor_state", "donor_organization", "fund", "programme", "activity")
+
+
+class ContributionListView(RecordListView):
+    model = Contribution
+    related = CONTRIBUTION_RELATED
+    filterset_class = ContributionFilterSet
+    table_class = ContributionTable
+    title = _("Contributions")
+    empty_text = _("This list holds pledges and payments from donors to funds, programmes and activities.")
+    export_url_name = "funding:contribution_export"
+
+
+class ContributionExportView(RecordExportView):
+    model = Contribution
+    related = CONTRIBUTION_RELATED
+    filterset_class = ContributionFilterSet
+    columns = CONTRIBUTION_COLUMNS
+    filename = "contributions"
+
+
+class ContributionDetailView(RecordDetailView):
+    model = Contribution
+    related = (*CONTRIBUTION_RELATED, "settles", "iati_transaction")
+    template_name = "funding/contribution_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        visible = Contribution.objects.visible_to(request.user)
+        return {
+            # A pledge or payment one may not see is not named, not even by its number.
+            "settles": visible.filter(pk=obj.settles_id).first() if obj.settles_id else None,
+            "payments": visible.filter(settles=obj).select_related("donor_state", "donor_organization"),
+            "iati_transaction": IatiTransaction.objects.visible_to(request.user)
+            .filter(pk=obj.iati_transaction_id)
+            .select_related("record")
+            .first()
+            if obj.iati_transaction_id
+            else None,
+        }
+
+
+class FundingNeedListView(RecordListView):
+    model = FundingNeed
+    related = ("programme",)
+    filterset_class = FundingNeedFilterSet
+    table_class = FundingNeedTable
+    title = _("Funding needs")
+    empty_text = _("This list holds what programmes, projects and phases need, as their documents state it.")
+    export_url_name = "funding:need_export"
+
+
+class FundingNeedExportView(RecordExportView):
+    model = FundingNeed
+    related = ("programme",)
+    filterset_class = FundingNeedFilterSet
+    columns = NEED_COLUMNS
+    filename = "funding-needs"
+
+
+class ExchangeRateListView(RecordListView):
+    model = ExchangeRate
+    filterset_class = ExchangeRateFilterSet
+    table_class = ExchangeRateTable
+    title = _("Exchange rates")
+    empty_text = _(
+        "No exchange rate is kept yet: amounts in another currency than the reporting one cannot be "
+        "converted until a rate for their date is recorded with its source."
+    )
+    export_url_name = "funding:rate_export"
+
+
+class ExchangeRateExportView(RecordExportView):
+    model = ExchangeRate
+    filterset_class = ExchangeRateFilterSet
+    columns = RATE_COLUMNS
+    filename = "exchange-rates"
+
+
+class FundDetailView(RecordDetailView):
+    model = Fund
+    related = ("managed_by",)
+    lookup_field = "code"
+    template_name = "funding/fund_detail.html"
+
+    def get_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {"contribution_count": Contribution.objects.visible_to(request.user).filter(fund=obj).count()}
+
+
+def _chart(table: Table1) -> Any:
+    bars = [
+        Bar(row.label, [Segment(int(row.amount.to_integral_value()), _donor_url(table, row))])
+        for row in table.rows
+    ]
+    return bar_chart(str(_("Contributions by donor (%(c)s)") % {"c": table.currency}), bars, slug="donors")
+
+
+def _donor_url(table: Table1, row: Any) -> str:
+    from django.urls import reverse
+
+    donor = row.donor
+    field = "donor_state" if hasattr(donor, "m49") else "donor_organization"
+    target = table.recipient
+    scope = f"&{target.kind}={target.record.code}" if target.kind in ("fund", "programme") else ""
+    return f"{reverse('funding:contribution_list')}?{field}={donor.code}&kind={table.kind}{scope}"
+
+
+def table1(request: HttpRequest) -> HttpResponse:
+    """Table 1 of 2004 computed from the records as at any date, beside the published figures."""
+    form = Table1Form(request.GET, user=request.user)
+    title = _("Contributions by donor")
+    if not form.is_valid():
+        return render(request, "funding/table1.html", {"form": form, "title": title}, status=400)
+    data = form.cleaned_data
+    visible = Contribution.objects.visible_to(request.user)
+    table = compute_table1(visible, data["target"], data["as_at"], data["kind"], user=request.user)
+    fmt = request.GET.get("format", "")
+    if fmt and table.missing:
+        return render(
+            request, "funding/table1.html", {"form": form, "table": table, "title": title}, status=422
+        )
+    who = request.user.get_username() if request.user.is_authenticated else "anonymous (public records)"
+    stamp = f"table1-{table.as_at.isoformat()}"
+    if fmt == "csv":
+        response = HttpResponse(exporters.table1_csv(table), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(exporters.table1_xlsx(table, who), content_type=XLSX_TYPE)
+    elif fmt == "pdf":
+        response = HttpResponse(exporters.table1_pdf(table, who), content_type="application/pdf")
+    else:
+        query = request.GET.copy()
+        query.pop("format", None)
+        return render(
+            request,
+            "funding/table1.html",
+            {
+                "form": form,
+                "table": table,
+                "chart": _chart(table),
+                "cover": exporters.describe(table),
+                "query": query.urlencode(),
+                "title": title,
+                "recipients": _recipients(request),
+            },
+        )
+    response["Content-Disposition"] = f'attachment; filename="{stamp}.{fmt}"'
+    return response
+
+
+def _recipients(request: HttpRequest) -> list[tuple[str, str]]:
+    """What the recipient box offers: the funds and programmes the user may see."""
+    funds = [(f"fund:{f.code}", f.name) for f in Fund.objects.visible_to(request.user)]
+    programmes = [(f"programme:{p.code}", p.title) for p in Programme.objects.visible_to(request.user)]
+    return funds + programmes
