@@ -9,9 +9,9 @@ from ninja.pagination import paginate
 from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 from coopmatrix.core.dates import partial_text
 
-from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundingNeedFilterSet
+from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
 from .forms import Table1Form
-from .models import Contribution, ExchangeRate, FundingNeed
+from .models import Contribution, ExchangeRate, Fund, FundingNeed
 from .table1 import table1
 
 router = Router(tags=["Funding"])
@@ -120,10 +120,47 @@ class FundingNeedOut(Schema):
         return partial_text(obj.end, obj.end_precision)
 
 
+def _needs(request: HttpRequest):
+    return visible(request, FundingNeed).select_related("programme")
+
+
 @router.get("/funding-needs", response=list[FundingNeedOut])
 @paginate(PageNumberPagination, page_size=100)
 def list_funding_needs(request: HttpRequest, programme: str | None = None, q: str = ""):
-    return filtered(request, FundingNeedFilterSet, visible(request, FundingNeed).select_related("programme"))
+    return filtered(request, FundingNeedFilterSet, _needs(request))
+
+
+@router.get("/funding-needs/{need_id}", response=FundingNeedOut)
+def get_funding_need(request: HttpRequest, need_id: Key):
+    return get_object_or_404(_needs(request), pk=need_id)
+
+
+class FundOut(Schema):
+    code: str
+    name: str
+    managed_by: str
+    description: str
+    source: str
+    confidentiality: str
+
+    @staticmethod
+    def resolve_managed_by(obj: Fund) -> str:
+        return obj.managed_by.code
+
+
+def _funds(request: HttpRequest):
+    return visible(request, Fund).select_related("managed_by")
+
+
+@router.get("/funds", response=list[FundOut])
+@paginate(PageNumberPagination, page_size=100)
+def list_funds(request: HttpRequest, q: str = "", managed_by: str | None = None):
+    return filtered(request, FundFilterSet, _funds(request))
+
+
+@router.get("/funds/{code}", response=FundOut)
+def get_fund(request: HttpRequest, code: str):
+    return get_object_or_404(_funds(request), code=code)
 
 
 class ExchangeRateOut(Schema):

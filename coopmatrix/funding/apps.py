@@ -19,6 +19,7 @@ class FundingConfig(DomainApp):
                 Link(_("Contributions by donor (Table 1)"), "funding:table1"),
                 Link(_("Contributions"), "funding:contribution_list"),
                 Link(_("Funding needs"), "funding:need_list"),
+                Link(_("Funds"), "funding:fund_list"),
                 Link(_("Exchange rates"), "funding:rate_list"),
             ),
         ),

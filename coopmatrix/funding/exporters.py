@@ -42,6 +42,15 @@ CONTRIBUTION_COLUMNS: list[Column] = [
     ("confidentiality", lambda c: c.confidentiality),
 ]
 
+FUND_COLUMNS: list[Column] = [
+    ("code", lambda f: f.code),
+    ("name", lambda f: f.name),
+    ("managed_by", lambda f: f.managed_by.code),
+    ("description", lambda f: f.description),
+    ("source", lambda f: f.source),
+    ("confidentiality", lambda f: f.confidentiality),
+]
+
 NEED_COLUMNS: list[Column] = [
     ("programme", lambda n: n.programme.code),
     ("amount", lambda n: n.amount),

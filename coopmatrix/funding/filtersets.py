@@ -61,6 +61,20 @@ class ContributionFilterSet(FilterSet):
         return queryset.filter(Q(note__icontains=value) | Q(source__icontains=value))
 
 
+class FundFilterSet(FilterSet):
+    q = django_filters.CharFilter(label=_("Name or code"), method="filter_text")
+    managed_by = django_filters.ModelMultipleChoiceFilter(
+        queryset=_visible(Organization), to_field_name="code", label=_("Managed by")
+    )
+
+    class Meta:
+        model = Fund
+        fields = ["q", "managed_by"]
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__iexact=value))
+
+
 class FundingNeedFilterSet(FilterSet):
     programme = django_filters.ModelMultipleChoiceFilter(
         queryset=_visible(Programme), to_field_name="code", label=_("Programme or project")

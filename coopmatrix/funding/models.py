@@ -224,6 +224,9 @@ class FundingNeed(ConfidentialRecord):
     def __str__(self) -> str:
         return f"{self.programme}: {self.amount:,.2f} {self.currency}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("funding:need", args=[self.pk])
+
     @property
     def period_display(self) -> str:
         start = format_partial(self.start, self.start_precision)

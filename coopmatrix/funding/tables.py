@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from .models import Contribution, ExchangeRate, FundingNeed
+from .models import Contribution, ExchangeRate, Fund, FundingNeed
 
 
 class ContributionTable(tables.Table):
@@ -38,7 +38,11 @@ class FundingNeedTable(tables.Table):
         accessor="programme__title",
         linkify=lambda record: record.programme.get_absolute_url(),
     )
-    amount = tables.Column(verbose_name=_("Amount needed"), attrs={"td": {"class": "number"}})
+    amount = tables.Column(
+        verbose_name=_("Amount needed"),
+        attrs={"td": {"class": "number"}},
+        linkify=lambda record: record.get_absolute_url(),
+    )
     currency = tables.Column(verbose_name=_("Currency"))
     period = tables.Column(verbose_name=_("Period"), accessor="period_display", orderable=False)
     source = tables.Column(verbose_name=_("Source"))
@@ -61,3 +65,13 @@ class ExchangeRateTable(tables.Table):
     class Meta:
         model = ExchangeRate
         fields = ("currency", "base", "date", "rate", "source")
+
+
+class FundTable(tables.Table):
+    name = tables.Column(verbose_name=_("Fund"), linkify=True)
+    managed_by = tables.Column(verbose_name=_("Managed by"), accessor="managed_by__name")
+    source = tables.Column(verbose_name=_("Source"))
+
+    class Meta:
+        model = Fund
+        fields = ("name", "managed_by", "source")

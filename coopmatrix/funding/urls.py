@@ -12,7 +12,10 @@ urlpatterns = [
     path("funding/contributions/<int:key>/", views.ContributionDetailView.as_view(), name="contribution"),
     path("funding/needs/", views.FundingNeedListView.as_view(), name="need_list"),
     path("funding/needs/export.csv", views.FundingNeedExportView.as_view(), name="need_export"),
+    path("funding/needs/<int:key>/", views.FundingNeedDetailView.as_view(), name="need"),
     path("funding/rates/", views.ExchangeRateListView.as_view(), name="rate_list"),
     path("funding/rates/export.csv", views.ExchangeRateExportView.as_view(), name="rate_export"),
+    path("funding/funds/", views.FundListView.as_view(), name="fund_list"),
+    path("funding/funds/export.csv", views.FundExportView.as_view(), name="fund_export"),
     path("funding/funds/<slug:key>/", views.FundDetailView.as_view(), name="fund"),
 ]

@@ -10,13 +10,13 @@ from coopmatrix.exchange.models import IatiTransaction
 from coopmatrix.matrix.models import Programme
 
 from . import exporters
-from .exporters import CONTRIBUTION_COLUMNS, NEED_COLUMNS, RATE_COLUMNS
-from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundingNeedFilterSet
+from .exporters import CONTRIBUTION_COLUMNS, FUND_COLUMNS, NEED_COLUMNS, RATE_COLUMNS
+from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
 from .forms import Table1Form
 from .models import Contribution, ExchangeRate, Fund, FundingNeed
 from .table1 import Table1
 from .table1 import table1 as compute_table1
-from .tables import ContributionTable, ExchangeRateTable, FundingNeedTable
+from .tables import ContributionTable, ExchangeRateTable, FundingNeedTable, FundTable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTRIBUTION_RELATED = ("donor_state", "donor_organization", "fund", "programme", "activity")
@@ -78,6 +78,12 @@ class FundingNeedExportView(RecordExportView):
     filename = "funding-needs"
 
 
+class FundingNeedDetailView(RecordDetailView):
+    model = FundingNeed
+    related = ("programme",)
+    template_name = "funding/need_detail.html"
+
+
 class ExchangeRateListView(RecordListView):
     model = ExchangeRate
     filterset_class = ExchangeRateFilterSet
@@ -95,6 +101,24 @@ class ExchangeRateExportView(RecordExportView):
     filterset_class = ExchangeRateFilterSet
     columns = RATE_COLUMNS
     filename = "exchange-rates"
+
+
+class FundListView(RecordListView):
+    model = Fund
+    related = ("managed_by",)
+    filterset_class = FundFilterSet
+    table_class = FundTable
+    title = _("Funds")
+    empty_text = _("This list holds the trust funds that receive contributions for others' work.")
+    export_url_name = "funding:fund_export"
+
+
+class FundExportView(RecordExportView):
+    model = Fund
+    related = ("managed_by",)
+    filterset_class = FundFilterSet
+    columns = FUND_COLUMNS
+    filename = "funds"
 
 
 class FundDetailView(RecordDetailView):
