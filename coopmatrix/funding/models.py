@@ -9,7 +9,8 @@ currency are converted at the rate of their date (`money.py`), never stored.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import datetime as dt
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -122,6 +123,9 @@ class Contribution(ConfidentialRecord):
     currency = models.CharField(_("currency"), max_length=3)
     date = models.DateField(_("date"), db_index=True)
     date_precision = _precision(_("date precision"))
+    #: The last day the date may stand for (31 December for a year): what "as at" compares, so
+    #: that a gift known only by its year is not counted before that year has ended.
+    made_by = models.DateField(_("made by"), editable=False, db_index=True)
     fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"), null=True, blank=True)
     settles = models.ForeignKey(
         "self",
@@ -190,10 +194,14 @@ class Contribution(ConfidentialRecord):
     def date_display(self) -> str:
         return format_partial(self.date, self.date_precision)
 
-    @property
-    def made_by(self):
-        """The last day the contribution may have been made (31 December for a year)."""
-        return PartialDate(self.date, self.date_precision).last_day
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.made_by = last_day(self.date, self.date_precision)
+        super().save(*args, **kwargs)
+
+
+def last_day(date: dt.date | str, precision: str) -> dt.date:
+    day = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    return PartialDate(day, precision).last_day
 
 
 class FundingNeed(ConfidentialRecord):

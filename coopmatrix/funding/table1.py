@@ -11,15 +11,12 @@ total is given without it.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
-
-from coopmatrix.core.dates import PartialDate
 
 from .models import Fund, PublishedContribution
 from .money import MissingRate, Rates
@@ -135,30 +132,14 @@ def table1(
     """Table 1 for `target` as at `as_at`, from the contributions in `visible` (already narrowed
     by the visibility rule), of `kind` (payment: what was paid; pledge: what was pledged)."""
     rates = Rates()
-    records = given_to(visible, target).filter(kind=kind, date__lte=as_at)
-    groups = records.values(
-        "donor_state_id", "donor_organization_id", "currency", "date", "date_precision"
-    ).annotate(total=Sum("amount"), n=Count("id"))
+    records = given_to(visible, target).filter(kind=kind, made_by__lte=as_at)
+    groups = records.values("donor_state_id", "donor_organization_id", "currency", "date", "date_precision")
     rows: dict[tuple[str, int], Row] = {}
     missing: dict[tuple[str, dt.date], MissingRate] = {}
-    counted = Q(pk__in=[])
     period = 0
-    for group in groups:
-        if PartialDate(group["date"], group["date_precision"]).last_day > as_at:
-            continue  # dated by a year or month that ends after the date: not certainly made by then
-        counted |= Q(
-            donor_state_id=group["donor_state_id"],
-            donor_organization_id=group["donor_organization_id"],
-            currency=group["currency"],
-            date=group["date"],
-            date_precision=group["date_precision"],
-        )
-        key = (
-            ("state", group["donor_state_id"])
-            if group["donor_state_id"]
-            else ("org", group["donor_organization_id"])
-        )
-        row = rows.setdefault(key, Row(donor=None))
+    for group in groups.annotate(total=Sum("amount"), n=Count("id")):
+        state, organization = group["donor_state_id"], group["donor_organization_id"]
+        row = rows.setdefault(("state", state) if state else ("org", organization), Row(donor=None))
         row.contributions += group["n"]
         row.currencies.add(group["currency"])
         period += group["n"] if group["date_precision"] == "period" else 0
@@ -172,7 +153,7 @@ def table1(
     for (kind_of, pk), row in rows.items():
         row.published = by_state.get(pk) if kind_of == "state" and kind == "payment" else None
     ordered = sorted(rows.values(), key=lambda r: (-r.amount, r.label))
-    sources = Counter(records.filter(counted).values_list("source", flat=True)) if rows else Counter()
+    sources = {row["source"]: row["n"] for row in records.order_by().values("source").annotate(n=Count("id"))}
     total = next((p for p in published if p.is_total), None) if kind == "payment" else None
     table = Table1(
         target,
