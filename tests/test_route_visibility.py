@@ -63,6 +63,11 @@ VARIANTS: dict[str, list[str]] = {
     "matrix:grid": ["?rows=state"],
     # The contributions of funding's rows go through this fund: a hidden one must not be counted,
     # nor its source named, in any format.
+    "funding:gap": [
+        f"?view={view}&as_at=2004-12-31{fmt}"
+        for view in ("programmes", "donors", "states")
+        for fmt in ("", "&format=csv", "&format=xlsx")
+    ],
     "funding:table1": [
         f"?recipient=fund:mx-channel&as_at=2004-12-31{fmt}" for fmt in ("", "&format=csv", "&format=xlsx")
     ],
@@ -318,6 +323,7 @@ API_QUERIES = {
     "/api/v1/who-to-contact": ["?state=XXA", "?state=XXB"],
     "/api/v1/impact": ["?months=600"],
     "/api/v1/table1": ["?recipient=fund:mx-channel&as_at=2004-12-31"],
+    "/api/v1/funding-gap": [f"?view={view}&as_at=2004-12-31" for view in ("programmes", "donors", "states")],
 }
 
 

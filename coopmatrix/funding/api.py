@@ -9,8 +9,10 @@ from ninja.pagination import paginate
 from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 from coopmatrix.core.dates import partial_text
 
+from . import gap as gaps
+from .exporters import gap_header, gap_lines
 from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
-from .forms import Table1Form
+from .forms import GapForm, Table1Form
 from .models import Contribution, ExchangeRate, Fund, FundingNeed
 from .table1 import table1
 
@@ -249,4 +251,43 @@ def get_table1(request: HttpRequest, recipient: str = "", as_at: dt.date | None 
             {"currency": m.currency, "base": m.base, "date": m.date, "message": str(m)} for m in table.missing
         ],
         "sources": table.sources,
+    }
+
+
+class GapOut(Schema):
+    view: str
+    as_at: dt.date
+    currency: str
+    columns: list[str]
+    rows: list[list[str | int | Decimal | None]]
+    missing_rates: list[MissingRateOut]
+
+
+@router.get(
+    "/funding-gap",
+    response=GapOut,
+    summary="Need, pledged, paid and missing per programme; per donor and year; per recipient State",
+)
+def get_funding_gap(request: HttpRequest, view: str = "programmes", as_at: dt.date | None = None):
+    form = GapForm({k: v for k, v in {"view": view, "as_at": as_at}.items() if v})
+    if not form.is_valid():
+        raise FilterError(form.errors)
+    view, as_at = form.cleaned_data["view"], form.cleaned_data["as_at"]
+    compute = {
+        "programmes": gaps.by_programme,
+        "donors": gaps.by_donor_and_year,
+        "states": gaps.by_recipient_state,
+    }[view]
+    found = compute(request.user, as_at)
+    return {
+        "view": view,
+        "as_at": as_at,
+        "currency": found.currency,
+        "columns": gap_header(view, found.currency),
+        # An empty cell is a figure a missing rate keeps from being given: null.
+        "rows": [[None if v == "" else v for v in line] for line in gap_lines(view, found)],
+        "missing_rates": [
+            {"currency": m.currency, "base": m.base, "date": m.date, "message": str(m)}
+            for m in found.missing_rates
+        ],
     }

@@ -17,6 +17,7 @@ class FundingConfig(DomainApp):
             order=80,
             links=(
                 Link(_("Contributions by donor (Table 1)"), "funding:table1"),
+                Link(_("Funding gap"), "funding:gap"),
                 Link(_("Contributions"), "funding:contribution_list"),
                 Link(_("Funding needs"), "funding:need_list"),
                 Link(_("Funds"), "funding:fund_list"),

@@ -169,3 +169,117 @@ def table1_pdf(table: Table1, exported_by: str) -> bytes:
         },
     )
     return HTML(string=html).write_pdf()
+
+
+# --- the funding gap ----------------------------------------------------------------------------
+
+GAP_VIEWS = ("programmes", "donors", "states")
+
+
+def gap_header(view: str, currency: str) -> list[str]:
+    if view == "programmes":
+        return ["programme", "code", "part of", "need", "pledged", "paid", "pledged not yet paid", "missing"]
+    if view == "donors":
+        return ["donor", "year", "pledged", "paid"]
+    return ["recipient State", "code", "pledged", "paid", "activities"]
+
+
+def _figure(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def gap_lines(view: str, gap: Any) -> list[list[Any]]:
+    if view == "programmes":
+        lines = [
+            [
+                row.programme.title,
+                row.programme.code,
+                row.programme.parent.code if row.depth else "",
+                _figure(row.need),
+                _figure(row.pledged),
+                _figure(row.paid),
+                _figure(row.unpaid),
+                _figure(row.missing) if row.need else "",
+            ]
+            for row in gap.rows
+        ]
+        for fund, kind, amount in gap.unattributed:
+            label = f"{fund.name}: {kind}s not given to a programme"
+            pledged, paid = (amount, "") if kind == "pledge" else ("", amount)
+            lines.append([label, fund.code, "", "", _figure(pledged), _figure(paid), "", ""])
+        return lines
+    if view == "donors":
+        return [[str(row.donor), row.year, _figure(row.pledged), _figure(row.paid)] for row in gap.rows]
+    lines = [
+        [row.state.name_en, row.state.code, _figure(row.pledged), _figure(row.paid), row.activities]
+        for row in gap.rows
+    ]
+    lines.append(["paid to programmes and funds, no State named", "", "", _figure(gap.not_attributable), ""])
+    return lines
+
+
+def gap_csv(view: str, gap: Any) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(gap_header(view, gap.currency))
+    writer.writerows([csv_cell(value) for value in line] for line in gap_lines(view, gap))
+    return "\ufeff" + out.getvalue()
+
+
+def gap_describe(view: str, gap: Any) -> list[tuple[str, str]]:
+    what = {
+        "programmes": "need, pledged, paid and missing per programme and project "
+        "(projects added to their programme)",
+        "donors": "pledged and paid per donor and fiscal year",
+        "states": "pledged and paid per recipient State, through the activities given to (an activity "
+        "for several States counts in full for each: do not add the rows up)",
+    }[view]
+    return [
+        ("Funding gap", what),
+        ("As at", gap.as_at.isoformat()),
+        (
+            "Currency",
+            f"{gap.currency}; a contribution at the rate of its date, a need and an unpaid pledge "
+            "at the rate of the date 'as at'",
+        ),
+    ]
+
+
+def gap_xlsx(view: str, gap: Any, exported_by: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    cover = workbook.active
+    cover.title = "Cover"
+    add_row(cover, ["Funding gap"])
+    cover["A1"].font = Font(bold=True, size=14)
+    for label, value in gap_describe(view, gap):
+        add_row(cover, [label, value])
+    add_row(cover, ["Exported by", exported_by])
+    add_row(cover, ["Exported on", timezone.localdate().isoformat()])
+    sheet = workbook.create_sheet(view.capitalize())
+    add_row(sheet, gap_header(view, gap.currency))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in gap_lines(view, gap):
+        add_row(sheet, line)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def gap_pdf(view: str, gap: Any, exported_by: str) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string(
+        "funding/gap_pdf.html",
+        {
+            "header": gap_header(view, gap.currency),
+            "lines": gap_lines(view, gap),
+            "cover": gap_describe(view, gap),
+            "exported_by": exported_by,
+            "today": timezone.localdate(),
+        },
+    )
+    return HTML(string=html).write_pdf()

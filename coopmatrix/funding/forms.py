@@ -55,3 +55,22 @@ def _published_on(target: Recipient | None, user: Any):
         return None
     rows = PublishedContribution.objects.visible_to(user).filter(fund=target.record)
     return rows.order_by("-as_at").values_list("as_at", flat=True).first()
+
+
+class GapForm(forms.Form):
+    view = forms.ChoiceField(
+        label=_("View"),
+        choices=[
+            ("programmes", _("per programme and project")),
+            ("donors", _("per donor and year")),
+            ("states", _("per recipient State")),
+        ],
+        required=False,
+    )
+    as_at = forms.DateField(label=_("As at"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["view"] = data.get("view") or "programmes"
+        data["as_at"] = data.get("as_at") or timezone.localdate()
+        return data

@@ -5,6 +5,7 @@ from . import views
 app_name = "funding"
 urlpatterns = [
     path("funding/table1/", views.table1, name="table1"),
+    path("funding/gap/", views.funding_gap, name="gap"),
     path("funding/contributions/", views.ContributionListView.as_view(), name="contribution_list"),
     path(
         "funding/contributions/export.csv", views.ContributionExportView.as_view(), name="contribution_export"

@@ -9,10 +9,10 @@ from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordList
 from coopmatrix.exchange.models import IatiTransaction
 from coopmatrix.matrix.models import Programme
 
-from . import exporters
+from . import exporters, gap
 from .exporters import CONTRIBUTION_COLUMNS, FUND_COLUMNS, NEED_COLUMNS, RATE_COLUMNS
 from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
-from .forms import Table1Form
+from .forms import GapForm, Table1Form
 from .models import Contribution, ExchangeRate, Fund, FundingNeed
 from .table1 import Table1
 from .table1 import table1 as compute_table1
@@ -196,3 +196,70 @@ def _recipients(request: HttpRequest) -> list[tuple[str, str]]:
     funds = [(f"fund:{f.code}", f.name) for f in Fund.objects.visible_to(request.user)]
     programmes = [(f"programme:{p.code}", p.title) for p in Programme.objects.visible_to(request.user)]
     return funds + programmes
+
+
+GAP_COMPUTE = {
+    "programmes": gap.by_programme,
+    "donors": gap.by_donor_and_year,
+    "states": gap.by_recipient_state,
+}
+
+
+def _gap_chart(found: Any) -> Any:
+    """Need against funded: each programme with a need, as paid, still pledged and missing."""
+    from django.urls import reverse
+
+    bars = []
+    for row in found.rows:
+        if not row.need or row.missing is None:
+            continue
+        url = f"{reverse('funding:contribution_list')}?programme={row.programme.code}"
+        parts = (("paid", _("paid"), row.paid), ("unpaid", _("pledged, not yet paid"), row.unpaid))
+        segments = [Segment(int(amount), url, kind, str(label)) for kind, label, amount in parts]
+        segments.append(
+            Segment(
+                int(row.missing),
+                reverse("funding:need_list") + f"?programme={row.programme.code}",
+                "missing",
+                str(_("missing")),
+            )
+        )
+        bars.append(Bar(row.programme.title, segments, url=row.programme.get_absolute_url()))
+    legend = [
+        ("paid", str(_("paid"))),
+        ("unpaid", str(_("pledged, not yet paid"))),
+        ("missing", str(_("missing"))),
+    ]
+    return bar_chart(str(_("Need against funded (%(c)s)") % {"c": found.currency}), bars, legend, slug="need")
+
+
+def funding_gap(request: HttpRequest) -> HttpResponse:
+    """Need, pledged, paid and missing per programme; per donor and year; per recipient State."""
+    form = GapForm(request.GET)
+    title = _("Funding gap")
+    if not form.is_valid():
+        return render(request, "funding/gap.html", {"form": form, "title": title}, status=400)
+    view, as_at = form.cleaned_data["view"], form.cleaned_data["as_at"]
+    found = GAP_COMPUTE[view](request.user, as_at)
+    fmt = request.GET.get("format", "")
+    context = {"form": form, "gap": found, "view": view, "title": title}
+    if fmt and found.missing_rates:
+        return render(request, "funding/gap.html", context, status=422)
+    who = request.user.get_username() if request.user.is_authenticated else "anonymous (public records)"
+    if fmt == "csv":
+        response = HttpResponse(exporters.gap_csv(view, found), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(exporters.gap_xlsx(view, found, who), content_type=XLSX_TYPE)
+    elif fmt == "pdf":
+        response = HttpResponse(exporters.gap_pdf(view, found, who), content_type="application/pdf")
+    else:
+        query = request.GET.copy()
+        query.pop("format", None)
+        context.update(
+            query=query.urlencode(),
+            cover=exporters.gap_describe(view, found),
+            chart=_gap_chart(found) if view == "programmes" else None,
+        )
+        return render(request, "funding/gap.html", context)
+    response["Content-Disposition"] = f'attachment; filename="funding-gap-{view}-{as_at.isoformat()}.{fmt}"'
+    return response
