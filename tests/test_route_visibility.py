@@ -260,6 +260,8 @@ PAGE_FILLS: dict[str, Fill] = {
     "overlaps:overlap": _by("overlaps", "pk"),
     "funding:fund": _by("funds", "code"),
     "funding:contribution": _by("contributions", "pk"),
+    "funding:contribution_edit": _by("contributions", "pk"),
+    "funding:contribution_delete": _by("contributions", "pk"),
     "funding:need": _by("funding needs", "pk"),
     "job": lambda world, role: world.job_of(role),
     "job_result": lambda world, role: world.job_of(role),

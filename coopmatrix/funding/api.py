@@ -3,12 +3,13 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
 from coopmatrix.core.api import FilterError, Key, PageNumberPagination, filtered, visible
 from coopmatrix.core.dates import partial_text
 
+from . import actions
 from . import gap as gaps
 from .exporters import gap_header, gap_lines
 from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
@@ -96,6 +97,47 @@ def list_contributions(
 @router.get("/contributions/{contribution_id}", response=ContributionOut)
 def get_contribution(request: HttpRequest, contribution_id: Key):
     return get_object_or_404(_contributions(request), pk=contribution_id)
+
+
+class ContributionIn(Schema):
+    external_id: str = ""
+    donor: str
+    fund: str = ""
+    programme: str = ""
+    activity: str = ""
+    kind: str
+    earmarking: str = "general"
+    amount: Decimal | str
+    currency: str
+    date: str
+    fiscal_year: int | None = None
+    settles: str = ""
+    note: str = ""
+    source: str = ""
+    confidentiality: str = "public"
+    #: A payment above its pledge is recorded only when the caller confirms it.
+    confirm: bool = False
+
+
+@router.post("/contributions", response={201: ContributionOut})
+def create_contribution(request: HttpRequest, payload: ContributionIn):
+    data = payload.dict()
+    record = actions.save(request.user, data, confirm=data.pop("confirm"))
+    return Status(201, _contributions(request).get(pk=record.pk))
+
+
+@router.put("/contributions/{contribution_id}", response=ContributionOut)
+def update_contribution(request: HttpRequest, contribution_id: Key, payload: ContributionIn):
+    record = get_object_or_404(visible(request, Contribution), pk=contribution_id)
+    data = payload.dict()
+    actions.save(request.user, data, record, confirm=data.pop("confirm"))
+    return _contributions(request).get(pk=record.pk)
+
+
+@router.delete("/contributions/{contribution_id}", response={204: None})
+def delete_contribution(request: HttpRequest, contribution_id: Key):
+    actions.delete(request.user, get_object_or_404(visible(request, Contribution), pk=contribution_id))
+    return Status(204, None)
 
 
 class FundingNeedOut(Schema):

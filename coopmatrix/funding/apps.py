@@ -19,6 +19,11 @@ class FundingConfig(DomainApp):
                 Link(_("Contributions by donor (Table 1)"), "funding:table1"),
                 Link(_("Funding gap"), "funding:gap"),
                 Link(_("Contributions"), "funding:contribution_list"),
+                Link(
+                    _("Import contributions"),
+                    "funding:import",
+                    allowed="coopmatrix.funding.importers:may_import",
+                ),
                 Link(_("Funding needs"), "funding:need_list"),
                 Link(_("Funds"), "funding:fund_list"),
                 Link(_("Exchange rates"), "funding:rate_list"),
@@ -27,3 +32,5 @@ class FundingConfig(DomainApp):
     )
     reference = "coopmatrix.funding.reference:LOADER"
     visibility_rows = "coopmatrix.funding.tests.visibility"
+    importers = {"contributions": "coopmatrix.funding.importers:import_file"}
+    exports = ("funding:contribution_export",)

@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coopmatrix.core.models import Confidentiality
+
 from .models import Contribution, Fund, PublishedContribution
 from .table1 import Recipient, recipient
 
@@ -74,3 +76,84 @@ class GapForm(forms.Form):
         data["view"] = data.get("view") or "programmes"
         data["as_at"] = data.get("as_at") or timezone.localdate()
         return data
+
+
+class ContributionForm(forms.Form):
+    """One contribution typed on a page; the checks are those of `actions`, shared with the API
+    and the importer, and their errors come back onto the fields they name."""
+
+    donor = forms.CharField(
+        label=_("Donor"), help_text=_("state:<name or ISO code> (state:Austria) or organization:<code>")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Contribution.Kind.choices)
+    amount = forms.CharField(
+        label=_("Amount"), help_text=_("A number without currency: 1025674 or 1025674.50")
+    )
+    currency = forms.CharField(label=_("Currency"), max_length=3, help_text=_("ISO 4217: USD, EUR …"))
+    date = forms.CharField(
+        label=_("Date"), help_text=_("YYYY-MM-DD, YYYY-MM or YYYY, as precise as the source")
+    )
+    fund = forms.ChoiceField(label=_("Through the fund"), required=False)
+    programme = forms.ChoiceField(label=_("Programme or project"), required=False)
+    activity = forms.CharField(label=_("Activity (identifier or number)"), required=False)
+    earmarking = forms.ChoiceField(label=_("Earmarking"), choices=Contribution.Earmarking.choices)
+    fiscal_year = forms.CharField(label=_("Fiscal year"), required=False)
+    settles = forms.CharField(
+        label=_("Settles the pledge"),
+        required=False,
+        help_text=_("For a payment: the pledge's identifier or number"),
+    )
+    external_id = forms.CharField(label=_("External identifier"), required=False)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    source = forms.CharField(label=_("Source"), required=False, help_text=_("Document and paragraph."))
+    confidentiality = forms.ChoiceField(label=_("Confidentiality"), choices=Confidentiality.choices)
+    confirm = forms.BooleanField(
+        label=_("Record it even if its payments come to more than the pledge"), required=False
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        from coopmatrix.matrix.models import Programme
+
+        super().__init__(*args, **kwargs)
+        # Options are records too: only those the user may see are offered.
+        self.fields["fund"].choices = [("", "—")] + [(f.code, f.name) for f in Fund.objects.visible_to(user)]
+        self.fields["programme"].choices = [("", "—")] + [
+            (p.code, p.title) for p in Programme.objects.visible_to(user).order_by("title")
+        ]
+
+    @staticmethod
+    def initial_for(record: Contribution, user: Any) -> dict[str, Any]:
+        from coopmatrix.core.dates import partial_text
+
+        donor = (
+            f"state:{record.donor_state.code}"
+            if record.donor_state_id
+            else f"organization:{record.donor_organization.code}"
+        )
+        return {
+            "donor": donor,
+            "kind": record.kind,
+            "amount": str(record.amount),
+            "currency": record.currency,
+            "date": partial_text(record.date, record.date_precision),
+            "fund": record.fund.code if record.fund_id else "",
+            "programme": record.programme.code if record.programme_id else "",
+            "activity": (record.activity.external_id or str(record.activity_id))
+            if record.activity_id
+            else "",
+            "earmarking": record.earmarking,
+            "fiscal_year": record.fiscal_year or "",
+            # The pledge is named only to those who may see it, by its number.
+            "settles": str(record.settles_id)
+            if record.settles_id
+            and Contribution.objects.visible_to(user).filter(pk=record.settles_id).exists()
+            else "",
+            "external_id": record.external_id or "",
+            "note": record.note,
+            "source": record.source,
+            "confidentiality": record.confidentiality,
+        }
+
+    def show(self, invalid: Any) -> None:
+        for name, message in invalid.errors.items():
+            self.add_error(name if name in self.fields else None, message)

@@ -10,7 +10,23 @@ urlpatterns = [
     path(
         "funding/contributions/export.csv", views.ContributionExportView.as_view(), name="contribution_export"
     ),
+    path("funding/contributions/new/", views.contribution_create, name="contribution_create"),
+    path("funding/contributions/import/", views.import_contributions, name="import"),
+    path(
+        "funding/contributions/template.xlsx",
+        views.import_template,
+        {"kind": "xlsx"},
+        name="import_template_xlsx",
+    ),
+    path(
+        "funding/contributions/template.csv",
+        views.import_template,
+        {"kind": "csv"},
+        name="import_template_csv",
+    ),
     path("funding/contributions/<int:key>/", views.ContributionDetailView.as_view(), name="contribution"),
+    path("funding/contributions/<int:key>/change/", views.contribution_edit, name="contribution_edit"),
+    path("funding/contributions/<int:key>/delete/", views.contribution_delete, name="contribution_delete"),
     path("funding/needs/", views.FundingNeedListView.as_view(), name="need_list"),
     path("funding/needs/export.csv", views.FundingNeedExportView.as_view(), name="need_export"),
     path("funding/needs/<int:key>/", views.FundingNeedDetailView.as_view(), name="need"),

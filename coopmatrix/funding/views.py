@@ -1,18 +1,25 @@
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from coopmatrix.core.charts import Bar, Segment, bar_chart
-from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView
+from coopmatrix.core.errors import InUse, Invalid
+from coopmatrix.core.imports import import_page
+from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, record_to_change
 from coopmatrix.exchange.models import IatiTransaction
 from coopmatrix.matrix.models import Programme
 
-from . import exporters, gap
+from . import actions, exporters, gap, importers
 from .exporters import CONTRIBUTION_COLUMNS, FUND_COLUMNS, NEED_COLUMNS, RATE_COLUMNS
 from .filtersets import ContributionFilterSet, ExchangeRateFilterSet, FundFilterSet, FundingNeedFilterSet
-from .forms import GapForm, Table1Form
+from .forms import ContributionForm, GapForm, Table1Form
 from .models import Contribution, ExchangeRate, Fund, FundingNeed
 from .table1 import Table1
 from .table1 import table1 as compute_table1
@@ -30,14 +37,33 @@ class ContributionListView(RecordListView):
     title = _("Contributions")
     empty_text = _("This list holds pledges and payments from donors to funds, programmes and activities.")
     export_url_name = "funding:contribution_export"
+    import_url_name = "funding:import"
+    import_allowed = "coopmatrix.funding.importers:may_import"
+    create_url_name = "funding:contribution_create"
+    create_label = _("Record a contribution")
+
+    def _create_url(self, request: HttpRequest) -> str | None:
+        return reverse("funding:contribution_create") if actions.may_record(request.user) else None
 
 
 class ContributionExportView(RecordExportView):
     model = Contribution
-    related = CONTRIBUTION_RELATED
+    related = (*CONTRIBUTION_RELATED, "settles")
     filterset_class = ContributionFilterSet
-    columns = CONTRIBUTION_COLUMNS
     filename = "contributions"
+
+    def get_columns(self, request: HttpRequest) -> list:
+        # The pledge a payment settles is named only to those who may see that pledge.
+        visible = set(
+            Contribution.objects.visible_to(request.user).filter(kind="pledge").values_list("pk", flat=True)
+        )
+
+        def settles(c: Contribution) -> str:
+            if c.settles_id not in visible:
+                return ""
+            return c.settles.external_id or str(c.settles_id)
+
+        return [*CONTRIBUTION_COLUMNS[:-3], ("settles", settles), *CONTRIBUTION_COLUMNS[-3:]]
 
 
 class ContributionDetailView(RecordDetailView):
@@ -51,6 +77,7 @@ class ContributionDetailView(RecordDetailView):
             # A pledge or payment one may not see is not named, not even by its number.
             "settles": visible.filter(pk=obj.settles_id).first() if obj.settles_id else None,
             "payments": visible.filter(settles=obj).select_related("donor_state", "donor_organization"),
+            "may_edit": Contribution.objects.editable_by(request.user).filter(pk=obj.pk).exists(),
             "iati_transaction": IatiTransaction.objects.visible_to(request.user)
             .filter(pk=obj.iati_transaction_id)
             .select_related("record")
@@ -263,3 +290,89 @@ def funding_gap(request: HttpRequest) -> HttpResponse:
         return render(request, "funding/gap.html", context)
     response["Content-Disposition"] = f'attachment; filename="funding-gap-{view}-{as_at.isoformat()}.{fmt}"'
     return response
+
+
+@login_required
+def import_contributions(request: HttpRequest) -> HttpResponse:
+    """Upload the template (CSV or XLSX) → preview → confirm."""
+    return import_page(
+        request,
+        kind="contributions",
+        template="funding/import.html",
+        context={"columns": importers.COLUMNS, "title": _("Import contributions")},
+        check=importers.check,
+        done=reverse("funding:contribution_list"),
+        allowed=importers.may_import,
+        options=_decimal_mark,
+    )
+
+
+def _decimal_mark(request: HttpRequest) -> dict[str, str]:
+    from coopmatrix.core.spreadsheets import DECIMAL_MARKS
+
+    mark = request.POST.get("decimal_mark") or "auto"
+    if mark not in DECIMAL_MARKS:
+        raise ValueError(_("Unknown decimal mark."))
+    return {"decimal_mark": mark}
+
+
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind == "xlsx":
+        response = HttpResponse(importers.template_xlsx(), content_type=XLSX_TYPE)
+    else:
+        response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="coopmatrix-contributions-template.{kind}"'
+    return response
+
+
+def _contribution_form(request: HttpRequest, record: Contribution | None) -> HttpResponse:
+    """Show the form; on POST save through `actions` and put its errors back on the fields. A
+    payment above its pledge is asked again, with a box to confirm it."""
+    status = 200
+    if request.method == "POST":
+        form = ContributionForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            confirm = data.pop("confirm", False)
+            try:
+                saved = actions.save(request.user, data, record, confirm=confirm)
+            except Invalid as invalid:
+                form.show(invalid)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(saved.get_absolute_url())
+        status = 422
+    else:
+        form = ContributionForm(
+            initial=ContributionForm.initial_for(record, request.user) if record else {}, user=request.user
+        )
+    title = _("Change: %(t)s") % {"t": record} if record else _("Record a contribution")
+    cancel = record.get_absolute_url() if record else reverse("funding:contribution_list")
+    return render(
+        request, "core/record_form.html", {"form": form, "title": title, "cancel": cancel}, status=status
+    )
+
+
+@login_required
+def contribution_create(request: HttpRequest) -> HttpResponse:
+    if not actions.may_record(request.user):
+        raise PermissionDenied("your role may not record contributions")
+    return _contribution_form(request, None)
+
+
+@login_required
+def contribution_edit(request: HttpRequest, key: int) -> HttpResponse:
+    return _contribution_form(request, record_to_change(request, Contribution, key, "contribution"))
+
+
+@login_required
+@require_POST
+def contribution_delete(request: HttpRequest, key: int) -> HttpResponse:
+    record = get_object_or_404(Contribution.objects.visible_to(request.user), pk=key)
+    try:
+        actions.delete(request.user, record)
+    except InUse as exc:
+        messages.error(request, str(exc))
+        return redirect(record.get_absolute_url())
+    messages.success(request, _("Deleted."))
+    return redirect("funding:contribution_list")
