@@ -2,12 +2,13 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from coopmatrix.core.filters import FilterSet
+from coopmatrix.core.filters import FilterSet, empty
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix.models import Programme
 
 from .models import Contribution, ExchangeRate, Fund, FundingNeed
+from .table1 import programme_and_projects
 
 
 def _visible(model):
@@ -26,7 +27,10 @@ class ContributionFilterSet(FilterSet):
         queryset=_visible(Fund), to_field_name="code", label=_("Fund")
     )
     programme = django_filters.ModelMultipleChoiceFilter(
-        queryset=_visible(Programme), to_field_name="code", label=_("Programme or project")
+        queryset=_visible(Programme),
+        to_field_name="code",
+        label=_("Programme or project (with its projects and their activities)"),
+        method="filter_programme",
     )
     kind = django_filters.MultipleChoiceFilter(choices=Contribution.Kind.choices, label=_("Kind"))
     earmarking = django_filters.MultipleChoiceFilter(
@@ -56,6 +60,13 @@ class ContributionFilterSet(FilterSet):
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.strip().upper())
+
+    def filter_programme(self, queryset, name, value):
+        # As the funding gap and Table 1 count a programme: with its projects and their activities.
+        if empty(value):
+            return queryset
+        programmes = {pk for programme in value for pk in programme_and_projects(programme)}
+        return queryset.filter(Q(programme_id__in=programmes) | Q(activity__programme_id__in=programmes))
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(Q(note__icontains=value) | Q(source__icontains=value))

@@ -57,7 +57,7 @@ def recipient(text: str, user: Any) -> Recipient:
     return Recipient(kind, found)
 
 
-def _programme_and_projects(programme: Any) -> list[int]:
+def programme_and_projects(programme: Any) -> list[int]:
     from coopmatrix.matrix.models import Programme
 
     found, frontier = [programme.pk], [programme.pk]
@@ -73,7 +73,7 @@ def given_to(contributions: QuerySet, target: Recipient) -> QuerySet:
         return contributions.filter(fund=target.record)
     if target.kind == "activity":
         return contributions.filter(activity=target.record)
-    programmes = _programme_and_projects(target.record)
+    programmes = programme_and_projects(target.record)
     return contributions.filter(Q(programme_id__in=programmes) | Q(activity__programme_id__in=programmes))
 
 

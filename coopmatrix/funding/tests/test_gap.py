@@ -135,3 +135,10 @@ def test_the_page_draws_need_against_funded(client, reference):
     assert 'data-testid="chart-need"' in page
     assert 'data-bar="Global Programme against Terrorism/paid"' in page
     assert 'data-bar="Global Programme against Terrorism/missing"' in page
+
+
+def test_a_programmes_paid_figure_opens_as_many_contributions_with_its_projects(client, reference):
+    _gift("payment", "1000")
+    assert _rows(client)["gpat"][5] == "2213098.00"
+    page = client.get("/funding/contributions/?programme=gpat&kind=payment").content.decode()
+    assert '<span data-testid="count">9</span>' in page
