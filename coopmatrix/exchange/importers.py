@@ -40,6 +40,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -606,9 +607,17 @@ def write(preview: Preview, user: Any = None) -> None:
             if planned.activity is not None:
                 activity = write_activity(planned.cleaned, planned.activity)
                 _write_record(activity, planned)
+    records: list[int] = []
+    for chunk in bulk.chunks([p.read.identifier for p in preview.planned]):
+        records += IatiRecord.objects.filter(identifier__in=chunk).values_list("pk", flat=True)
+    records_written.send(sender=IatiRecord, records=records, user=user)
 
 
 IMPORTED = "imported from IATI"
+
+#: Sent inside an import's transaction once its IATI records are written, with their keys
+#: (`records`): the apps above read what they keep from them (funding: contributions).
+records_written = Signal()
 
 
 def _create_records(activities: list[Activity], chunk: Sequence[Planned], user: Any) -> None:

@@ -34,3 +34,11 @@ class FundingConfig(DomainApp):
     visibility_rows = "coopmatrix.funding.tests.visibility"
     importers = {"contributions": "coopmatrix.funding.importers:import_file"}
     exports = ("funding:contribution_export",)
+
+    def ready(self) -> None:
+        super().ready()
+        from coopmatrix.exchange.importers import records_written
+
+        from .iati import on_records_written
+
+        records_written.connect(on_records_written, dispatch_uid="funding-from-iati")

@@ -1,0 +1,125 @@
+"""IATI transactions as contributions: what an imported activity's publisher says was committed
+to it or paid to it becomes a pledge or a payment, with the transaction as its source.
+
+| IATI transaction type | contribution |
+| --- | --- |
+| 1 Incoming Funds | payment from the provider-org to the activity |
+| 11 Incoming Commitment | pledge from the provider-org to the activity |
+| 2 Outgoing Commitment | pledge from the provider-org (else the reporting-org) to the activity |
+| 3 Disbursement | payment from the provider-org (else the reporting-org) to the activity |
+| others (expenditure, interest, loans, …) | none: not a contribution to the activity |
+
+The donor is the directory's organization with the provider's IATI identifier, else with its
+name (exactly, whatever the case); a transaction whose donor is not in the directory, or whose
+value is not more than zero (a reversal), is left out and counted. Each contribution is known by
+the activity's identifier and the transaction's place in it (`iati:<identifier>#<n>`), so that
+importing the file again changes nothing, and a transaction the publisher removed takes its
+contribution with it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from .models import AMOUNT, Contribution, last_day
+
+KINDS = {"1": "payment", "11": "pledge", "2": "pledge", "3": "payment"}
+#: Types whose donor is the reporting organisation when the transaction names no provider.
+REPORTER_GIVES = ("2", "3")
+LIMIT = Decimal(10) ** (AMOUNT["max_digits"] - AMOUNT["decimal_places"])
+CENT = Decimal("0.01")
+
+
+class _Donors:
+    def __init__(self) -> None:
+        from coopmatrix.directory.models import Organization
+
+        rows = Organization.objects.values_list("pk", "iati_identifier", "name")
+        self.by_ref = {ref.strip().lower(): pk for pk, ref, _name in rows if ref}
+        self.by_name = {name.strip().lower(): pk for pk, _ref, name in rows}
+
+    def find(self, organisation: dict[str, Any]) -> int | None:
+        ref = str(organisation.get("ref") or "").strip().lower()
+        if ref and ref in self.by_ref:
+            return self.by_ref[ref]
+        for name in (organisation.get("name") or {}).values():
+            found = self.by_name.get(str(name).strip().lower())
+            if found:
+                return found
+        return None
+
+
+def sync(records: list[int]) -> Counter:
+    """Bring the contributions of these IATI records in line with their transactions; returns
+    what was done and what was left out, by reason."""
+    from coopmatrix.exchange.models import IatiRecord, IatiTransaction
+
+    done: Counter = Counter()
+    donors = _Donors()
+    for record in IatiRecord.objects.filter(pk__in=records).select_related("activity"):
+        prefix = f"iati:{record.identifier}#"
+        kept = {c.external_id: c for c in Contribution.objects.filter(external_id__startswith=prefix)}
+        transactions = IatiTransaction.objects.filter(record=record).order_by("pk")
+        for n, transaction in enumerate(transactions, start=1):
+            fields = _fields(record, transaction, donors, done)
+            if fields is None:
+                continue
+            key = f"{prefix}{n}"
+            current = kept.pop(key, None)
+            if current is None:
+                current = Contribution(external_id=key, owner_id=record.activity.owner_id)
+                done["created"] += 1
+            elif all(getattr(current, k) == v for k, v in fields.items()):
+                done["unchanged"] += 1
+                continue
+            else:
+                done["updated"] += 1
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current._change_reason = "from an IATI transaction"  # type: ignore[attr-defined]
+            current.save()
+        for gone in kept.values():
+            gone.delete()
+            done["removed"] += 1
+    return done
+
+
+def _fields(record: Any, transaction: Any, donors: _Donors, done: Counter) -> dict[str, Any] | None:
+    kind = KINDS.get(transaction.type)
+    if kind is None:
+        done[f"type {transaction.type}: not a contribution"] += 1
+        return None
+    donor = donors.find(transaction.provider or {})
+    if donor is None and transaction.type in REPORTER_GIVES and not transaction.provider:
+        donor = donors.find(record.reporting_org or {})
+    if donor is None:
+        done["donor not in the directory"] += 1
+        return None
+    amount = Decimal(transaction.value).quantize(CENT)
+    if amount <= 0 or amount >= LIMIT:
+        done["value not more than zero, or too large"] += 1
+        return None
+    return {
+        "donor_state_id": None,
+        "donor_organization_id": donor,
+        "activity_id": record.activity_id,
+        "fund_id": None,
+        "programme_id": None,
+        "kind": kind,
+        "earmarking": "earmarked",
+        "amount": amount,
+        "currency": transaction.currency,
+        "date": transaction.date,
+        "date_precision": "day",
+        "made_by": last_day(transaction.date, "day"),
+        "iati_transaction_id": transaction.pk,
+        "confidentiality": "public",
+        "source": f"IATI transaction {transaction.ref or ''} of {record.identifier}, type {transaction.type} "
+        f"(file {record.file})".replace("  ", " "),
+    }
+
+
+def on_records_written(sender: Any, records: list[int], **kwargs: Any) -> None:
+    sync(records)
