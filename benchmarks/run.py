@@ -9,6 +9,8 @@ BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERL
 seconds the full computation's search may run before it stops and says so, default 600),
 BENCH_ONLY=overlaps-latency only the check on save and the review queue over the pairs kept,
 BENCH_ONLY=iati only IATI import and export (issue 18, see bench_iati.py; BENCH_IATI_ACTIVITIES).
+BENCH_ONLY=funding only the funding gap and Table 1 (issue 19, see bench_funding.py) over the
+synthetic activities and BENCH_CONTRIBUTIONS synthetic contributions (default 2,000,000).
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def main() -> None:
         return
     treaty_actions = int(os.environ.get("BENCH_TREATY_ACTIONS", "5000"))
     call_command("generate_synthetic", activities=activities, treaty_actions=treaty_actions, seed=1)
+    if os.environ.get("BENCH_ONLY") == "funding":
+        print(_funding())
+        return
     if os.environ.get("BENCH_ONLY") == "load":
         print(table([measure(w) for w in bench_load.workloads()], f"{connection.vendor}"))
         print(bench_load.run())
@@ -81,6 +86,19 @@ def main() -> None:
     print(bench_overlaps.scale())
     print(bench_load.run())
     print(bench_iati.run())
+    print(_funding())
+
+
+def _funding() -> str:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from benchmarks import bench_funding
+    from benchmarks.harness import measure, table
+
+    contributions = int(os.environ.get("BENCH_CONTRIBUTIONS", "2000000"))
+    call_command("generate_synthetic_funding", contributions=contributions, seed=1)
+    return table([measure(w) for w in bench_funding.workloads()], f"{connection.vendor}")
 
 
 if __name__ == "__main__":
