@@ -21,7 +21,7 @@ from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import amount_text
 
-from .models import Contribution, Fund, last_day
+from .models import Contribution, ExchangeRate, Fund, last_day
 from .money import is_currency
 
 TEXT_FIELDS = ("external_id", "note", "source")
@@ -276,3 +276,61 @@ def delete(user: Any, record: Contribution) -> None:
     if Contribution.objects.filter(settles=record).exists():
         raise InUse("payments settle this pledge: delete or change them first")
     record.delete()
+
+
+# --- exchange rates ------------------------------------------------------------------------------
+
+
+def may_keep_rates(user: Any) -> bool:
+    """Rates convert everyone's figures: only the secretariat keeps them."""
+    return principal_for(user).sees_everything
+
+
+def clean_rate(data: dict[str, Any]) -> dict[str, Any]:
+    """Check one exchange rate; raises Invalid naming each wrong field."""
+    from coopmatrix.core.dates import parse_day
+
+    from .money import reporting_currency
+
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    for name in ("currency", "base"):
+        code = str(data.get(name) or (reporting_currency() if name == "base" else "")).strip().upper()
+        if not is_currency(code):
+            errors[name] = f"{code!r} is not an ISO 4217 currency code" if code else "a currency is required"
+        fields[name] = code
+    if fields["currency"] == fields["base"] and "currency" not in errors:
+        errors["currency"] = "a rate converts one currency into another"
+    fields["date"] = parse_day(data.get("date"), "date", errors)
+    if fields["date"] is None and "date" not in errors:
+        errors["date"] = "the date the rate is valid from is required (YYYY-MM-DD)"
+    try:
+        fields["rate"] = read_amount(data.get("rate"))
+    except ValueError as exc:
+        errors["rate"] = str(exc)
+    fields["source"] = str(data.get("source") or "").strip()
+    if not fields["source"]:
+        errors["source"] = (
+            "a rate is kept with its source (e.g. UN operational rates of exchange, March 2004)"
+        )
+    if "rate" in fields:
+        check_fields(ExchangeRate, {"rate": fields["rate"], "source": fields["source"]}, errors)
+    if errors:
+        raise Invalid(errors)
+    return fields
+
+
+@transaction.atomic
+def save_rate(user: Any, data: dict[str, Any]) -> Any:
+    """Record a rate, or change the one kept for that currency, base and date."""
+    if not may_keep_rates(user):
+        raise PermissionDenied("only the secretariat keeps exchange rates")
+    fields = clean_rate(data)
+    key = {name: fields.pop(name) for name in ("currency", "base", "date")}
+    record = ExchangeRate.objects.filter(**key).first() or ExchangeRate(**key)
+    if record.pk and all(getattr(record, name) == value for name, value in fields.items()):
+        return record  # kept already: no change, no history row
+    for name, value in fields.items():
+        setattr(record, name, value)
+    record.save()
+    return record

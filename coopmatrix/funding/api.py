@@ -215,6 +215,19 @@ class ExchangeRateOut(Schema):
     source: str
 
 
+class ExchangeRateIn(Schema):
+    currency: str
+    base: str = ""
+    date: dt.date
+    rate: Decimal | str
+    source: str
+
+
+@router.post("/exchange-rates", response={201: ExchangeRateOut})
+def record_exchange_rate(request: HttpRequest, payload: ExchangeRateIn):
+    return Status(201, actions.save_rate(request.user, payload.dict()))
+
+
 @router.get("/exchange-rates", response=list[ExchangeRateOut])
 @paginate(PageNumberPagination, page_size=100)
 def list_exchange_rates(
