@@ -18,7 +18,7 @@ def workloads() -> list[Workload]:
     from coopmatrix.funding.models import Contribution, Fund
     from coopmatrix.funding.table1 import Recipient, table1
 
-    editor = get_user_model().objects.get(username="bench-matrix-editor")
+    editor, _ = get_user_model().objects.get_or_create(username="bench-matrix-editor")
     client = Client()
     client.force_login(editor)
     size = f"{Contribution.objects.count():,} contributions"

@@ -599,12 +599,15 @@ PAGE_WRITES = {
     "matrix:request_delete": {},
     "matrix:request_status": {"status": "withdrawn"},
     "matrix:request_refer": {"providers": "test-org-a"},
+    "funding:contribution_edit": {"donor": "state:XXA", "kind": "payment", "amount": "1", "currency": "USD"},
+    "funding:contribution_delete": {},
 }
 _PAGE_MODELS = {
     "directory:contact": ("contacts", "pk"),
     "treaties:action": ("treaty actions", "pk"),
     "matrix:activity": ("activities", "pk"),
     "matrix:request": ("requests", "pk"),
+    "funding:contribution": ("contributions", "pk"),
 }
 
 
