@@ -11,14 +11,14 @@ AS_AT = dt.date(2026, 6, 30)
 
 
 def workloads() -> list[Workload]:
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from benchmarks.bench_matrix import _editor
     from coopmatrix.funding import gap
     from coopmatrix.funding.models import Contribution, Fund
     from coopmatrix.funding.table1 import Recipient, table1
 
-    editor, _ = get_user_model().objects.get_or_create(username="bench-matrix-editor")
+    editor, _org = _editor()
     client = Client()
     client.force_login(editor)
     size = f"{Contribution.objects.count():,} contributions"

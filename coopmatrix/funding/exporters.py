@@ -204,9 +204,10 @@ def gap_lines(view: str, gap: Any) -> list[list[Any]]:
             for row in gap.rows
         ]
         for fund, kind, amount in gap.unattributed:
-            label = f"{fund.name}: {kind}s not given to a programme"
+            where = fund.name if fund else "activities of no programme"
+            label = f"{where}: {kind}s not given to a programme"
             pledged, paid = (amount, "") if kind == "pledge" else ("", amount)
-            lines.append([label, fund.code, "", "", _figure(pledged), _figure(paid), "", ""])
+            lines.append([label, fund.code if fund else "", "", "", _figure(pledged), _figure(paid), "", ""])
         return lines
     if view == "donors":
         return [[str(row.donor), row.year, _figure(row.pledged), _figure(row.paid)] for row in gap.rows]

@@ -94,7 +94,7 @@ class ProgrammeGap:
     as_at: dt.date
     currency: str
     rows: list[ProgrammeRow]
-    #: Contributions given to a fund alone, with no programme or activity: no programme's.
+    #: Contributions of no programme, per fund (None: to activities of no programme, no fund).
     unattributed: list[tuple[Any, str, Decimal | None]] = field(default_factory=list)
     missing_rates: list[MissingRate] = field(default_factory=list)
 
@@ -152,7 +152,9 @@ def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
     from .models import Fund
 
     funds = Fund.objects.in_bulk([fund for fund, _kind in to_funds])
-    unattributed = [(funds[fund], kind, amount) for (fund, kind), amount in sorted(to_funds.items())]
+    # Given to a fund alone, or to an activity of no programme (fund None): no programme's.
+    ordered = sorted(to_funds.items(), key=lambda item: (item[0][0] is None, item[0][0] or 0, item[0][1]))
+    unattributed = [(funds.get(fund), kind, amount) for (fund, kind), amount in ordered]
     return ProgrammeGap(as_at, sums.rates.base, shown, unattributed, sums.missing_rates)
 
 

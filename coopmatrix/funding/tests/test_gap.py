@@ -142,3 +142,20 @@ def test_a_programmes_paid_figure_opens_as_many_contributions_with_its_projects(
     assert _rows(client)["gpat"][5] == "2213098.00"
     page = client.get("/funding/contributions/?programme=gpat&kind=payment").content.decode()
     assert '<span data-testid="count">9</span>' in page
+
+
+def test_a_gift_to_an_activity_of_no_programme_is_listed_apart(client, cast, reference):
+    activity = actions.save_activity(
+        cast.user("secretariat"),
+        {
+            "title": "Mission made for tests",
+            "status": "completed",
+            "modality": "advisory_mission",
+            "recipient_states": ["KEN"],
+            "providers": [{"organization": "unodc-tpb", "role": "implementing"}],
+        },
+    )
+    _gift("payment", "700", activity=activity, programme=None)
+    rows = _rows(client)
+    assert rows["activities of no programme: payments not given to a programme"][5] == "700.00"
+    assert "activities of no programme" in client.get("/funding/gap/").content.decode()
