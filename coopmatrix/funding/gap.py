@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
@@ -160,7 +160,8 @@ def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
 
 def _unpaid_pledges(user: Any, as_at: dt.date, sums: _Sums, contributions: QuerySet) -> dict[tuple, Any]:
     """Per programme, what its pledges still promise as at the date: each pledge less the visible
-    payments made by then that settle it (a payment settles in its pledge's currency)."""
+    payments made by then that settle it, never below 0 (a payment settles in its pledge's
+    currency), summed by the database per programme and currency."""
     settled = (
         visible_contributions(user, as_at)
         .filter(kind="payment", settles=OuterRef("pk"))
@@ -169,14 +170,12 @@ def _unpaid_pledges(user: Any, as_at: dt.date, sums: _Sums, contributions: Query
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    pledges = contributions.filter(kind="pledge").exclude(target=None)
+    left = Greatest(F("amount") - Coalesce(Subquery(settled), Value(ZERO)), Value(ZERO))
+    pledges = contributions.filter(kind="pledge").exclude(target=None).annotate(left=left)
     unpaid: dict[tuple, Any] = defaultdict(lambda: ZERO)
-    for pledge in pledges.annotate(settled=Subquery(settled)).values(
-        "target", "amount", "currency", "settled"
-    ):
-        left = max(pledge["amount"] - (pledge["settled"] or ZERO), ZERO)
-        if left:
-            _add(unpaid, (pledge["target"],), sums.convert(left, pledge["currency"], as_at))
+    for row in pledges.order_by().values("target", "currency").annotate(total=Sum("left")):
+        if row["total"]:
+            _add(unpaid, (row["target"],), sums.convert(Decimal(row["total"]), row["currency"], as_at))
     return unpaid
 
 
