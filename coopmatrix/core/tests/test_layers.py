@@ -11,7 +11,18 @@ from django.test.utils import isolate_apps
 
 from coopmatrix.core.checks import upward_links
 
-ORDER = ["core", "geo", "vocabulary", "directory", "treaties", "matrix", "overlaps", "exchange", "funding", "accounts"]
+ORDER = [
+    "core",
+    "geo",
+    "vocabulary",
+    "directory",
+    "treaties",
+    "matrix",
+    "overlaps",
+    "exchange",
+    "funding",
+    "accounts",
+]
 
 
 def test_the_installed_apps_keep_their_links_pointing_down():
