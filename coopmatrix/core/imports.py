@@ -84,3 +84,22 @@ def _key(value: str) -> int:
         return int(value)
     except ValueError:
         raise Http404("no such import") from None
+
+
+def decimal_mark(request: HttpRequest) -> dict[str, str]:
+    """The upload form's decimal mark for amounts ("auto": told from the file), as an option of
+    `import_page` for importers that read amounts."""
+    from .spreadsheets import DECIMAL_MARKS
+
+    mark = request.POST.get("decimal_mark") or "auto"
+    if mark not in DECIMAL_MARKS:
+        raise ValueError(_("Unknown decimal mark."))
+    return {"decimal_mark": mark}
+
+
+def template_download(content: bytes | str, kind: str, name: str) -> HttpResponse:
+    """An import template as a download (XLSX or CSV)."""
+    types = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    response = HttpResponse(content, content_type=types.get(kind, "text/csv; charset=utf-8"))
+    response["Content-Disposition"] = f'attachment; filename="coopmatrix-{name}-template.{kind}"'
+    return response

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from coopmatrix.core.charts import Bar, Segment, bar_chart
 from coopmatrix.core.errors import InUse, Invalid
-from coopmatrix.core.imports import import_page
+from coopmatrix.core.imports import decimal_mark, import_page, template_download
 from coopmatrix.core.views import RecordDetailView, RecordExportView, RecordListView, record_to_change
 from coopmatrix.exchange.models import IatiTransaction
 from coopmatrix.matrix.models import Programme
@@ -303,26 +303,13 @@ def import_contributions(request: HttpRequest) -> HttpResponse:
         check=importers.check,
         done=reverse("funding:contribution_list"),
         allowed=importers.may_import,
-        options=_decimal_mark,
+        options=decimal_mark,
     )
 
 
-def _decimal_mark(request: HttpRequest) -> dict[str, str]:
-    from coopmatrix.core.spreadsheets import DECIMAL_MARKS
-
-    mark = request.POST.get("decimal_mark") or "auto"
-    if mark not in DECIMAL_MARKS:
-        raise ValueError(_("Unknown decimal mark."))
-    return {"decimal_mark": mark}
-
-
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind == "xlsx":
-        response = HttpResponse(importers.template_xlsx(), content_type=XLSX_TYPE)
-    else:
-        response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="coopmatrix-contributions-template.{kind}"'
-    return response
+    content = importers.template_xlsx() if kind == "xlsx" else importers.template_csv()
+    return template_download(content, kind, "contributions")
 
 
 def _contribution_form(request: HttpRequest, record: Contribution | None) -> HttpResponse:

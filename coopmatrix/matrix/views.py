@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from coopmatrix.core.filters import active_filters
 from coopmatrix.core.history import changes
-from coopmatrix.core.imports import import_page
+from coopmatrix.core.imports import decimal_mark, import_page, template_download
 from coopmatrix.core.paginators import CAP
 from coopmatrix.core.panels import panels
 from coopmatrix.core.querysets import visible_ids
@@ -793,28 +793,15 @@ def import_activities(request: HttpRequest) -> HttpResponse:
         check=importers.preview,
         done=reverse("matrix:activity_list"),
         allowed=importers.may_import,
-        options=_decimal_mark,
+        options=decimal_mark,
     )
-
-
-def _decimal_mark(request: HttpRequest) -> dict[str, str]:
-    from coopmatrix.core.spreadsheets import DECIMAL_MARKS
-
-    mark = request.POST.get("decimal_mark") or "auto"
-    if mark not in DECIMAL_MARKS:
-        raise ValueError(_("Unknown decimal mark."))
-    return {"decimal_mark": mark}
 
 
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     from . import importers
 
-    if kind == "xlsx":
-        response = HttpResponse(importers.template_xlsx(), content_type=XLSX_TYPE)
-    else:
-        response = HttpResponse(importers.template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="coopmatrix-activities-template.{kind}"'
-    return response
+    content = importers.template_xlsx() if kind == "xlsx" else importers.template_csv()
+    return template_download(content, kind, "activities")
 
 
 # Recording on a page. Each view checks the edit rule through `actions` (403 otherwise) and
