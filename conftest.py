@@ -35,20 +35,25 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _grid_counts_follow_records(request):
-    """After every test that wrote to the database, the grid's kept counts still equal a count made
-    from the records: whichever door a test changed an activity through, the counts followed."""
+def _kept_figures_follow_records(request):
+    """After every test that wrote to the database, the grid's kept counts and the funding sums
+    still equal what the records give: whichever door a test changed a record through, they followed."""
     database = _database_fixture(request)
     if database is None:
         yield
         return
     request.getfixturevalue(database)
     yield
+    from coopmatrix.funding import sums
     from coopmatrix.matrix import counts
 
     drift = counts.drift()
     assert not drift, (
         f"grid counts differ from the records ({len(drift)} cells), e.g. {sorted(drift.items())[:3]}"
+    )
+    drift = sums.drift()
+    assert not drift, (
+        f"funding sums differ from the records ({len(drift)} sums), e.g. {sorted(drift.items(), key=str)[:3]}"
     )
 
 

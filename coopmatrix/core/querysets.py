@@ -80,7 +80,7 @@ def _own_q(model: type[models.Model], principal: Principal, as_at: dt.datetime |
     mine = Q()
     if principal.organization_id:
         mine |= Q(owner_id=principal.organization_id)
-    mine |= _belongs_q(model, principal)
+    mine |= belongs_q(model, principal)
     if principal.organization_id or principal.state_id:
         mine |= Q(id__in=_shares(model, principal, as_at))
         allowed |= Q(confidentiality=CONFIDENTIAL) & mine
@@ -96,10 +96,10 @@ def edit_q(model: type[models.Model], principal: Principal) -> Q | None:
     mine = Q(pk__in=[])
     if principal.organization_id:
         mine |= Q(owner_id=principal.organization_id)
-    return mine | _belongs_q(model, principal)
+    return mine | belongs_q(model, principal)
 
 
-def _belongs_q(model: type[models.Model], principal: Principal) -> Q:
+def belongs_q(model: type[models.Model], principal: Principal) -> Q:
     """Records that belong to the principal's State or organization, whoever keeps them."""
     condition = Q(pk__in=[])
     state_field = getattr(model, "visibility_state_field", None)

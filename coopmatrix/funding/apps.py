@@ -39,6 +39,7 @@ class FundingConfig(DomainApp):
         super().ready()
         from coopmatrix.exchange.importers import records_written
 
+        from . import signals  # noqa: F401 - connects the receivers
         from .iati import on_records_written
 
         records_written.connect(on_records_written, dispatch_uid="funding-from-iati")

@@ -181,7 +181,7 @@ def gap_header(view: str, currency: str) -> list[str]:
         return ["programme", "code", "part of", "need", "pledged", "paid", "pledged not yet paid", "missing"]
     if view == "donors":
         return ["donor", "year", "pledged", "paid"]
-    return ["recipient State", "code", "pledged", "paid", "activities"]
+    return ["recipient State", "code", "pledged", "paid", "contributions"]
 
 
 def _figure(value: Any) -> Any:
@@ -212,7 +212,7 @@ def gap_lines(view: str, gap: Any) -> list[list[Any]]:
     if view == "donors":
         return [[str(row.donor), row.year, _figure(row.pledged), _figure(row.paid)] for row in gap.rows]
     lines = [
-        [row.state.name_en, row.state.code, _figure(row.pledged), _figure(row.paid), row.activities]
+        [row.state.name_en, row.state.code, _figure(row.pledged), _figure(row.paid), row.contributions]
         for row in gap.rows
     ]
     lines.append(["paid to programmes and funds, no State named", "", "", _figure(gap.not_attributable), ""])

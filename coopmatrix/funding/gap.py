@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
+from .sums import Plan, kept, plan, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -48,9 +49,10 @@ class _Sums:
         plain = records.filter(currency=base).order_by().values(*keys).annotate(total=Sum("amount"))
         for row in plain:
             _add(sums, tuple(row[k] for k in keys), row["total"])
-        foreign = records.exclude(currency=base).order_by().values(*keys, "currency", "date")
-        for row in foreign.annotate(total=Sum("amount")):
-            _add(sums, tuple(row[k] for k in keys), self.convert(row["total"], row["currency"], row["date"]))
+        # Each contribution at the rate of its date, to the cent (as the kept sums hold them).
+        foreign = records.exclude(currency=base).order_by().values_list(*keys, "currency", "date", "amount")
+        for *key, currency, date, amount in foreign.iterator(chunk_size=5000):
+            _add(sums, tuple(key), self.convert(amount, currency, date))
         return sums
 
     @property
@@ -103,15 +105,24 @@ def visible_contributions(user: Any, as_at: dt.date) -> QuerySet:
     return Contribution.objects.visible_to(user).filter(made_by__lte=as_at)
 
 
+def _merge(into: dict[tuple, Decimal | None], more: dict[tuple, Decimal | None], sign: int = 1) -> None:
+    for key, amount in more.items():
+        _add(into, key, None if amount is None else sign * amount)
+
+
 def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
     """Each programme and project the user may see, with its projects' figures added to its own."""
     from coopmatrix.matrix.models import Programme
 
     sums = _Sums()
-    contributions = visible_contributions(user, as_at).annotate(
-        target=Coalesce(F("programme_id"), F("activity__programme_id"))
-    )
-    given = sums.grouped(contributions.exclude(target=None), ["target", "kind"])
+    found = plan(user, as_at)
+    if found is None:
+        given, to_funds, unpaid = _programme_records(visible_contributions(user, as_at), user, as_at, sums)
+    else:
+        given, to_funds, unpaid = _programme_kept(found, sums)
+        more = _programme_records(found.live, user, as_at, sums)
+        for into, part in zip((given, to_funds, unpaid), more, strict=True):
+            _merge(into, part)
     needs = defaultdict(lambda: ZERO)
     for row in (
         FundingNeed.objects.visible_to(user)
@@ -120,7 +131,6 @@ def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
         .annotate(total=Sum("amount"))
     ):
         _add(needs, (row["programme_id"],), sums.convert(row["total"], row["currency"], as_at))
-    unpaid = _unpaid_pledges(user, as_at, sums, contributions)
     programmes = list(Programme.objects.visible_to(user).order_by("title"))
     children: dict[int | None, list[Any]] = defaultdict(list)
     known = {p.pk for p in programmes}
@@ -134,9 +144,9 @@ def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
             programme,
             depth,
             need=needs[(programme.pk,)],
-            pledged=given[(programme.pk, "pledge")],
-            paid=given[(programme.pk, "payment")],
-            unpaid=unpaid[(programme.pk,)],
+            pledged=given.get((programme.pk, "pledge"), ZERO),
+            paid=given.get((programme.pk, "payment"), ZERO),
+            unpaid=unpaid.get((programme.pk,), ZERO),
         )
         rows.append(row)
         for project in children[programme.pk]:
@@ -148,14 +158,61 @@ def by_programme(user: Any, as_at: dt.date) -> ProgrammeGap:
     for top in children[None]:
         walk(top, 0)
     shown = [row for row in rows if row.has_figures]
-    to_funds = sums.grouped(contributions.filter(target=None).select_related(None), ["fund_id", "kind"])
     from .models import Fund
 
+    to_funds = {key: amount for key, amount in to_funds.items() if amount != ZERO}
     funds = Fund.objects.in_bulk([fund for fund, _kind in to_funds])
     # Given to a fund alone, or to an activity of no programme (fund None): no programme's.
     ordered = sorted(to_funds.items(), key=lambda item: (item[0][0] is None, item[0][0] or 0, item[0][1]))
     unattributed = [(funds.get(fund), kind, amount) for (fund, kind), amount in ordered]
     return ProgrammeGap(as_at, sums.rates.base, shown, unattributed, sums.missing_rates)
+
+
+Parts = tuple[dict[tuple, Any], dict[tuple, Any], dict[tuple, Any]]
+
+
+def _programme_records(contributions: QuerySet, user: Any, as_at: dt.date, sums: _Sums) -> Parts:
+    """From the records: given per (programme, kind), per (fund, kind) to no programme, and what
+    pledges still promise per programme."""
+    contributions = contributions.annotate(target=target_expression())
+    given = sums.grouped(contributions.exclude(target=None), ["target", "kind"])
+    to_funds = sums.grouped(contributions.filter(target=None), ["fund_id", "kind"])
+    return given, to_funds, _unpaid_pledges(user, as_at, sums, contributions)
+
+
+def _programme_kept(found: Plan, sums: _Sums) -> Parts:
+    """From the kept sums, less what was made (or settled) after the date."""
+    given: dict[tuple, Any] = defaultdict(lambda: ZERO)
+    to_funds: dict[tuple, Any] = defaultdict(lambda: ZERO)
+    left: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    rows = kept(found, "programme").values("d1", "d2", "kind", "currency")
+    for row in rows.annotate(amount=Sum("amount"), value=Sum("converted")):
+        target, kind = row["d1"], row["kind"]
+        if kind == "settled":
+            left[(target, row["currency"])] -= row["amount"]
+            continue
+        if kind == "pledge" and target:
+            left[(target, row["currency"])] += row["amount"]
+        if target:
+            _add(given, (target, kind), row["value"])
+        else:
+            _add(to_funds, (row["d2"] or None, kind), row["value"])
+    after = found.after.annotate(target=target_expression())
+    _merge(given, sums.grouped(after.exclude(target=None), ["target", "kind"]), -1)
+    _merge(to_funds, sums.grouped(after.filter(target=None), ["fund_id", "kind"]), -1)
+    pledged_after = after.filter(kind="pledge").exclude(target=None).order_by().values("target", "currency")
+    for row in pledged_after.annotate(total=Sum("amount")):
+        left[(row["target"], row["currency"])] -= row["total"]
+    settled_after = found.settled_after.annotate(target=target_expression("settles__"))
+    for row in (
+        settled_after.exclude(target=None).order_by().values("target", "currency").annotate(t=Sum("amount"))
+    ):
+        left[(row["target"], row["currency"])] += row["t"]
+    unpaid: dict[tuple, Any] = defaultdict(lambda: ZERO)
+    for (target, currency), amount in left.items():
+        if amount > 0:
+            _add(unpaid, (target,), sums.convert(amount, currency, found.as_at))
+    return given, to_funds, unpaid
 
 
 def _unpaid_pledges(user: Any, as_at: dt.date, sums: _Sums, contributions: QuerySet) -> dict[tuple, Any]:
@@ -202,22 +259,37 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
     from coopmatrix.geo.models import State
 
     sums = _Sums()
-    records = visible_contributions(user, as_at).annotate(
-        year=Coalesce(F("fiscal_year"), ExtractYear("date"))
-    )
-    found = sums.grouped(records, ["donor_state_id", "donor_organization_id", "year", "kind"])
+    keys = ["donor_state_id", "donor_organization_id", "year", "kind"]
+
+    def records(contributions: QuerySet) -> dict[tuple, Any]:
+        return sums.grouped(
+            contributions.annotate(year=Coalesce(F("fiscal_year"), ExtractYear("date"))), keys
+        )
+
+    found_plan = plan(user, as_at)
+    if found_plan is None:
+        found = records(visible_contributions(user, as_at))
+    else:
+        found = defaultdict(lambda: ZERO)
+        rows = kept(found_plan, "donor").values("d1", "d2", "d3", "kind").annotate(value=Sum("converted"))
+        for row in rows:
+            _add(found, (row["d1"] or None, row["d2"] or None, row["d3"], row["kind"]), row["value"])
+        _merge(found, records(found_plan.after), -1)
+        _merge(found, records(found_plan.live))
     states = State.objects.in_bulk({k[0] for k in found if k[0]})
     organizations = Organization.objects.in_bulk({k[1] for k in found if k[1]})
     table: dict[tuple, DonorYearRow] = {}
     for (state, organization, year, kind), amount in found.items():
+        if amount == ZERO:
+            continue
         donor = states[state] if state else organizations[organization]
         row = table.setdefault((str(donor), year), DonorYearRow(donor, year, ZERO, ZERO))
         if kind == "pledge":
             row.pledged = amount
         else:
             row.paid = amount
-    rows = [table[key] for key in sorted(table, key=lambda k: (k[0], k[1]))]
-    return DonorGap(as_at, sums.rates.base, rows, sums.missing_rates)
+    rows_out = [table[key] for key in sorted(table, key=lambda k: (k[0], k[1]))]
+    return DonorGap(as_at, sums.rates.base, rows_out, sums.missing_rates)
 
 
 @dataclass
@@ -225,7 +297,8 @@ class StateRow:
     state: Any
     pledged: Decimal | None
     paid: Decimal | None
-    activities: int
+    #: The contributions counted (to the activities reaching the State).
+    contributions: int
 
 
 @dataclass
@@ -243,25 +316,46 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
     to an activity for several States counts in full for each of them (it is not split by a guess),
     so the rows are not to be added up."""
     from coopmatrix.geo.models import State
-    from coopmatrix.matrix.models import Activity
 
     sums = _Sums()
-    visible = visible_contributions(user, as_at)
-    activities = Activity.objects.visible_to(user)
-    to_activities = visible.filter(activity__in=activities)
-    found = sums.grouped(to_activities.annotate(state=F("activity__reach__state")), ["state", "kind"])
-    counts = dict(
-        to_activities.order_by()
-        .values("activity__reach__state")
-        .annotate(n=Count("activity", distinct=True))
-        .values_list("activity__reach__state", "n")
-    )
-    states = State.objects.in_bulk({k[0] for k in found if k[0]})
-    rows = [
-        StateRow(
-            states[pk], found.get((pk, "pledge"), ZERO), found.get((pk, "payment"), ZERO), counts.get(pk, 0)
+    amounts: dict[tuple, Any] = defaultdict(lambda: ZERO)
+    numbers: dict[tuple, int] = defaultdict(int)
+
+    def records(contributions: QuerySet, sign: int = 1) -> None:
+        # State None: given to no activity (a programme, a fund); an activity reaching no State
+        # counts for none.
+        to_activities = contributions.exclude(activity=None).annotate(state=F("activity__reach__state"))
+        given = sums.grouped(to_activities.exclude(state=None), ["state", "kind"])
+        given.update(
+            {(None, k[0]): v for k, v in sums.grouped(contributions.filter(activity=None), ["kind"]).items()}
         )
-        for pk in sorted({k[0] for k in found if k[0]}, key=lambda pk: states[pk].name_en)
+        _merge(amounts, given, sign)
+        for state, kind, n in (
+            to_activities.exclude(state=None).order_by().values_list("state", "kind").annotate(n=Count("id"))
+        ):
+            numbers[(state, kind)] += sign * n
+
+    found = plan(user, as_at)
+    if found is None:
+        records(visible_contributions(user, as_at))
+    else:
+        rows = kept(found, "state").values("d1", "kind").annotate(value=Sum("converted"), number=Sum("n"))
+        for row in rows:
+            _add(amounts, (row["d1"] or None, row["kind"]), row["value"])
+            if row["d1"]:
+                numbers[(row["d1"], row["kind"])] += row["number"]
+        records(found.after, -1)
+        records(found.live)
+    shown = sorted({k[0] for k, n in numbers.items() if k[0] and n})
+    states = State.objects.in_bulk(shown)
+    rows_out = [
+        StateRow(
+            states[pk],
+            amounts.get((pk, "pledge"), ZERO),
+            amounts.get((pk, "payment"), ZERO),
+            numbers[(pk, "pledge")] + numbers[(pk, "payment")],
+        )
+        for pk in sorted(shown, key=lambda pk: states[pk].name_en)
     ]
-    rest = sums.grouped(visible.filter(activity=None, kind="payment"), ["kind"])
-    return StateGap(as_at, sums.rates.base, rows, rest.get(("payment",), ZERO), sums.missing_rates)
+    rest = amounts.get((None, "payment"), ZERO)
+    return StateGap(as_at, sums.rates.base, rows_out, rest, sums.missing_rates)

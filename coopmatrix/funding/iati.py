@@ -23,6 +23,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from . import sums
 from .models import AMOUNT, Contribution, last_day
 
 KINDS = {"1": "payment", "11": "pledge", "2": "pledge", "3": "payment"}
@@ -122,4 +123,5 @@ def _fields(record: Any, transaction: Any, donors: _Donors, done: Counter) -> di
 
 
 def on_records_written(sender: Any, records: list[int], **kwargs: Any) -> None:
-    sync(records)
+    with sums.batch():
+        sync(records)

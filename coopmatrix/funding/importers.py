@@ -16,7 +16,7 @@ from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.spreadsheets import FileRefused
 
-from . import actions
+from . import actions, sums
 from .models import Contribution
 
 COLUMNS = [
@@ -181,12 +181,13 @@ def write(user: Any, preview: Preview) -> None:
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     written: dict[int, Contribution] = {}
-    for cleaned in preview.planned:
-        pledge = cleaned.fields.get("settles")
-        if isinstance(pledge, actions.CleanContribution):
-            # Planned on an earlier row of this file: written by now.
-            cleaned = actions.CleanContribution({**cleaned.fields, "settles": written[id(pledge)]}, [])
-        written[id(cleaned)] = actions.write(user, cleaned)
+    with sums.batch():
+        for cleaned in preview.planned:
+            pledge = cleaned.fields.get("settles")
+            if isinstance(pledge, actions.CleanContribution):
+                # Planned on an earlier row of this file: written by now.
+                cleaned = actions.CleanContribution({**cleaned.fields, "settles": written[id(pledge)]}, [])
+            written[id(cleaned)] = actions.write(user, cleaned)
 
 
 @transaction.atomic

@@ -23,10 +23,10 @@ from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
 #: Amounts to the cent, up to a thousand billion: a Decimal, never a float.
-AMOUNT = {"max_digits": 17, "decimal_places": 2}
+AMOUNT: dict[str, Any] = {"max_digits": 17, "decimal_places": 2}
 
 
-def _precision(verbose: str) -> models.CharField:
+def _precision(verbose: Any) -> models.CharField:
     return models.CharField(verbose, max_length=6, choices=Precision.choices, default=Precision.DAY)
 
 
@@ -294,3 +294,83 @@ class PublishedContribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document}: {self.label} {self.amount} {self.currency}"
+
+
+class FundingSum(models.Model):
+    """A sum of contributions for one line of the funding views, for one audience.
+
+    Derived (kept by `coopmatrix.funding.sums`, never edited), so that the funding gap and
+    Table 1 read a few thousand rows instead of two million contributions. What a row sums is
+    said by `by` and its three dimensions `d1`–`d3` (a programme, a fund, a donor, a State, a
+    fiscal year) and `label` (a source); its audience by the contribution's own level and owner
+    (0 unless confidential) and by the most restrictive level of the records it hangs on
+    (`chain`, with their owner when that is confidential), as `visibility_q` would read them.
+    """
+
+    by = models.CharField(max_length=20)
+    d1 = models.BigIntegerField()
+    d2 = models.BigIntegerField()
+    d3 = models.BigIntegerField()
+    kind = models.CharField(max_length=10)
+    currency = models.CharField(max_length=3)
+    label = models.TextField()
+    confidentiality = models.CharField(max_length=12)
+    owner_id = models.BigIntegerField()
+    chain = models.CharField(max_length=12)
+    chain_owner_id = models.BigIntegerField()
+    #: In the contribution's own currency (one currency per row where `currency` is given).
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=0)
+    #: In the reporting currency, each contribution at the rate of its date; those with no rate
+    #: are left out of it and counted in `unconverted`.
+    converted = models.DecimalField(max_digits=24, decimal_places=2, default=0)
+    n = models.IntegerField(default=0)
+    unconverted = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "by",
+                    "owner_id",
+                    "chain_owner_id",
+                    "d1",
+                    "d2",
+                    "d3",
+                    "kind",
+                    "currency",
+                    "label",
+                    "confidentiality",
+                    "chain",
+                ],
+                name="unique_funding_sum",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.by} {self.d1}/{self.d2}/{self.d3} {self.kind}: {self.converted}"
+
+
+class CountedContribution(models.Model):
+    """What a contribution last added to the kept sums, so that any change is summed as a difference;
+    and whether it is summed at all (`kept`: False when its audience cannot be said by one owner,
+    or when it belongs to a pledge paid beyond its amount; the funding views then read it from
+    the records). Kept beside the contribution: its history should not record it."""
+
+    contribution = models.OneToOneField(
+        Contribution,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="counted",
+    )
+    kept = models.BooleanField(default=True)
+    chain = models.CharField(max_length=12)
+    chain_owner_id = models.BigIntegerField(default=0)
+    made_by = models.DateField(db_index=True)
+    #: A payment settling a pledge lessens what the pledge still promises from this day, the
+    #: later of the two dates.
+    settles_from = models.DateField(null=True, db_index=True)
+    counted_as = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"contribution {self.contribution_id} counted"

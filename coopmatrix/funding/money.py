@@ -8,6 +8,7 @@ date. It never falls back to 1.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -62,14 +63,12 @@ class Rates:
     def rate(self, currency: str, date: dt.date) -> Decimal:
         if currency == self.base:
             return Decimal(1)
-        found = None
-        for since, rate in self._by_currency.get(currency, ()):
-            if since > date:
-                break
-            found = (since, rate)
-        if found is None or date - found[0] > self.valid:
+        kept = self._by_currency.get(currency, [])
+        # The last rate dated on or before `date` (the list is in date order).
+        at = bisect.bisect_right(kept, date, key=lambda item: item[0])
+        if at == 0 or date - kept[at - 1][0] > self.valid:
             raise MissingRate(currency, self.base, date)
-        return found[1]
+        return kept[at - 1][1]
 
     def convert(self, amount: Decimal, currency: str, date: dt.date) -> Decimal:
         """`amount` in the base currency, to the cent (banker's rounding, as accounts do)."""

@@ -11,6 +11,7 @@ total is given without it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,8 +21,10 @@ from django.utils.translation import gettext as _
 
 from .models import Fund, PublishedContribution
 from .money import MissingRate, Rates
+from .sums import Plan, kept, plan
 
 RECIPIENT_KINDS = ("fund", "programme", "activity")
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -74,7 +77,10 @@ def given_to(contributions: QuerySet, target: Recipient) -> QuerySet:
     if target.kind == "activity":
         return contributions.filter(activity=target.record)
     programmes = programme_and_projects(target.record)
-    return contributions.filter(Q(programme_id__in=programmes) | Q(activity__programme_id__in=programmes))
+    # Counted for its own programme, else for its activity's (as the funding gap counts it).
+    return contributions.filter(
+        Q(programme_id__in=programmes) | Q(programme=None, activity__programme_id__in=programmes)
+    )
 
 
 @dataclass
@@ -82,8 +88,13 @@ class Row:
     donor: Any
     amount: Decimal = Decimal(0)
     contributions: int = 0
-    currencies: set[str] = field(default_factory=set)
+    #: How many contributions were given in each currency.
+    in_currency: Counter[str] = field(default_factory=Counter)
     published: PublishedContribution | None = None
+
+    @property
+    def currencies(self) -> set[str]:
+        return {currency for currency, n in self.in_currency.items() if n}
 
     @property
     def difference(self) -> Decimal | None:
@@ -130,44 +141,101 @@ def table1(
     visible: QuerySet, target: Recipient, as_at: dt.date, kind: str = "payment", user: Any = None
 ) -> Table1:
     """Table 1 for `target` as at `as_at`, from the contributions in `visible` (already narrowed
-    by the visibility rule), of `kind` (payment: what was paid; pledge: what was pledged)."""
-    rates = Rates()
-    records = given_to(visible, target).filter(kind=kind, made_by__lte=as_at)
-    groups = records.values("donor_state_id", "donor_organization_id", "currency", "date", "date_precision")
-    rows: dict[tuple[str, int], Row] = {}
-    missing: dict[tuple[str, dt.date], MissingRate] = {}
-    period = 0
-    for group in groups.annotate(total=Sum("amount"), n=Count("id")):
-        state, organization = group["donor_state_id"], group["donor_organization_id"]
-        row = rows.setdefault(("state", state) if state else ("org", organization), Row(donor=None))
-        row.contributions += group["n"]
-        row.currencies.add(group["currency"])
-        period += group["n"] if group["date_precision"] == "period" else 0
-        try:
-            row.amount += rates.convert(group["total"], group["currency"], group["date"])
-        except MissingRate as exc:
-            missing.setdefault((exc.currency, exc.date), exc)
+    by the visibility rule for `user`), of `kind` (payment: what was paid; pledge: what was
+    pledged). A fund's and a programme's are read from the kept sums where they answer
+    (`sums.py`), with the same result."""
+    tally = _Tally()
+    found = plan(user, as_at) if target.kind != "activity" else None
+    if found is None:
+        tally.records(given_to(visible, target).filter(kind=kind, made_by__lte=as_at))
+    else:
+        tally.kept(found, target, kind)
+        tally.records(given_to(found.after, target).filter(kind=kind), -1)
+        tally.records(given_to(found.live, target).filter(kind=kind))
+    rows = {key: row for key, row in tally.rows.items() if row.contributions}
     _name_donors(rows)
     published = _published(target, user)
     by_state = {p.donor_state_id: p for p in published if p.donor_state_id and not p.is_total}
     for (kind_of, pk), row in rows.items():
         row.published = by_state.get(pk) if kind_of == "state" and kind == "payment" else None
     ordered = sorted(rows.values(), key=lambda r: (-r.amount, r.label))
-    sources = {row["source"]: row["n"] for row in records.order_by().values("source").annotate(n=Count("id"))}
     total = next((p for p in published if p.is_total), None) if kind == "payment" else None
     table = Table1(
         target,
         as_at,
         kind,
-        rates.base,
+        tally.rates.base,
         ordered,
-        sorted(missing.values(), key=lambda m: (m.currency, m.date)),
+        sorted(tally.missing.values(), key=lambda m: (m.currency, m.date)),
         total,
-        sorted(sources.items()),
-        period,
+        sorted((source, n) for source, n in tally.sources.items() if n),
+        tally.period,
     )
     table._published = [p for p in published if not p.is_total] if kind == "payment" else []
     return table
+
+
+class _Tally:
+    """Table 1's figures per donor, added up from the kept sums and from records."""
+
+    def __init__(self) -> None:
+        self.rates = Rates()
+        self.rows: dict[tuple[str, int], Row] = {}
+        self.missing: dict[tuple[str, dt.date], MissingRate] = {}
+        self.sources: Counter[str] = Counter()
+        self.period = 0
+
+    def row(self, state: int | None, organization: int | None) -> Row:
+        return self.rows.setdefault(
+            ("state", state) if state else ("org", organization or 0), Row(donor=None)
+        )
+
+    def records(self, records: QuerySet, sign: int = 1) -> None:
+        base = self.rates.base
+        donors = ("donor_state_id", "donor_organization_id", "currency")
+        plain = (
+            records.filter(currency=base)
+            .order_by()
+            .values_list(*donors)
+            .annotate(t=Sum("amount"), n=Count("id"))
+        )
+        for state, organization, currency, total, n in plain:
+            row = self.row(state, organization)
+            row.amount += sign * total
+            row.contributions += sign * n
+            row.in_currency[currency] += sign * n
+        # Each contribution in another currency at the rate of its date, to the cent.
+        foreign = records.exclude(currency=base).order_by().values_list(*donors, "date", "amount")
+        for state, organization, currency, date, amount in foreign.iterator(chunk_size=5000):
+            row = self.row(state, organization)
+            row.contributions += sign
+            row.in_currency[currency] += sign
+            try:
+                row.amount += sign * self.rates.convert(amount, currency, date)
+            except MissingRate as exc:
+                self.missing.setdefault((exc.currency, exc.date), exc)
+        for source, precision, n in (
+            records.order_by().values_list("source", "date_precision").annotate(n=Count("id"))
+        ):
+            self.sources[source] += sign * n
+            self.period += sign * n if precision == "period" else 0
+
+    def kept(self, found: Plan, target: Recipient, kind: str) -> None:
+        if target.kind == "fund":
+            by, where = "fund", {"d1": target.record.pk}
+        else:
+            by, where = "programme", {"d1__in": programme_and_projects(target.record)}
+        donors = kept(found, f"{by}_donor", kind=kind, **where).values_list("d2", "d3", "currency")
+        for state, organization, currency, total, n in donors.annotate(t=Sum("converted"), number=Sum("n")):
+            row = self.row(state or None, organization or None)
+            # SQLite sums decimals as floats: back to cents.
+            row.amount = (row.amount + total).quantize(CENT)
+            row.contributions += n
+            row.in_currency[currency] += n
+        sources = kept(found, f"{by}_source", kind=kind, **where).values_list("label", "d2")
+        for source, period, n in sources.annotate(number=Sum("n")):
+            self.sources[source] += n
+            self.period += n if period else 0
 
 
 def _name_donors(rows: dict[tuple[str, int], Row]) -> None:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
+from django.dispatch import Signal
 
 from coopmatrix.core.querysets import CONFIDENTIAL
 
@@ -39,6 +40,10 @@ CHUNK = 2000
 Key = tuple[str, int, str, int, str, str, str, int]
 
 _pending = threading.local()
+
+#: Sent after the counts of some activities were refreshed (`activity_ids`): whatever else is
+#: derived from an activity (the funding sums) follows it from here, whichever door changed it.
+activities_refreshed = Signal()
 
 
 class _Models:
@@ -144,6 +149,8 @@ def refresh(activity_ids: Iterable[int], registry: Any = None) -> None:
                 unique_fields=["activity_id"],
                 update_fields=["counted_as"],
             )
+        if registry is None:
+            activities_refreshed.send(sender=None, activity_ids=chunk)
 
 
 def _add(delta: Counter[Key], models: _Models) -> None:

@@ -22,6 +22,7 @@ from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix.models import Activity, Programme
 
+from ... import sums
 from ...models import Contribution, ExchangeRate, Fund, FundingNeed, last_day
 
 SOURCE = "synthetic, for benchmarks only"
@@ -60,6 +61,17 @@ class Command(BaseCommand):
             done = min(first + BATCH, wanted)
             rate = (done - existing) / max(time.monotonic() - started, 0.001)
             self.stderr.write(f"\r{done}/{wanted} contributions ({rate:,.0f}/s)", ending="")
+        self.stderr.write("")
+        # Written by COPY, past the signals: summed for the funding views here, as any import is.
+        new = (
+            Contribution.objects.filter(source=SOURCE).order_by("pk").values_list("pk", flat=True)[existing:]
+        )
+        ids = list(new)
+        for start in range(0, len(ids), sums.CHUNK):
+            sums.refresh(ids[start : start + sums.CHUNK])
+            self.stderr.write(
+                f"\r{min(start + sums.CHUNK, len(ids))}/{len(ids)} contributions summed", ending=""
+            )
         self.stderr.write("")
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
