@@ -7,7 +7,13 @@ import datetime as dt
 
 from benchmarks.harness import Workload
 
-AS_AT = dt.date(2026, 6, 30)
+#: The synthetic contributions are dated up to the end of 2026: as at its last day, every one
+#: counts (the view of "today" in a database whose records are all in the past).
+AS_AT = dt.date(2026, 12, 31)
+#: Half a year back: some 38,000 contributions were made after it.
+PAST = dt.date(2026, 6, 30)
+#: Ten years back: most were made after it; the figures are read from the records made by then.
+LONG_AGO = dt.date(2016, 6, 30)
 
 
 def workloads() -> list[Workload]:
@@ -17,6 +23,7 @@ def workloads() -> list[Workload]:
     from coopmatrix.funding import gap
     from coopmatrix.funding.models import Contribution, Fund
     from coopmatrix.funding.table1 import Recipient, table1
+    from coopmatrix.matrix.models import Programme
 
     editor, _org = _editor()
     client = Client()
@@ -24,6 +31,7 @@ def workloads() -> list[Workload]:
     size = f"{Contribution.objects.count():,} contributions"
     fund = Fund.objects.filter(code="synthetic-fund-1").first()
     visible = Contribution.objects.visible_to(None)
+    programme = Programme.objects.filter(code__startswith="synthetic-", parent=None).order_by("pk").first()
     return [
         Workload(
             "funding gap per programme, the public",
@@ -66,5 +74,28 @@ def workloads() -> list[Workload]:
             lambda: table1(visible, Recipient("fund", fund), AS_AT),
             target_ms=100,
             repeat=7,
+        ),
+        Workload(
+            "Table 1 of a synthetic programme and its projects, an editor",
+            size,
+            lambda: table1(
+                Contribution.objects.visible_to(editor), Recipient("programme", programme), AS_AT, user=editor
+            ),
+            target_ms=100,
+            repeat=7,
+        ),
+        Workload(
+            f"funding gap per programme as at {PAST}, the public",
+            size,
+            lambda: gap.by_programme(None, PAST),
+            target_ms=100,
+            repeat=3,
+        ),
+        Workload(
+            f"funding gap per programme as at {LONG_AGO}, the public",
+            size,
+            lambda: gap.by_programme(None, LONG_AGO),
+            target_ms=100,
+            repeat=3,
         ),
     ]

@@ -345,6 +345,10 @@ class FundingSum(models.Model):
                 name="unique_funding_sum",
             )
         ]
+        # "Is any rate missing?" is asked before every figure.
+        indexes = [
+            models.Index(fields=["by"], condition=Q(unconverted__gt=0), name="funding_sum_unconverted"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.by} {self.d1}/{self.d2}/{self.d3} {self.kind}: {self.converted}"
@@ -371,6 +375,12 @@ class CountedContribution(models.Model):
     #: later of the two dates.
     settles_from = models.DateField(null=True, db_index=True)
     counted_as = models.JSONField(default=dict)
+
+    class Meta:
+        # The few not summed are read from the records for every figure.
+        indexes = [
+            models.Index(fields=["kept"], condition=Q(kept=False), name="counted_contribution_not_kept")
+        ]
 
     def __str__(self) -> str:
         return f"contribution {self.contribution_id} counted"

@@ -203,3 +203,15 @@ def test_rebuild_gives_the_same_sums(cast, many_ways):
     before = sorted(FundingSum.objects.exclude(n=0).values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS))
     assert sums.rebuild() == Contribution.objects.count()
     assert sorted(FundingSum.objects.exclude(n=0).values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS)) == before
+
+
+def test_sums_in_another_reporting_currency_are_not_read(cast, many_ways, settings):
+    assert sums.plan(None, dt.date(2026, 1, 1)) is not None
+    settings.COOPMATRIX_REPORTING_CURRENCY = "EUR"
+    # Summed in US dollars: the figures come from the records until the sums are made again.
+    assert sums.plan(None, dt.date(2026, 1, 1)) is None
+    sums.rebuild()
+    assert sums.plan(None, dt.date(2026, 1, 1)) is None  # no rate into euros: named from the records
+    assert {m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates} == {"USD"}
+    settings.COOPMATRIX_REPORTING_CURRENCY = "USD"
+    sums.rebuild()
