@@ -87,6 +87,14 @@ def _own_q(model: type[models.Model], principal: Principal, as_at: dt.datetime |
     return allowed
 
 
+def own_visibility_q(model: type[models.Model], principal: Principal) -> Q:
+    """The rule's condition on a record's own level alone; what it hangs on
+    (`visibility_requires`) is to be asked apart, record by record."""
+    if principal.sees_everything or not _is_confidential_model(model):
+        return Q()
+    return _own_q(model, principal, None)
+
+
 def edit_q(model: type[models.Model], principal: Principal) -> Q | None:
     """The condition a record meets when `principal` may change it; None: nothing."""
     if principal.sees_everything:

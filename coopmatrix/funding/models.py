@@ -329,18 +329,19 @@ class FundingSum(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
+                # In the order a view asks: one view, an audience, then its lines.
                 fields=[
                     "by",
                     "owner_id",
                     "chain_owner_id",
+                    "confidentiality",
+                    "chain",
                     "d1",
                     "d2",
                     "d3",
                     "kind",
                     "currency",
                     "label",
-                    "confidentiality",
-                    "chain",
                 ],
                 name="unique_funding_sum",
             )

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(condition=models.Q(('unconverted__gt', 0)), fields=['by'], name='funding_sum_unconverted')],
-                'constraints': [models.UniqueConstraint(fields=('by', 'owner_id', 'chain_owner_id', 'd1', 'd2', 'd3', 'kind', 'currency', 'label', 'confidentiality', 'chain'), name='unique_funding_sum')],
+                'constraints': [models.UniqueConstraint(fields=('by', 'owner_id', 'chain_owner_id', 'confidentiality', 'chain', 'd1', 'd2', 'd3', 'kind', 'currency', 'label'), name='unique_funding_sum')],
             },
         ),
     ]
