@@ -27,9 +27,7 @@ test).
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -38,6 +36,7 @@ from django.db import connection, models, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.querysets import (
     CONFIDENTIAL,
     PUBLIC,
@@ -75,8 +74,6 @@ ZERO = Decimal("0.00")
 
 Key = tuple[Any, ...]
 Value = tuple[Decimal, Decimal, int, int]
-
-_pending = threading.local()
 
 
 # -- What a contribution adds ------------------------------------------------------------------
@@ -384,31 +381,11 @@ def _add(delta: dict[Key, Value]) -> None:
             )
 
 
-def changed(contribution_ids: Iterable[int]) -> None:
-    """Contributions changed: refresh their sums now, or at the end of the current batch."""
-    ids = [pk for pk in contribution_ids if pk is not None]
-    held = getattr(_pending, "ids", None)
-    if held is None:
-        if ids:
-            refresh(ids)
-    else:
-        held.update(ids)
-
-
-@contextmanager
-def batch() -> Iterator[None]:
-    """Refresh the contributions changed inside once, at the end (nested batches join the outer)."""
-    if getattr(_pending, "ids", None) is not None:
-        yield
-        return
-    _pending.ids = set()
-    try:
-        yield
-        ids = _pending.ids
-    finally:
-        _pending.ids = None
-    if ids:
-        refresh(ids)
+#: `changed(ids)`: contributions changed, their sums refreshed now or at the end of the current
+#: `batch()`.
+_held = Deferred(lambda ids: refresh(ids))
+changed = _held.changed
+batch = _held.batch
 
 
 def rebuild(progress: Any = None) -> int:

@@ -15,15 +15,14 @@ every test).
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
 from django.dispatch import Signal
 
+from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.querysets import CONFIDENTIAL
 
 ROWS_BY = ("state", "subregion", "region")
@@ -38,8 +37,6 @@ KEY_FIELDS = ("rows_by", "row_id", "cols_by", "col_id", "status", "modality", "c
 CHUNK = 2000
 
 Key = tuple[str, int, str, int, str, str, str, int]
-
-_pending = threading.local()
 
 #: Sent after the counts of some activities were refreshed (`activity_ids`): whatever else is
 #: derived from an activity (the funding sums) follows it from here, whichever door changed it.
@@ -184,29 +181,11 @@ def _add(delta: Counter[Key], models: _Models) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {upsert}", rows)
 
 
-def changed(activity_ids: Iterable[int]) -> None:
-    """An activity changed: refresh its counts now, or at the end of the current batch."""
-    ids = [pk for pk in activity_ids if pk is not None]
-    held = getattr(_pending, "ids", None)
-    if held is None:
-        refresh(ids)
-    else:
-        held.update(ids)
-
-
-@contextmanager
-def batch() -> Iterator[None]:
-    """Refresh the activities changed inside once, at the end (nested batches join the outer one)."""
-    if getattr(_pending, "ids", None) is not None:
-        yield
-        return
-    _pending.ids = set()
-    try:
-        yield
-        ids = _pending.ids
-    finally:
-        _pending.ids = None
-    refresh(ids)
+#: `changed(ids)`: activities changed, their counts refreshed now or at the end of the current
+#: `batch()`.
+_held = Deferred(lambda ids: refresh(ids))
+changed = _held.changed
+batch = _held.batch
 
 
 def rebuild(registry: Any = None) -> int:
