@@ -27,15 +27,19 @@ test).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from coopmatrix.core import public_cache
 from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.querysets import (
     CONFIDENTIAL,
@@ -94,7 +98,7 @@ def describe(contribution_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     extra = set(members.values_list("pk", flat=True)) - set(rows)
     rows.update(_rows(extra))
     chains = _chains(list(rows.values()))
-    states = _states({r["activity_id"] for r in rows.values() if r["activity_id"]})
+    states = states_of({r["activity_id"] for r in rows.values() if r["activity_id"]})
     rates = Rates()
     audience: dict[int, tuple | None] = {}
     for pk, row in rows.items():
@@ -188,7 +192,7 @@ def target_expression(prefix: str = "") -> Any:
     return Coalesce(F(f"{prefix}programme_id"), F(f"{prefix}activity__programme_id"))
 
 
-def _states(activity_ids: set[int]) -> dict[int, set[int]]:
+def states_of(activity_ids: set[int]) -> dict[int, set[int]]:
     from coopmatrix.matrix.models import ActivityReach
 
     found: dict[int, set[int]] = {}
@@ -432,17 +436,23 @@ def drift() -> dict[Key, tuple[Value, Value]]:
 
 def audience_q(principal: Principal) -> Q:
     """The kept sums of contributions the visibility rule lets the principal read, as the owner
-    of what is confidential (what is seen otherwise is in `Plan.live`)."""
+    of what is confidential (what is seen otherwise is in `Plan.live`).
+
+    Written as one exact audience per branch (a level and owner of its own, a level and owner of
+    what it hangs on): each branch is a range of the sums' index. As a condition on each column
+    apart, PostgreSQL read every sum of every view to find an editor's."""
     if principal.sees_everything:
         return Q()
-    if not principal.authenticated:
-        return Q(confidentiality=PUBLIC, owner_id=0, chain=PUBLIC, chain_owner_id=0)
-    own = Q(confidentiality__in=[PUBLIC, RESTRICTED], owner_id=0)
-    chain = Q(chain__in=[PUBLIC, RESTRICTED], chain_owner_id=0)
-    if principal.organization_id:
-        own |= Q(confidentiality=CONFIDENTIAL, owner_id=principal.organization_id)
-        chain |= Q(chain=CONFIDENTIAL, chain_owner_id=principal.organization_id)
-    return own & chain
+    levels = [(PUBLIC, 0)]
+    if principal.authenticated:
+        levels.append((RESTRICTED, 0))
+        if principal.organization_id:
+            levels.append((CONFIDENTIAL, principal.organization_id))
+    found = Q(pk__in=[])
+    for level, owner in levels:
+        for chain, chain_owner in levels:
+            found |= Q(confidentiality=level, owner_id=owner, chain=chain, chain_owner_id=chain_owner)
+    return found
 
 
 def _summed_q(principal: Principal) -> Q:
@@ -540,36 +550,76 @@ class Plan:
     after: QuerySet
     settled_after: QuerySet
     live: QuerySet
+    live_ids: list[int]
+    #: How many summed contributions were made or settle after the date (`after` is then not
+    #: empty); 0 for figures as at today.
+    later: int
 
 
 def plan(user: Any, as_at: dt.date) -> Plan | None:
     """The kept sums' plan, or None when the figures are better read from the records: most
     contributions were made after the date, some have no rate (to be named), or the sums are in
     another reporting currency than the one set."""
-    if FundingSum.objects.filter(unconverted__gt=0).exists():
-        return None
-    if FundingSum.objects.filter(by="base", n__gt=0).exclude(label=Rates().base).exists():
-        return None  # summed in another reporting currency: until `rebuild_funding_sums`
-    later = Q(made_by__gt=as_at) | Q(settles_from__gt=as_at)
-    if CountedContribution.objects.filter(later)[: AFTER_LIMIT + 1].count() > AFTER_LIMIT:
-        return None
     principal = principal_for(user)
+    decided = _decided(principal, as_at)
+    if decided is None:
+        return None
+    live_ids, later = decided
     summed = Contribution.objects.filter(_summed_q(principal))
-    candidates = (
-        Contribution.objects.filter(pk__in=_live_ids(principal), made_by__lte=as_at)
-        .filter(~_summed_q(principal))
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    live = Contribution.objects.filter(pk__in=sorted(_visible_among(principal, list(candidates))))
     return Plan(
         principal,
         as_at,
         audience_q(principal),
         summed.filter(made_by__gt=as_at),
         summed.filter(counted__settles_from__gt=as_at, kind=Contribution.Kind.PAYMENT).exclude(settles=None),
-        live,
+        Contribution.objects.filter(pk__in=live_ids),
+        live_ids,
+        later,
     )
+
+
+_MISSING = object()
+#: Moves when what `_decide` returns changes shape: a cache kept across an upgrade is not misread.
+PLAN_FORMAT = 2
+
+
+def _decided(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | None:
+    """`_decide`, kept in the shared cache under the data generation (core.public_cache): what a
+    principal sees otherwise than as an owner changes only with the data, and finding it takes
+    some twenty queries (most of an editor's figures). A committed write anywhere moves the
+    generation, so no answer outlives the data it was made from; inside a transaction (a write
+    not yet committed, the test suite) nothing is kept or read."""
+    generation = None if connection.in_atomic_block else public_cache.generation()
+    if generation is None or not settings.PUBLIC_CACHE_SECONDS:
+        return _decide(principal, as_at)
+    # The principal whole (frozen): what the visibility rule reads of a user, not who they are.
+    who = hashlib.sha256(repr(principal).encode()).hexdigest()[:32]
+    key = f"funding-plan:{PLAN_FORMAT}:{generation}:{Rates().base}:{as_at.isoformat()}:{who}"
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = _decide(principal, as_at)
+        cache.set(key, found, settings.PUBLIC_CACHE_SECONDS)
+    return cast(tuple[list[int], int] | None, found)
+
+
+def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | None:
+    """None to read the figures from the records; else the contributions the principal sees and
+    the kept sums leave out for them (`Plan.live`), and how many summed ones came later."""
+    if FundingSum.objects.filter(unconverted__gt=0).exists():
+        return None
+    if FundingSum.objects.filter(by="base", n__gt=0).exclude(label=Rates().base).exists():
+        return None  # summed in another reporting currency: until `rebuild_funding_sums`
+    later = Q(made_by__gt=as_at) | Q(settles_from__gt=as_at)
+    after = CountedContribution.objects.filter(later)[: AFTER_LIMIT + 1].count()
+    if after > AFTER_LIMIT:
+        return None
+    candidates = (
+        Contribution.objects.filter(pk__in=_live_ids(principal), made_by__lte=as_at)
+        .filter(~_summed_q(principal))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    return sorted(_visible_among(principal, list(candidates))), after
 
 
 def kept(plan: Plan, by: str, **filters: Any) -> QuerySet:

@@ -150,8 +150,10 @@ def table1(
         tally.records(given_to(visible, target).filter(kind=kind, made_by__lte=as_at))
     else:
         tally.kept(found, target, kind)
-        tally.records(given_to(found.after, target).filter(kind=kind), -1)
-        tally.records(given_to(found.live, target).filter(kind=kind))
+        if found.later:
+            tally.records(given_to(found.after, target).filter(kind=kind), -1)
+        if found.live_ids:
+            tally.records(given_to(found.live, target).filter(kind=kind))
     rows = {key: row for key, row in tally.rows.items() if row.contributions}
     _name_donors(rows)
     published = _published(target, user)

@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -232,12 +233,30 @@ GAP_COMPUTE = {
 }
 
 
-def _gap_chart(found: Any) -> Any:
-    """Need against funded: each programme with a need, as paid, still pledged and missing."""
+#: Rows of the funding gap on one page (a programme counts once, with its projects).
+GAP_PAGE_SIZE = 25
+
+
+def _gap_page(request: HttpRequest, view: str, rows: list[Any]) -> tuple[Any, list[Any]]:
+    """One page of the view's rows; a programme's projects stay on its page. The exports give
+    every row: a page of thousands of rows (and as many bars) is read by nobody and drawn slowly."""
+    units: list[list[Any]] = []
+    for row in rows:
+        if view == "programmes" and units and row.depth:
+            units[-1].append(row)
+        else:
+            units.append([row])
+    page = Paginator(units, GAP_PAGE_SIZE).get_page(request.GET.get("page"))
+    return page, [row for unit in page.object_list for row in unit]
+
+
+def _gap_chart(found: Any, rows: list[Any]) -> Any:
+    """Need against funded: each programme of the page with a need, as paid, still pledged and
+    missing."""
     from django.urls import reverse
 
     bars = []
-    for row in found.rows:
+    for row in rows:
         if not row.need or row.missing is None:
             continue
         url = f"{reverse('funding:contribution_list')}?programme={row.programme.code}"
@@ -282,10 +301,14 @@ def funding_gap(request: HttpRequest) -> HttpResponse:
     else:
         query = request.GET.copy()
         query.pop("format", None)
+        query.pop("page", None)
+        page, rows = _gap_page(request, view, found.rows)
         context.update(
             query=query.urlencode(),
+            page=page,
+            rows=rows,
             cover=exporters.gap_describe(view, found),
-            chart=_gap_chart(found) if view == "programmes" else None,
+            chart=_gap_chart(found, rows) if view == "programmes" else None,
         )
         return render(request, "funding/gap.html", context)
     response["Content-Disposition"] = f'attachment; filename="funding-gap-{view}-{as_at.isoformat()}.{fmt}"'

@@ -159,3 +159,31 @@ def test_a_gift_to_an_activity_of_no_programme_is_listed_apart(client, cast, ref
     rows = _rows(client)
     assert rows["activities of no programme: payments not given to a programme"][5] == "700.00"
     assert "activities of no programme" in client.get("/funding/gap/").content.decode()
+
+
+def test_a_long_gap_is_given_a_page_at_a_time_with_each_programme_whole(client, reference, monkeypatch):
+    from coopmatrix.funding import views
+
+    # Two programmes on show: the seed's (with its two phases, as projects) and one made here.
+    gpat = Programme.objects.get(code="gpat")
+    other = Programme.objects.create(
+        code="test-programme", title="Zonal programme (made for tests)", organization=gpat.organization
+    )
+    _gift("payment", "500", programme=other)
+    monkeypatch.setattr(views, "GAP_PAGE_SIZE", 1)
+    first = client.get("/funding/gap/?as_at=2026-01-01").content.decode()
+    shown = [
+        code
+        for code in ("gpat", "legal-regime-1", "legal-regime-2", "test-programme")
+        if f'data-programme="{code}"' in first
+    ]
+    assert shown == ["gpat", "legal-regime-1", "legal-regime-2"]
+    assert "Page 1 of 2" in first and 'rel="next" href="?as_at=2026-01-01&amp;page=2"' in first
+    second = client.get("/funding/gap/?as_at=2026-01-01&page=2").content.decode()
+    assert 'data-programme="test-programme"' in second and 'data-programme="gpat"' not in second
+    assert 'rel="prev"' in second
+    # The chart draws the page's programmes; the export, every one.
+    assert 'data-bar="Global Programme against Terrorism/paid"' in first
+    assert 'data-bar="Global Programme against Terrorism/paid"' not in second
+    exported = client.get("/funding/gap/?as_at=2026-01-01&page=2&format=csv").content.decode()
+    assert "gpat" in exported and "test-programme" in exported

@@ -215,3 +215,27 @@ def test_sums_in_another_reporting_currency_are_not_read(cast, many_ways, settin
     assert {m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates} == {"USD"}
     settings.COOPMATRIX_REPORTING_CURRENCY = "USD"
     sums.rebuild()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_an_editor_sees_otherwise_is_kept_until_the_next_write(cast, reference):
+    """The contributions a user sees otherwise than as an owner are kept between requests (finding
+    them takes a score of queries) and forgotten at the first committed write."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    editor = cast.user("editor_b")
+    as_at = dt.date(2026, 1, 1)
+    gift = _gift(amount="3000", confidentiality="confidential", owner=cast.org_a)
+
+    def paid():
+        with CaptureQueriesContext(connection) as queries:
+            rows = gap.by_programme(editor, as_at).rows
+        return next(r.paid for r in rows if r.programme.code == "legal-regime-1"), len(queries)
+
+    before, first = paid()
+    again, second = paid()
+    assert again == before and second < first
+    share(gift, organization=cast.org_b)
+    after, _ = paid()
+    assert after == before + Decimal("3000")
