@@ -64,60 +64,133 @@ def _joined(values: Iterable[str]) -> str:
     return "; ".join(values)
 
 
+#: The activity's own columns, read as values (HXL tag → field).
+FIELDS = {
+    "#activity+code": "external_id",
+    "#activity+name": "title",
+    "#description": "description",
+    "#activity+type+code": "modality",
+    "#status+code": "status",
+    "#currency": "currency",
+    "#meta+confidentiality": "confidentiality",
+    "#meta+source": "source",
+}
+ROLE_TAGS = {
+    role: f"#org+{'impl' if role == 'implementing' else 'funder' if role == 'funding' else role}"
+    for role in ROLES
+}
+#: Activities read at a time, each with its organizations, areas, States and regions.
+CHUNK = 2000
+
+
 def export(activities_qs: Any, organizations: set[int]) -> Iterator[str]:
-    """The CSV, line by line: the header, the hashtag row, one row per activity. Providers the
-    reader may not see are not named."""
+    """The CSV, a chunk of rows at a time: the header, the hashtag row, one row per activity.
+    Providers the reader may not see are not named.
+
+    Read as values, with each chunk's links in one query per kind and the few States, regions,
+    areas and organizations they name looked up once: building a model instance for each
+    activity and each of its links took most of the time (some 1,400 activities a second)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(cells: list[str]) -> str:
+    def flushed() -> str:
+        text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
+        return text
 
-    yield "\ufeff" + line([header for header, _tag, _c in COLUMNS])
-    yield line([tag for _h, tag, _c in COLUMNS])
-    records = activities_qs.order_by("pk").prefetch_related(
-        "provider_roles__organization", "thematic_areas", "recipient_states", "recipient_regions"
+    writer.writerow([header for header, _tag, _c in COLUMNS])
+    writer.writerow([tag for _h, tag, _c in COLUMNS])
+    yield "\ufeff" + flushed()
+    names = _Names()
+    dates = [(tag, name, f"{name}_precision") for _h, tag, name in COLUMNS if name in Activity.DATE_FIELDS]
+    fields = ["pk", *FIELDS.values(), "budget", *(d[1] for d in dates), *(d[2] for d in dates)]
+    chunk: list[dict[str, Any]] = []
+    for values in activities_qs.order_by("pk").values(*fields).iterator(chunk_size=CHUNK):
+        chunk.append(values)
+        if len(chunk) == CHUNK:
+            _write_chunk(writer, chunk, organizations, names, dates)
+            chunk = []
+            yield flushed()
+    if chunk:
+        _write_chunk(writer, chunk, organizations, names, dates)
+        yield flushed()
+
+
+class _Names:
+    """What a row names of a State, region, area or organization, read once per export."""
+
+    def __init__(self) -> None:
+        from coopmatrix.geo.models import State
+
+        self.states = {
+            pk: (code, name) for pk, code, name in State.objects.values_list("pk", "code", "name_en")
+        }
+        self.regions = {
+            pk: (str(m49), name) for pk, m49, name in Region.objects.values_list("pk", "m49", "name")
+        }
+        self.areas = {
+            pk: (code, name) for pk, code, name in ThematicArea.objects.values_list("pk", "code", "name")
+        }
+        self.organizations: dict[int, str] = {}
+
+    def organization(self, pk: int) -> str:
+        if pk not in self.organizations:
+            self.organizations[pk] = Organization.objects.values_list("code", flat=True).get(pk=pk)
+        return self.organizations[pk]
+
+
+def _links(through: Any, column: str, ids: list[int], ordering: list[Any]) -> dict[int, list[int]]:
+    """Each activity's linked keys, in the order the linked model lists them."""
+    found: dict[int, list[int]] = {}
+    rows = through.objects.filter(activity_id__in=ids).order_by("activity_id", *ordering)
+    for activity, linked in rows.values_list("activity_id", column):
+        found.setdefault(activity, []).append(linked)
+    return found
+
+
+def _write_chunk(
+    writer: Any,
+    chunk: list[dict[str, Any]],
+    organizations: set[int],
+    names: _Names,
+    dates: list[tuple[str, str, str]],
+) -> None:
+    from django.db.models.functions import Lower
+
+    from coopmatrix.core.dates import partial_text
+    from coopmatrix.matrix.models import ActivityProvider
+
+    ids = [values["pk"] for values in chunk]
+    states = _links(Activity.recipient_states.through, "state_id", ids, [Lower("state__name_en")])
+    regions = _links(Activity.recipient_regions.through, "region_id", ids, ["region__m49"])
+    areas = _links(
+        Activity.thematic_areas.through, "thematicarea_id", ids, ["thematicarea__order", "thematicarea__name"]
     )
-    for activity in records.iterator(chunk_size=1000):
-        yield line(_row(activity, organizations))
-
-
-def _row(activity: Activity, organizations: set[int]) -> list[str]:
-    providers: dict[str, list[Organization]] = {role: [] for role in ROLES}
-    for provider in activity.provider_roles.all():  # type: ignore[attr-defined]
-        if provider.organization_id in organizations:
-            providers[provider.role].append(provider.organization)
-    areas = list(activity.thematic_areas.all())  # type: ignore[attr-defined]
-    states = list(activity.recipient_states.all())  # type: ignore[attr-defined]
-    regions = list(activity.recipient_regions.all())  # type: ignore[attr-defined]
-    values = {
-        "#activity+code": activity.external_id or "",
-        "#activity+name": activity.title,
-        "#description": activity.description,
-        **{
-            f"#org+{'impl' if role == 'implementing' else 'funder' if role == 'funding' else role}": _joined(
-                o.code for o in orgs
-            )
-            for role, orgs in providers.items()
-        },
-        "#sector+code": _joined(a.code for a in areas),
-        "#sector+name": _joined(a.name for a in areas),
-        "#country+code": _joined(s.code for s in states),
-        "#country+name": _joined(s.name_en for s in states),
-        "#region+code": _joined(str(r.m49) for r in regions),
-        "#region+name": _joined(r.name for r in regions),
-        "#activity+type+code": activity.modality,
-        "#status+code": activity.status,
-        **{tag: activity.date_text(name) for _h, tag, name in COLUMNS if name in Activity.DATE_FIELDS},
-        "#value+budget": "" if activity.budget is None else str(activity.budget),
-        "#currency": activity.currency,
-        "#meta+confidentiality": activity.confidentiality,
-        "#meta+source": activity.source,
-    }
-    return [values[tag] for _h, tag, _c in COLUMNS]
+    providers: dict[int, dict[str, list[str]]] = {}
+    roles = ActivityProvider.objects.filter(activity_id__in=ids, organization_id__in=organizations)
+    for activity, role, organization in roles.order_by("pk").values_list(
+        "activity_id", "role", "organization_id"
+    ):
+        providers.setdefault(activity, {}).setdefault(role, []).append(names.organization(organization))
+    for values in chunk:
+        pk = values["pk"]
+        row = {tag: values[field] or "" for tag, field in FIELDS.items()}
+        given = providers.get(pk, {})
+        row.update({tag: _joined(given.get(role, ())) for role, tag in ROLE_TAGS.items()})
+        linked_areas = [names.areas[a] for a in areas.get(pk, ())]
+        linked_states = [names.states[s] for s in states.get(pk, ())]
+        linked_regions = [names.regions[r] for r in regions.get(pk, ())]
+        row["#sector+code"] = _joined(code for code, _name in linked_areas)
+        row["#sector+name"] = _joined(name for _code, name in linked_areas)
+        row["#country+code"] = _joined(code for code, _name in linked_states)
+        row["#country+name"] = _joined(name for _code, name in linked_states)
+        row["#region+code"] = _joined(code for code, _name in linked_regions)
+        row["#region+name"] = _joined(name for _code, name in linked_regions)
+        for tag, name, precision in dates:
+            row[tag] = partial_text(values[name], values[precision])
+        row["#value+budget"] = "" if values["budget"] is None else str(values["budget"])
+        writer.writerow([row[tag] for _h, tag, _c in COLUMNS])
 
 
 # --- in ------------------------------------------------------------------------------------------
