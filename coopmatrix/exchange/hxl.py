@@ -140,10 +140,20 @@ class _Names:
         return self.organizations[pk]
 
 
+def _of_chunk(ids: list[int]) -> dict[str, Any]:
+    """The condition on `activity_id` for a chunk of keys in order: their range when the chunk
+    fills most of it (the whole matrix, a broad filter), else the keys themselves. Thousands of
+    keys in a list cost more to send than the rows of the few activities between them."""
+    if ids[-1] - ids[0] < 2 * len(ids):
+        return {"activity_id__gte": ids[0], "activity_id__lte": ids[-1]}
+    return {"activity_id__in": ids}
+
+
 def _links(through: Any, column: str, ids: list[int], ordering: list[Any]) -> dict[int, list[int]]:
-    """Each activity's linked keys, in the order the linked model lists them."""
+    """Each activity's linked keys, in the order the linked model lists them (the rows of
+    activities outside the chunk that its range may bring are never asked for)."""
     found: dict[int, list[int]] = {}
-    rows = through.objects.filter(activity_id__in=ids).order_by("activity_id", *ordering)
+    rows = through.objects.filter(**_of_chunk(ids)).order_by("activity_id", *ordering)
     for activity, linked in rows.values_list("activity_id", column):
         found.setdefault(activity, []).append(linked)
     return found
@@ -168,7 +178,7 @@ def _write_chunk(
         Activity.thematic_areas.through, "thematicarea_id", ids, ["thematicarea__order", "thematicarea__name"]
     )
     providers: dict[int, dict[str, list[str]]] = {}
-    roles = ActivityProvider.objects.filter(activity_id__in=ids, organization_id__in=organizations)
+    roles = ActivityProvider.objects.filter(**_of_chunk(ids))
     for activity, role, organization in roles.order_by("pk").values_list(
         "activity_id", "role", "organization_id"
     ):

@@ -102,6 +102,27 @@ def test_the_generation_moves_when_a_transaction_commits_and_not_before(site):
     assert Activity.objects.get(pk=activity.pk).title == "Changed (made for tests)"
 
 
+def test_a_write_after_a_savepoint_rolled_back_moves_the_generation_once(site):
+    """The first write registers the move; a savepoint's rollback drops it with that write, and
+    the next write registers it again (where it stands among the transaction's callbacks)."""
+    activity = _record(site, "Workshop (made for tests)")
+    before = _generation()
+    with transaction.atomic():
+        transaction.on_commit(lambda: None)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Activity.objects.filter(pk=activity.pk).update(title="Never kept")
+            raise RuntimeError("rolled back")
+        for _ in range(3):
+            transaction.on_commit(lambda: None)
+            Activity.objects.filter(pk=activity.pk).update(title="Kept (made for tests)")
+    assert _generation() == before + 1
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Activity.objects.filter(pk=activity.pk).update(title="Never kept")
+            raise RuntimeError("rolled back")
+    assert _generation() == before + 1
+
+
 def test_writes_to_tables_no_answer_holds_leave_the_cached_answers(site):
     before = _generation()
     session = SessionStore()
