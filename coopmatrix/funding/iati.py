@@ -52,31 +52,46 @@ class _Donors:
         return None
 
 
-def sync(records: list[int]) -> Counter:
+def sync(records: list[int], user: Any = None) -> Counter:
     """Bring the contributions of these IATI records in line with their transactions; returns
-    what was done and what was left out, by reason."""
+    what was done and what was left out, by reason. New contributions are written together, with
+    their history rows (core.bulk): an import makes thousands of them."""
+    from django.utils import timezone
+
+    from coopmatrix.core import bulk
     from coopmatrix.exchange.models import IatiRecord, IatiTransaction
 
     done: Counter = Counter()
     donors = _Donors()
-    for record in IatiRecord.objects.filter(pk__in=records).select_related("activity"):
+    chosen = list(IatiRecord.objects.filter(pk__in=records).select_related("activity").order_by("pk"))
+    # Each record's contributions, by the prefix of their key (`iati:<identifier>#`).
+    existing: dict[str, dict[str, Contribution]] = {}
+    for contribution in Contribution.objects.filter(
+        activity_id__in=[r.activity_id for r in chosen], external_id__startswith="iati:"
+    ):
+        prefix = contribution.external_id.rsplit("#", 1)[0] + "#"
+        existing.setdefault(prefix, {})[contribution.external_id] = contribution
+    transactions: dict[int, list[Any]] = {}
+    for transaction in IatiTransaction.objects.filter(record__in=chosen).order_by("pk"):
+        transactions.setdefault(transaction.record_id, []).append(transaction)
+    new: list[Contribution] = []
+    for record in chosen:
         prefix = f"iati:{record.identifier}#"
-        kept = {c.external_id: c for c in Contribution.objects.filter(external_id__startswith=prefix)}
-        transactions = IatiTransaction.objects.filter(record=record).order_by("pk")
-        for n, transaction in enumerate(transactions, start=1):
+        kept = existing.get(prefix, {})
+        for n, transaction in enumerate(transactions.get(record.pk, []), start=1):
             fields = _fields(record, transaction, donors, done)
             if fields is None:
                 continue
             key = f"{prefix}{n}"
             current = kept.pop(key, None)
             if current is None:
-                current = Contribution(external_id=key, owner_id=record.activity.owner_id)
+                new.append(Contribution(external_id=key, owner_id=record.activity.owner_id, **fields))
                 done["created"] += 1
-            elif all(getattr(current, k) == v for k, v in fields.items()):
+                continue
+            if all(getattr(current, k) == v for k, v in fields.items()):
                 done["unchanged"] += 1
                 continue
-            else:
-                done["updated"] += 1
+            done["updated"] += 1
             for name, value in fields.items():
                 setattr(current, name, value)
             current._change_reason = "from an IATI transaction"  # type: ignore[attr-defined]
@@ -84,6 +99,8 @@ def sync(records: list[int]) -> Counter:
         for gone in kept.values():
             gone.delete()
             done["removed"] += 1
+    bulk.with_history(Contribution, new, user, "from an IATI transaction", timezone.now())
+    sums.changed(c.pk for c in new)
     return done
 
 
@@ -122,6 +139,6 @@ def _fields(record: Any, transaction: Any, donors: _Donors, done: Counter) -> di
     }
 
 
-def on_records_written(sender: Any, records: list[int], **kwargs: Any) -> None:
+def on_records_written(sender: Any, records: list[int], user: Any = None, **kwargs: Any) -> None:
     with sums.batch():
-        sync(records)
+        sync(records, user)

@@ -34,6 +34,13 @@ def test_each_commitment_and_disbursement_of_a_real_file_is_a_contribution(cast,
         )
         assert gift.kind == iati.KINDS[t.type] and gift.activity_id == t.record.activity_id
         assert t.record.identifier in gift.source
+    # Each written with its history, as one saved alone: made by the importing user, and why.
+    first = Contribution.history.filter(history_type="+", id__in=made.values("pk"))
+    assert first.count() == made.count()
+    assert set(first.values_list("history_user__username", "history_change_reason")) == {
+        (cast.user("secretariat").username, "from an IATI transaction")
+    }
+    assert all(h.made_by == h.date for h in first)  # a transaction's day is the day it was made
     # Every transaction is a contribution or is counted as left out, with its reason.
     left_out = iati.sync(list(transactions.values_list("record", flat=True).distinct()))
     assert left_out["unchanged"] == made.count()
