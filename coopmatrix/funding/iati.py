@@ -31,6 +31,8 @@ KINDS = {"1": "payment", "11": "pledge", "2": "pledge", "3": "payment"}
 REPORTER_GIVES = ("2", "3")
 LIMIT = Decimal(10) ** (AMOUNT["max_digits"] - AMOUNT["decimal_places"])
 CENT = Decimal("0.01")
+#: IATI records brought in line at a time.
+CHUNK = 250
 
 
 class _Donors:
@@ -55,14 +57,22 @@ class _Donors:
 def sync(records: list[int], user: Any = None) -> Counter:
     """Bring the contributions of these IATI records in line with their transactions; returns
     what was done and what was left out, by reason. New contributions are written together, with
-    their history rows (core.bulk): an import makes thousands of them."""
+    their history rows (core.bulk): an import makes thousands of them (a few hundred records'
+    worth at a time, so that memory stays flat whatever the file's size)."""
+    done: Counter = Counter()
+    donors = _Donors()
+    ordered = sorted(records)
+    for start in range(0, len(ordered), CHUNK):
+        _sync_chunk(ordered[start : start + CHUNK], user, donors, done)
+    return done
+
+
+def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -> None:
     from django.utils import timezone
 
     from coopmatrix.core import bulk
     from coopmatrix.exchange.models import IatiRecord, IatiTransaction
 
-    done: Counter = Counter()
-    donors = _Donors()
     chosen = list(IatiRecord.objects.filter(pk__in=records).select_related("activity").order_by("pk"))
     # Each record's contributions, by the prefix of their key (`iati:<identifier>#`).
     existing: dict[str, dict[str, Contribution]] = {}
@@ -101,7 +111,6 @@ def sync(records: list[int], user: Any = None) -> Counter:
             done["removed"] += 1
     bulk.with_history(Contribution, new, user, "from an IATI transaction", timezone.now())
     sums.changed(c.pk for c in new)
-    return done
 
 
 def _fields(record: Any, transaction: Any, donors: _Donors, done: Counter) -> dict[str, Any] | None:
