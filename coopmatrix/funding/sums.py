@@ -71,8 +71,10 @@ KEY_FIELDS = (
 )
 VALUE_FIELDS = ("amount", "converted", "n", "unconverted")
 CHUNK = 5000
-#: With more contributions than this made after the date asked, figures "as at" it are read from
-#: the records made by then rather than from the sums less what came after.
+#: Figures "as at" a past date are the sums less what was made after it, as long as that is the
+#: smaller part: fewer than this share of all contributions. Beyond it they are read from the
+#: records made by then. (Up to AFTER_LIMIT made after, the share is not asked: a count of all.)
+AFTER_SHARE = 0.5
 AFTER_LIMIT = 20_000
 ZERO = Decimal("0.00")
 
@@ -612,7 +614,9 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
     later = Q(made_by__gt=as_at) | Q(settles_from__gt=as_at)
     after = CountedContribution.objects.filter(later)[: AFTER_LIMIT + 1].count()
     if after > AFTER_LIMIT:
-        return None
+        after = CountedContribution.objects.filter(later).count()
+        if after >= AFTER_SHARE * CountedContribution.objects.count():
+            return None
     candidates = (
         Contribution.objects.filter(pk__in=_live_ids(principal), made_by__lte=as_at)
         .filter(~_summed_q(principal))

@@ -135,8 +135,14 @@ def test_kept_sums_give_what_the_records_give(role, cast, many_ways, monkeypatch
     user = cast.user(role)
     assert all(sums.plan(user, as_at) is not None for as_at in DATES[1:])
     kept = _figures(user)
+    # Many made after the date, but fewer than half of all: still the sums less what came after.
+    monkeypatch.setattr(sums, "AFTER_LIMIT", 0)
+    later = CountedContribution.objects.filter(made_by__gt=DATES[2]).count()
+    assert 0 < later < CountedContribution.objects.count() / 2 and sums.plan(user, DATES[2]) is not None
+    assert kept == _figures(user)
     # Forced to the records: more contributions "made after the date" than it would take off.
     monkeypatch.setattr(sums, "AFTER_LIMIT", -1)
+    monkeypatch.setattr(sums, "AFTER_SHARE", 0)
     assert all(sums.plan(user, as_at) is None for as_at in DATES)
     assert kept == _figures(user)
 
