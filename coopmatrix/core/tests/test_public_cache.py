@@ -116,10 +116,9 @@ def test_a_write_after_a_savepoint_rolled_back_moves_the_generation_once(site):
             transaction.on_commit(lambda: None)
             Activity.objects.filter(pk=activity.pk).update(title="Kept (made for tests)")
     assert _generation() == before + 1
-    with transaction.atomic():
-        with pytest.raises(RuntimeError), transaction.atomic():
-            Activity.objects.filter(pk=activity.pk).update(title="Never kept")
-            raise RuntimeError("rolled back")
+    with transaction.atomic(), pytest.raises(RuntimeError), transaction.atomic():
+        Activity.objects.filter(pk=activity.pk).update(title="Never kept")
+        raise RuntimeError("rolled back")
     assert _generation() == before + 1
 
 
