@@ -248,12 +248,25 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
             _add(to_funds, (row["d2"] or None, kind), row["value"])
     if not found.later:
         return given, to_funds, _unpaid_left(left, found.as_at, sums)
-    after = found.after.annotate(target=target_expression())
-    _merge(given, sums.grouped(after.exclude(target=None), ["target", "kind"]), -1)
-    _merge(to_funds, sums.grouped(after.filter(target=None), ["fund_id", "kind"]), -1)
-    pledged_after = after.filter(kind="pledge").exclude(target=None).order_by().values("target", "currency")
-    for row in pledged_after.annotate(total=Sum("amount")):
-        left[(row["target"], row["currency"])] -= row["total"]
+    # What came after, read once as it streams (tens of thousands of rows half a year back,
+    # hundreds of thousands ten years back) and taken off, as `grouped` would sum it.
+    after = found.after.annotate(target=target_expression()).order_by()
+    base = sums.rates.base
+    plain: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
+    came: dict[tuple, Any] = defaultdict(lambda: ZERO)
+    fields = ("target", "fund_id", "kind", "currency", "date", "amount")
+    for target, fund, kind, currency, date, amount in after.values_list(*fields).iterator(chunk_size=5000):
+        key = (True, target, kind) if target is not None else (False, fund, kind)
+        if currency == base:
+            plain[key] += amount
+        else:
+            _add(came, key, sums.convert(amount, currency, date))
+        if kind == "pledge" and target is not None:
+            left[(target, currency)] -= amount
+    for key, total in plain.items():
+        _add(came, key, total)
+    for (named, pk, kind), amount in came.items():
+        _add(given if named else to_funds, (pk, kind), None if amount is None else -amount)
     settled_after = found.settled_after.annotate(target=target_expression("settles__"))
     for row in (
         settled_after.exclude(target=None).order_by().values("target", "currency").annotate(t=Sum("amount"))

@@ -611,10 +611,13 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
         return None
     if FundingSum.objects.filter(by="base", n__gt=0).exclude(label=Rates().base).exists():
         return None  # summed in another reporting currency: until `rebuild_funding_sums`
-    later = Q(made_by__gt=as_at) | Q(settles_from__gt=as_at)
-    after = CountedContribution.objects.filter(later)[: AFTER_LIMIT + 1].count()
+    # Made after the date, or settling a pledge after it: two ranges of an index each (as one
+    # condition with OR, the database visited every row's page to count them).
+    made_later = CountedContribution.objects.filter(made_by__gt=as_at)
+    settled_later = CountedContribution.objects.filter(made_by__lte=as_at, settles_from__gt=as_at)
+    after = made_later[: AFTER_LIMIT + 1].count() + settled_later[: AFTER_LIMIT + 1].count()
     if after > AFTER_LIMIT:
-        after = CountedContribution.objects.filter(later).count()
+        after = made_later.count() + settled_later.count()
         if after >= AFTER_SHARE * CountedContribution.objects.count():
             return None
     candidates = (
