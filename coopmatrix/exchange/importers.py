@@ -31,7 +31,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -138,7 +138,9 @@ class NewOrganization:
 class Planned:
     activity: Activity | None
     cleaned: CleanActivity
-    read: iati.IatiActivity
+    #: The activity's iati-identifier and its line in the file.
+    identifier: str
+    line: int
     record: dict[str, Any]
     budgets: list[dict[str, Any]]
     transactions: list[dict[str, Any]]
@@ -296,71 +298,105 @@ def check(
     filename: str = "",
     progress: Callable[[int], None] | None = None,
     older: str = "keep",
+    keep: bool = True,
 ) -> Preview:
     """Read and check every activity; nothing is written. `older`: "keep" leaves an activity the
-    file says was last updated before the one kept, "overwrite" replaces it."""
+    file says was last updated before the one kept, "overwrite" replaces it. `keep`: whether the
+    checked activities are kept to be written (`write`); without them the preview holds counts,
+    refusals and notes only, and its memory stays the same whatever the file's size
+    (`import_file` writes by reading the file again)."""
     preview = Preview()
     name = filename or "file"
     if not may_import(user):
         preview.errors.append(RowError(name, 0, "", "", REFUSED))
         return preview
-    lookups = Lookups(user, accept_uncertain=True)
-    organizations = Organizations(user)
-    areas_by_dac: dict[str, list[str]] = {}
-    for code, dac in lookups.themes.items():
-        areas_by_dac.setdefault(dac.dac_code, []).append(code)
-    seen: dict[str, int] = {}
+    importing.expect(progress, content.count(b"</iati-activity>"))
     try:
-        items = list(iati.read(content, name))
+        for chunk in _checked(user, content, name, older, preview, progress):
+            if keep:
+                preview.planned.extend(chunk)
+                preview.sources.extend((p.line, p.identifier) for p in chunk)
     except iati.NotIati as exc:
-        preview.errors.append(RowError(name, 0, "", "", str(exc)))
-        return preview
-    importing.expect(progress, len(items))
-    preview.total = len(items)
-    records = {
-        r.identifier: r
-        for r in IatiRecord.objects.filter(
-            identifier__in=[i.identifier for i in items if isinstance(i, iati.IatiActivity)]
-        ).select_related("activity")
-    }
-    existing = {
-        a.external_id: a
-        for a in Activity.objects.filter(
-            external_id__in=[i.identifier for i in items if isinstance(i, iati.IatiActivity)]
-        )
-    }
-    lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
-    for index, item in enumerate(items, start=1):
-        if progress:
-            progress(index)
-        if isinstance(item, iati.Refused):
-            preview.refused.append(item)
-            continue
-        preview.read += 1
-        if item.identifier in seen:
-            preview.refused.append(
-                iati.Refused(
-                    item.identifier,
-                    item.line,
-                    (f"the file holds it twice (also at line {seen[item.identifier]})",),
-                    "content",
-                )
-            )
-            continue
-        seen[item.identifier] = item.line
-        planned = _plan(
-            user, item, name, lookups, organizations, areas_by_dac, existing, records, preview, older
-        )
-        if planned is not None:
-            preview.planned.append(planned)
-            preview.sources.append((item.line, item.identifier))
-    preview.new_organizations = list(organizations.new.values())
+        refused = Preview()
+        refused.errors.append(RowError(name, 0, "", "", str(exc)))
+        return refused
     for org in preview.new_organizations:
         preview.notes.append(
             f"{name}, line {org.line}: {org.name!r} ({org.iati_identifier or 'no IATI identifier'}) is not "
             f"in the directory: it will be created as {org.code!r} when you confirm"
         )
     return preview
+
+
+#: Activities read and checked at a time: the records and activities they may update are looked
+#: up per chunk, and a chunk is written before the next is read (`import_file`).
+CHUNK = 500
+
+
+def _checked(
+    user: Any,
+    content: bytes,
+    name: str,
+    older: str,
+    preview: Preview,
+    progress: Callable[[int], None] | None,
+) -> Iterator[list[Planned]]:
+    """The file's activities checked, a chunk at a time; counts, refusals and notes go into
+    `preview` as they come."""
+    lookups = Lookups(user, accept_uncertain=True)
+    organizations = Organizations(user)
+    areas_by_dac: dict[str, list[str]] = {}
+    for code, dac in lookups.themes.items():
+        areas_by_dac.setdefault(dac.dac_code, []).append(code)
+    seen: dict[str, int] = {}
+    index = 0
+    for items in _chunks(iati.read(content, name), CHUNK):
+        identifiers = [i.identifier for i in items if isinstance(i, iati.IatiActivity)]
+        records = {
+            r.identifier: r
+            for r in IatiRecord.objects.filter(identifier__in=identifiers).select_related("activity")
+        }
+        existing = {a.external_id: a for a in Activity.objects.filter(external_id__in=identifiers)}
+        lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
+        planned: list[Planned] = []
+        for item in items:
+            index += 1
+            preview.total += 1
+            if progress:
+                progress(index)
+            if isinstance(item, iati.Refused):
+                preview.refused.append(item)
+                continue
+            preview.read += 1
+            if item.identifier in seen:
+                preview.refused.append(
+                    iati.Refused(
+                        item.identifier,
+                        item.line,
+                        (f"the file holds it twice (also at line {seen[item.identifier]})",),
+                        "content",
+                    )
+                )
+                continue
+            seen[item.identifier] = item.line
+            found = _plan(
+                user, item, name, lookups, organizations, areas_by_dac, existing, records, preview, older
+            )
+            if found is not None:
+                planned.append(found)
+        preview.new_organizations = list(organizations.new.values())
+        yield planned
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _plan(
@@ -448,7 +484,7 @@ def _plan(
         return None
     else:
         preview.updated += 1
-    return Planned(activity, cleaned, item, fields, budgets, transactions)
+    return Planned(activity, cleaned, item.identifier, item.line, fields, budgets, transactions)
 
 
 #: The vocabulary-uri coopmatrix gives its own thematic areas when it exports them as sectors of
@@ -563,11 +599,13 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     older: str = "keep",
 ) -> Preview:
-    """Check and write the valid activities, in one transaction (the refused ones are left out)."""
-    preview = check(user, content, filename, progress, older)
+    """Check and write the valid activities, in one transaction (the refused ones are left out).
+    The file is read twice, checked whole and then written a chunk at a time, so that memory
+    does not grow with its size."""
+    preview = check(user, content, filename, progress, older, keep=False)
     if preview.ok:
-        importing.step(progress, f"Writing {len(preview.planned)} activities")
-        write(preview, user)
+        importing.step(progress, f"Writing {preview.created + preview.updated} activities")
+        write_file(user, content, filename, older, preview)
     return preview
 
 
@@ -590,26 +628,44 @@ def _create_organizations(preview: Preview) -> dict[str, Organization]:
 
 @transaction.atomic
 def write(preview: Preview, user: Any = None) -> None:
-    """Write a preview without errors: new organizations first, then the new activities by the
-    thousand (matrix.bulk), then each changed one through the matrix's write path."""
+    """Write a preview without errors, checked with its activities kept: new organizations first,
+    then the new activities by the thousand (matrix.bulk), then each changed one through the
+    matrix's write path."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
-    for planned in preview.planned:
-        cleaned = planned.cleaned
+    for chunk in bulk.chunks(preview.planned):
+        _write_planned(chunk, created, user)
+
+
+@transaction.atomic
+def write_file(user: Any, content: bytes, filename: str, older: str, preview: Preview) -> None:
+    """Write what `check(..., keep=False)` found in this file: new organizations first, then the
+    file read and checked again, each chunk written before the next is read."""
+    if preview.errors:
+        raise ValueError("a preview with errors is never written")
+    created = _create_organizations(preview)
+    again = Preview()
+    for chunk in _checked(user, content, filename or "file", older, again, None):
+        _write_planned(chunk, created, user)
+
+
+def _write_planned(planned: Sequence[Planned], created: dict[str, Organization], user: Any) -> None:
+    for each in planned:
+        cleaned = each.cleaned
         cleaned.providers = [(created.get(o.code, o), role) for o, role in cleaned.providers]
-    new = [p for p in preview.planned if p.activity is None]
+    new = [p for p in planned if p.activity is None]
     with counts.batch():
         for chunk in bulk.chunks(new):
             activities = bulk.create_activities([p.cleaned for p in chunk], user, IMPORTED)
             _create_records(activities, chunk, user)
-        for planned in preview.planned:
-            if planned.activity is not None:
-                activity = write_activity(planned.cleaned, planned.activity)
-                _write_record(activity, planned)
-    records: list[int] = []
-    for chunk in bulk.chunks([p.read.identifier for p in preview.planned]):
-        records += IatiRecord.objects.filter(identifier__in=chunk).values_list("pk", flat=True)
+        for each in planned:
+            if each.activity is not None:
+                activity = write_activity(each.cleaned, each.activity)
+                _write_record(activity, each)
+    records = list(
+        IatiRecord.objects.filter(identifier__in=[p.identifier for p in planned]).values_list("pk", flat=True)
+    )
     records_written.send(sender=IatiRecord, records=records, user=user)
 
 
@@ -624,7 +680,7 @@ def _create_records(activities: list[Activity], chunk: Sequence[Planned], user: 
     """The IATI records of new activities, with their budgets and transactions, in bulk."""
     when = timezone.now()
     records = [
-        IatiRecord(activity=activity, identifier=planned.read.identifier, **planned.record)
+        IatiRecord(activity=activity, identifier=planned.identifier, **planned.record)
         for activity, planned in zip(activities, chunk, strict=True)
     ]
     written_in_bulk.with_history(IatiRecord, records, user, IMPORTED, when)
@@ -640,7 +696,7 @@ def _write_record(activity: Activity, planned: Planned) -> None:
     record = IatiRecord.objects.filter(activity=activity).first()
     fields = planned.record
     if record is None:
-        record = IatiRecord(activity=activity, identifier=planned.read.identifier, **fields)
+        record = IatiRecord(activity=activity, identifier=planned.identifier, **fields)
         record._change_reason = IMPORTED  # type: ignore[attr-defined]
         record.save()
     elif any(getattr(record, name) != value for name, value in fields.items()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -34,7 +35,9 @@ def import_iati(request: HttpRequest) -> HttpResponse:
         kind="iati",
         template="exchange/iati_import.html",
         context={"mapping": importers.MAPPING},
-        check=importers.check,
+        # The preview keeps counts, refusals and notes, not the activities: the job reads the
+        # file again when it writes.
+        check=functools.partial(importers.check, keep=False),
         done=reverse("matrix:activity_list"),
         allowed=importers.may_import,
         options=_older,

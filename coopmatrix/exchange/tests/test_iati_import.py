@@ -81,6 +81,22 @@ def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretaria
     assert activity.source == "IATI file dfid-GB-1-2016.xml, activity GB-1-109635"
 
 
+def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretariat, monkeypatch):
+    """The import checks the file whole, keeping counts, then reads it again and writes a chunk
+    at a time: with chunks of two activities, a real file comes in whole, its duplicate refused,
+    its unknown organizations created once, and a second import changes nothing."""
+    name = "datastore-2020-un-multilateral-ngo-50.xml"
+    content = (SAMPLES / name).read_bytes()
+    monkeypatch.setattr(importers, "CHUNK", 2)
+    preview = _import(secretariat, content, name)
+    assert preview.ok and preview.planned == [] and preview.created == 49 and preview.total == 50
+    assert IatiRecord.objects.count() == 49 == Activity.objects.filter(iati__isnull=False).count()
+    made = {o.code for o in preview.new_organizations}
+    assert made and Organization.objects.filter(code__in=made).count() == len(made)
+    again = _import(secretariat, content, name)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 49) and not again.new_organizations
+
+
 def test_a_sample_activity_is_mapped_field_by_field(secretariat):
     _import(secretariat, (SAMPLES / "dfid-GB-1-2016.xml").read_bytes(), "dfid-GB-1-2016.xml")
     activity = Activity.objects.get(external_id="GB-1-109635")

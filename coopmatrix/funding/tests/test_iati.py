@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "iati
 def test_each_commitment_and_disbursement_of_a_real_file_is_a_contribution(cast, reference, name):
     content = (SAMPLES / name).read_bytes()
     preview = importers.import_file(cast.user("secretariat"), content, name)
-    assert preview.planned
+    assert preview.ok and preview.created
     transactions = IatiTransaction.objects.select_related("record")
     made = Contribution.objects.exclude(iati_transaction=None).select_related("iati_transaction")
     assert made.exists()

@@ -32,13 +32,16 @@ class Command(BaseCommand):
                 # A progress bar per file, counted in activities.
                 progress = Progress(max(content.count(b"</iati-activity>"), 1))
                 with acting_as(user):
-                    preview = importers.check(user, content, path.name, progress=progress, older=older)
+                    # Checked whole, keeping counts only; written by reading the file again.
+                    preview = importers.check(
+                        user, content, path.name, progress=progress, older=older, keep=False
+                    )
                     self.stderr.write("")
                     if preview.errors:
                         lines = "\n".join(str(e) for e in preview.errors)
                         raise CommandError(f"{path.name}: nothing was imported from any file:\n{lines}")
                     if not options["dry_run"]:
-                        importers.write(preview, user)
+                        importers.write_file(user, content, path.name, older, preview)
                 self._report(path.name, preview, options["dry_run"])
 
     def _report(self, name: str, preview: importers.Preview, dry_run: bool) -> None:
