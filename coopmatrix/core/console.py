@@ -27,6 +27,11 @@ class Progress:
 def import_source(path: Path, username: str) -> tuple[Any, bytes]:
     """The user an import command acts as and the file's content; CommandError naming what is
     wrong otherwise (every import command starts so)."""
+    return import_user(path, username), path.read_bytes()
+
+
+def import_user(path: Path, username: str) -> Any:
+    """`import_source` without reading the file (an importer that streams it reads it itself)."""
     from django.contrib.auth import get_user_model
     from django.core.management.base import CommandError
 
@@ -35,7 +40,7 @@ def import_source(path: Path, username: str) -> tuple[Any, bytes]:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"no user {username!r}")
-    return user, path.read_bytes()
+    return user
 
 
 @contextmanager

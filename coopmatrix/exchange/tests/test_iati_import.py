@@ -329,3 +329,15 @@ def test_io_streams_are_read_too(secretariat):
     from coopmatrix.exchange.iati import read
 
     assert len(list(read(io.BytesIO(_file(_activity("XM-TEST-1-F1"))), "stream.xml"))) == 1
+
+
+def test_the_progress_bar_counts_activities_on_disk_whatever_the_blocks(tmp_path):
+    # A closing tag cut by the end of the first block read (1 MiB) is counted once.
+    tag = b"</iati-activity>"
+    head = b"<iati-activities><iati-activity>"
+    padding = b" " * ((1 << 20) - 5 - len(head))
+    content = head + padding + tag + b"<iati-activity>" + tag + b"</iati-activities>"
+    assert content.index(tag) == (1 << 20) - 5
+    path = tmp_path / "big.xml"
+    path.write_bytes(content)
+    assert importers.activities_in(path) == importers.activities_in(content) == 2

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from coopmatrix.core.console import Progress, acting_as, import_source
+from coopmatrix.core.console import Progress, acting_as, import_user
 from coopmatrix.exchange import importers
 
 
@@ -28,20 +28,22 @@ class Command(BaseCommand):
         older = "overwrite" if options["overwrite_older"] else "keep"
         with transaction.atomic():
             for path in options["files"]:
-                user, content = import_source(path, options["user"])
+                # Read from the disk as it goes, twice (checked, then written): memory stays the
+                # same whatever the file's size.
+                user = import_user(path, options["user"])
                 # A progress bar per file, counted in activities.
-                progress = Progress(max(content.count(b"</iati-activity>"), 1))
+                progress = Progress(max(importers.activities_in(path), 1))
                 with acting_as(user):
                     # Checked whole, keeping counts only; written by reading the file again.
                     preview = importers.check(
-                        user, content, path.name, progress=progress, older=older, keep=False
+                        user, path, path.name, progress=progress, older=older, keep=False
                     )
                     self.stderr.write("")
                     if preview.errors:
                         lines = "\n".join(str(e) for e in preview.errors)
                         raise CommandError(f"{path.name}: nothing was imported from any file:\n{lines}")
                     if not options["dry_run"]:
-                        importers.write_file(user, content, path.name, older, preview)
+                        importers.write_file(user, path, path.name, older, preview)
                 self._report(path.name, preview, options["dry_run"])
 
     def _report(self, name: str, preview: importers.Preview, dry_run: bool) -> None:
