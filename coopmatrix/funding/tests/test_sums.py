@@ -224,7 +224,7 @@ def test_sums_in_another_reporting_currency_are_not_read(cast, many_ways, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_what_an_editor_sees_otherwise_is_kept_until_the_next_write(cast, reference):
+def test_what_an_editor_sees_otherwise_is_kept_until_the_next_write(reference, cast):
     """The contributions a user sees otherwise than as an owner are kept between requests (finding
     them takes a score of queries) and forgotten at the first committed write."""
     from django.db import connection
