@@ -61,6 +61,7 @@ def run() -> str:
         build(count, path)
     size = f"{count:,} activities, {path.stat().st_size / 2**20:.0f} MB"
     rows = [("step", "size", "seconds", "per second", "peak MB", "target", "verdict")]
+    _child("cleanup", path)
     for step in ("parse", "read", "import", "export", "hxl-export"):
         figures = _child(step, path)
         rate = count / figures["seconds"] if figures["seconds"] else 0
@@ -121,6 +122,9 @@ def _step(step: str, path: Path) -> None:
             for _item in read(path, path.name):
                 pass
             seconds = time.perf_counter() - started
+        elif step == "cleanup":
+            _cleanup()
+            seconds = 0.0
         elif step == "import":
             seconds = _import(path)
         else:
@@ -139,8 +143,10 @@ def _secretariat():
     return user
 
 
-def _import(path: Path) -> float:
-    from django.core.management import call_command
+def _cleanup() -> None:
+    """From an empty state each time: the benchmark's activities of an earlier run are removed,
+    with the contributions their IATI transactions became (which keep an activity from going).
+    In a process of its own, so that its memory is not the import's."""
     from django.db import transaction
 
     from coopmatrix.exchange.models import IatiRecord
@@ -149,13 +155,16 @@ def _import(path: Path) -> float:
     from coopmatrix.matrix import counts
     from coopmatrix.matrix.models import Activity
 
-    # From an empty state each time: the benchmark's activities of an earlier run are removed,
-    # with the contributions their IATI transactions became (which keep an activity from going).
     earlier = Activity.objects.filter(pk__in=IatiRecord.objects.values("activity_id"))
     with transaction.atomic(), sums.batch(), counts.batch():
         Contribution.objects.filter(activity__in=earlier).exclude(settles=None).delete()
         Contribution.objects.filter(activity__in=earlier).delete()
         earlier.delete()
+
+
+def _import(path: Path) -> float:
+    from django.core.management import call_command
+
     user = _secretariat()
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
