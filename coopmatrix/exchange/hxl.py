@@ -135,9 +135,13 @@ class _Names:
         self.organizations: dict[int, str] = {}
 
     def organization(self, pk: int) -> str:
-        if pk not in self.organizations:
-            self.organizations[pk] = Organization.objects.values_list("code", flat=True).get(pk=pk)
         return self.organizations[pk]
+
+    def read_organizations(self, keys: Iterable[int]) -> None:
+        """The codes of the organizations a chunk names that were not read yet, in one query."""
+        missing = set(keys) - set(self.organizations)
+        if missing:
+            self.organizations.update(Organization.objects.filter(pk__in=missing).values_list("pk", "code"))
 
 
 def _of_chunk(ids: list[int]) -> dict[str, Any]:
@@ -179,9 +183,13 @@ def _write_chunk(
     )
     providers: dict[int, dict[str, list[str]]] = {}
     roles = ActivityProvider.objects.filter(**_of_chunk(ids))
-    for activity, role, organization in roles.order_by("pk").values_list(
-        "activity_id", "role", "organization_id"
-    ):
+    named = [
+        row
+        for row in roles.order_by("pk").values_list("activity_id", "role", "organization_id")
+        if row[2] in organizations  # one the reader may not see is not named
+    ]
+    names.read_organizations(row[2] for row in named)
+    for activity, role, organization in named:
         providers.setdefault(activity, {}).setdefault(role, []).append(names.organization(organization))
     for values in chunk:
         pk = values["pk"]

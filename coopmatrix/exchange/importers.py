@@ -303,7 +303,7 @@ def check(
     """Read and check every activity; nothing is written. `older`: "keep" leaves an activity the
     file says was last updated before the one kept, "overwrite" replaces it. `keep`: whether the
     checked activities are kept to be written (`write`); without them the preview holds counts,
-    refusals and notes only, and its memory stays the same whatever the file's size
+    refusals and notes only, and its memory no longer grows with the activities read
     (`import_file` writes by reading the file again)."""
     preview = Preview()
     name = filename or "file"
@@ -394,6 +394,8 @@ def activities_in(source: bytes | Path) -> int:
     tag = b"</iati-activity>"
     if isinstance(source, bytes):
         return source.count(tag)
+    if not source.is_file():
+        return 0  # iati.read says what is wrong with it
     found, tail = 0, b""
     with source.open("rb") as stream:
         while block := stream.read(1 << 20):

@@ -56,6 +56,31 @@ def test_the_sheet_is_the_same_whatever_the_chunk_it_is_read_in(cast, client, mo
     assert titles and all("KGZ" in row[country] for row in rows[2:] if row[code] in titles)
 
 
+def test_a_provider_the_reader_may_not_see_is_not_named(cast, client):
+    from coopmatrix.matrix import actions
+
+    hidden = cast.org_b
+    hidden.confidentiality, hidden.owner = "confidential", hidden
+    hidden.save()
+    actions.save_activity(
+        cast.user("secretariat"),
+        {
+            "title": "Workshop made for tests",
+            "status": "completed",
+            "modality": "workshop",
+            "recipient_states": ["KGZ"],
+            "providers": [
+                {"organization": "unodc-tpb", "role": "implementing"},
+                {"organization": hidden.code, "role": "funding"},
+            ],
+        },
+    )
+    sheet = _body(client.get("/matrix/export.hxl.csv?state=KGZ"))
+    assert "unodc-tpb" in sheet and hidden.code not in sheet
+    login(client, cast.users["secretariat"])
+    assert hidden.code in _body(client.get("/matrix/export.hxl.csv?state=KGZ"))
+
+
 def _sheet(*rows: list[str]) -> bytes:
     out = io.StringIO()
     csv.writer(out).writerows(rows)
