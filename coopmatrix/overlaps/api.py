@@ -53,6 +53,10 @@ class OverlapOut(Schema):
     def resolve_drawn(obj: Overlap) -> str:
         return actions.drawn(obj)
 
+    @staticmethod
+    def resolve_reasons(obj: Overlap) -> list[dict[str, Any]]:
+        return obj.shown_reasons
+
 
 class VerdictIn(Schema):
     verdict: str

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from . import signatures
-from .models import Signature
+from .models import Overlap, Signature
 from .scoring import FINGERPRINT_BITS
 
 #: Blocks swept between two looks at the clock and the progress bar.
@@ -487,8 +487,6 @@ def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pairs kept now, sorted by their key: keys, row keys, reviewed or not, scores. Read in
     the order of the pair's index, which is the keys' order, into arrays made to the count (memory:
     nine million pairs are 230 MB, no copy of them)."""
-    from .models import Overlap
-
     size = Overlap.objects.count()
     keys, pks = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
     reviewed, scores = np.empty(size, dtype=bool), np.empty(size, dtype=np.float64)
@@ -517,55 +515,27 @@ def write(
     progress: Callable[[str, int, int], Any] | None = None,
     chunk: int = 5000,
 ) -> dict[str, int]:
-    """Keep the pairs found, explained (engine.explained's reasons), in bulk and with history:
-    new ones added, changed ones brought up to date, reviewed ones rescored whatever their score;
-    with `drop_others`, the unreviewed pairs no longer found go. Pairs are matched in sorted
-    arrays, never in a dictionary of millions."""
-    from simple_history.utils import bulk_update_with_history
-
-    from .engine import reasons_of, weights
-    from .models import Overlap
-    from .scoring import score
-
+    """Keep the pairs found, in bulk and with history: new ones added with their score (explained
+    when shown: models.Overlap.shown_reasons), those whose score moved brought up to date, reviewed
+    ones rescored and explained whatever their score; with `drop_others`, the unreviewed pairs no
+    longer found go. Pairs are matched in sorted arrays, never in a dictionary of millions."""
     keys, pks, reviewed, scores = _kept_pairs()
-    codes, reader = signatures.Codes.now(), signatures.Reader.now()
-    at = np.searchsorted(keys, found.keys).clip(max=max(len(keys) - 1, 0))
-    known = (keys[at] == found.keys) if len(keys) else np.zeros(len(found), dtype=bool)
-    # A pair kept with the score found now was explained when it was scored so (its activities
-    # have not changed since: a change checks them again on save); the others are explained now.
-    fresh = ~known | (scores[at] != found.scores) if len(keys) else ~known
-    todo = np.union1d(found.keys[fresh], keys[reviewed])
-    added = changed = 0
-    for start in range(0, len(todo), chunk):
-        part = [(key >> 32, key & 0xFFFFFFFF) for key in todo[start : start + chunk].tolist()]
-        where = np.searchsorted(keys, todo[start : start + chunk]).clip(max=max(len(keys) - 1, 0))
-        row_of = {
-            pair: int(pks[w])
-            for pair, w, key in zip(part, where.tolist(), todo[start : start + chunk].tolist(), strict=True)
-            if len(keys) and keys[w] == key
-        }
-        described = signatures.described({pk for pair in part for pk in pair}, codes, reader.open_end)
-        kept = Overlap.objects.in_bulk(list(row_of.values()))
-        new, moved = [], []
-        for first, second in part:
-            if first not in described or second not in described:
-                continue
-            candidate = score(described[first], described[second], weights())
-            reasons = reasons_of(candidate)
-            overlap = kept.get(row_of.get((first, second), -1))
-            if overlap is None:
-                new.append((first, second, candidate.score, reasons))
-                continue
-            to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)
-            if (overlap.score, overlap.reasons, overlap.to_review) != (candidate.score, reasons, to_review):
-                overlap.score, overlap.reasons, overlap.to_review = candidate.score, reasons, to_review
-                moved.append(overlap)
-        with transaction.atomic():
-            _add(new)
-            bulk_update_with_history(moved, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
-        added, changed = added + len(new), changed + len(moved)
-        if progress:
-            progress("kept", min(start + chunk, len(todo)), len(todo))
+    if len(keys):
+        at = np.searchsorted(keys, found.keys).clip(max=len(keys) - 1)
+        known = keys[at] == found.keys
+    else:
+        at, known = np.zeros(len(found), dtype=np.int64), np.zeros(len(found), dtype=bool)
+    # An activity deleted since the signatures were read takes its pairs with it.
+    new = ~known & _still_there(found.keys)
+    added = _write_new(found.keys[new], found.scores[new], progress)
+    # Known, never reviewed, scored otherwise now: the new score, and its reasons to be explained
+    # again when shown. (A reviewed pair is rescored below, whatever it scores.)
+    if len(keys):
+        moved = known & ~reviewed[at] & (scores[at] != found.scores)
+        changed = _rescore(pks[at[moved]], found.scores[moved], chunk)
+    else:
+        changed = 0
+    changed += _explain_reviewed(keys[reviewed], pks[reviewed], chunk)
     dropped = 0
     if drop_others:
         # Both sorted: a binary search each (np.isin sorts both together, some 600 MB for nine
@@ -581,41 +551,122 @@ def write(
     return {"added": added, "changed": changed, "dropped": dropped}
 
 
-def _add(pairs: list[tuple[int, int, float, list[dict[str, Any]]]]) -> None:
-    """New pairs, to review, with their history rows ("+", now, by no one: the console found them).
-    On PostgreSQL in two COPY streams, keys drawn from the sequence first (tens of times faster
-    than INSERT for millions of rows); elsewhere through simple_history's bulk path."""
+def _still_there(keys: np.ndarray) -> np.ndarray:
+    """Whether both activities of each pair (_pair_key) still exist."""
+    from coopmatrix.matrix.models import Activity
+
+    ids = np.fromiter(
+        Activity.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=50_000),
+        dtype=np.int64,
+    )
+    return _among(keys >> 32, ids) & _among(keys & 0xFFFFFFFF, ids)
+
+
+#: New pairs written in one transaction.
+NEW_CHUNK = 100_000
+
+
+def _write_new(keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None) -> int:
+    for start in range(0, len(keys), NEW_CHUNK):
+        part = keys[start : start + NEW_CHUNK]
+        with transaction.atomic():
+            _add(
+                (part >> 32).tolist(),
+                (part & 0xFFFFFFFF).tolist(),
+                scores[start : start + NEW_CHUNK].tolist(),
+            )
+        if progress:
+            progress("kept", min(start + NEW_CHUNK, len(keys)), len(keys))
+    return len(keys)
+
+
+def _rescore(rows: np.ndarray, values: np.ndarray, chunk: int) -> int:
+    """Unreviewed pairs (by row key) given their new scores, their reasons emptied, with history."""
+    from simple_history.utils import bulk_update_with_history
+
+    changed = 0
+    for start in range(0, len(rows), chunk):
+        score_of = dict(
+            zip(rows[start : start + chunk].tolist(), values[start : start + chunk].tolist(), strict=True)
+        )
+        overlaps = list(Overlap.objects.filter(pk__in=list(score_of)))
+        for overlap in overlaps:
+            overlap.score, overlap.reasons, overlap.to_review = score_of[overlap.pk], [], True
+        with transaction.atomic():
+            bulk_update_with_history(overlaps, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
+        changed += len(overlaps)
+    return changed
+
+
+def _explain_reviewed(keys: np.ndarray, rows: np.ndarray, chunk: int) -> int:
+    """Pairs a reviewer gave a verdict on (a few, however many the machine finds): scored and
+    explained again, asked again when the score moved past the margin."""
+    from simple_history.utils import bulk_update_with_history
+
+    from .engine import reasons_of, weights
+    from .scoring import score
+
+    codes, reader = signatures.Codes.now(), signatures.Reader.now()
+    changed = 0
+    for start in range(0, len(keys), chunk):
+        row_of = {
+            (key >> 32, key & 0xFFFFFFFF): row
+            for key, row in zip(
+                keys[start : start + chunk].tolist(), rows[start : start + chunk].tolist(), strict=True
+            )
+        }
+        described = signatures.described({pk for pair in row_of for pk in pair}, codes, reader.open_end)
+        kept = Overlap.objects.in_bulk(list(row_of.values()))
+        moved = []
+        for (first, second), row in row_of.items():
+            overlap = kept.get(row)
+            if overlap is None or first not in described or second not in described:
+                continue
+            candidate = score(described[first], described[second], weights())
+            reasons = reasons_of(candidate)
+            to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)
+            if (overlap.score, overlap.reasons, overlap.to_review) != (candidate.score, reasons, to_review):
+                overlap.score, overlap.reasons, overlap.to_review = candidate.score, reasons, to_review
+                moved.append(overlap)
+        with transaction.atomic():
+            bulk_update_with_history(moved, Overlap, ["score", "reasons", "to_review"], batch_size=1000)
+        changed += len(moved)
+    return changed
+
+
+def _add(first: list[int], second: list[int], values: list[float]) -> None:
+    """New pairs, to review, without reasons yet, with their history rows ("+", now, by no one:
+    the console found them). On PostgreSQL in two COPY streams, keys drawn from the sequence first
+    (tens of times faster than INSERT for millions of rows); elsewhere through simple_history's
+    bulk path."""
     from django.db import connection
     from django.utils import timezone
     from simple_history.utils import bulk_create_with_history
 
     from coopmatrix.core import public_cache
 
-    from .models import Overlap
-
-    if not pairs:
+    if not first:
         return
     if connection.vendor != "postgresql":
         rows = [
-            Overlap(first_id=first, second_id=second, score=value, reasons=reasons, to_review=True)
-            for first, second, value, reasons in pairs
+            Overlap(first_id=a, second_id=b, score=value, reasons=[], to_review=True)
+            for a, b, value in zip(first, second, values, strict=True)
         ]
         bulk_create_with_history(rows, Overlap, batch_size=1000)
         return
     table, history = Overlap._meta.db_table, Overlap.history.model._meta.db_table
-    now = timezone.now()
+    stamp = timezone.now().isoformat()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(pairs)],
+            [table, len(first)],
         )
         keys = [key for (key,) in cursor.fetchall()]
-        # COPY's text format, written whole: a row a line, tab-separated, \N for none, a
-        # backslash doubled (the JSON's escapes); repr() gives a score's every digit back.
-        stamp = now.isoformat()
+        # COPY's text format: a row a line, tab-separated, \N for none; repr() gives a score's
+        # every digit back.
         rows = [
-            f"{key}\t{first}\t{second}\t{value!r}\t{_json(reasons)}\t{stamp}\t{stamp}\t\t\t\\N\t\\N\t\\N\tt"
-            for key, (first, second, value, reasons) in zip(keys, pairs, strict=True)
+            f"{key}\t{a}\t{b}\t{value!r}\t[]\t{stamp}\t{stamp}\t\t\t\\N\t\\N\t\\N\tt"
+            for key, a, b, value in zip(keys, first, second, values, strict=True)
         ]
         columns = (
             "id, first_id, second_id, score, reasons, found, scored, verdict, comment,"
@@ -630,9 +681,3 @@ def _add(pairs: list[tuple[int, int, float, list[dict[str, Any]]]]) -> None:
             copy.write("".join(f"{row}\t{stamp}\t\\N\t+\t\\N\n" for row in rows))
     # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
     public_cache.changed(connection)
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value).replace("\\", "\\\\")

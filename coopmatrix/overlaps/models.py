@@ -4,19 +4,68 @@ the reasons a person can check, and the reviewer's verdict.
 An overlap has no confidentiality of its own: it is seen only by those who may see both of its
 activities (`visibility_requires`, core.querysets). A verdict is kept with its history and is
 asked again only when the score moves by more than OVERLAP_REASK_MARGIN since it was given.
+
+The full computation keeps findings, not explanations: a pair it finds is written with its score
+and no reasons, and is explained when it is shown (`Overlap.shown_reasons`), from its two
+activities as they are. Those are what it was scored from: a change to either checks the pair
+again on save. Explaining each of millions of pairs as they were found took most of its time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coopmatrix.core.querysets import VisibleQuerySet
+
+#: Pairs drawn together are explained together (one description of their activities).
+EXPLAINED_TOGETHER = 500
+
+
+class _Unexplained:
+    """Pairs drawn together, of which some have no reasons yet: explained all at once, the first
+    time one of them is shown (a read that never shows them, such as a save, pays nothing)."""
+
+    def __init__(self, overlaps: list[Overlap]) -> None:
+        self.overlaps = overlaps
+
+    def explain(self) -> None:
+        from .describe import describe
+        from .engine import reasons_of, weights
+        from .scoring import score
+
+        waiting = [o for o in self.overlaps if not o.reasons]
+        described = describe({pk for o in waiting for pk in (o.first_id, o.second_id)})
+        for overlap in waiting:
+            a, b = described.get(overlap.first_id), described.get(overlap.second_id)
+            overlap._shown = reasons_of(score(a, b, weights())) if a and b else []
+        self.overlaps = []
+
+
+class _DrawnIterable(ModelIterable):
+    """Pairs as read from the database, those without reasons marked to be explained together."""
+
+    def __iter__(self) -> Iterator[Any]:
+        rows = super().__iter__()
+        while chunk := list(islice(rows, EXPLAINED_TOGETHER)):
+            waiting = _Unexplained(chunk)
+            for overlap in chunk:
+                overlap._unexplained = waiting
+            yield from chunk
+
+
+class OverlapQuerySet(VisibleQuerySet):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._iterable_class = _DrawnIterable
 
 
 class Overlap(models.Model):
@@ -31,7 +80,8 @@ class Overlap(models.Model):
     first = models.ForeignKey("matrix.Activity", on_delete=models.CASCADE, related_name="+", db_index=False)
     second = models.ForeignKey("matrix.Activity", on_delete=models.CASCADE, related_name="+")
     score = models.FloatField(_("score"))
-    #: [{part, value, weight, words}], one per part of the score (overlaps.scoring.Reason).
+    #: [{part, value, weight, words}], one per part of the score (overlaps.scoring.Reason); empty
+    #: for a pair the full computation found, explained when shown (`shown_reasons`).
     reasons = models.JSONField(_("reasons"), default=list)
     found = models.DateTimeField(_("found"), auto_now_add=True)
     scored = models.DateTimeField(_("scored"), auto_now=True)
@@ -49,7 +99,7 @@ class Overlap(models.Model):
     history = HistoricalRecords()
 
     visibility_requires: ClassVar[tuple[str, ...]] = ("first", "second")
-    objects = VisibleQuerySet.as_manager()
+    objects = OverlapQuerySet.as_manager()
 
     class Meta:
         ordering = ["-score", "first_id", "second_id"]
@@ -84,13 +134,23 @@ class Overlap(models.Model):
 
         return max(self.first.confidentiality, self.second.confidentiality, key=CONFIDENTIALITY_ORDER.index)
 
+    @property
+    def shown_reasons(self) -> list[dict[str, Any]]:
+        """Its reasons as kept, or, for a pair the full computation found, as its two activities
+        give them now (with the other pairs drawn with it)."""
+        if self.reasons:
+            return self.reasons
+        if not hasattr(self, "_shown"):
+            (getattr(self, "_unexplained", None) or _Unexplained([self])).explain()
+        return self._shown
+
     def reason_rows(self) -> list[dict[str, Any]]:
-        return [{**r, "points": r["value"] * r["weight"]} for r in self.reasons]
+        return [{**r, "points": r["value"] * r["weight"]} for r in self.shown_reasons]
 
     def explanation(self) -> list[str]:
         return [
             f"{r['words']} — {r['value']:.2f} × {r['weight']:.2f} = {r['value'] * r['weight']:.2f}"
-            for r in self.reasons
+            for r in self.shown_reasons
         ]
 
     def drawn(self) -> str:

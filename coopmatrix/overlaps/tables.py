@@ -62,7 +62,7 @@ class OverlapTable(FastRows, tables.Table):
 
     def render_reasons(self, record: Overlap) -> str:
         # The two strongest reasons; the pair's page gives all, with their weights.
-        strongest = sorted(record.reasons, key=lambda r: -r["value"] * r["weight"])[:2]
+        strongest = sorted(record.shown_reasons, key=lambda r: -r["value"] * r["weight"])[:2]
         return "; ".join(r["words"] for r in strongest)
 
     def render_verdict(self, record: Overlap) -> Any:

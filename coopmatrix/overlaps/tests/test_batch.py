@@ -75,7 +75,7 @@ def _stored(pk):
 
 
 def test_the_full_computation_keeps_each_activitys_strongest_as_the_check_on_save_finds_them(
-    matrix, settings
+    matrix, settings, django_assert_max_num_queries
 ):
     settings.OVERLAP_KEEP = 3
     Overlap.objects.all().delete()
@@ -97,15 +97,19 @@ def test_the_full_computation_keeps_each_activitys_strongest_as_the_check_on_sav
         (o.first_id, o.second_id) for o in Overlap.objects.filter(first_id__in=matrix, second_id__in=matrix)
     }
     assert kept == union
-    # And each kept pair carries the reasons the pair's page explains, adding up to its score,
-    # the very reasons a check of the pair gives.
-    for overlap in Overlap.objects.filter(first_id__in=matrix)[:20]:
-        total = sum(r["weight"] for r in overlap.reasons)
-        assert round(sum(r["value"] * r["weight"] for r in overlap.reasons) / total, 2) == round(
-            overlap.score, 2
-        )
+    # The full computation keeps findings, not explanations: each pair is explained when shown,
+    # those drawn together at once, with the reasons a check of the pair gives, adding up to its
+    # score.
+    drawn = list(Overlap.objects.filter(first_id__in=matrix)[:20])
+    assert all(overlap.reasons == [] for overlap in drawn)
+    with django_assert_max_num_queries(6):
+        shown = [overlap.shown_reasons for overlap in drawn]
+    for overlap, reasons in zip(drawn, shown, strict=True):
+        total = sum(r["weight"] for r in reasons)
+        assert round(sum(r["value"] * r["weight"] for r in reasons) / total, 2) == round(overlap.score, 2)
         (checked,) = engine.explained(overlap.first_id, [overlap.second_id])
-        assert overlap.reasons == engine.reasons_of(checked)
+        assert reasons == engine.reasons_of(checked)
+        assert Overlap.objects.get(pk=overlap.pk).shown_reasons == reasons  # drawn alone, the same
     # Each pair written once, with its history row: added, to review, by no one, with its score.
     added = Overlap.history.filter(first_id__in=matrix)
     assert added.count() == len(kept)

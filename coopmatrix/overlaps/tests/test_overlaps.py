@@ -287,6 +287,25 @@ def test_a_reader_may_see_a_pair_but_not_judge_it(client, cast):
     assert 'data-testid="verdict-form"' in client.get(pair.get_absolute_url()).content.decode()
 
 
+def test_a_pair_the_full_computation_found_is_explained_wherever_it_is_shown(client, cast, pair):
+    # The full computation writes findings without their reasons: the page, the queue, the API and
+    # the export explain the pair from its two activities, as the check on save explained it.
+    explained = pair.reasons
+    Overlap.objects.all().delete()
+    engine.find_all()
+    found = Overlap.objects.get(first=pair.first, second=pair.second)
+    assert found.reasons == [] and found.score == pair.score
+    client.force_login(cast.user("secretariat"))
+    page = client.get(found.get_absolute_url()).content.decode()
+    assert "States in common: XXB" in page
+    queue = client.get("/matrix/overlaps/?state=XXB").content.decode()
+    assert "States in common: XXB" in queue
+    listed = client.get("/api/v1/overlaps?state=XXB").json()["items"]
+    assert [item["reasons"] for item in listed] == [explained]
+    body = b"".join(client.get("/matrix/overlaps/export.csv?state=XXB").streaming_content).decode("utf-8-sig")
+    assert "States in common: XXB" in next(csv.DictReader(io.StringIO(body)))["reasons"]
+
+
 def test_the_exports_hold_the_pairs_with_their_reasons(client, cast, pair):
     client.force_login(cast.user("secretariat"))
     body = b"".join(client.get("/matrix/overlaps/export.csv?state=XXB").streaming_content).decode("utf-8-sig")
