@@ -306,6 +306,10 @@ OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
 #: thousands of activities a year) one activity can score at the threshold with hundreds; a
 #: reviewer reads the strongest, and a pair stays while either of its two keeps it.
 OVERLAP_KEEP = envint("OVERLAP_KEEP", "20", low=1)
+#: Threads the full computation sweeps in (`coopmatrix find_overlaps`): one per core by default.
+#: Each keeps its own strongest pairs until they are merged: some 12 bytes × OVERLAP_KEEP for each
+#: activity, a worker.
+OVERLAP_WORKERS = envint("OVERLAP_WORKERS", str(os.cpu_count() or 1), low=1)
 # Gaps (issue 17): the days an open request may wait, counted from its receipt, before it is
 # listed as overdue, for each stage it waits at.
 GAP_OVERDUE_DAYS = {

@@ -420,10 +420,11 @@ def strongest(
     progress: Callable[[int, int], Any] | None = None,
     budget: float | None = None,
     stats: dict[str, int] | None = None,
+    workers: int | None = None,
 ) -> tuple[Found, bool]:
     """The pairs kept: each activity's `keep` strongest at the threshold (a pair stays when either
     of its two keeps it); and whether the search finished (False when `budget` seconds ran out)."""
-    best, finished = search(table, keep, progress, budget, stats)
+    best, finished = search(table, keep, progress, budget, stats, workers)
     return best.pairs(table.pk), finished
 
 
@@ -433,11 +434,18 @@ def search(
     progress: Callable[[int, int], Any] | None = None,
     budget: float | None = None,
     stats: dict[str, int] | None = None,
+    workers: int | None = None,
 ) -> tuple[Strongest, bool]:
-    """`strongest`, its pairs not yet gathered: the table can go first (memory; `find_all`)."""
+    """`strongest`, its pairs not yet gathered: the table can go first (memory; `find_all`).
+
+    The blocks are swept by `workers` threads (OVERLAP_WORKERS; the compiled loop lets go of
+    Python's lock), each taking the next few blocks as it finishes its last and keeping its own
+    strongest, merged at the end: a pair is compared in one block only, so by one worker only,
+    and what each keeps holds every activity's strongest among the pairs it compared."""
+    import threading
     import time
 
-    from .sweep import sweep
+    from .sweep import merge
 
     weights = settings.OVERLAP_WEIGHTS
     threshold = settings.OVERLAP_THRESHOLD
@@ -450,29 +458,67 @@ def search(
     # The blocks first: their working arrays are gone before the strongest pairs' are made (peak
     # memory).
     rows, block_of, starts, width = blocks(table)
-    best = Strongest(len(table.pk), keep or settings.OVERLAP_KEEP)
     ends = np.r_[starts[1:], len(rows)]
     # Blocks of one member hold no pair.
     busy = (ends - starts) >= 2
     starts, ends = starts[busy], ends[busy]
-    t = table
-    began, finished = time.monotonic(), True
-    for first in range(0, len(starts), SWEEP_BLOCKS):
-        if budget is not None and time.monotonic() - began > budget:
-            finished = False
-            break
-        part = slice(first, first + SWEEP_BLOCKS)
-        compared = sweep(
-            rows, block_of, starts[part], ends[part], width,
-            t.start, t.end, t.start_month, t.end_month, t.group, t.modality,
-            t.states, t.n_states, t.areas, t.n_areas, t.dac, t.instruments, t.n_instruments,
-            t.text, t.n_text, t.key_words, figures, best.value, best.partner,
-        )  # fmt: skip
-        if stats is not None:
-            stats["compared"] = stats.get("compared", 0) + int(compared)
-        if progress:
-            progress(min(first + SWEEP_BLOCKS, len(starts)), len(starts))
-    return best, finished
+    keep = keep or settings.OVERLAP_KEEP
+    count = max(1, min(workers or settings.OVERLAP_WORKERS, len(starts) // SWEEP_BLOCKS or 1))
+    bests = [Strongest(len(table.pk), keep) for _ in range(count)]
+    began = time.monotonic()
+    lock = threading.Lock()
+    state = {"next": 0, "done": 0, "compared": 0, "stopped": False}
+
+    failed: list[BaseException] = []
+
+    def work(best: Strongest) -> None:
+        try:
+            sweep_with(best)
+        except BaseException as error:  # told in the caller's thread, after the others stop
+            with lock:
+                state["stopped"] = True
+                failed.append(error)
+
+    def sweep_with(best: Strongest) -> None:
+        t = table
+        while True:
+            with lock:
+                if budget is not None and time.monotonic() - began > budget:
+                    state["stopped"] = True
+                if state["stopped"] or state["next"] >= len(starts):
+                    return
+                first = state["next"]
+                state["next"] = first + SWEEP_BLOCKS
+            part = slice(first, first + SWEEP_BLOCKS)
+            compared = sweep(
+                rows, block_of, starts[part], ends[part], width,
+                t.start, t.end, t.start_month, t.end_month, t.group, t.modality,
+                t.states, t.n_states, t.areas, t.n_areas, t.dac, t.instruments, t.n_instruments,
+                t.text, t.n_text, t.key_words, figures, best.value, best.partner,
+            )  # fmt: skip
+            with lock:
+                state["compared"] += int(compared)
+                state["done"] += len(starts[part])
+                if progress:
+                    progress(state["done"], len(starts))
+
+    from .sweep import sweep
+
+    threads = [threading.Thread(target=work, args=(best,)) for best in bests[1:]]
+    for thread in threads:
+        thread.start()
+    work(bests[0])
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+    best = bests[0]
+    for other in bests[1:]:
+        merge(best.value, best.partner, other.value, other.partner)
+        del other.value, other.partner
+    if stats is not None:
+        stats["compared"] = stats.get("compared", 0) + state["compared"]
+    return best, not state["stopped"]
 
 
 def _among(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

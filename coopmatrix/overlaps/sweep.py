@@ -77,6 +77,19 @@ def _gather(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def merge(value: np.ndarray, partner: np.ndarray, other_value: np.ndarray, other_partner: np.ndarray) -> None:
+    """Put another worker's strongest among these (each pair is compared in one block only, so by
+    one worker only: the two hold no pair twice)."""
+    for row in range(value.shape[0]):
+        for place in range(other_value.shape[1]):
+            v = other_value[row, place]
+            if v == -np.inf:
+                break
+            _keep(value, partner, row, other_partner[row, place], v)
+
+
+# nogil: workers sweep their blocks in threads of one process, reading the same arrays.
+@njit(cache=True, nogil=True)
 def sweep(
     rows: np.ndarray,
     block_of: np.ndarray,

@@ -207,13 +207,14 @@ def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     matrix, monkeypatch, settings
 ):
     """The signatures are read in chunks, the blocks swept a few at a time (the clock and the bar
-    are looked at between) and the pairs gathered a slice of activities at a time (memory): chunks
-    of two rows, a block at a time and slices of three keep the very same pairs."""
+    are looked at between) by several workers, and the pairs gathered a slice of activities at a
+    time (memory): chunks of two rows, a block at a time, three workers and slices of three keep
+    the very same pairs as one worker sweeping everything at once."""
     from coopmatrix.overlaps import batch
 
     settings.OVERLAP_KEEP = 3
     table = batch.load(signatures.Reader.now())
-    whole, finished = batch.strongest(table)
+    whole, finished = batch.strongest(table, workers=1)
     monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
     monkeypatch.setattr(batch, "SWEEP_BLOCKS", 1)
     monkeypatch.setattr(batch, "MERGE_ROWS", 3)
@@ -221,8 +222,10 @@ def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     for name, column in vars(table).items():
         # Chunks of two rows may hold narrower masks: the same once widened to the whole's.
         assert np.array_equal(column, getattr(chunked, name)), name
-    stepped, _ = batch.strongest(chunked)
+    stepped, _ = batch.strongest(chunked, workers=1)
     assert finished and len(whole) and stepped.as_dict() == whole.as_dict()
+    shared, finished = batch.strongest(chunked, workers=3)
+    assert finished and shared.as_dict() == whole.as_dict()
 
 
 @pytest.mark.parametrize("threshold", [0.8, 0.75, 0.5, 0.015625, 0.33333, 0.0, 1.0])
