@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
 
@@ -150,6 +151,55 @@ def labelled_pairs() -> Iterator[tuple[Described, Described, bool, str]]:
             yield a, _other_work(a, b, made), False, "other work, same States and months"
 
 
+#: The real IATI samples (issue 18): where one publisher's activity names another's, the two are
+#: the same work recorded by each (a funder's grant and the implementer's project).
+IATI_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "iati" / "samples"
+
+
+def _folded(identifier: str) -> str:
+    # Publishers retype identifiers: "West Africa" for "West-Africa", capitals for lower case.
+    return "-".join(identifier.upper().split())
+
+
+def iati_links() -> dict[str, int]:
+    """A census of the links between the activities of the IATI samples (`related-activity`, and
+    the `provider-activity-id`, `receiver-activity-id` and `activity-id` of organisations), by what
+    each names: another publisher's activity among the samples (a labelled pair of the same work),
+    an activity of its own publisher (its hierarchy), itself, or an activity not among them."""
+    from lxml import etree
+
+    activities: dict[str, str] = {}
+    links: list[tuple[str, str]] = []
+    for path in sorted(IATI_SAMPLES.glob("*.xml")):
+        for element in etree.parse(str(path)).iter("iati-activity"):
+            identifier = (element.findtext("iati-identifier") or "").strip()
+            reporting = element.find("reporting-org")
+            activities[_folded(identifier)] = reporting.get("ref", "") if reporting is not None else ""
+            named = [r.get("ref") for r in element.iter("related-activity")]
+            named += [o.get("provider-activity-id") for o in element.iter("provider-org")]
+            named += [o.get("receiver-activity-id") for o in element.iter("receiver-org")]
+            named += [o.get("activity-id") for o in element.iter("participating-org")]
+            links += [(_folded(identifier), _folded(name)) for name in named if name]
+    census = {
+        "links": len(links),
+        "another publisher": 0,
+        "own publisher": 0,
+        "itself": 0,
+        "not among them": 0,
+    }
+    for source, target in links:
+        if target == source:
+            census["itself"] += 1
+        elif target not in activities:
+            census["not among them"] += 1
+        elif activities[target] == activities[source]:
+            census["own publisher"] += 1
+        else:
+            census["another publisher"] += 1
+    census["activities"] = len(activities)
+    return census
+
+
 def quality() -> str:
     threshold = settings.OVERLAP_THRESHOLD
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
@@ -171,6 +221,15 @@ def quality() -> str:
         f"(proposed and same work {counts['tp']}, proposed but other work {counts['fp']}, "
         f"missed {counts['fn']}, rightly left out {counts['tn']})",
     ]
+    if IATI_SAMPLES.is_dir():
+        census = iati_links()
+        lines.append(
+            f"IATI samples ({census['activities']} activities, {census['links']} links to an activity): "
+            f"{census['another publisher']} name another publisher's activity among them (pairs of the "
+            f"same work for this set), {census['own publisher']} their own publisher's (a hierarchy: one "
+            f"provider's programme and its parts), {census['itself']} the activity itself, "
+            f"{census['not among them']} an activity not among them."
+        )
     return "\n".join(lines)
 
 
