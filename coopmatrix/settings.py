@@ -304,8 +304,10 @@ OVERLAP_THRESHOLD = envfloat("OVERLAP_THRESHOLD", "0.8")
 OVERLAP_REASK_MARGIN = envfloat("OVERLAP_REASK_MARGIN", "0.1")
 #: The strongest pairs kept for each activity: in a dense matrix (a State and an area that receive
 #: thousands of activities a year) one activity can score at the threshold with hundreds; a
-#: reviewer reads the strongest, and a pair stays while either of its two keeps it.
-OVERLAP_KEEP = envint("OVERLAP_KEEP", "20", low=1)
+#: reviewer reads the strongest, and a pair stays while either of its two keeps it. Ten, where it
+#: was twenty: over the benchmark's million activities, 5.8 million pairs where twenty kept 9.3
+#: million, and the full computation within 1 GB with a worker per core (benchmarks/RESULTS.md).
+OVERLAP_KEEP = envint("OVERLAP_KEEP", "10", low=1)
 #: Threads the full computation sweeps in (`coopmatrix find_overlaps`): one per core by default.
 #: Each keeps its own strongest pairs until they are merged: some 12 bytes × OVERLAP_KEEP for each
 #: activity, a worker.
