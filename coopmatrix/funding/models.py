@@ -343,10 +343,6 @@ class FundingSum(models.Model):
                     "currency",
                     "label",
                 ],
-                # The figure rides in the index (PostgreSQL's INCLUDE; others leave it out): a
-                # view's thousands of lines are read from the index alone, without a visit to each
-                # row, scattered over the table.
-                include=["converted"],
                 name="unique_funding_sum",
             )
         ]
