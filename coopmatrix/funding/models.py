@@ -343,6 +343,8 @@ class FundingSum(models.Model):
                     "currency",
                     "label",
                 ],
+                # On PostgreSQL its index also carries `converted` (migration 0003): a view's lines
+                # are read from the index alone.
                 name="unique_funding_sum",
             )
         ]
