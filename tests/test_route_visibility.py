@@ -68,6 +68,10 @@ VARIANTS: dict[str, list[str]] = {
         for view in ("programmes", "donors", "states")
         for fmt in ("", "&format=csv", "&format=xlsx")
     ],
+    # IATI's file is public activities only unless asked for all the reader may see; HXL's sheet
+    # names providers and States in its cells: a hidden owner or provider must not be named.
+    "exchange:iati_export": ["?levels=all", "?levels=all&q=MX"],
+    "exchange:hxl_export": ["?q=MX"],
     "funding:table1": [
         f"?recipient=fund:mx-channel&as_at=2004-12-31{fmt}" for fmt in ("", "&format=csv", "&format=xlsx")
     ],
