@@ -141,9 +141,9 @@ class _Links:
             ActivityProvider.objects.filter(activity_id__in=ids).select_related("organization").order_by("pk")
         ):
             self.providers[provider.activity_id].append(provider)
-        self.states = self._linked(Activity.recipient_states.through, "state_id", ids, named.states)
-        self.regions = self._linked(Activity.recipient_regions.through, "region_id", ids, named.regions)
-        self.areas = self._linked(Activity.thematic_areas.through, "thematicarea_id", ids, named.areas)
+        self.states = self._linked(Activity.recipient_states, "state_id", ids, named.states)
+        self.regions = self._linked(Activity.recipient_regions, "region_id", ids, named.regions)
+        self.areas = self._linked(Activity.thematic_areas, "thematicarea_id", ids, named.areas)
         # Read as tuples: some ten transactions an activity, each a model instance was a third of
         # the reading.
         self.budgets = self._rows(IatiBudget, _Budget, records)
@@ -160,12 +160,16 @@ class _Links:
         return grouped
 
     @staticmethod
-    def _linked(through: Any, column: str, ids: list[int], named: dict[int, Any]) -> dict[int, list[Any]]:
+    def _linked(relation: Any, column: str, ids: list[int], named: dict[int, Any]) -> dict[int, list[Any]]:
         """Each activity's linked records, in their model's own order (as the related manager's)."""
-        place = {pk: i for i, pk in enumerate(named)}
         linked: dict[int, list[Any]] = defaultdict(list)
-        for activity, other in through.objects.filter(activity_id__in=ids).values_list("activity_id", column):
+        rows = relation.through.objects.filter(activity_id__in=ids).values_list("activity_id", column)
+        for activity, other in rows:
             linked[activity].append(other)
+        # One made while the file is written (a long export) is read then, after the others.
+        missing = {pk for others in linked.values() for pk in others} - named.keys()
+        named.update(relation.field.related_model.objects.in_bulk(missing) if missing else {})
+        place = {pk: i for i, pk in enumerate(named)}
         return {
             activity: [named[pk] for pk in sorted(others, key=place.__getitem__)]
             for activity, others in linked.items()
