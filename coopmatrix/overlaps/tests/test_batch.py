@@ -228,6 +228,30 @@ def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     assert finished and shared.as_dict() == whole.as_dict()
 
 
+def test_a_worker_that_fails_stops_the_full_computation_before_it_drops_anything(matrix, monkeypatch):
+    """A worker's error reaches the command: a search that lost a worker's blocks would otherwise
+    find fewer pairs, and the pairs it did not find would be dropped from the queue."""
+    from coopmatrix.overlaps import batch, sweep
+
+    engine.find_all()
+    kept = Overlap.objects.count()
+    assert kept
+    calls = []
+    compiled = sweep.sweep
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("the second block of the sweep")
+        return compiled(*args)
+
+    monkeypatch.setattr(sweep, "sweep", failing)
+    monkeypatch.setattr(batch, "SWEEP_BLOCKS", 1)
+    with pytest.raises(MemoryError, match="second block"):
+        engine.find_all()
+    assert Overlap.objects.count() == kept
+
+
 @pytest.mark.parametrize("threshold", [0.8, 0.75, 0.5, 0.015625, 0.33333, 0.0, 1.0])
 def test_the_cut_decides_as_the_check_rounds(threshold):
     """The compiled sweep keeps a pair when its unrounded score reaches `cut`; the check on save
