@@ -163,6 +163,23 @@ def _links(through: Any, column: str, ids: list[int], ordering: list[Any]) -> di
     return found
 
 
+def recipients_and_areas(ids: list[int]) -> tuple[dict[int, list[int]], ...]:
+    """The keys of the States, regions and thematic areas of a chunk of activities (sorted by key),
+    each in the order its model lists them: one query each, for the exports that write them."""
+    from django.db.models.functions import Lower
+
+    return (
+        _links(Activity.recipient_states.through, "state_id", ids, [Lower("state__name_en")]),
+        _links(Activity.recipient_regions.through, "region_id", ids, ["region__m49"]),
+        _links(
+            Activity.thematic_areas.through,
+            "thematicarea_id",
+            ids,
+            ["thematicarea__order", "thematicarea__name"],
+        ),
+    )
+
+
 def _write_chunk(
     writer: Any,
     chunk: list[dict[str, Any]],
@@ -170,17 +187,12 @@ def _write_chunk(
     names: _Names,
     dates: list[tuple[str, str, str]],
 ) -> None:
-    from django.db.models.functions import Lower
 
     from coopmatrix.core.dates import partial_text
     from coopmatrix.matrix.models import ActivityProvider
 
     ids = [values["pk"] for values in chunk]
-    states = _links(Activity.recipient_states.through, "state_id", ids, [Lower("state__name_en")])
-    regions = _links(Activity.recipient_regions.through, "region_id", ids, ["region__m49"])
-    areas = _links(
-        Activity.thematic_areas.through, "thematicarea_id", ids, ["thematicarea__order", "thematicarea__name"]
-    )
+    states, regions, areas = recipients_and_areas(ids)
     providers: dict[int, dict[str, list[str]]] = {}
     roles = ActivityProvider.objects.filter(**_of_chunk(ids))
     named = [

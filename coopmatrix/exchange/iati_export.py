@@ -29,6 +29,7 @@ from coopmatrix.core.querysets import visible_ids
 from coopmatrix.directory.models import Organization
 from coopmatrix.matrix.models import Activity, ActivityProvider
 
+from .hxl import recipients_and_areas
 from .importers import AREAS_PATH, DATES, ROLES, STATUSES, dac_regions
 from .models import IatiBudget, IatiRecord, IatiTransaction
 
@@ -116,8 +117,7 @@ class _Transaction(NamedTuple):
 
 
 class _Named:
-    """The States, regions and thematic areas, read once an export, in their own order (the order
-    in which an activity's are written)."""
+    """The States, regions and thematic areas, read once an export."""
 
     def __init__(self) -> None:
         from coopmatrix.geo.models import Region, State
@@ -141,9 +141,10 @@ class _Links:
             ActivityProvider.objects.filter(activity_id__in=ids).select_related("organization").order_by("pk")
         ):
             self.providers[provider.activity_id].append(provider)
-        self.states = self._linked(Activity.recipient_states, "state_id", ids, named.states)
-        self.regions = self._linked(Activity.recipient_regions, "region_id", ids, named.regions)
-        self.areas = self._linked(Activity.thematic_areas, "thematicarea_id", ids, named.areas)
+        states, regions, areas = recipients_and_areas(ids)
+        self.states = self._named(Activity.recipient_states, states, named.states)
+        self.regions = self._named(Activity.recipient_regions, regions, named.regions)
+        self.areas = self._named(Activity.thematic_areas, areas, named.areas)
         # Read as tuples: some ten transactions an activity, each a model instance was a third of
         # the reading.
         self.budgets = self._rows(IatiBudget, _Budget, records)
@@ -160,20 +161,12 @@ class _Links:
         return grouped
 
     @staticmethod
-    def _linked(relation: Any, column: str, ids: list[int], named: dict[int, Any]) -> dict[int, list[Any]]:
-        """Each activity's linked records, in their model's own order (as the related manager's)."""
-        linked: dict[int, list[Any]] = defaultdict(list)
-        rows = relation.through.objects.filter(activity_id__in=ids).values_list("activity_id", column)
-        for activity, other in rows:
-            linked[activity].append(other)
-        # One made while the file is written (a long export) is read then, after the others.
+    def _named(relation: Any, linked: dict[int, list[int]], named: dict[int, Any]) -> dict[int, list[Any]]:
+        """Each activity's linked records, from their keys."""
+        # One made while the file is written (a long export) is read then.
         missing = {pk for others in linked.values() for pk in others} - named.keys()
         named.update(relation.field.related_model.objects.in_bulk(missing) if missing else {})
-        place = {pk: i for i, pk in enumerate(named)}
-        return {
-            activity: [named[pk] for pk in sorted(others, key=place.__getitem__)]
-            for activity, others in linked.items()
-        }
+        return {activity: [named[pk] for pk in others] for activity, others in linked.items()}
 
 
 def _record(activity: Activity) -> IatiRecord | None:
