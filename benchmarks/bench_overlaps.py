@@ -261,10 +261,12 @@ def scale() -> str:
     total = Activity.objects.count()
     check = _checks(total)
     budget = float(os.environ.get("BENCH_OVERLAP_BUDGET", "600"))
-    # From nothing, as after new weights: the benchmark database's pairs go first (synthetic
-    # records only: generate_synthetic writes nowhere else).
+    # From nothing, as a first computation: the benchmark database's pairs and their history go
+    # first (synthetic records only: generate_synthetic writes nowhere else), or each run would
+    # write over the history of all the runs before it.
     with connection.cursor() as sql:
-        sql.execute(f"DELETE FROM {Overlap._meta.db_table}")
+        for model in (Overlap, Overlap.history.model):  # type: ignore[attr-defined]
+            sql.execute(f"DELETE FROM {model._meta.db_table}")
     started = time.monotonic()
     packed = signatures.pack_missing()
     loaded = batch.load(signatures.Reader.now())

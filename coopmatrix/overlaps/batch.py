@@ -573,7 +573,7 @@ def write(
         at, known = np.zeros(len(found), dtype=np.int64), np.zeros(len(found), dtype=bool)
     # An activity deleted since the signatures were read takes its pairs with it.
     new = ~known & _still_there(found.keys)
-    added = _write_new(found.keys[new], found.scores[new], progress)
+    added = _write_new(found.keys[new], found.scores[new], progress, len(keys))
     # Known, never reviewed, scored otherwise now: the new score, and its reasons to be explained
     # again when shown. (A reviewed pair is rescored below, whatever it scores.)
     if len(keys):
@@ -608,11 +608,33 @@ def _still_there(keys: np.ndarray) -> np.ndarray:
     return _among(keys >> 32, ids) & _among(keys & 0xFFFFFFFF, ids)
 
 
-#: New pairs written in one transaction.
+#: New pairs written in one transaction (SQLite), or sent to PostgreSQL in one piece (memory).
 NEW_CHUNK = 100_000
+#: COPY's binary format (PostgreSQL's documentation, "COPY", "Binary Format"): a header, then for
+#: each row its count of fields and each field's length and value, big-endian; a trailer.
+COPY_HEADER, COPY_TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("n1", ">i4"),
+        ("first", ">i8"),
+        ("n2", ">i4"),
+        ("second", ">i8"),
+        ("n3", ">i4"),
+        ("score", ">f8"),
+    ]
+)
 
 
-def _write_new(keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None) -> int:
+def _write_new(
+    keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None, kept: int
+) -> int:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            _add_all(keys, scores, progress, kept)
+        return len(keys)
     for start in range(0, len(keys), NEW_CHUNK):
         part = keys[start : start + NEW_CHUNK]
         with transaction.atomic():
@@ -624,6 +646,69 @@ def _write_new(keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, in
         if progress:
             progress("kept", min(start + NEW_CHUNK, len(keys)), len(keys))
     return len(keys)
+
+
+def _add_all(
+    keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None, kept: int
+) -> None:
+    """New pairs on PostgreSQL, to review, without reasons yet, with their history rows ("+",
+    now, by no one: the console found them), in the caller's transaction. The pairs go by binary
+    COPY into a table of the session (made from the arrays, no Python object per pair), and from
+    there into the pairs' table and its history by two statements: the database does the rest.
+    A write that at least doubles a table (a first computation: millions of pairs) sets its
+    indexes aside and makes them again after (core.bulk.indexes_set_aside)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from coopmatrix.core import bulk, public_cache
+
+    if not len(keys):
+        return
+    history = Overlap.history.model  # type: ignore[attr-defined]
+    table, past = Overlap._meta.db_table, history._meta.db_table
+    aside = [Overlap] if kept < len(keys) else []
+    if bulk.holds_fewer(history, len(keys)):
+        aside.append(history)
+    columns = "first_id, second_id, score, reasons, found, scored, verdict, comment, to_review"
+    stamp = timezone.now()
+    with bulk.indexes_set_aside(*aside), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE overlaps_found"
+            " (first_id bigint, second_id bigint, score double precision) ON COMMIT DROP"
+        )
+        rows = np.empty(min(len(keys), NEW_CHUNK * 10), dtype=COPY_ROW)
+        rows["fields"], rows["n1"], rows["n2"], rows["n3"] = 3, 8, 8, 8
+        with cursor.cursor.copy("COPY overlaps_found FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(COPY_HEADER)
+            for start in range(0, len(keys), len(rows)):
+                part, chunk = keys[start : start + len(rows)], rows[: len(keys) - start]
+                chunk["first"], chunk["second"] = part >> 32, part & 0xFFFFFFFF
+                chunk["score"] = scores[start : start + len(rows)]
+                copy.write(chunk.tobytes())
+                if progress:
+                    progress("kept", start + len(chunk), len(keys))
+            copy.write(COPY_TRAILER)
+        # Nobody else adds pairs until this transaction ends: the keys after `before` are these.
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        before = cursor.fetchone()[0]
+        # In the order found, which is the pairs' own (first, second): the table is laid out as
+        # its pair index reads it.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT first_id, second_id, score, '[]', %s, %s, '', '', true"
+            " FROM overlaps_found",
+            [stamp, stamp],
+        )
+        cursor.execute(
+            f"INSERT INTO {past} (id, {columns}, reviewed_by_id, reviewed_at, verdict_score, history_date,"
+            f" history_change_reason, history_type, history_user_id) SELECT id, {columns}, reviewed_by_id,"
+            f" reviewed_at, verdict_score, %s, NULL, '+', NULL FROM {table} WHERE id > %s",
+            [stamp, before],
+        )
+        # Gone with the transaction anyway; now, for a caller that writes again within it.
+        cursor.execute("DROP TABLE overlaps_found")
+    # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
+    public_cache.changed(connection)
 
 
 def _rescore(rows: np.ndarray, values: np.ndarray, chunk: int) -> int:
@@ -682,48 +767,12 @@ def _explain_reviewed(keys: np.ndarray, rows: np.ndarray, chunk: int) -> int:
 
 def _add(first: list[int], second: list[int], values: list[float]) -> None:
     """New pairs, to review, without reasons yet, with their history rows ("+", now, by no one:
-    the console found them). On PostgreSQL in two COPY streams, keys drawn from the sequence first
-    (tens of times faster than INSERT for millions of rows); elsewhere through simple_history's
-    bulk path."""
-    from django.db import connection
-    from django.utils import timezone
+    the console found them), through simple_history's bulk path (databases other than
+    PostgreSQL: `_add_all`)."""
     from simple_history.utils import bulk_create_with_history
 
-    from coopmatrix.core import public_cache
-
-    if not first:
-        return
-    if connection.vendor != "postgresql":
-        rows = [
-            Overlap(first_id=a, second_id=b, score=value, reasons=[], to_review=True)
-            for a, b, value in zip(first, second, values, strict=True)
-        ]
-        bulk_create_with_history(rows, Overlap, batch_size=1000)
-        return
-    table, history = Overlap._meta.db_table, Overlap.history.model._meta.db_table
-    stamp = timezone.now().isoformat()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(first)],
-        )
-        keys = [key for (key,) in cursor.fetchall()]
-        # COPY's text format: a row a line, tab-separated, \N for none; repr() gives a score's
-        # every digit back.
-        rows = [
-            f"{key}\t{a}\t{b}\t{value!r}\t[]\t{stamp}\t{stamp}\t\t\t\\N\t\\N\t\\N\tt"
-            for key, a, b, value in zip(keys, first, second, values, strict=True)
-        ]
-        columns = (
-            "id, first_id, second_id, score, reasons, found, scored, verdict, comment,"
-            " reviewed_by_id, reviewed_at, verdict_score, to_review"
-        )
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            copy.write("".join(f"{row}\n" for row in rows))
-        with cursor.cursor.copy(
-            f"COPY {history} ({columns}, history_date, history_change_reason, history_type,"
-            " history_user_id) FROM STDIN"
-        ) as copy:
-            copy.write("".join(f"{row}\t{stamp}\t\\N\t+\t\\N\n" for row in rows))
-    # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
-    public_cache.changed(connection)
+    rows = [
+        Overlap(first_id=a, second_id=b, score=value, reasons=[], to_review=True)
+        for a, b, value in zip(first, second, values, strict=True)
+    ]
+    bulk_create_with_history(rows, Overlap, batch_size=1000)

@@ -96,7 +96,10 @@ class Overlap(models.Model):
     #: No verdict yet, or the score moved since: the queue's "not yet reviewed".
     to_review = models.BooleanField(_("to review"), default=True)
 
-    history = HistoricalRecords()
+    # A pair's history is read by the pair (its key): the history rows need no index of the
+    # activities or the reviewer, which a full computation would otherwise keep up to date for
+    # each of millions of rows.
+    history = HistoricalRecords(no_db_index=["first", "second", "reviewed_by"])
 
     visibility_requires: ClassVar[tuple[str, ...]] = ("first", "second")
     objects = OverlapQuerySet.as_manager()

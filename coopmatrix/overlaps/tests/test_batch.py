@@ -184,6 +184,57 @@ def test_a_second_full_computation_changes_nothing_and_a_stale_signature_is_pack
     assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
 
 
+def _table_definitions() -> list[str]:
+    """The indexes and constraints of the pairs' table and its history, as the database gives them."""
+    from django.db import connection
+
+    tables = [Overlap._meta.db_table, Overlap.history.model._meta.db_table]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text = ANY(%s)"
+                " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid::regclass::text = ANY(%s)",
+                [tables, tables],
+            )
+        else:
+            cursor.execute("SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN (%s, %s)", tables)
+        return sorted(definition for (definition,) in cursor.fetchall())
+
+
+def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_before(matrix):
+    """A write that at least doubles the pairs (a first computation) sets the tables' indexes and
+    constraints aside and makes them again: the same definitions after, and they hold."""
+    from django.db import IntegrityError, connection, transaction
+
+    before = _table_definitions()
+    assert any("one_overlap_per_pair" in d for d in before)
+    Overlap.objects.all().delete()
+    Overlap.history.all().delete()
+    result = engine.find_all()
+    assert result["added"] == Overlap.objects.count() > 50
+    assert Overlap.history.filter(history_type="+").count() == result["added"]
+    assert _table_definitions() == before
+    pair = Overlap.objects.order_by("pk").first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Overlap.objects.create(first_id=pair.first_id, second_id=pair.second_id, score=0.9)
+    missing = Activity.objects.order_by("-pk").first().pk + 1000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Overlap.objects.create(first_id=pair.first_id, second_id=missing, score=0.9)
+        connection.check_constraints()  # the activities' keys are checked at commit
+    # Added again: the pairs a few go missing from are written back, one by one into the indexes
+    # this time, with their history; the table as it was.
+    gone = dict(Overlap.objects.order_by("pk").values_list("pk", "score")[:5])
+    kept = set(Overlap.objects.values_list("first_id", "second_id", "score"))
+    Overlap.objects.filter(pk__in=gone).delete()
+    again = engine.find_all()
+    assert (again["added"], again["changed"], again["dropped"]) == (5, 0, 0)
+    assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == kept
+    assert not Overlap.objects.filter(pk__in=gone).exists()
+    assert Overlap.history.filter(history_type="+").count() == result["added"] + 5
+    assert _table_definitions() == before
+
+
 def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_at_once(cast):
     """The blocks are kept by area; the DAC purpose codes are read when a check asks. Two areas
     given one code later make their activities candidates without saving them again."""
