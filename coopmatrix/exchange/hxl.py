@@ -121,18 +121,35 @@ class _Names:
     """What a row names of a State, region, area or organization, read once per export."""
 
     def __init__(self) -> None:
+        self.states: dict[int, tuple[str, str]] = {}
+        self.regions: dict[int, tuple[str, str]] = {}
+        self.areas: dict[int, tuple[str, str]] = {}
+        self.read_links({}, {}, {}, everything=True)
+        self.organizations: dict[int, str] = {}
+
+    def read_links(
+        self,
+        states: dict[int, list[int]],
+        regions: dict[int, list[int]],
+        areas: dict[int, list[int]],
+        everything: bool = False,
+    ) -> None:
+        """The States, regions and areas a chunk links to that were not read yet (one made while a
+        long export is written), or `everything` at the start."""
         from coopmatrix.geo.models import State
 
-        self.states = {
-            pk: (code, name) for pk, code, name in State.objects.values_list("pk", "code", "name_en")
-        }
-        self.regions = {
-            pk: (str(m49), name) for pk, m49, name in Region.objects.values_list("pk", "m49", "name")
-        }
-        self.areas = {
-            pk: (code, name) for pk, code, name in ThematicArea.objects.values_list("pk", "code", "name")
-        }
-        self.organizations: dict[int, str] = {}
+        for known, linked, model, fields in (
+            (self.states, states, State, ("pk", "code", "name_en")),
+            (self.regions, regions, Region, ("pk", "m49", "name")),
+            (self.areas, areas, ThematicArea, ("pk", "code", "name")),
+        ):
+            rows = model.objects.all()
+            if not everything:
+                missing = {pk for keys in linked.values() for pk in keys} - known.keys()
+                if not missing:
+                    continue
+                rows = rows.filter(pk__in=missing)
+            known.update((pk, (str(code), name)) for pk, code, name in rows.values_list(*fields))
 
     def organization(self, pk: int) -> str:
         return self.organizations[pk]
@@ -193,6 +210,7 @@ def _write_chunk(
 
     ids = [values["pk"] for values in chunk]
     states, regions, areas = recipients_and_areas(ids)
+    names.read_links(states, regions, areas)
     providers: dict[int, dict[str, list[str]]] = {}
     roles = ActivityProvider.objects.filter(**_of_chunk(ids))
     named = [

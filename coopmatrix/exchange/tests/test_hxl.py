@@ -56,6 +56,33 @@ def test_the_sheet_is_the_same_whatever_the_chunk_it_is_read_in(cast, client, mo
     assert titles and all("KGZ" in row[country] for row in rows[2:] if row[code] in titles)
 
 
+def test_a_state_region_or_area_made_while_the_sheet_is_written_is_named_in_it(cast, monkeypatch):
+    """A long export reads the States, regions and areas once; one made after it began, linked to
+    an activity of a later chunk, is read when that chunk is."""
+    from coopmatrix.directory.models import Organization
+    from coopmatrix.geo.models import Region, State
+    from coopmatrix.vocabulary.models import ThematicArea
+
+    monkeypatch.setattr(hxl, "CHUNK", 2)
+    activities = Activity.objects.order_by("pk")
+    assert activities.count() > 4
+    last = activities.last()
+    pieces = hxl.export(activities, set(Organization.objects.values_list("pk", flat=True)))
+    started = next(pieces) + next(pieces)  # the headers and the first chunk
+    state = State.objects.create(code="XTS", iso2="", name_en="Made for tests (State)")
+    region = Region.objects.create(m49=990, name="Made for tests (region)")
+    area = ThematicArea.objects.create(code="made-for-tests", name="Made for tests (area)")
+    last.recipient_states.add(state)
+    last.recipient_regions.add(region)
+    last.thematic_areas.add(area)
+    rows = list(csv.reader(io.StringIO(started + "".join(pieces))))
+    header = rows[1]
+    (row,) = [r for r in rows[2:] if r[header.index("#activity+name")] == last.title]
+    assert "XTS" in row[header.index("#country+code")].split("; ")
+    assert "Made for tests (region)" in row[header.index("#region+name")]
+    assert "made-for-tests" in row[header.index("#sector+code")]
+
+
 def test_a_provider_the_reader_may_not_see_is_not_named(cast, client):
     from coopmatrix.matrix import actions
 
