@@ -116,8 +116,15 @@ class _Transaction(NamedTuple):
     receiver: dict[str, Any]
 
 
+class _Provider(NamedTuple):
+    organization_id: int
+    role: str
+    organization: Organization
+
+
 class _Named:
-    """The States, regions and thematic areas, read once an export."""
+    """The States, regions and thematic areas, read once an export; the organizations as the
+    activities name them."""
 
     def __init__(self) -> None:
         from coopmatrix.geo.models import Region, State
@@ -126,6 +133,11 @@ class _Named:
         self.states = {s.pk: s for s in State.objects.all()}
         self.regions = {r.pk: r for r in Region.objects.all()}
         self.areas = {a.pk: a for a in ThematicArea.objects.all()}
+        self.organizations: dict[int, Organization] = {}
+
+    def read_organizations(self, keys: set[int]) -> None:
+        if missing := keys - self.organizations.keys():
+            self.organizations.update(Organization.objects.in_bulk(missing))
 
 
 class _Links:
@@ -136,11 +148,17 @@ class _Links:
     def __init__(self, chunk: list[Activity], named: _Named) -> None:
         ids = [a.pk for a in chunk]
         records = [r.pk for a in chunk if (r := _record(a)) is not None]
-        self.providers: dict[int, list[ActivityProvider]] = defaultdict(list)
-        for provider in (
-            ActivityProvider.objects.filter(activity_id__in=ids).select_related("organization").order_by("pk")
-        ):
-            self.providers[provider.activity_id].append(provider)
+        # As tuples, each organization read once an export: a model instance for each provider
+        # and its organization cost more than the rest of the reading.
+        rows = list(
+            ActivityProvider.objects.filter(activity_id__in=ids)
+            .order_by("pk")
+            .values_list("activity_id", "organization_id", "role")
+        )
+        named.read_organizations({organization for _a, organization, _r in rows})
+        self.providers: dict[int, list[_Provider]] = defaultdict(list)
+        for activity, organization, role in rows:
+            self.providers[activity].append(_Provider(organization, role, named.organizations[organization]))
         states, regions, areas = recipients_and_areas(ids)
         self.states = self._named(Activity.recipient_states, states, named.states)
         self.regions = self._named(Activity.recipient_regions, regions, named.regions)
@@ -208,7 +226,7 @@ def _activity(
     activity: Activity,
     record: IatiRecord | None,
     areas_uri: str,
-    providers: list[ActivityProvider],
+    providers: list[_Provider],
     links: _Links,
 ) -> etree._Element:
     # The language the publisher gave; coopmatrix does not know which its own records are in.
@@ -306,7 +324,7 @@ def _descriptions(
 
 
 def _participating(
-    element: etree._Element, providers: list[ActivityProvider], record: IatiRecord | None, language: str
+    element: etree._Element, providers: list[_Provider], record: IatiRecord | None, language: str
 ) -> None:
     given = list(record.participating) if record else []
     for provider in providers:
