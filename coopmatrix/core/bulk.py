@@ -129,10 +129,10 @@ def indexes_set_aside(*tables: type[models.Model]) -> Iterator[None]:
     (PostgreSQL's "Populating a Database"): their indexes other than the primary key, and their
     unique and foreign-key constraints, are dropped, then made again from the definitions the
     database gave. One sort per index and one query per foreign key cost a fraction of keeping
-    each up to date row by row: for the millions of pairs of a first full computation of overlaps,
-    some 30 s where the rows one by one took some 200 s. Meant for a load that at least doubles a
-    table (`holds_fewer`): the tables are closed to others until the transaction ends, and a
-    table's indexes are made again over all its rows."""
+    each up to date row by row: the 5.8 million pairs of a first full computation of overlaps over
+    a million activities are written with their history in some 45 s, where they took 277 s.
+    Meant for a load that at least doubles a table (`holds_fewer`): the tables are closed to
+    others until the transaction ends, and a table's indexes are made again over all its rows."""
     if not tables or connection.vendor != "postgresql":
         yield
         return
