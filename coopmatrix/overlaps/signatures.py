@@ -230,16 +230,27 @@ def blocks(signature: Signature) -> list[Block]:
     ]
 
 
+#: Activities whose signatures and blocks are built and written at once: the blocks of twenty
+#: thousand (an import's, checked on its commit) took some 170 MB, more than the import itself.
+SAVE_CHUNK = 1000
+
+
 @transaction.atomic
 def save(activity_ids: Iterable[int]) -> list[Signature]:
     """Build and keep the signatures of these activities, and their blocks (those deleted lose
     theirs with them)."""
     ids = list(activity_ids)
-    built = build(ids)
-    Block.objects.filter(activity_id__in=ids).delete()
-    Signature.objects.filter(activity_id__in=ids).delete()
-    Signature.objects.bulk_create(built)
-    Block.objects.bulk_create([block for signature in built for block in blocks(signature)], batch_size=5000)
+    built: list[Signature] = []
+    for start in range(0, len(ids), SAVE_CHUNK):
+        part = ids[start : start + SAVE_CHUNK]
+        made = build(part)
+        Block.objects.filter(activity_id__in=part).delete()
+        Signature.objects.filter(activity_id__in=part).delete()
+        Signature.objects.bulk_create(made)
+        Block.objects.bulk_create(
+            [block for signature in made for block in blocks(signature)], batch_size=5000
+        )
+        built += made
     return built
 
 

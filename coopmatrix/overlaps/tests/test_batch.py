@@ -235,6 +235,31 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
     assert _table_definitions() == before
 
 
+def test_signatures_saved_a_few_at_a_time_are_those_saved_at_once(matrix, monkeypatch):
+    """An import's activities are signed on its commit a chunk at a time (memory): the same
+    signatures and blocks as all at once."""
+    from coopmatrix.overlaps.models import Block
+
+    def kept():
+        fields = [*signatures.FIELDS, *signatures.PERIOD, "method"]
+        rows = Signature.objects.filter(activity_id__in=matrix).order_by("activity_id").values_list(*fields)
+        blocks = Block.objects.filter(activity_id__in=matrix).values_list(
+            "activity_id", "state", "area", "span", "start", "end"
+        )
+        signed = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+        return signed, sorted(blocks)
+
+    signatures.save(matrix)
+    at_once = kept()
+    monkeypatch.setattr(signatures, "SAVE_CHUNK", 7)
+    Signature.objects.filter(activity_id__in=matrix).delete()
+    Block.objects.filter(activity_id__in=matrix).delete()
+    saved = signatures.save(matrix)
+    assert sorted(s.activity_id for s in saved) == sorted(matrix)
+    assert kept() == at_once
+    assert len(at_once[0]) == len(matrix) and len(at_once[1]) > len(matrix)
+
+
 def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_at_once(cast):
     """The blocks are kept by area; the DAC purpose codes are read when a check asks. Two areas
     given one code later make their activities candidates without saving them again."""
