@@ -9,7 +9,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            lookups,  # noqa: F401 - registers `__among`
+        )
         from .public_cache import install
 
         # Every connection watches its writes, so that no cached answer outlives its data.

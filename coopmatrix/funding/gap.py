@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
-from .sums import Plan, kept, plan, states_of, target_expression
+from .sums import Plan, plan, read, states_of, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -234,18 +234,17 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
     given: dict[tuple, Any] = defaultdict(lambda: ZERO)
     to_funds: dict[tuple, Any] = defaultdict(lambda: ZERO)
     left: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    rows = kept(found, "programme").values("d1", "d2", "kind", "currency")
-    for row in rows.annotate(amount=Sum("amount"), value=Sum("converted")):
-        target, kind = row["d1"], row["kind"]
+    rows = read(found, "programme", ["d1", "d2", "kind", "currency"], ["amount", "converted"])
+    for target, fund, kind, currency, amount, value in rows:
         if kind == "settled":
-            left[(target, row["currency"])] -= row["amount"]
+            left[(target, currency)] -= amount
             continue
         if kind == "pledge" and target:
-            left[(target, row["currency"])] += row["amount"]
+            left[(target, currency)] += amount
         if target:
-            _add(given, (target, kind), row["value"])
+            _add(given, (target, kind), value)
         else:
-            _add(to_funds, (row["d2"] or None, kind), row["value"])
+            _add(to_funds, (fund or None, kind), value)
     if not found.later:
         return given, to_funds, _unpaid_left(left, found.as_at, sums)
     # What came after, read once as it streams (tens of thousands of rows half a year back,
@@ -334,34 +333,39 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
             contributions.annotate(year=Coalesce(F("fiscal_year"), ExtractYear("date"))), keys
         )
 
+    # A line per donor and year, its pledged and paid figures (thousands: plain lists until sorted).
+    lines: dict[tuple, list[Any]] = {}
+
+    def put(state: int | None, organization: int | None, year: int, kind: str, amount: Any) -> None:
+        line = lines.get((state, organization, year))
+        if line is None:
+            line = lines[(state, organization, year)] = [ZERO, ZERO]
+        at = kind != "pledge"
+        line[at] = None if line[at] is None or amount is None else line[at] + amount
+
+    def merge(found: dict[tuple, Any], sign: int = 1) -> None:
+        for (state, organization, year, kind), amount in found.items():
+            put(state, organization, year, kind, None if amount is None else sign * amount)
+
     found_plan = plan(user, as_at)
     if found_plan is None:
-        found = records(visible_contributions(user, as_at))
+        merge(records(visible_contributions(user, as_at)))
     else:
-        found = defaultdict(lambda: ZERO)
-        # Thousands of lines (a donor, a year, a kind): read as tuples, one per line once grouped.
-        rows = kept(found_plan, "donor").values_list("d1", "d2", "d3", "kind").annotate(Sum("converted"))
-        for state, organization, year, kind, value in rows:
-            found[(state or None, organization or None, year, kind)] = value.quantize(CENT)
+        for state, organization, year, kind, value in read(
+            found_plan, "donor", ["d1", "d2", "d3", "kind"], ["converted"]
+        ):
+            put(state or None, organization or None, year, kind, value)
         if found_plan.later:
-            _merge(found, records(found_plan.after), -1)
-        _merge(found, sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))
-    states = State.objects.in_bulk({k[0] for k in found if k[0]})
-    organizations = Organization.objects.in_bulk({k[1] for k in found if k[1]})
-    names = {("s", pk): str(state) for pk, state in states.items()}
-    names.update({("o", pk): str(organization) for pk, organization in organizations.items()})
-    table: dict[tuple, DonorYearRow] = {}
-    for (state, organization, year, kind), amount in found.items():
-        if amount == ZERO:
-            continue
-        donor = states[state] if state else organizations[organization]
-        name = names[("s", state)] if state else names[("o", organization)]
-        row = table.get((name, year)) or table.setdefault((name, year), DonorYearRow(donor, year, ZERO, ZERO))
-        if kind == "pledge":
-            row.pledged = amount
-        else:
-            row.paid = amount
-    rows_out = [table[key] for key in sorted(table, key=lambda k: (k[0], k[1]))]
+            merge(records(found_plan.after), -1)
+        merge(sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))
+    lines = {key: line for key, line in lines.items() if line[0] != ZERO or line[1] != ZERO}
+    states = State.objects.in_bulk({k[0] for k in lines if k[0]})
+    organizations = Organization.objects.in_bulk({k[1] for k in lines if k[1]})
+    donors = {(pk, None): state for pk, state in states.items()}
+    donors.update({(None, pk): organization for pk, organization in organizations.items()})
+    names = {key: str(donor) for key, donor in donors.items()}
+    ordered = sorted(lines, key=lambda k: (names[k[:2]], k[2]))
+    rows_out = [DonorYearRow(donors[k[:2]], k[2], *lines[k]) for k in ordered]
     return DonorGap(as_at, sums.rates.base, rows_out, sums.missing_rates)
 
 
@@ -427,11 +431,10 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
     if found is None:
         records(visible_contributions(user, as_at))
     else:
-        rows = kept(found, "state").values("d1", "kind").annotate(value=Sum("converted"), number=Sum("n"))
-        for row in rows:
-            _add(amounts, (row["d1"] or None, row["kind"]), row["value"])
-            if row["d1"]:
-                numbers[(row["d1"], row["kind"])] += row["number"]
+        for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"]):
+            _add(amounts, (state or None, kind), value)
+            if state:
+                numbers[(state, kind)] += number
         if found.later:
             records(found.after, -1)
         live(_live_rows(found))

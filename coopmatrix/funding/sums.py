@@ -7,7 +7,7 @@ The views instead add up `FundingSum` rows: one per line of a view (a programme,
 year, a State, a donor of a fund …), per kind and currency, and per *audience*: the
 contribution's own level and owner (0 unless confidential) and the most restrictive level of the
 records it hangs on (`chain`), with their owner when that is confidential. A user's rows are
-selected by audience exactly as `visibility_q` selects records (`audience_q`).
+selected by audience exactly as `visibility_q` selects records (`audiences`).
 
 What the audience cannot say is read from the records (`Plan.live`): a confidential
 contribution or record the user sees through a share or as their State's or organization's own
@@ -77,6 +77,7 @@ CHUNK = 5000
 AFTER_SHARE = 0.5
 AFTER_LIMIT = 20_000
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 Key = tuple[Any, ...]
 Value = tuple[Decimal, Decimal, int, int]
@@ -96,7 +97,7 @@ def describe(contribution_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     group_ids = {r["settles_id"] for r in rows.values() if r["settles_id"]} | {
         pk for pk, r in rows.items() if r["kind"] == Contribution.Kind.PLEDGE
     }
-    members = Contribution.objects.filter(Q(pk__in=group_ids) | Q(settles_id__in=group_ids))
+    members = Contribution.objects.filter(Q(pk__among=group_ids) | Q(settles_id__among=group_ids))
     extra = set(members.values_list("pk", flat=True)) - set(rows)
     rows.update(_rows(extra))
     chains = _chains(list(rows.values()))
@@ -184,7 +185,7 @@ def _rows(ids: set[int]) -> dict[int, dict[str, Any]]:
         "source",
         *(f"{name}_id" for name in Contribution.visibility_requires),
     )
-    records = Contribution.objects.filter(pk__in=ids).annotate(target=target_expression())
+    records = Contribution.objects.filter(pk__among=ids).annotate(target=target_expression())
     return {row["pk"]: row for row in records.values(*dict.fromkeys(fields), "target")}
 
 
@@ -229,7 +230,7 @@ def _chains(rows: list[dict[str, Any]]) -> dict[int, tuple[str, int] | None]:
         fields = ["pk", *(f"{n}_id" for n in getattr(model, "visibility_requires", ()))]
         if own:
             fields += ["confidentiality", "owner_id"]
-        for values in model._default_manager.filter(pk__in=ids).values(*fields):
+        for values in model._default_manager.filter(pk__among=ids).values(*fields):
             level = values.get("confidentiality", PUBLIC)
             owner = (values.get("owner_id") or 0) if level == CONFIDENTIAL else 0
             known[(model, values["pk"])] = (level, owner, links(model, values))
@@ -307,9 +308,9 @@ def refresh(contribution_ids: Iterable[int]) -> None:
     with them) up to date with their records; deleted ones leave."""
     ids = set(contribution_ids)
     pledges = set(
-        Contribution.objects.filter(pk__in=ids).exclude(settles=None).values_list("settles_id", flat=True)
+        Contribution.objects.filter(pk__among=ids).exclude(settles=None).values_list("settles_id", flat=True)
     )
-    group = Contribution.objects.filter(Q(settles_id__in=ids | pledges) | Q(pk__in=pledges))
+    group = Contribution.objects.filter(Q(settles_id__among=ids | pledges) | Q(pk__among=pledges))
     ids |= set(group.values_list("pk", flat=True))
     ordered = sorted(ids)
     for start in range(0, len(ordered), CHUNK):
@@ -317,7 +318,7 @@ def refresh(contribution_ids: Iterable[int]) -> None:
         with transaction.atomic():
             before = dict(
                 CountedContribution.objects.select_for_update()
-                .filter(contribution_id__in=chunk)
+                .filter(contribution_id__among=chunk)
                 .values_list("contribution_id", "counted_as")
             )
             now = describe(chunk)
@@ -330,7 +331,7 @@ def refresh(contribution_ids: Iterable[int]) -> None:
                     delta[key] = _plus(delta.get(key), value, -1)
             _add(delta)
             CountedContribution.objects.filter(
-                contribution_id__in=[pk for pk in changed if pk not in now]
+                contribution_id__among=[pk for pk in changed if pk not in now]
             ).delete()
             CountedContribution.objects.bulk_create(
                 [_counted(pk, now[pk]) for pk in changed if pk in now],
@@ -436,25 +437,23 @@ def drift() -> dict[Key, tuple[Value, Value]]:
 # -- Reading them -------------------------------------------------------------------------------
 
 
-def audience_q(principal: Principal) -> Q:
-    """The kept sums of contributions the visibility rule lets the principal read, as the owner
-    of what is confidential (what is seen otherwise is in `Plan.live`).
+Audience = tuple[str, int, str, int]
 
-    Written as one exact audience per branch (a level and owner of its own, a level and owner of
-    what it hangs on): each branch is a range of the sums' index. As a condition on each column
-    apart, PostgreSQL read every sum of every view to find an editor's."""
+
+def audiences(principal: Principal) -> list[Audience] | None:
+    """The kept sums' audiences whose contributions the visibility rule lets the principal read as
+    the owner of what is confidential (what is seen otherwise is in `Plan.live`): (level, owner,
+    chain, chain owner) each; None for every audience.
+
+    One exact audience per branch, each a range of the sums' index (`read`)."""
     if principal.sees_everything:
-        return Q()
+        return None
     levels = [(PUBLIC, 0)]
     if principal.authenticated:
         levels.append((RESTRICTED, 0))
         if principal.organization_id:
             levels.append((CONFIDENTIAL, principal.organization_id))
-    found = Q(pk__in=[])
-    for level, owner in levels:
-        for chain, chain_owner in levels:
-            found |= Q(confidentiality=level, owner_id=owner, chain=chain, chain_owner_id=chain_owner)
-    return found
+    return [(level, owner, chain, chain_owner) for level, owner in levels for chain, chain_owner in levels]
 
 
 def _summed_q(principal: Principal) -> Q:
@@ -479,17 +478,17 @@ def _seen_otherwise(model: type[models.Model], principal: Principal) -> set[int]
     found: set[int] = set()
     if any(f.name == "confidentiality" for f in model._meta.get_fields()):
         shared = list(shared_ids(model, principal).values_list("object_id", flat=True))
-        why = Q(pk__in=shared) | belongs_q(model, principal)
+        why = Q(pk__among=shared) | belongs_q(model, principal)
         records = model._default_manager.filter(why, confidentiality=CONFIDENTIAL)
         if principal.organization_id:
             records = records.exclude(owner_id=principal.organization_id)
-        found |= set(records.filter(visibility_q(model, principal)).values_list("pk", flat=True))
+        found |= set(records.filter(visibility_q(model, principal)).order_by().values_list("pk", flat=True))
     for name in getattr(model, "visibility_requires", ()):
         related = cast(type[models.Model], model._meta.get_field(name).related_model)
         through = _seen_otherwise(related, principal)
         if through:
-            hanging = model._default_manager.filter(**{f"{name}_id__in": through})
-            found |= set(hanging.values_list("pk", flat=True))
+            hanging = model._default_manager.filter(**{f"{name}_id__among": through})
+            found |= set(hanging.order_by().values_list("pk", flat=True))
     return found
 
 
@@ -504,17 +503,17 @@ def _live_ids(principal: Principal) -> list[int]:
     if not (principal.organization_id or principal.state_id):
         return sorted(found)
     own = Contribution.objects.filter(confidentiality=CONFIDENTIAL).filter(
-        Q(pk__in=list(shared_ids(Contribution, principal).values_list("object_id", flat=True)))
+        Q(pk__among=list(shared_ids(Contribution, principal).values_list("object_id", flat=True)))
         | belongs_q(Contribution, principal)
     )
-    found |= set(own.values_list("pk", flat=True))
+    found |= set(own.order_by().values_list("pk", flat=True))
     for name in Contribution.visibility_requires:
         related = cast(type[models.Model], Contribution._meta.get_field(name).related_model)
         through = sorted(_seen_otherwise(related, principal))
         # By a few hundred keys at a time: given thousands at once, PostgreSQL reads the table.
         for start in range(0, len(through), 200):
-            hanging = Contribution.objects.filter(**{f"{name}_id__in": through[start : start + 200]})
-            found |= set(hanging.values_list("pk", flat=True))
+            hanging = Contribution.objects.filter(**{f"{name}_id__among": through[start : start + 200]})
+            found |= set(hanging.order_by().values_list("pk", flat=True))
     return sorted(found)
 
 
@@ -525,7 +524,7 @@ def _visible_among(principal: Principal, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     links = [f"{name}_id" for name in Contribution.visibility_requires]
-    own = Contribution.objects.filter(own_visibility_q(Contribution, principal), pk__in=ids)
+    own = Contribution.objects.filter(own_visibility_q(Contribution, principal), pk__among=ids)
     found = {row[0]: row[1:] for row in own.values_list("pk", *links)}
     for at, name in enumerate(Contribution.visibility_requires):
         related = cast(type[models.Model], Contribution._meta.get_field(name).related_model)
@@ -533,7 +532,7 @@ def _visible_among(principal: Principal, ids: list[int]) -> set[int]:
         if not wanted:
             continue
         seen = set(
-            related._default_manager.filter(visibility_q(related, principal), pk__in=wanted).values_list(
+            related._default_manager.filter(visibility_q(related, principal), pk__among=wanted).values_list(
                 "pk", flat=True
             )
         )
@@ -543,12 +542,12 @@ def _visible_among(principal: Principal, ids: list[int]) -> set[int]:
 
 @dataclass
 class Plan:
-    """How the figures for one user as at one date are made: kept sums (those of `audience`),
+    """How the figures for one user as at one date are made: kept sums (those of `audiences`),
     less `after` (summed, but made after the date), plus `live` (not summed for this user)."""
 
     principal: Principal
     as_at: dt.date
-    audience: Q
+    audiences: list[Audience] | None
     after: QuerySet
     settled_after: QuerySet
     live: QuerySet
@@ -571,10 +570,10 @@ def plan(user: Any, as_at: dt.date) -> Plan | None:
     return Plan(
         principal,
         as_at,
-        audience_q(principal),
+        audiences(principal),
         summed.filter(made_by__gt=as_at),
         summed.filter(counted__settles_from__gt=as_at, kind=Contribution.Kind.PAYMENT).exclude(settles=None),
-        Contribution.objects.filter(pk__in=live_ids),
+        Contribution.objects.filter(pk__among=live_ids),
         live_ids,
         later,
     )
@@ -621,7 +620,7 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
         if after >= AFTER_SHARE * CountedContribution.objects.count():
             return None
     candidates = (
-        Contribution.objects.filter(pk__in=_live_ids(principal), made_by__lte=as_at)
+        Contribution.objects.filter(pk__among=_live_ids(principal), made_by__lte=as_at)
         .filter(~_summed_q(principal))
         .order_by()
         .values_list("pk", flat=True)
@@ -629,6 +628,50 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
     return sorted(_visible_among(principal, list(candidates))), after
 
 
-def kept(plan: Plan, by: str, **filters: Any) -> QuerySet:
-    """The plan's kept sums of one view (`by`), to be grouped by the caller."""
-    return FundingSum.objects.filter(plan.audience, by=by, **filters).order_by()
+def read(plan: Plan, by: str, group: Iterable[str], summed: Iterable[str], **filters: Any) -> list[tuple]:
+    """The plan's kept sums of one view (`by`), added up per `group` columns: one tuple per line,
+    the group's values then the sum of each `summed` column. `filters`: a column equal to a
+    value, or `column__in` a list.
+
+    Each audience is read as its own range of the sums' index, and the ranges put together with
+    UNION ALL: as one condition (an OR of the audiences), PostgreSQL reads an editor's nine
+    ranges through a bitmap of the table's pages and sorts them (91 ms for the donor view's 55,492
+    sums, 39 ms this way, which PostgreSQL adds up in a hash)."""
+    group, summed = list(group), list(summed)
+    quote = connection.ops.quote_name
+    conditions, params = [f"{quote('by')} = %s"], [by]
+    for name, value in sorted(filters.items()):
+        column, _, lookup = name.partition("__")
+        if lookup == "in":
+            values = list(value)
+            if not values:
+                return []
+            conditions.append(f"{quote(column)} IN ({', '.join(['%s'] * len(values))})")
+            params += values
+        else:
+            conditions.append(f"{quote(column)} = %s")
+            params.append(value)
+    columns = ", ".join(quote(c) for c in dict.fromkeys([*group, *summed]))
+    where = " AND ".join(conditions)
+    branches, branch_params = [], []
+    for audience in plan.audiences if plan.audiences is not None else [None]:
+        extra = ""
+        if audience is not None:
+            extra = " AND confidentiality = %s AND owner_id = %s AND chain = %s AND chain_owner_id = %s"
+        branches.append(f"SELECT {columns} FROM {FundingSum._meta.db_table} WHERE {where}{extra}")
+        branch_params += [*params, *(audience or ())]
+    keys = ", ".join(quote(c) for c in group)
+    totals = ", ".join(f"SUM({quote(c)})" for c in summed)
+    sql = f"SELECT {keys}, {totals} FROM ({' UNION ALL '.join(branches)}) sums GROUP BY {keys}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, branch_params)
+        rows = cursor.fetchall()
+    if connection.vendor != "sqlite":
+        return rows
+    # SQLite sums decimals as floats (and may give back an integer): back to cents.
+    decimal = {i for i, c in enumerate(summed, len(group)) if c in ("amount", "converted")}
+
+    def cents(i: int, value: Any) -> Any:
+        return Decimal(str(value)).quantize(CENT) if i in decimal and value is not None else value
+
+    return [tuple(cents(i, v) for i, v in enumerate(row)) for row in rows]

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from .models import Fund, PublishedContribution
 from .money import MissingRate, Rates
-from .sums import Plan, kept, plan
+from .sums import Plan, plan, read
 
 RECIPIENT_KINDS = ("fund", "programme", "activity")
 CENT = Decimal("0.01")
@@ -227,15 +227,14 @@ class _Tally:
             by, where = "fund", {"d1": target.record.pk}
         else:
             by, where = "programme", {"d1__in": programme_and_projects(target.record)}
-        donors = kept(found, f"{by}_donor", kind=kind, **where).values_list("d2", "d3", "currency")
-        for state, organization, currency, total, n in donors.annotate(t=Sum("converted"), number=Sum("n")):
+        donors = read(found, f"{by}_donor", ["d2", "d3", "currency"], ["converted", "n"], kind=kind, **where)
+        for state, organization, currency, total, n in donors:
             row = self.row(state or None, organization or None)
             # SQLite sums decimals as floats: back to cents.
             row.amount = (row.amount + total).quantize(CENT)
             row.contributions += n
             row.in_currency[currency] += n
-        sources = kept(found, f"{by}_source", kind=kind, **where).values_list("label", "d2")
-        for source, period, n in sources.annotate(number=Sum("n")):
+        for source, period, n in read(found, f"{by}_source", ["label", "d2"], ["n"], kind=kind, **where):
             self.sources[source] += n
             self.period += n if period else 0
 

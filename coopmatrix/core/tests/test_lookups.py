@@ -1,0 +1,32 @@
+"""`__among`: a field among many values sent as one parameter selects what `__in` selects."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+
+pytestmark = pytest.mark.django_db
+
+
+def test_among_selects_the_records_in_selects():
+    kinds = sorted(ContentType.objects.values_list("pk", flat=True))
+    some = kinds[::3] + [max(kinds) + 1000]  # and a key no record has
+    among = set(ContentType.objects.filter(pk__among=some).values_list("pk", flat=True))
+    assert among == set(ContentType.objects.filter(pk__in=some).values_list("pk", flat=True))
+    assert among and len(among) < len(kinds)
+
+
+def test_among_follows_a_relation_and_can_be_negated():
+    kinds = list(ContentType.objects.filter(app_label="auth").values_list("pk", flat=True))
+    through_key = Permission.objects.filter(content_type_id__among=kinds)
+    through_relation = Permission.objects.filter(content_type__among=kinds)
+    expected = set(Permission.objects.filter(content_type__in=kinds).values_list("pk", flat=True))
+    assert expected
+    assert set(through_key.values_list("pk", flat=True)) == expected
+    assert set(through_relation.values_list("pk", flat=True)) == expected
+    others = set(Permission.objects.exclude(content_type_id__among=kinds).values_list("pk", flat=True))
+    assert others == set(Permission.objects.values_list("pk", flat=True)) - expected
+
+
+def test_among_no_value_selects_nothing():
+    assert not ContentType.objects.filter(pk__among=[]).exists()
+    assert ContentType.objects.exclude(pk__among=[]).count() == ContentType.objects.count()
