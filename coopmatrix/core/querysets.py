@@ -38,6 +38,21 @@ def shared_ids(model: type[models.Model], principal: Principal) -> Any:
     return _shares(model, principal, None)
 
 
+def all_shares(principal: Principal) -> Any:
+    """Every share with the principal's organization or State, of every model (a queryset of
+    `Share`; none for a principal of neither)."""
+    from .models import Share
+
+    if not (principal.organization_id or principal.state_id):
+        return Share.objects.none()
+    with_whom = Q()
+    if principal.organization_id:
+        with_whom |= Q(organization_id=principal.organization_id)
+    if principal.state_id:
+        with_whom |= Q(state_id=principal.state_id)
+    return Share.objects.filter(with_whom).order_by()
+
+
 def visibility_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None = None) -> Q:
     """The condition a record of `model` meets when `principal` may read it.
 

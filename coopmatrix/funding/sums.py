@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import F, Q, QuerySet
@@ -45,9 +46,9 @@ from coopmatrix.core.querysets import (
     CONFIDENTIAL,
     PUBLIC,
     RESTRICTED,
+    all_shares,
     belongs_q,
     own_visibility_q,
-    shared_ids,
     visibility_q,
 )
 from coopmatrix.core.roles import Principal, principal_for
@@ -472,24 +473,47 @@ def _summed_q(principal: Principal) -> Q:
     return Q(counted__kept=True) & own & chain
 
 
-def _seen_otherwise(model: type[models.Model], principal: Principal) -> set[int]:
-    """Records of `model` the principal may see, confidential and not their organization's (seen
-    through a share, or as their State's or organization's own), or hanging on such a record."""
-    found: set[int] = set()
-    if any(f.name == "confidentiality" for f in model._meta.get_fields()):
-        shared = list(shared_ids(model, principal).values_list("object_id", flat=True))
-        why = Q(pk__among=shared) | belongs_q(model, principal)
-        records = model._default_manager.filter(why, confidentiality=CONFIDENTIAL)
-        if principal.organization_id:
-            records = records.exclude(owner_id=principal.organization_id)
-        found |= set(records.filter(visibility_q(model, principal)).order_by().values_list("pk", flat=True))
-    for name in getattr(model, "visibility_requires", ()):
-        related = cast(type[models.Model], model._meta.get_field(name).related_model)
-        through = _seen_otherwise(related, principal)
-        if through:
-            hanging = model._default_manager.filter(**{f"{name}_id__among": through})
-            found |= set(hanging.order_by().values_list("pk", flat=True))
-    return found
+class _SeenOtherwise:
+    """Records of a model the principal may see, confidential and not their organization's (seen
+    through a share, or as their State's or organization's own), or hanging on such a record.
+
+    One per look: the principal's shares are read once for every model, and each model's records
+    once (an organization is reached through funds, programmes and donors alike)."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.found: dict[type[models.Model], set[int]] = {}
+        self._shares: dict[int, list[int]] | None = None
+
+    def shared(self, model: type[models.Model]) -> list[int]:
+        if self._shares is None:
+            self._shares = {}
+            for kind, pk in all_shares(self.principal).values_list("content_type_id", "object_id"):
+                self._shares.setdefault(kind, []).append(pk)
+        return self._shares.get(ContentType.objects.get_for_model(model, for_concrete_model=True).pk, [])
+
+    def __call__(self, model: type[models.Model]) -> set[int]:
+        if model not in self.found:
+            self.found[model] = self._find(model)
+        return self.found[model]
+
+    def _find(self, model: type[models.Model]) -> set[int]:
+        principal, found = self.principal, set()
+        if any(f.name == "confidentiality" for f in model._meta.get_fields()):
+            shared = self.shared(model)
+            why = belongs_q(model, principal) | (Q(pk__among=shared) if shared else Q(pk__in=[]))
+            records = model._default_manager.filter(why, confidentiality=CONFIDENTIAL)
+            if principal.organization_id:
+                records = records.exclude(owner_id=principal.organization_id)
+            records = records.filter(visibility_q(model, principal)).order_by()
+            found |= set(records.values_list("pk", flat=True))
+        for name in getattr(model, "visibility_requires", ()):
+            related = cast(type[models.Model], model._meta.get_field(name).related_model)
+            through = self(related)
+            if through:
+                hanging = model._default_manager.filter(**{f"{name}_id__among": through})
+                found |= set(hanging.order_by().values_list("pk", flat=True))
+        return found
 
 
 def _live_ids(principal: Principal) -> list[int]:
@@ -502,14 +526,15 @@ def _live_ids(principal: Principal) -> list[int]:
         return sorted(found)
     if not (principal.organization_id or principal.state_id):
         return sorted(found)
+    seen_otherwise = _SeenOtherwise(principal)
+    shared = seen_otherwise.shared(Contribution)
     own = Contribution.objects.filter(confidentiality=CONFIDENTIAL).filter(
-        Q(pk__among=list(shared_ids(Contribution, principal).values_list("object_id", flat=True)))
-        | belongs_q(Contribution, principal)
+        belongs_q(Contribution, principal) | (Q(pk__among=shared) if shared else Q(pk__in=[]))
     )
     found |= set(own.order_by().values_list("pk", flat=True))
     for name in Contribution.visibility_requires:
         related = cast(type[models.Model], Contribution._meta.get_field(name).related_model)
-        through = sorted(_seen_otherwise(related, principal))
+        through = sorted(seen_otherwise(related))
         # By a few hundred keys at a time: given thousands at once, PostgreSQL reads the table.
         for start in range(0, len(through), 200):
             hanging = Contribution.objects.filter(**{f"{name}_id__among": through[start : start + 200]})

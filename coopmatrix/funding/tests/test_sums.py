@@ -245,3 +245,49 @@ def test_what_an_editor_sees_otherwise_is_kept_until_the_next_write(reference, c
     share(gift, organization=cast.org_b)
     after, _ = paid()
     assert after == before + Decimal("3000")
+
+
+def test_gifts_to_a_programme_and_a_fund_shared_with_an_editor_are_counted_for_them(cast, reference):
+    """A public gift hangs on a confidential programme, another on a confidential fund, both
+    organization A's and shared with B: B's figures hold both, as its records do, and A's
+    shares of one kind of record do not open the other kind."""
+    unodc = Organization.objects.get(code="unodc-tpb")
+    project = Programme.objects.create(
+        code="test-shared-project",
+        title="Project made for tests",
+        organization=unodc,
+        confidentiality="confidential",
+        owner=cast.org_a,
+    )
+    fund = Fund.objects.create(
+        code="test-shared-fund",
+        name="Fund made for tests",
+        managed_by=unodc,
+        confidentiality="confidential",
+        owner=cast.org_a,
+    )
+    _gift(amount="700", programme=project)
+    _gift(amount="900", fund=fund, donor_organization=cast.org_a)
+    as_at = dt.date(2026, 1, 1)
+
+    def seen(role):
+        user = cast.user(role)
+        programmes = gap.by_programme(user, as_at)
+        paid = {r.programme.code: r.paid for r in programmes.rows}.get("test-shared-project")
+        to_fund = {(str(f), kind): a for f, kind, a in programmes.unattributed}.get((str(fund), "payment"))
+        return paid, to_fund
+
+    assert seen("editor_b") == (None, None)
+    share(project, organization=cast.org_b)
+    assert seen("editor_b") == (Decimal("700"), None)
+    share(fund, organization=cast.org_b)
+    assert seen("editor_b") == (Decimal("700"), Decimal("900"))
+    assert seen("editor_a") == (Decimal("700"), Decimal("900"))
+    assert seen("anonymous") == (None, None)
+    # The kept sums and the records agree for every role.
+    for role in ROLES:
+        kept = _figures(cast.user(role))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sums, "AFTER_LIMIT", -1)
+            patch.setattr(sums, "AFTER_SHARE", 0)
+            assert kept == _figures(cast.user(role)), role
