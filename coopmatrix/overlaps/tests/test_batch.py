@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 import pytest
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
@@ -211,10 +213,23 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
     assert any("one_overlap_per_pair" in d for d in before)
     Overlap.objects.all().delete()
     Overlap.history.all().delete()
+    started = timezone.now()
     result = engine.find_all()
     assert result["added"] == Overlap.objects.count() > 50
     assert Overlap.history.filter(history_type="+").count() == result["added"]
     assert _table_definitions() == before
+    # Each pair as a pair saved by hand would be: found and scored now, no reasons yet, no
+    # verdict, to review; its history row made at the same moment, by no one.
+    now = timezone.now()
+    assert set(Overlap.objects.values_list("verdict", "comment", "to_review")) == {("", "", True)}
+    assert set(Overlap.history.values_list("history_type", "history_user")) == {("+", None)}
+    for records, moments in ((Overlap.objects, ("found", "scored")), (Overlap.history, ("history_date",))):
+        for moment in moments:
+            span = records.aggregate(earliest=Min(moment), latest=Max(moment))
+            assert started <= span["earliest"] <= span["latest"] <= now, moment
+    for records in (Overlap.objects, Overlap.history):
+        assert not records.exclude(reasons=[]).exists()
+        assert not records.exclude(reviewed_by=None, reviewed_at=None, verdict_score=None).exists()
     pair = Overlap.objects.order_by("pk").first()
     with pytest.raises(IntegrityError), transaction.atomic():
         Overlap.objects.create(first_id=pair.first_id, second_id=pair.second_id, score=0.9)
@@ -233,6 +248,11 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
     assert not Overlap.objects.filter(pk__in=gone).exists()
     assert Overlap.history.filter(history_type="+").count() == result["added"] + 5
     assert _table_definitions() == before
+    # The next pair saved by hand takes the next key (the pairs' keys were given by the computation).
+    first, second = Activity.objects.order_by("pk").values_list("pk", flat=True)[:2]
+    Overlap.objects.filter(first_id=first, second_id=second).delete()
+    top = Overlap.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert Overlap.objects.create(first_id=first, second_id=second, score=0.5).pk > top
 
 
 def test_signatures_saved_a_few_at_a_time_are_those_saved_at_once(matrix, monkeypatch):
