@@ -14,7 +14,6 @@ keeps.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -614,52 +613,17 @@ NEW_CHUNK = 100_000
 #: COPY's binary format (PostgreSQL's documentation, "COPY", "Binary Format"): a header, then for
 #: each row its count of fields and each field's length and value, big-endian; a trailer.
 COPY_HEADER, COPY_TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
-#: A new pair as the pairs' table holds it, every column given: its key, the two activities, the
-#: score, no reasons yet (jsonb: its format's version, 1, then the text), found and scored now
-#: (microseconds since 2000-01-01 UTC), no verdict, no comment, to review. The others are NULL.
-PAIR_ROW = [
-    ("fields", ">i2"),
-    ("n_id", ">i4"),
-    ("id", ">i8"),
-    ("n_first", ">i4"),
-    ("first", ">i8"),
-    ("n_second", ">i4"),
-    ("second", ">i8"),
-    ("n_score", ">i4"),
-    ("score", ">f8"),
-    ("n_reasons", ">i4"),
-    ("reasons", "S3"),
-    ("n_found", ">i4"),
-    ("found", ">i8"),
-    ("n_scored", ">i4"),
-    ("scored", ">i8"),
-    ("n_verdict", ">i4"),
-    ("n_comment", ">i4"),
-    ("n_to_review", ">i4"),
-    ("to_review", "u1"),
-]
-PAIR_COLUMNS = "id, first_id, second_id, score, reasons, found, scored, verdict, comment, to_review"
-#: Its history row: the same, then when and how ("+", by no one: the console found it).
-HISTORY_ROW = [*PAIR_ROW, ("n_date", ">i4"), ("date", ">i8"), ("n_type", ">i4"), ("type", "S1")]
-HISTORY_COLUMNS = f"{PAIR_COLUMNS}, history_date, history_type"
-POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-
-
-def _copy_rows(dtype: list[tuple[str, str]], size: int, stamp: dt.datetime) -> np.ndarray:
-    """A block of rows in COPY's binary format, every field but the pairs' own filled in."""
-    rows = np.zeros(size, dtype=np.dtype(dtype))
-    lengths = {"id": 8, "first": 8, "second": 8, "score": 8, "reasons": 3, "found": 8, "scored": 8}
-    lengths.update({"verdict": 0, "comment": 0, "to_review": 1, "date": 8, "type": 1})
-    names = [name for name, _ in dtype]
-    rows["fields"] = sum(1 for name in names if name.startswith("n_"))
-    for name in names:
-        if name.startswith("n_"):
-            rows[name] = lengths[name[2:]]
-    micro = (stamp - POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
-    rows["reasons"], rows["found"], rows["scored"], rows["to_review"] = b"\x01[]", micro, micro, 1
-    if "date" in names:
-        rows["date"], rows["type"] = micro, b"+"
-    return rows
+COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("n1", ">i4"),
+        ("first", ">i8"),
+        ("n2", ">i4"),
+        ("second", ">i8"),
+        ("n3", ">i4"),
+        ("score", ">f8"),
+    ]
+)
 
 
 def _write_new(
@@ -688,11 +652,11 @@ def _add_all(
     keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None, kept: int
 ) -> None:
     """New pairs on PostgreSQL, to review, without reasons yet, with their history rows ("+",
-    now, by no one: the console found them), in the caller's transaction. Pairs and history rows
-    go by binary COPY straight into their tables, made from the arrays (no Python object per
-    pair), with keys taken from the pairs' sequence while the table is locked. A write that at
-    least doubles a table (a first computation: millions of pairs) sets its indexes aside and
-    makes them again after (core.bulk.indexes_set_aside)."""
+    now, by no one: the console found them), in the caller's transaction. The pairs go by binary
+    COPY into a table of the session (made from the arrays, no Python object per pair), and from
+    there into the pairs' table and its history by two statements: the database does the rest.
+    A write that at least doubles a table (a first computation: millions of pairs) sets its
+    indexes aside and makes them again after (core.bulk.indexes_set_aside)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -705,34 +669,44 @@ def _add_all(
     aside = [Overlap] if kept < len(keys) else []
     if bulk.holds_fewer(history, len(keys)):
         aside.append(history)
+    columns = "first_id, second_id, score, reasons, found, scored, verdict, comment, to_review"
     stamp = timezone.now()
-    size = min(len(keys), NEW_CHUNK * 10)
-    pairs, pasts = _copy_rows(PAIR_ROW, size, stamp), _copy_rows(HISTORY_ROW, size, stamp)
     with bulk.indexes_set_aside(*aside), connection.cursor() as cursor:
-        # Nobody else adds pairs until this transaction ends: the keys after `base` are these.
-        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-        sequence = cursor.fetchone()[0]
         cursor.execute(
-            f"SELECT greatest((SELECT coalesce(max(id), 0) FROM {table}),"
-            f" (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence}))"
+            "CREATE TEMPORARY TABLE overlaps_found"
+            " (first_id bigint, second_id bigint, score double precision) ON COMMIT DROP"
         )
-        base = cursor.fetchone()[0]
+        rows = np.empty(min(len(keys), NEW_CHUNK * 10), dtype=COPY_ROW)
+        rows["fields"], rows["n1"], rows["n2"], rows["n3"] = 3, 8, 8, 8
+        with cursor.cursor.copy("COPY overlaps_found FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(COPY_HEADER)
+            for start in range(0, len(keys), len(rows)):
+                part, chunk = keys[start : start + len(rows)], rows[: len(keys) - start]
+                chunk["first"], chunk["second"] = part >> 32, part & 0xFFFFFFFF
+                chunk["score"] = scores[start : start + len(rows)]
+                copy.write(chunk.tobytes())
+                if progress:
+                    progress("kept", start + len(chunk), len(keys))
+            copy.write(COPY_TRAILER)
+        # Nobody else adds pairs until this transaction ends: the keys after `before` are these.
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        before = cursor.fetchone()[0]
         # In the order found, which is the pairs' own (first, second): the table is laid out as
         # its pair index reads it.
-        for into, columns, rows in ((table, PAIR_COLUMNS, pairs), (past, HISTORY_COLUMNS, pasts)):
-            with cursor.cursor.copy(f"COPY {into} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.write(COPY_HEADER)
-                for start in range(0, len(keys), size):
-                    part, chunk = keys[start : start + size], rows[: len(keys) - start]
-                    chunk["id"] = np.arange(base + start + 1, base + start + len(chunk) + 1)
-                    chunk["first"], chunk["second"] = part >> 32, part & 0xFFFFFFFF
-                    chunk["score"] = scores[start : start + size]
-                    copy.write(chunk.tobytes())
-                    if progress and into == table:
-                        progress("kept", start + len(chunk), len(keys))
-                copy.write(COPY_TRAILER)
-        cursor.execute("SELECT setval(%s, %s)", [sequence, base + len(keys)])
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT first_id, second_id, score, '[]', %s, %s, '', '', true"
+            " FROM overlaps_found",
+            [stamp, stamp],
+        )
+        cursor.execute(
+            f"INSERT INTO {past} (id, {columns}, reviewed_by_id, reviewed_at, verdict_score, history_date,"
+            f" history_change_reason, history_type, history_user_id) SELECT id, {columns}, reviewed_by_id,"
+            f" reviewed_at, verdict_score, %s, NULL, '+', NULL FROM {table} WHERE id > %s",
+            [stamp, before],
+        )
+        # Gone with the transaction anyway; now, for a caller that writes again within it.
+        cursor.execute("DROP TABLE overlaps_found")
     # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
     public_cache.changed(connection)
 
