@@ -340,7 +340,7 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
         line = lines.get((state, organization, year))
         if line is None:
             line = lines[(state, organization, year)] = [ZERO, ZERO]
-        at = kind != "pledge"
+        at = 0 if kind == "pledge" else 1
         line[at] = None if line[at] is None or amount is None else line[at] + amount
 
     def merge(found: dict[tuple, Any], sign: int = 1) -> None:
