@@ -351,10 +351,9 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
     if found_plan is None:
         merge(records(visible_contributions(user, as_at)))
     else:
-        for state, organization, year, kind, value in read(
-            found_plan, "donor", ["d1", "d2", "d3", "kind"], ["converted"]
-        ):
-            put(state or None, organization or None, year, kind, value)
+        kinds = ("donor", ["d1", "d2", "d3"], ["converted"], ("kind", ["pledge", "payment"]))
+        for state, organization, year, pledged, paid in read(found_plan, *kinds):
+            lines[(state or None, organization or None, year)] = [pledged, paid]
         if found_plan.later:
             merge(records(found_plan.after), -1)
         merge(sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))

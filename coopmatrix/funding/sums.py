@@ -79,6 +79,8 @@ AFTER_SHARE = 0.5
 AFTER_LIMIT = 20_000
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+#: The sums' columns kept to the cent.
+CENTS = ("amount", "converted")
 
 Key = tuple[Any, ...]
 Value = tuple[Decimal, Decimal, int, int]
@@ -653,10 +655,19 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
     return sorted(_visible_among(principal, list(candidates))), after
 
 
-def read(plan: Plan, by: str, group: Iterable[str], summed: Iterable[str], **filters: Any) -> list[tuple]:
+def read(
+    plan: Plan,
+    by: str,
+    group: Iterable[str],
+    summed: Iterable[str],
+    split: tuple[str, list[str]] | None = None,
+    **filters: Any,
+) -> list[tuple]:
     """The plan's kept sums of one view (`by`), added up per `group` columns: one tuple per line,
-    the group's values then the sum of each `summed` column. `filters`: a column equal to a
-    value, or `column__in` a list.
+    the group's values then the sum of each `summed` column. `split` (a column and its values):
+    each sum given apart for each value, in that order (the donor view's pledged and paid on one
+    line: half the rows to make into Python objects). `filters`: a column equal to a value, or
+    `column__in` a list.
 
     Each audience is read as its own range of the sums' index, and the ranges put together with
     UNION ALL: as one condition (an OR of the audiences), PostgreSQL reads an editor's nine
@@ -676,7 +687,7 @@ def read(plan: Plan, by: str, group: Iterable[str], summed: Iterable[str], **fil
         else:
             conditions.append(f"{quote(column)} = %s")
             params.append(value)
-    columns = ", ".join(quote(c) for c in dict.fromkeys([*group, *summed]))
+    columns = ", ".join(quote(c) for c in dict.fromkeys([*group, *summed, *(split[:1] if split else ())]))
     where = " AND ".join(conditions)
     branches, branch_params = [], []
     for audience in plan.audiences if plan.audiences is not None else [None]:
@@ -686,7 +697,14 @@ def read(plan: Plan, by: str, group: Iterable[str], summed: Iterable[str], **fil
         branches.append(f"SELECT {columns} FROM {FundingSum._meta.db_table} WHERE {where}{extra}")
         branch_params += [*params, *(audience or ())]
     keys = ", ".join(quote(c) for c in group)
-    totals = ", ".join(f"SUM({quote(c)})" for c in summed)
+    if split:
+        sums_of = [c for c in summed for _ in split[1]]
+        # Nothing of that value: a sum of 0 in the column's own scale ("0.00" for an amount).
+        when = f"CASE WHEN {quote(split[0])} = %s THEN {{}} ELSE {{}} END"
+        totals = ", ".join(f"SUM({when.format(quote(c), '0.00' if c in CENTS else '0')})" for c in sums_of)
+        branch_params = [v for _ in summed for v in split[1]] + branch_params
+    else:
+        totals, sums_of = ", ".join(f"SUM({quote(c)})" for c in summed), summed
     sql = f"SELECT {keys}, {totals} FROM ({' UNION ALL '.join(branches)}) sums GROUP BY {keys}"
     with connection.cursor() as cursor:
         cursor.execute(sql, branch_params)
@@ -694,7 +712,7 @@ def read(plan: Plan, by: str, group: Iterable[str], summed: Iterable[str], **fil
     if connection.vendor != "sqlite":
         return rows
     # SQLite sums decimals as floats (and may give back an integer): back to cents.
-    decimal = {i for i, c in enumerate(summed, len(group)) if c in ("amount", "converted")}
+    decimal = {i for i, c in enumerate(sums_of, len(group)) if c in CENTS}
 
     def cents(i: int, value: Any) -> Any:
         return Decimal(str(value)).quantize(CENT) if i in decimal and value is not None else value
