@@ -25,12 +25,17 @@ def _shares(model: type[models.Model], principal: Principal, as_at: dt.datetime 
 
     ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
     shares = Share.history.as_of(as_at) if as_at else Share.objects.all()
+    return shares.filter(_with_whom(principal), content_type_id=ct.pk).values("object_id")
+
+
+def _with_whom(principal: Principal) -> Q:
+    """Shares with the principal's organization or State (callers first ask that it has one)."""
     with_whom = Q()
     if principal.organization_id:
         with_whom |= Q(organization_id=principal.organization_id)
     if principal.state_id:
         with_whom |= Q(state_id=principal.state_id)
-    return shares.filter(with_whom, content_type_id=ct.pk).values("object_id")
+    return with_whom
 
 
 def shared_ids(model: type[models.Model], principal: Principal) -> Any:
@@ -45,12 +50,7 @@ def all_shares(principal: Principal) -> Any:
 
     if not (principal.organization_id or principal.state_id):
         return Share.objects.none()
-    with_whom = Q()
-    if principal.organization_id:
-        with_whom |= Q(organization_id=principal.organization_id)
-    if principal.state_id:
-        with_whom |= Q(state_id=principal.state_id)
-    return Share.objects.filter(with_whom).order_by()
+    return Share.objects.filter(_with_whom(principal)).order_by()
 
 
 def visibility_q(model: type[models.Model], principal: Principal, as_at: dt.datetime | None = None) -> Q:
