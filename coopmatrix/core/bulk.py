@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.fields import AutoFieldMixin
 
 #: Rows per statement where COPY is not used (Django keeps under SQLite's limit of parameters).
 BATCH = 1000
@@ -36,8 +37,9 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     keys = insert_values(model, [f.attname for f in fields], rows)
     pk = model._meta.pk
     assert pk is not None
-    for obj, key in zip(objects, keys, strict=True):
-        setattr(obj, pk.attname, key)
+    for n, obj in enumerate(objects):
+        if keys:
+            setattr(obj, pk.attname, keys[n])
         obj._state.adding = False
         obj._state.db = db.alias
 
@@ -81,7 +83,7 @@ def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Se
 
 
 def with_history(
-    model: type[models.Model], objects: Sequence[models.Model], user: Any, reason: str, when: Any
+    model: type[models.Model], objects: Sequence[models.Model], user: Any, reason: str | None, when: Any
 ) -> list[int]:
     """Insert new `objects` and a creation history row for each; the history rows' keys."""
     if not objects:
@@ -178,5 +180,12 @@ def indexes_set_aside(*tables: type[models.Model]) -> Iterator[None]:
 
 
 def _fields(model: type[models.Model]) -> list[Any]:
+    """The fields an insert writes: all but a key the database draws (a key that is a relation,
+    as a signature's activity, is written as given)."""
     pk = model._meta.pk
-    return [f for f in model._meta.concrete_fields if f is not pk and not f.generated]  # type: ignore[attr-defined]
+    drawn = isinstance(pk, AutoFieldMixin)
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not (f is pk and drawn) and not f.generated  # type: ignore[attr-defined]
+    ]

@@ -15,7 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from coopmatrix.core import bulk
 from coopmatrix.matrix.models import Activity
 
 from . import signatures
@@ -39,9 +41,7 @@ def strongest(scores: Mapping[int, float], keep: int | None = None) -> list[int]
     return ranked[: keep or settings.OVERLAP_KEEP]
 
 
-def scored(
-    activity_id: int, reader: signatures.Reader | None = None, own: Any = None
-) -> dict[int, float]:
+def scored(activity_id: int, reader: signatures.Reader | None = None, own: Any = None) -> dict[int, float]:
     """Every activity scoring at the threshold with this one, and its score before rounding:
     its signature as it is now (also inside a transaction that will be undone: the warning before
     saving reads it so) against the kept signatures of the others (scoring.quick). `own`: its
@@ -85,18 +85,68 @@ def find_for(activity_id: int, reader: signatures.Reader | None = None) -> list[
 
 
 def store(activity_id: int, scores: Mapping[int, float]) -> None:
-    """Keep this activity's pairs as found now: its strongest added, the scores of those it has
-    brought up to date; a pair no longer at the threshold is dropped unless a reviewer gave a
-    verdict on it. A pair another activity keeps among its strongest stays while it scores at the
-    threshold, though it is not among this one's strongest."""
-    kept = {
-        o.other(activity_id): o
-        for o in Overlap.objects.filter(Q(first_id=activity_id) | Q(second_id=activity_id))
+    """`store_many` of one activity."""
+    store_many({activity_id: scores})
+
+
+#: Activities whose pairs are kept at a time (one read of their pairs, one description).
+STORE_CHUNK = 500
+
+
+def store_many(found: Mapping[int, Mapping[int, float]]) -> None:
+    """Keep each activity's pairs as found now (`found`: its scores by the other activity): its
+    strongest added, the scores of those it has brought up to date; a pair no longer at the
+    threshold is dropped unless a reviewer gave a verdict on it. A pair another activity keeps
+    among its strongest stays while it scores at the threshold, though it is not among this
+    one's strongest. Many activities (an import) are kept together: their pairs read once, their
+    activities described once, the new pairs written in bulk with their history rows. The result
+    is the one of keeping them one after the other: scores are symmetric, so two activities of
+    the batch agree on whether a pair between them stays."""
+    ordered = sorted(found)
+    for start in range(0, len(ordered), STORE_CHUNK):
+        _store_chunk({pk: found[pk] for pk in ordered[start : start + STORE_CHUNK]})
+
+
+def _store_chunk(found: Mapping[int, Mapping[int, float]]) -> None:
+    ids = list(found)
+    kept: dict[tuple[int, int], Overlap] = {
+        (o.first_id, o.second_id): o
+        for o in Overlap.objects.filter(Q(first_id__in=ids) | Q(second_id__in=ids)).order_by()
     }
-    wanted = set(strongest(scores)) | {pk for pk, o in kept.items() if pk in scores or o.verdict}
+    by_activity: dict[int, list[Overlap]] = {}
+    for overlap in kept.values():
+        for pk in (overlap.first_id, overlap.second_id):
+            if pk in found:
+                by_activity.setdefault(pk, []).append(overlap)
+    wanted: set[tuple[int, int]] = set()
+    for pk, scores in found.items():
+        others = set(strongest(scores)) | {
+            o.other(pk) for o in by_activity.get(pk, []) if o.other(pk) in scores or o.verdict
+        }
+        wanted |= {(min(pk, other), max(pk, other)) for other in others}
     # Most activities have no candidate: nothing to explain (a query saved on each of thousands).
-    for candidate in explained(activity_id, sorted(wanted)) if wanted else []:
-        _keep(kept.pop(candidate.b if candidate.a == activity_id else candidate.a, None), candidate)
+    described = describe({pk for pair in wanted for pk in pair}) if wanted else {}
+    new: list[Overlap] = []
+    for first, second in sorted(wanted):
+        if first not in described or second not in described:
+            continue  # gone since it was scored: its pairs go with it
+        # Explained in the pair's order (first, second), as a pair the full computation found is
+        # when shown: "modality workshop / seminar" reads in the order the pair's page names them.
+        candidate = score(described[first], described[second], weights())
+        overlap = kept.pop((first, second), None)
+        if overlap is None:
+            new.append(
+                Overlap(
+                    first_id=first,
+                    second_id=second,
+                    score=candidate.score,
+                    reasons=reasons_of(candidate),
+                    to_review=True,
+                )
+            )
+        else:
+            _keep(overlap, candidate)
+    bulk.with_history(Overlap, new, None, None, timezone.now())
     for overlap in kept.values():
         if not overlap.verdict:
             overlap.delete()
@@ -109,17 +159,8 @@ def reasons_of(candidate: Candidate) -> list[dict[str, Any]]:
     ]
 
 
-def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
+def _keep(overlap: Overlap, candidate: Candidate) -> None:
     reasons = reasons_of(candidate)
-    if overlap is None:
-        Overlap.objects.create(
-            first_id=candidate.a,
-            second_id=candidate.b,
-            score=candidate.score,
-            reasons=reasons,
-            to_review=True,
-        )
-        return
     to_review = Overlap.needs_review(overlap.verdict, overlap.verdict_score, candidate.score)
     if (overlap.score, overlap.reasons, overlap.to_review) == (candidate.score, reasons, to_review):
         return  # unchanged: no history row
@@ -129,12 +170,16 @@ def _keep(overlap: Overlap | None, candidate: Candidate) -> None:
 
 def refresh(activity_ids: Iterable[int]) -> None:
     """Find and keep the pairs of these activities (those deleted lose theirs with them)."""
-    existing = set(Activity.objects.filter(pk__in=list(activity_ids)).values_list("pk", flat=True))
+    ids = set(activity_ids)
+    existing = set(Activity.objects.filter(pk__in=list(ids)).values_list("pk", flat=True))
+    # Signed here: not again by _sign_pending (an import's thousands were built twice).
+    _pending("_overlaps_unsigned").difference_update(ids)
     built = {s.activity_id: s for s in signatures.save(existing)}
     _sign_pending()
     reader = signatures.Reader.now()
-    for pk in sorted(existing):
-        store(pk, scored(pk, reader, built.get(pk)))
+    ordered = sorted(existing)
+    for start in range(0, len(ordered), STORE_CHUNK):
+        store_many({pk: scored(pk, reader, built.get(pk)) for pk in ordered[start : start + STORE_CHUNK]})
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from coopmatrix.core import bulk
 from coopmatrix.core.dates import PartialDate, Precision
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 from coopmatrix.vocabulary.models import ThematicArea
@@ -246,10 +247,8 @@ def save(activity_ids: Iterable[int]) -> list[Signature]:
         made = build(part)
         Block.objects.filter(activity_id__in=part).delete()
         Signature.objects.filter(activity_id__in=part).delete()
-        Signature.objects.bulk_create(made)
-        Block.objects.bulk_create(
-            [block for signature in made for block in blocks(signature)], batch_size=5000
-        )
+        bulk.insert(Signature, made)
+        bulk.insert(Block, [block for signature in made for block in blocks(signature)])
         built += made
     return built
 

@@ -129,6 +129,63 @@ def test_the_same_provider_under_the_same_programme_is_not_a_pair(cast):
     assert _pair(one, two) is None
 
 
+def _kept_pairs():
+    return {
+        (o.first_id, o.second_id): (o.score, o.reasons, o.to_review, o.verdict)
+        for o in Overlap.objects.order_by()
+    }
+
+
+def test_many_activities_checked_together_keep_what_checking_them_one_by_one_keeps(cast, monkeypatch):
+    """An import checks its activities together (their pairs read once, written in bulk), also
+    across the chunks it works in: the pairs kept, their scores, reasons and history are those
+    of checking each in turn; a verdict is kept, a pair no longer at the threshold goes."""
+    monkeypatch.setattr(engine, "STORE_CHUNK", 2)
+    made = [
+        activity(cast, f"OV batch workshop {n}", "public", cast.org_a, org)
+        for n, org in enumerate([cast.org_a, cast.org_b, cast.org_a, cast.org_b, cast.org_b])
+    ]
+    made[2].modality = "advisory"
+    made[2].save()
+    keys = [a.pk for a in made]
+    Overlap.objects.all().delete()
+    Overlap.history.all().delete()
+    engine.refresh(keys)
+    together = _kept_pairs()
+    assert len(together) >= 6  # the five share a State, an area and a month: most pair up
+    # One history row a pair, as a pair saved alone gets: made, by no one, with no reason.
+    assert sorted(Overlap.history.values_list("history_type", "history_user", "history_change_reason")) == [
+        ("+", None, None)
+    ] * len(together)
+    Overlap.objects.all().delete()
+    for pk in keys:
+        engine.refresh([pk])
+    assert _kept_pairs() == together
+
+    # A verdict is kept; a pair that no longer reaches the threshold goes, checked together.
+    reviewed = Overlap.objects.order_by("first_id", "second_id").first()
+    reviewed.verdict, reviewed.verdict_score, reviewed.to_review = "joint", reviewed.score, False
+    reviewed.save()
+    gone = made[4]
+    gone.recipient_states.set([cast.state_x])
+    engine.refresh(keys)
+    now = _kept_pairs()
+    assert now[(reviewed.first_id, reviewed.second_id)][2:] == (False, "joint")
+    assert not any(gone.pk in pair for pair in now)
+    assert {pair for pair in together if gone.pk not in pair} == set(now)
+
+
+def test_a_pairs_reasons_name_its_first_activity_first_whichever_of_the_two_was_saved(cast):
+    first = activity(cast, "OV workshop in order", "public", cast.org_a, cast.org_a)
+    second = activity(cast, "OV advice in order", "public", cast.org_b, cast.org_b)
+    second.modality = "advisory"
+    second.save()
+    for saved in (second, first):
+        engine.refresh([saved.pk])
+        modality = next(r for r in _pair(first, second).reasons if r["part"] == "modality")
+        assert modality["words"] == "modality workshop / advisory"
+
+
 def test_a_verdict_is_kept_and_asked_again_only_when_the_score_moves_beyond_the_margin(cast, settings):
     a = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
     b = activity(cast, "OV workshop of B", "public", cast.org_b, cast.org_b)
