@@ -73,29 +73,39 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
     from coopmatrix.core import bulk
     from coopmatrix.exchange.models import IatiRecord, IatiTransaction
 
-    chosen = list(IatiRecord.objects.filter(pk__in=records).select_related("activity").order_by("pk"))
+    # What a contribution is made of, read as values: a record's titles, descriptions and
+    # organisations (JSON decoded for each of thousands) are not needed here.
+    chosen = list(
+        IatiRecord.objects.filter(pk__among=records)
+        .order_by("pk")
+        .values("pk", "identifier", "file", "reporting_org", "activity_id", "activity__owner_id")
+    )
     # Each record's contributions, by the prefix of their key (`iati:<identifier>#`).
     existing: dict[str, dict[str, Contribution]] = {}
     for contribution in Contribution.objects.filter(
-        activity_id__in=[r.activity_id for r in chosen], external_id__startswith="iati:"
+        activity_id__among=[r["activity_id"] for r in chosen], external_id__startswith="iati:"
     ):
         prefix = contribution.external_id.rsplit("#", 1)[0] + "#"
         existing.setdefault(prefix, {})[contribution.external_id] = contribution
-    transactions: dict[int, list[Any]] = {}
-    for transaction in IatiTransaction.objects.filter(record__in=chosen).order_by("pk"):
-        transactions.setdefault(transaction.record_id, []).append(transaction)
+    transactions: dict[int, list[dict[str, Any]]] = {}
+    for transaction in (
+        IatiTransaction.objects.filter(record_id__among=[r["pk"] for r in chosen])
+        .order_by("pk")
+        .values("pk", "record_id", "ref", "type", "date", "value", "currency", "provider")
+    ):
+        transactions.setdefault(transaction["record_id"], []).append(transaction)
     new: list[Contribution] = []
     for record in chosen:
-        prefix = f"iati:{record.identifier}#"
+        prefix = f"iati:{record['identifier']}#"
         kept = existing.get(prefix, {})
-        for n, transaction in enumerate(transactions.get(record.pk, []), start=1):
+        for n, transaction in enumerate(transactions.get(record["pk"], []), start=1):
             fields = _fields(record, transaction, donors, done)
             if fields is None:
                 continue
             key = f"{prefix}{n}"
             current = kept.pop(key, None)
             if current is None:
-                new.append(Contribution(external_id=key, owner_id=record.activity.owner_id, **fields))
+                new.append(Contribution(external_id=key, owner_id=record["activity__owner_id"], **fields))
                 done["created"] += 1
                 continue
             if all(getattr(current, k) == v for k, v in fields.items()):
@@ -113,38 +123,40 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
     sums.changed(c.pk for c in new)
 
 
-def _fields(record: Any, transaction: Any, donors: _Donors, done: Counter) -> dict[str, Any] | None:
-    kind = KINDS.get(transaction.type)
+def _fields(
+    record: dict[str, Any], transaction: dict[str, Any], donors: _Donors, done: Counter
+) -> dict[str, Any] | None:
+    kind = KINDS.get(transaction["type"])
     if kind is None:
-        done[f"type {transaction.type}: not a contribution"] += 1
+        done[f"type {transaction['type']}: not a contribution"] += 1
         return None
-    donor = donors.find(transaction.provider or {})
-    if donor is None and transaction.type in REPORTER_GIVES and not transaction.provider:
-        donor = donors.find(record.reporting_org or {})
+    donor = donors.find(transaction["provider"] or {})
+    if donor is None and transaction["type"] in REPORTER_GIVES and not transaction["provider"]:
+        donor = donors.find(record["reporting_org"] or {})
     if donor is None:
         done["donor not in the directory"] += 1
         return None
-    amount = Decimal(transaction.value).quantize(CENT)
+    amount = Decimal(transaction["value"]).quantize(CENT)
     if amount <= 0 or amount >= LIMIT:
         done["value not more than zero, or too large"] += 1
         return None
     return {
         "donor_state_id": None,
         "donor_organization_id": donor,
-        "activity_id": record.activity_id,
+        "activity_id": record["activity_id"],
         "fund_id": None,
         "programme_id": None,
         "kind": kind,
         "earmarking": "earmarked",
         "amount": amount,
-        "currency": transaction.currency,
-        "date": transaction.date,
+        "currency": transaction["currency"],
+        "date": transaction["date"],
         "date_precision": "day",
-        "made_by": last_day(transaction.date, "day"),
-        "iati_transaction_id": transaction.pk,
+        "made_by": last_day(transaction["date"], "day"),
+        "iati_transaction_id": transaction["pk"],
         "confidentiality": "public",
-        "source": f"IATI transaction {transaction.ref or ''} of {record.identifier}, type {transaction.type} "
-        f"(file {record.file})".replace("  ", " "),
+        "source": f"IATI transaction {transaction['ref'] or ''} of {record['identifier']}, "
+        f"type {transaction['type']} (file {record['file']})".replace("  ", " "),
     }
 
 

@@ -30,3 +30,13 @@ def test_among_follows_a_relation_and_can_be_negated():
 def test_among_no_value_selects_nothing():
     assert not ContentType.objects.filter(pk__among=[]).exists()
     assert ContentType.objects.exclude(pk__among=[]).count() == ContentType.objects.count()
+
+
+def test_among_takes_keys_of_any_size_and_other_values():
+    kinds = list(ContentType.objects.values_list("pk", "model"))
+    huge = 2**40  # beyond a 32-bit key: no record, and no overflow either
+    assert set(
+        ContentType.objects.filter(pk__among=[pk for pk, _ in kinds] + [huge]).values_list("pk", flat=True)
+    ) == {pk for pk, _ in kinds}
+    names = [model for _, model in kinds[:3]]
+    assert set(ContentType.objects.filter(model__among=names).values_list("model", flat=True)) == set(names)
