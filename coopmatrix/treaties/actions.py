@@ -39,6 +39,8 @@ class Lookups:
 class CleanAction:
     key: dict[str, Any]  # state, instrument, action, deposited
     fields: dict[str, Any]
+    #: The action already recorded with this key, when an import looked it up (None: a new one).
+    record: TreatyAction | None = None
 
     def same_as(self, record: TreatyAction) -> bool:
         return all(getattr(record, name) == value for name, value in self.fields.items())

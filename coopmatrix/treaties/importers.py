@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
-from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core import bulk, importing, spreadsheets
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
@@ -278,6 +279,7 @@ def check(
         return preview
     lookups = actions.Lookups(user, accept_uncertain=True)
     seen: dict[tuple, int] = {}
+    found: list[tuple[int, dict[str, Any], dict[str, str], actions.CleanAction]] = []
     #: (State, instrument) → (row, date) of its consent: a State consents to a treaty once.
     consents: dict[tuple, tuple[int, Any]] = {}
     for index, (number, row) in enumerate(rows, start=1):
@@ -322,14 +324,26 @@ def check(
         if key in seen:
             continue  # the same action twice in one file is one record
         seen[key] = number
-        record = actions.existing(cleaned)
+        found.append((number, row, where, cleaned))
+    kept = _kept(cleaned for _number, _row, _where, cleaned in found)
+    editable: set[int] | None = None
+    for number, row, where, cleaned in found:
+        record = kept.get(_key(cleaned))
+        cleaned.record = record
         if record is None:
             preview.created += 1
         elif cleaned.same_as(record):
             preview.unchanged += 1
             continue
         else:
-            if not type(record).objects.editable_by(user).filter(pk=record.pk).exists():
+            if editable is None:
+                changing = [r.pk for r in kept.values()]
+                editable = set(
+                    TreatyAction.objects.editable_by(user)
+                    .filter(pk__in=changing)
+                    .values_list("pk", flat=True)
+                )
+            if record.pk not in editable:
                 preview.errors.append(
                     RowError(
                         filename,
@@ -345,12 +359,41 @@ def check(
     return preview
 
 
+def _key(cleaned: actions.CleanAction) -> tuple:
+    key = cleaned.key
+    return (key["state"].pk, key["instrument"].pk, key["action"], key["deposited"])
+
+
+def _kept(cleaned: Iterable[actions.CleanAction]) -> dict[tuple, TreatyAction]:
+    """The actions already recorded with the keys of these rows, read together (one query per
+    thousand States, not two per row)."""
+    wanted = {_key(c) for c in cleaned}
+    states = sorted({state for state, _instrument, _action, _day in wanted})
+    found: dict[tuple, TreatyAction] = {}
+    for start in range(0, len(states), 1000):
+        for record in TreatyAction.objects.filter(state_id__in=states[start : start + 1000]).order_by():
+            key = (record.state_id, record.instrument_id, record.action, record.deposited)
+            if key in wanted:
+                found[key] = record
+    return found
+
+
 @transaction.atomic
 def write(user: Any, preview: Preview) -> None:
+    """New actions are written together with their history rows (core.bulk), as each would be
+    saved alone; a changed one through the one write path, which keeps its history."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
+    owner = principal_for(user).organization_id
+    new = []
     for cleaned in preview.planned:
-        actions.write(user, cleaned)
+        if cleaned.record is not None:
+            actions.write(user, cleaned, cleaned.record)
+            continue
+        record = TreatyAction(**cleaned.key, **cleaned.fields, owner_id=owner)
+        record.settle_effective()
+        new.append(record)
+    bulk.with_history(TreatyAction, new, user, None, timezone.now())
 
 
 @transaction.atomic

@@ -172,10 +172,14 @@ class TreatyAction(ConfidentialRecord):
             return self.instrument.in_force_for_state(self.deposited)
         return self.deposited
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def settle_effective(self) -> None:
+        """Without a date given with its source, it takes effect as the instrument's rule says."""
         if not self.effective_source or self.effective is None:
             self.effective_source = ""
             self.effective = self.rule_effective()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.settle_effective()
         super().save(*args, **kwargs)
 
 

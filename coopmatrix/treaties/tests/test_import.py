@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from coopmatrix.core.roles import principal_for
 from coopmatrix.core.testing import login, run_jobs
 from coopmatrix.treaties import importers
 from coopmatrix.treaties.models import TreatyAction
@@ -54,6 +55,27 @@ def test_a_good_file_previews_then_imports_all_rows(cast, reference):
     again = _check(cast, GOOD)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert TreatyAction.history.count() == 3
+
+
+def test_imported_actions_read_as_actions_saved_one_by_one(cast, reference):
+    """New actions are written together: each reads, in its record and its history, as one saved
+    alone (its owner, its effective date by the instrument's rule, one creation row naming who);
+    a changed one keeps its history; what the file leaves alone is not touched."""
+    user = cast.user("secretariat")
+    importers.import_file(user, GOOD.encode(), "test.csv")
+    changed = GOOD.replace("A declaration made for tests", "A declaration, amended, made for tests")
+    more = changed + "Benin,terrorist-bombings-1997,accession,2004-02-10,,,,made for tests,\n"
+    preview = importers.import_file(user, more.encode(), "test.csv")
+    assert (preview.created, preview.updated, preview.unchanged, preview.errors) == (1, 1, 2, [])
+    added = TreatyAction.objects.get(state__code="BEN", action="accession")
+    assert added.effective == added.instrument.in_force_for_state(dt.date(2004, 2, 10))
+    assert added.effective_source == ""
+    assert added.owner_id == principal_for(user).organization_id
+    assert [(h.history_type, h.history_user) for h in added.history.all()] == [("+", user)]
+    declaration = TreatyAction.objects.get(state__code="JOR")
+    assert declaration.text == "A declaration, amended, made for tests"
+    assert [h.history_type for h in declaration.history.order_by("history_id")] == ["+", "~"]
+    assert TreatyAction.history.count() == 5
 
 
 def test_every_bad_row_is_named_and_nothing_is_written(cast, reference):
