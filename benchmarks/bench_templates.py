@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 RATE = 2000
 SOURCE = "benchmark (synthetic rows)"
 KINDS = ("activities", "treaty actions", "contacts")
+#: Per State and instrument, in this order, 90 days apart.
+ACTIONS = ("signature", "ratification", "declaration", "reservation", "objection")
 COMMANDS = {
     "activities": "import_activities",
     "treaty actions": "import_treaty_actions",
@@ -61,8 +63,15 @@ def run() -> str:
 
 
 def _child(step: str, kind: str, rows: int) -> dict[str, float]:
-    env = {**os.environ, "BENCH_TEMPLATE_STEP": step, "BENCH_TEMPLATE_KIND": kind, "BENCH_TEMPLATE_ROWS": str(rows)}
-    done = subprocess.run([sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True, cwd=ROOT)
+    env = {
+        **os.environ,
+        "BENCH_TEMPLATE_STEP": step,
+        "BENCH_TEMPLATE_KIND": kind,
+        "BENCH_TEMPLATE_ROWS": str(rows),
+    }
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True, cwd=ROOT
+    )
     if done.returncode:
         raise RuntimeError(f"template {step} {kind} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -122,9 +131,10 @@ def _file(kind: str, rows: int, path: Path) -> int:
         )
         for n in range(rows):
             year, month = draw.randint(2002, 2025), draw.randint(1, 12)
+            reached = ";".join(draw.sample(states, draw.randint(1, 3)))
             lines.append(
                 f"bench-template-{run}-{n:06d},Workshop {n} on {draw.choice(areas)},"
-                f"{draw.choice(organizations)}:implementing,{';'.join(draw.sample(states, draw.randint(1, 3)))},"
+                f"{draw.choice(organizations)}:implementing,{reached},"
                 f"{';'.join(draw.sample(areas, draw.randint(1, 2)))},workshop,completed,"
                 f"{year}-{month:02d},{year + 1}-{month:02d},{draw.randint(1000, 90000)},USD,"
                 f'"Training of prosecutors and judges on the universal instruments, session {n}",{SOURCE}'
@@ -140,13 +150,17 @@ def _file(kind: str, rows: int, path: Path) -> int:
             if len(lines) > rows:
                 break
             start = max(adopted, dt.date(1970, 1, 1)) + dt.timedelta(days=draw.randint(0, 2000))
-            for offset, action in enumerate(("signature", "ratification", "declaration", "reservation", "objection")):
+            for offset, action in enumerate(
+                ("signature", "ratification", "declaration", "reservation", "objection")
+            ):
                 day = min(start + dt.timedelta(days=90 * offset), dt.date(2025, 12, 31))
                 text = f"Benchmark statement {offset}" if offset > 1 else ""
                 lines.append(f"{state},{code},{action},{day.isoformat()},{text},{SOURCE}")
         lines = lines[: rows + 1]
     else:
-        lines.append("person_name,function,organization,state,email,telephone,languages,confidentiality,source")
+        lines.append(
+            "person_name,function,organization,state,email,telephone,languages,confidentiality,source"
+        )
         for n in range(rows):
             lines.append(
                 f"Bench Contact {run} {n:06d},Focal point,{draw.choice(organizations)},,"
@@ -159,7 +173,9 @@ def _file(kind: str, rows: int, path: Path) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    )
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
     _step(

@@ -8,7 +8,9 @@ BENCH_ONLY=overlaps only the quality of possible overlaps (issue 17, see bench_o
 BENCH_ONLY=overlaps-scale their speed over the synthetic activities (BENCH_OVERLAP_BUDGET: the
 seconds the full computation's search may run before it stops and says so, default 600),
 BENCH_ONLY=overlaps-latency only the check on save and the review queue over the pairs kept,
-BENCH_ONLY=iati only IATI import and export (issue 18, see bench_iati.py; BENCH_IATI_ACTIVITIES).
+BENCH_ONLY=iati only IATI import and export (issue 18, see bench_iati.py; BENCH_IATI_ACTIVITIES),
+BENCH_ONLY=templates only the CSV template importers (issue 18, see bench_templates.py;
+BENCH_TEMPLATE_ROWS).
 BENCH_ONLY=funding only the funding gap and Table 1 (issue 19, see bench_funding.py) over the
 synthetic activities and BENCH_CONTRIBUTIONS synthetic contributions (default 2,000,000).
 """
@@ -43,6 +45,7 @@ def main() -> None:
         bench_matrix,
         bench_overlaps,
         bench_reference,
+        bench_templates,
         bench_treaties,
         bench_uploads,
     )
@@ -63,6 +66,9 @@ def main() -> None:
         return
     if os.environ.get("BENCH_ONLY") == "iati":
         print(bench_iati.run())
+        return
+    if os.environ.get("BENCH_ONLY") == "templates":
+        print(bench_templates.run())
         return
     if os.environ.get("BENCH_ONLY") == "uploads":
         print(table(bench_uploads.probes(), f"{connection.vendor} ({connection.settings_dict['NAME']})"))
@@ -86,6 +92,7 @@ def main() -> None:
     print(bench_overlaps.scale())
     print(bench_load.run())
     print(bench_iati.run())
+    print(bench_templates.run())
     print(_funding())
 
 
