@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -381,6 +381,12 @@ class Contact(ConfidentialRecord):
 
     class Meta:
         ordering = ["organization__name", "function", "person_name"]
+        indexes = [
+            # An entry is matched by its e-mail whatever the case (`email__iexact`, which
+            # PostgreSQL compares as UPPER): each row of a directory import looks its address
+            # up, which without this index read every entry, more of them with each row written.
+            models.Index(Upper("email"), name="contact_email_any_case"),
+        ]
 
     def __str__(self) -> str:
         who = self.person_name or self.function or _("(erased)")
