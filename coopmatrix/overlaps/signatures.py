@@ -10,6 +10,7 @@ from the areas when read, so a code given to an area later counts at once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -342,7 +343,9 @@ def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     # Its areas, and those of its DAC purpose codes.
     areas = set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
     start, end = dt.date.fromordinal(packed.start), dt.date.fromordinal(packed.end)
-    pool = _pool_rows_postgresql if connection.vendor == "postgresql" else _pool_rows_orm
+    pool = {"postgresql": _pool_rows_postgresql, "sqlite": _pool_rows_sqlite}.get(
+        connection.vendor, _pool_rows_orm
+    )
     return pool(packed.pk, _keys(packed.states), sorted(areas), start, end)
 
 
@@ -376,13 +379,39 @@ def _pool_rows_postgresql(
     params: dict[str, Any] = {"pk": activity_id, "states": states, "areas": areas, "start": start, "end": end}
     for length in range(CENTURY + 1):
         params[f"from{length}"] = start - dt.timedelta(days=span_days(length))
-    return fetch_binary(_pool_sql(), params)
+    return fetch_binary(_pool_sql("postgresql"), params)
 
 
-@lru_cache(maxsize=1)
-def _pool_sql() -> str:
+def _pool_rows_sqlite(
+    activity_id: int, states: list[int], areas: list[int], start: dt.date, end: dt.date
+) -> list[tuple]:
+    """pool_rows' query on SQLite, written once: Django built its fourteen ranges in some 3 ms a
+    check, where SQLite answers in a tenth of that (an import of thousands of rows checks each)."""
+    params: dict[str, Any] = {
+        "pk": activity_id,
+        "states": json.dumps(states),
+        "areas": json.dumps(areas),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+    for length in range(CENTURY + 1):
+        params[f"from{length}"] = (start - dt.timedelta(days=span_days(length))).isoformat()
+    # Django's connection reads the date columns back as dates (its converters), masks as bytes.
+    with connection.cursor() as cursor:
+        cursor.execute(_pool_sql("sqlite"), params)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=2)
+def _pool_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(f"s.{quote(Signature._meta.get_field(name).column)}" for name in FIELDS + PERIOD)
+
+    def among(name: str) -> str:
+        if vendor == "postgresql":
+            return f"= ANY(%({name})s)"
+        return f"IN (SELECT value FROM json_each(%({name})s))"
+
     # As pool_rows' query: under way or longer than a century, any start up to its end; else, per
     # length class, the starts that leave it time to reach this one's start.
     periods = " OR ".join(
@@ -398,7 +427,7 @@ def _pool_sql() -> str:
     return (
         f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s "
         f"WHERE s.activity_id IN (SELECT b.activity_id FROM {quote(Block._meta.db_table)} b "
-        "WHERE b.state = ANY(%(states)s) AND b.area = ANY(%(areas)s) "
+        f"WHERE b.state {among('states')} AND b.area {among('areas')} "
         f"AND ({periods}) "
         'AND (b."end" >= %(start)s OR b."end" IS NULL)) '
         "AND s.activity_id <> %(pk)s"
