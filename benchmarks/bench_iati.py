@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -99,13 +98,10 @@ def run() -> str:
 
 
 def _child(step: str, path: Path) -> dict[str, float]:
-    env = {**os.environ, "BENCH_IATI_STEP": step, "BENCH_IATI_FILE": str(path)}
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True, cwd=ROOT
-    )
-    if done.returncode:
-        raise RuntimeError(f"IATI {step} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    from benchmarks.harness import run_child
+
+    env = {"BENCH_IATI_STEP": step, "BENCH_IATI_FILE": str(path)}
+    return run_child(str(Path(__file__)), env, f"IATI {step}")
 
 
 def _step(step: str, path: Path) -> None:
@@ -214,10 +210,7 @@ def _export(step: str) -> tuple[float, int]:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-    )
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
+    from benchmarks.harness import as_child
+
+    as_child()
     _step(os.environ["BENCH_IATI_STEP"], Path(os.environ["BENCH_IATI_FILE"]))

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,18 +64,10 @@ def run() -> str:
 
 
 def _child(step: str, kind: str, rows: int) -> dict[str, float]:
-    env = {
-        **os.environ,
-        "BENCH_TEMPLATE_STEP": step,
-        "BENCH_TEMPLATE_KIND": kind,
-        "BENCH_TEMPLATE_ROWS": str(rows),
-    }
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__))], env=env, capture_output=True, text=True, cwd=ROOT
-    )
-    if done.returncode:
-        raise RuntimeError(f"template {step} {kind} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    from benchmarks.harness import run_child
+
+    env = {"BENCH_TEMPLATE_STEP": step, "BENCH_TEMPLATE_KIND": kind, "BENCH_TEMPLATE_ROWS": str(rows)}
+    return run_child(str(Path(__file__)), env, f"template {step} {kind}")
 
 
 def _step(step: str, kind: str, rows: int) -> None:
@@ -174,12 +165,9 @@ def _file(kind: str, rows: int, path: Path) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-    )
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-    os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
+    from benchmarks.harness import as_child
+
+    as_child()
     _step(
         os.environ["BENCH_TEMPLATE_STEP"],
         os.environ["BENCH_TEMPLATE_KIND"],

@@ -113,3 +113,39 @@ def machine_speed() -> str:
         sum(range(10_000_000))
         times.append((time.perf_counter() - start) * 1000)
     return f"reference loop (sum of ten million integers) {min(times):.0f} ms"
+
+
+def run_child(script: str, env: dict[str, str], what: str) -> dict[str, float]:
+    """Run a benchmark's step in a process of its own (its time and peak memory are its own):
+    `script` with `env` added, answering one line of JSON, its last."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, script],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    if done.returncode:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def as_child() -> None:
+    """The settings of a benchmark's child process: the benchmark database, never the
+    application's own (as `benchmarks/run.py` sets them)."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{root / 'var' / 'bench.sqlite3'}"
+    )
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
