@@ -414,22 +414,31 @@ def _pool_sql(vendor: str) -> str:
 
     # As pool_rows' query: under way or longer than a century, any start up to its end; else, per
     # length class, the starts that leave it time to reach this one's start.
-    periods = " OR ".join(
-        [
-            "(b.span = -1 AND b.start <= %(end)s)",
-            f"(b.span > {CENTURY} AND b.start <= %(end)s)",
-            *(
-                f"(b.span = {length} AND b.start >= %(from{length})s AND b.start <= %(end)s)"
-                for length in range(CENTURY + 1)
-            ),
-        ]
+    block = Block._meta.db_table
+    met = '(b."end" >= %(start)s OR b."end" IS NULL)'
+    ranges = [
+        "b.span = -1 AND b.start <= %(end)s",
+        f"b.span > {CENTURY} AND b.start <= %(end)s",
+        *(
+            f"b.span = {length} AND b.start >= %(from{length})s AND b.start <= %(end)s"
+            for length in range(CENTURY + 1)
+        ),
+    ]
+    common = (
+        f"SELECT b.activity_id FROM {quote(block)} b "
+        f"WHERE b.state {among('states')} AND b.area {among('areas')}"
     )
+    if vendor == "postgresql":
+        # One range scan of the lookup index per class: joined by OR, the classes' bounds stayed
+        # filters, and the scan read every start of the State and area up to the end (twice the
+        # pages, a third more time), since nothing bounds the span column between area and start.
+        found = " UNION ALL ".join(f"{common} AND {bounds} AND {met}" for bounds in ranges)
+    else:
+        # SQLite plans the OR as well already, and the union's branches six times slower.
+        found = f"{common} AND ({' OR '.join(f'({bounds})' for bounds in ranges)}) AND {met}"
     return (
         f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s "
-        f"WHERE s.activity_id IN (SELECT b.activity_id FROM {quote(Block._meta.db_table)} b "
-        f"WHERE b.state {among('states')} AND b.area {among('areas')} "
-        f"AND ({periods}) "
-        'AND (b."end" >= %(start)s OR b."end" IS NULL)) '
+        f"WHERE s.activity_id IN ({found}) "
         "AND s.activity_id <> %(pk)s"
     )
 
