@@ -171,6 +171,10 @@ def test_the_page_previews_then_imports(cast, client):
     (job,) = run_jobs()
     assert job.status == "succeeded", job.message
     assert Organization.objects.filter(code="test-forum").exists()
+    # Written by the worker, kept in history as the confirming user's, as a command's or a form's.
+    written = [Organization.objects.get(code="test-forum"), Contact.objects.get(email="ida@example.org")]
+    for record in written:
+        assert {h.history_user for h in record.history.all()} == {cast.user("secretariat")}, record
     template = client.get("/contacts/template.xlsx")
     assert template.status_code == 200 and template.content[:2] == b"PK"
 
