@@ -92,6 +92,21 @@ def with_history(
     if not objects:
         return []
     insert(model, objects)
+    return history_rows(model, objects, user, reason, when)
+
+
+def history_rows(
+    model: type[models.Model],
+    objects: Sequence[models.Model],
+    user: Any,
+    reason: str | None,
+    when: Any,
+    kind: str = "+",
+) -> list[int]:
+    """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change), as
+    simple-history writes one on a save; their keys."""
+    if not objects:
+        return []
     history_model = model.history.model  # type: ignore[attr-defined]
     acting = acting_user(user)
     who = acting.pk if acting is not None else None
@@ -102,9 +117,9 @@ def with_history(
         db = connections[DEFAULT_DB_ALIAS]
         stamp = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
         plan = _plan(tracked, created=False)
-        rows = [[*_values(obj, plan, db), stamp, "+", who, reason] for obj in objects]
+        rows = [[*_values(obj, plan, db), stamp, kind, who, reason] for obj in objects]
     else:
-        rows = [[*(getattr(obj, n) for n in names), when, "+", who, reason] for obj in objects]
+        rows = [[*(getattr(obj, n) for n in names), when, kind, who, reason] for obj in objects]
     return insert_values(history_model, [*names, *extra], rows)
 
 

@@ -28,7 +28,7 @@ class Among(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
-            if all(type(value) is int for value in values):
+            if values and all(type(value) is int for value in values):
                 # Keys as one array literal: psycopg's adapter of a list takes each value in turn
                 # (a second for the million keys a large import's funding sums ask about).
                 return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, "{" + ",".join(map(str, values)) + "}"]

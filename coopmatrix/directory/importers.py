@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Upper
 
 from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.dates import PartialDate
@@ -255,6 +258,8 @@ class _Writer:
         self.secretariat = principal_for(user).sees_everything
         self.lookups: contacts.Lookups | None = None
         self._areas: dict[str, Any] | None = None
+        self.held: list[contacts.CleanContact] = []
+        self.taken: set[tuple] = set()
 
     def error(self, sheet: str, line: int, column: str, value: Any, reason: str) -> None:
         self.preview.errors.append(
@@ -271,23 +276,24 @@ class _Writer:
 
     def sheet(self, sheet: str, rows: list[tuple[int, dict[str, str]]]) -> None:
         if sheet == "Contacts":
-            emails = [row.get("email", "").strip().lower() for _, row in rows if row.get("email", "").strip()]
+            emails = Counter(
+                row.get("email", "").strip().lower() for _, row in rows if row.get("email", "").strip()
+            )
             # A functional address several entries share (a committee's office): on such rows the
             # e-mail alone does not make two entries one, or each row would overwrite the other.
-            self.shared_emails = {e for e in emails if emails.count(e) > 1}
-        handler = {
-            "Organizations": self.organization,
-            "Memberships": self.membership,
-            "Contacts": self.contact,
-        }[sheet]
+            self.shared_emails = {e for e, n in emails.items() if n > 1}
+            self.taken = self._kept_keys(rows)
         for line, row in rows:
             self.count += 1
             if self.progress:
                 self.progress(self.count)
             before = len(self.states.uncertain)
             try:
-                with transaction.atomic():
-                    handler(line, row)
+                if sheet == "Contacts":
+                    self.contact(line, row)  # its own savepoint, when it writes
+                else:
+                    with transaction.atomic():
+                        (self.organization if sheet == "Organizations" else self.membership)(line, row)
             except Invalid as invalid:
                 for column, reason in invalid.errors.items():
                     self.error(sheet, line, column, row.get(column, ""), reason)
@@ -296,6 +302,8 @@ class _Writer:
             self.preview.notes.extend(
                 self.states.notes_since(before, f"{self.filename} [{sheet}], row {line}")
             )
+        if sheet == "Contacts":
+            self.write_held()
 
     # --- one row of each sheet ------------------------------------------------------------
 
@@ -424,10 +432,51 @@ class _Writer:
             record.save()
         self.outcome(created, bool(changed))
 
+    # New contacts are held and written together (contacts.write_new): a row that matches no
+    # entry, kept or held, is new whatever the rows before it did, since those could only make it
+    # match. A row that may match one (its e-mail or its name in its organization seen before,
+    # in the directory or in the file) or names an entry by id goes the one way, after the held
+    # rows are written, so that it merges into what the rows before it made, as row by row.
+
+    def _kept_keys(self, rows: list[tuple[int, dict[str, str]]]) -> set[tuple]:
+        """The match keys (`_keys`) of the entries the user sees that the file's rows may match,
+        read at once (two index lookups, not two per row)."""
+        emails = sorted(filter(None, {_any_case(row.get("email", "").strip()) for _, row in rows}))
+        names = sorted({contacts.normalize_name(row.get("person_name", "")) for _, row in rows} - {""})
+        found = (
+            Contact.objects.visible_to(self.user)
+            .filter(erased_on__isnull=True)
+            .annotate(any_case=Upper("email"))
+            .filter(Q(any_case__among=emails) | Q(normalized_name__among=names))
+            .values_list("any_case", "normalized_name", "organization_id")
+        )
+        # Each entry's address as the database puts it in capitals, as `email__iexact` compares it.
+        return {key for email, name, organization in found for key in _keys(email, name, organization)}
+
     def contact(self, line: int, row: dict[str, str]) -> None:
         if self.lookups is None:  # after the Organizations sheet, so that its codes resolve
             self.lookups = contacts.Lookups(self.user, self.states)
-        cleaned = contacts.clean(self.user, row, self.lookups)
+        cleaned = contacts.clean(self.user, row, self.lookups)  # checks, writes nothing
+        fields = cleaned.fields
+        organization = fields["organization"].pk if fields["organization"] is not None else None
+        email = _any_case(fields["email"])
+        keys = _keys(email, contacts.normalize_name(fields["person_name"]), organization)
+        if not row.get("id") and email is not None and not keys & self.taken:
+            self.held.append(cleaned)
+            self.taken |= keys
+            self.outcome(True, False)
+            return
+        self.write_held()
+        with transaction.atomic():
+            record = self._merge(line, row, cleaned)
+        self.taken |= keys | _keys(_any_case(record.email), record.normalized_name, record.organization_id)
+
+    def write_held(self) -> None:
+        if self.held:
+            contacts.write_new(self.user, self.held, reason="imported")
+            self.held = []
+
+    def _merge(self, line: int, row: dict[str, str], cleaned: contacts.CleanContact) -> Contact:
         record = None
         if row.get("id"):
             record = (
@@ -462,12 +511,29 @@ class _Writer:
                 {"id" if row.get("id") else "email": f"matches entry #{record.pk}, which you may not change"}
             )
         if record is None:
-            contacts.write(self.user, cleaned, reason="imported")
+            record = contacts.write(self.user, cleaned, reason="imported")
             self.outcome(True, False)
-            return
+            return record
         # A row with its id replaces the entry; a row matched by e-mail or name merges into it.
         merge = not row.get("id")
         changed = cleaned.changes(record, merge=merge)
         if changed:
             contacts.write(self.user, cleaned, record, merge=merge, reason="imported")
         self.outcome(False, bool(changed))
+        return record
+
+
+def _any_case(email: str) -> str | None:
+    """An address in capitals, as both databases compare them whatever the case; None when it is
+    not all ASCII (how the database folds other letters depends on its locale: such a row is
+    matched by the database, row by row)."""
+    return email.upper() if email.isascii() else None
+
+
+def _keys(email: str | None, name: str, organization: int | None) -> set[tuple]:
+    """What an entry is matched by (contacts.duplicates): its e-mail whatever the case (as
+    `_any_case` gives it), and its person's name in its organization."""
+    keys: set[tuple] = {("email", email)} if email else set()
+    if name and organization is not None:
+        keys.add(("name", name, organization))
+    return keys

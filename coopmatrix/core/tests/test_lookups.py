@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,9 @@ def test_among_follows_a_relation_and_can_be_negated():
 def test_among_no_value_selects_nothing():
     assert not ContentType.objects.filter(pk__among=[]).exists()
     assert ContentType.objects.exclude(pk__among=[]).count() == ContentType.objects.count()
+    # Of a text column too (no list of keys: nothing to compare a text with a number).
+    assert not ContentType.objects.filter(model__among=[]).exists()
+    assert ContentType.objects.filter(Q(model__among=[]) | Q(model="contenttype")).count() == 1
 
 
 def test_among_takes_keys_of_any_size_and_other_values():

@@ -5,6 +5,7 @@ made for tests.
 """
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -297,3 +298,87 @@ def test_a_contacts_csv_saved_by_european_excel_is_read_and_said_so(cast):
     assert preview.errors == []
     assert any("Windows-1252" in n for n in preview.notes) and any("semicolons" in n for n in preview.notes)
     assert Contact.objects.get(email="zoe@example.org").person_name == "Zoë Çelik (made for tests)"
+
+
+def _directory_as_kept() -> list[tuple]:
+    """Every entry as the directory and its history hold it: its fields, its roles, and each
+    history row (kind, who, why, the fields and roles it records), without keys and times."""
+    from coopmatrix.directory.contacts import _roles_history
+
+    roles_of: dict[int, list[str]] = {}
+    for history_id, code in _roles_history().objects.values_list("history_id", "contactrole__code"):
+        roles_of.setdefault(history_id, []).append(code)
+    skip = {"id", "history_id", "history_date"}
+    # Organizations by code: the file's own gets another key in each run.
+    code = dict(Organization.objects.values_list("pk", "code"))
+
+    def plain(values: dict) -> dict:
+        return {k: code.get(v) if k == "organization_id" else v for k, v in values.items() if k not in skip}
+
+    kept = []
+    for contact in Contact.objects.order_by("email", "function"):
+        fields = plain({f.attname: getattr(contact, f.attname) for f in Contact._meta.fields})
+        history = [
+            (plain(row), sorted(roles_of.get(row["history_id"], [])))
+            for row in contact.history.order_by("history_id").values()
+        ]
+        kept.append((fields, sorted(contact.roles.values_list("code", flat=True)), history))
+    return kept
+
+
+def test_new_entries_written_together_read_as_entries_written_one_by_one(cast, monkeypatch):
+    """New entries are written together: each reads, in the directory and in its history (its
+    roles at each step, who and why), as one written alone; a row matching an entry an earlier
+    row of the same file made merges into it; an address of letters beyond ASCII, and rows
+    sharing an office address, are matched as before."""
+    from django.db import transaction
+
+    from coopmatrix.core.console import acting_as
+    from coopmatrix.directory import contacts
+
+    rows = [
+        _contact(person_name="Ana Bulk", email="ana@example.org", roles="ct-focal-point; fiu"),
+        _contact(person_name="Ben Bulk", email="ben@example.org", roles="", telephone=""),
+        _contact(person_name="", function="Chair's office (made for tests)", email="office@example.org"),
+        _contact(person_name="", function="Technical team (made for tests)", email="office@example.org"),
+        _contact(person_name="Ana Bulk", email="ANA@example.org", languages="es", roles="fiu"),
+        _contact(
+            person_name="Zoë Bulk", email="zoe@exämple.org", roles="fiu", confidentiality="confidential"
+        ),
+        _contact(person_name="Ida Import", email="ida.second@example.org", roles="ct-focal-point"),
+    ]
+    user = cast.user("secretariat")
+    Contact.objects.create(
+        function="Kept (made for tests)", organization=cast.org_a, email="BEN@example.org", owner=cast.org_a
+    )
+
+    def imported() -> tuple:
+        # As the command and the page's job run it: their writes name the user.
+        with transaction.atomic(), acting_as(user):
+            preview = importers.import_file(user, workbook([ORG], [], rows), "c.xlsx")
+            kept = _directory_as_kept()
+            transaction.set_rollback(True)
+        # Keys differ from one run to the next (a sequence is not rolled back): not the entries.
+        notes = [re.sub(r"#\d+", "#", note) for note in preview.notes]
+        return (preview.created, preview.updated, preview.unchanged, preview.errors, notes), kept
+
+    together = imported()
+
+    def one_by_one(user, entries, reason=""):
+        return [contacts.write(user, cleaned, reason=reason) for cleaned in entries]
+
+    monkeypatch.setattr(contacts, "write_new", one_by_one)
+    alone = imported()
+    assert together == alone
+    (created, updated, _unchanged, errors, _notes), kept = together
+    assert errors == [] and (created, updated) == (6, 2)
+    ana = next(entry for entry in kept if entry[0]["email"] == "ana@example.org")
+    assert ana[0]["languages"] == "en fr es" and ana[1] == ["ct-focal-point", "fiu"]
+    assert [
+        (row["history_type"], row["history_user_id"], row["history_change_reason"], roles)
+        for row, roles in ana[2]
+    ] == [
+        ("+", user.pk, "imported", []),
+        ("~", user.pk, "imported", ["ct-focal-point", "fiu"]),
+        ("~", user.pk, "imported", ["ct-focal-point", "fiu"]),
+    ]
