@@ -13,7 +13,7 @@ from coopmatrix.core.dates import PartialDate, Precision
 from coopmatrix.matrix.models import Activity, ActivityProvider, ActivityReach
 
 from .scoring import Described
-from .signatures import activity_rows_sql, fetch_binary
+from .signatures import SQL_WRITTEN, activity_rows, activity_rows_sql
 
 
 def describe(activity_ids: Iterable[int]) -> dict[int, Described]:
@@ -23,8 +23,8 @@ def describe(activity_ids: Iterable[int]) -> dict[int, Described]:
     ids = list(activity_ids)
     if not ids:
         return {}
-    if connection.vendor == "postgresql":
-        return _described(_rows_postgresql(ids))
+    if connection.vendor in SQL_WRITTEN:
+        return _described(activity_rows(_describe_sql, ids))
     return _described(_rows_orm(ids))
 
 
@@ -63,14 +63,10 @@ def _described(rows: Iterable[tuple]) -> dict[int, Described]:
     return described
 
 
-def _rows_postgresql(ids: list[int]) -> list[tuple]:
+@lru_cache(maxsize=2)
+def _describe_sql(vendor: str) -> str:
     """_rows_orm's rows in one query written once (the check on save explains its candidates on
     every save: five queries were a fifth of its time)."""
-    return fetch_binary(_describe_sql(), {"ids": ids})
-
-
-@lru_cache(maxsize=1)
-def _describe_sql() -> str:
     from coopmatrix.directory.models import Organization
     from coopmatrix.geo.models import State
     from coopmatrix.treaties.models import Instrument
@@ -84,7 +80,8 @@ def _describe_sql() -> str:
             (areas, "thematicarea", (ThematicArea, "dac_code")),
             (Activity.instruments.through, "instrument", (Instrument, "code")),
             (ActivityProvider, "organization", (Organization, "code")),
-        ]
+        ],
+        vendor,
     )
 
 

@@ -56,8 +56,12 @@ def build(activity_ids: Iterable[int]) -> list[Signature]:
     ids = list(activity_ids)
     if not ids:
         return []
-    rows = _build_rows_postgresql(ids) if connection.vendor == "postgresql" else _build_rows_orm(ids)
+    rows = activity_rows(_build_sql, ids) if connection.vendor in SQL_WRITTEN else _build_rows_orm(ids)
     return [_signature(*row) for row in rows]
+
+
+#: The databases the queries here are written for (others go through the ORM).
+SQL_WRITTEN = ("postgresql", "sqlite")
 
 
 def _signature(
@@ -88,14 +92,10 @@ def _signature(
     )
 
 
-def _build_rows_postgresql(ids: list[int]) -> list[tuple]:
+@lru_cache(maxsize=2)
+def _build_sql(vendor: str) -> str:
     """_build_rows_orm's rows in one query written once: the check on save builds the signature
     of the activity saved each time (five queries were a tenth of its time)."""
-    return fetch_binary(_build_sql(), {"ids": ids})
-
-
-@lru_cache(maxsize=1)
-def _build_sql() -> str:
     from coopmatrix.directory.models import Organization
 
     return activity_rows_sql(
@@ -104,7 +104,8 @@ def _build_sql() -> str:
             (Activity.thematic_areas.through, "thematicarea", None),
             (Activity.instruments.through, "instrument", None),
             (ActivityProvider, "organization", (Organization, "code")),
-        ]
+        ],
+        vendor,
     )
 
 
@@ -113,11 +114,12 @@ def _build_sql() -> str:
 Linked = tuple[Any, str, tuple[Any, str] | None]
 
 
-def activity_rows_sql(arrays: Iterable[Linked]) -> str:
-    """SQL for PostgreSQL reading each activity of %(ids)s as (pk, title, description, programme
-    code, modality, start, end) and then one array per link asked for, in one query: the check on
-    save reads the activity saved and explains its strongest candidates on every save, where the
-    ORM made five queries each time."""
+def activity_rows_sql(arrays: Iterable[Linked], vendor: str = "postgresql") -> str:
+    """SQL reading each activity of %(ids)s as (pk, title, description, programme code, modality,
+    start, end) and then one array per link asked for, in one query: the check on save reads the
+    activity saved and explains its strongest candidates on every save, where the ORM made five
+    queries each time. On SQLite the ids are a JSON list and each array a JSON text
+    (`activity_rows`)."""
     from coopmatrix.matrix.models import Programme
 
     quote = connection.ops.quote_name
@@ -132,13 +134,17 @@ def activity_rows_sql(arrays: Iterable[Linked]) -> str:
     def array(through: Any, key: str, read: tuple[Any, str] | None) -> str:
         where = f"WHERE x.{column(through, 'activity')} = a.{quote(a._meta.pk.column)}"
         if read is None:
-            return f"ARRAY(SELECT x.{column(through, key)} FROM {table(through)} x {where})"
-        target, value = read
-        return (
-            f"ARRAY(SELECT t.{column(target, value)} FROM {table(through)} x "
-            f"JOIN {table(target)} t ON t.{quote(target._meta.pk.column)} = x.{column(through, key)} "
-            f"{where})"
-        )
+            wanted, source = f"x.{column(through, key)}", f"{table(through)} x"
+        else:
+            target, value = read
+            wanted = f"t.{column(target, value)}"
+            source = (
+                f"{table(through)} x JOIN {table(target)} t "
+                f"ON t.{quote(target._meta.pk.column)} = x.{column(through, key)}"
+            )
+        if vendor == "postgresql":
+            return f"ARRAY(SELECT {wanted} FROM {source} {where})"
+        return f"(SELECT json_group_array({wanted}) FROM {source} {where})"
 
     columns = ", ".join(
         [
@@ -153,8 +159,27 @@ def activity_rows_sql(arrays: Iterable[Linked]) -> str:
     return (
         f"SELECT {columns} FROM {table(a)} a LEFT JOIN {table(Programme)} p "
         f"ON p.{quote(Programme._meta.pk.column)} = a.{column(a, 'programme')} "
-        f"WHERE a.{quote(a._meta.pk.column)} = ANY(%(ids)s)"
+        f"WHERE a.{quote(a._meta.pk.column)} "
+        + ("= ANY(%(ids)s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%(ids)s))")
     )
+
+
+#: The columns of activity_rows_sql before its arrays.
+ACTIVITY_COLUMNS = 7
+
+
+def activity_rows(sql: Callable[[str], str], ids: list[int]) -> list[tuple]:
+    """The rows of an activity_rows_sql query (`sql(vendor)`, kept once made) for these ids, on
+    PostgreSQL or SQLite; each array a list."""
+    if connection.vendor == "postgresql":
+        return fetch_binary(sql("postgresql"), {"ids": ids})
+    with connection.cursor() as cursor:
+        # Django's connection reads the date columns back as dates (its converters).
+        cursor.execute(sql("sqlite"), {"ids": json.dumps(ids)})
+        return [
+            (*row[:ACTIVITY_COLUMNS], *(json.loads(codes) for codes in row[ACTIVITY_COLUMNS:]))
+            for row in cursor.fetchall()
+        ]
 
 
 def fetch_binary(sql: str, params: dict[str, Any]) -> list[tuple]:
