@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from coopmatrix.core.registry import DomainApp, Link, Room
@@ -43,3 +46,12 @@ class FundingConfig(DomainApp):
         from .iati import on_records_written
 
         records_written.connect(on_records_written, dispatch_uid="funding-from-iati")
+        post_migrate.connect(_count_again_unconverted, sender=self)
+
+
+def _count_again_unconverted(sender: Any, **kwargs: Any) -> None:
+    """After a migration, sums kept by an earlier version with contributions that had no rate are
+    brought to this one's way (sums.count_again_unconverted)."""
+    from .sums import count_again_unconverted
+
+    count_again_unconverted()

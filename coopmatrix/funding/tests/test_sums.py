@@ -94,7 +94,17 @@ def many_ways(cast, reference):
         owner=cast.org_b,
     )
     _gift(amount="9000", activity=activity, donor_organization=hidden_donor)
+    # No rate for their day: left to the records, each time, and the rate named missing; a pledge
+    # without one takes the payment settling it along (summed together or not at all).
+    gpat = Programme.objects.get(code="gpat")
+    _gift(amount="700", currency="GBP", date=dt.date(2004, 5, 1), programme=gpat)
+    unrated = _gift("pledge", "2000", dt.date(2003, 12, 20), currency="EUR", programme=gpat)
+    _gift("payment", "500", dt.date(2004, 2, 1), currency="EUR", settles=unrated, programme=gpat)
     return activity
+
+
+def _missing(view):
+    return sorted({(m.currency, m.base, m.date) for m in view.missing_rates})
 
 
 def _figures(user):
@@ -104,14 +114,18 @@ def _figures(user):
         found[("programmes", as_at)] = (
             [(r.programme.code, r.need, r.pledged, r.paid, r.unpaid, r.missing) for r in programmes.rows],
             [(str(f), k, a) for f, k, a in programmes.unattributed],
+            _missing(programmes),
         )
-        found[("donors", as_at)] = [
-            (str(r.donor), r.year, r.pledged, r.paid) for r in gap.by_donor_and_year(user, as_at).rows
-        ]
+        donors = gap.by_donor_and_year(user, as_at)
+        found[("donors", as_at)] = (
+            [(str(r.donor), r.year, r.pledged, r.paid) for r in donors.rows],
+            _missing(donors),
+        )
         states = gap.by_recipient_state(user, as_at)
         found[("states", as_at)] = (
             [(r.state.code, r.pledged, r.paid, r.contributions) for r in states.rows],
             states.not_attributable,
+            _missing(states),
         )
         for target in ("fund:cpcjf", "programme:gpat", "programme:legal-regime-1"):
             for kind in ("payment", "pledge"):
@@ -170,11 +184,15 @@ def test_each_way_of_seeing_is_counted_once(cast, many_ways):
 
 def test_what_cannot_be_a_difference_of_sums_is_read_from_the_records(cast, many_ways):
     not_kept = Contribution.objects.filter(counted__kept=False)
-    # The pledge paid beyond its amount with its payments; the gift hanging on two owners' records.
+    # The pledge paid beyond its amount with its payments; the gift hanging on two owners' records;
+    # the gift and the pledge with no rate for their day, and the payment settling that pledge.
     assert sorted(not_kept.values_list("amount", flat=True)) == [
         Decimal("50"),
         Decimal("80"),
         Decimal("100"),
+        Decimal("500"),
+        Decimal("700"),
+        Decimal("2000"),
         Decimal("9000"),
     ]
     assert CountedContribution.objects.count() == Contribution.objects.count()
@@ -192,11 +210,15 @@ def test_sums_follow_a_change_of_level_of_what_a_gift_hangs_on(cast, many_ways):
 
 
 def test_a_rate_recorded_later_converts_what_was_waiting_for_it(cast, reference):
-    _gift(amount="1000", currency="GBP", date=dt.date(2004, 2, 10))
-    assert sums.plan(None, dt.date(2026, 1, 1)) is None  # a rate is missing: read and named from the records
+    gift = _gift(amount="1000", currency="GBP", date=dt.date(2004, 2, 10))
+    # A rate is missing: the gift is left to the records (named, its figure withheld), the rest summed.
+    assert not CountedContribution.objects.get(contribution=gift).kept
+    found = sums.plan(None, dt.date(2026, 1, 1))
+    assert found is not None and found.live_ids == [gift.pk]
     assert [m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates] == ["GBP"]
     ExchangeRate.objects.create(currency="GBP", base="USD", date=dt.date(2004, 2, 1), rate="1.5", source=MADE)
-    assert sums.plan(None, dt.date(2026, 1, 1)) is not None
+    assert CountedContribution.objects.get(contribution=gift).kept
+    assert sums.plan(None, dt.date(2026, 1, 1)).live_ids == []
     row = next(
         r for r in gap.by_programme(None, dt.date(2026, 1, 1)).rows if r.programme.code == "legal-regime-1"
     )
@@ -217,8 +239,11 @@ def test_sums_in_another_reporting_currency_are_not_read(cast, many_ways, settin
     # Summed in US dollars: the figures come from the records until the sums are made again.
     assert sums.plan(None, dt.date(2026, 1, 1)) is None
     sums.rebuild()
-    assert sums.plan(None, dt.date(2026, 1, 1)) is None  # no rate into euros: named from the records
-    assert {m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates} == {"USD"}
+    # No rate into euros: only gifts in euros summed, the others read from the records and the
+    # rate named.
+    summed = Contribution.objects.filter(counted__kept=True)
+    assert set(summed.values_list("currency", flat=True)) == {"EUR"}
+    assert {m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates} == {"USD", "GBP"}
     settings.COOPMATRIX_REPORTING_CURRENCY = "USD"
     sums.rebuild()
 
@@ -291,3 +316,21 @@ def test_gifts_to_a_programme_and_a_fund_shared_with_an_editor_are_counted_for_t
             patch.setattr(sums, "AFTER_LIMIT", -1)
             patch.setattr(sums, "AFTER_SHARE", 0)
             assert kept == _figures(cast.user(role)), role
+
+
+def test_sums_kept_with_a_gift_without_a_rate_are_counted_again_after_a_migration(cast, reference):
+    """An earlier version summed a contribution with no rate for its day (its converted figure
+    left out), and while such a sum was kept every view read every contribution from the records.
+    After a migration it is counted again as this version counts it: left to the records."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    gift = _gift(amount="1000", currency="GBP", date=dt.date(2004, 2, 10))
+    counted = CountedContribution.objects.get(contribution=gift)
+    earlier = {**counted.counted_as, "kept": True}
+    sums._add(sums.facts(earlier))
+    CountedContribution.objects.filter(pk=counted.pk).update(kept=True, counted_as=earlier)
+    assert sums.plan(None, dt.date(2026, 1, 1)) is None  # every figure from the records
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert not CountedContribution.objects.get(contribution=gift).kept
+    assert sums.plan(None, dt.date(2026, 1, 1)) is not None
+    assert [m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates] == ["GBP"]
