@@ -11,9 +11,9 @@ selected by audience exactly as `visibility_q` selects records (`audiences`).
 
 What the audience cannot say is read from the records (`Plan.live`): a confidential
 contribution or record the user sees through a share or as their State's or organization's own
-rather than as its owner, a contribution hanging on confidential records of several owners, and
-a pledge paid beyond its amount with its payments (what it still promises is then not a
-difference of sums). Figures "as at" a past date take off what was made after it
+rather than as its owner, a contribution hanging on confidential records of several owners, a
+pledge paid beyond its amount with its payments (what it still promises is then not a
+difference of sums), and a contribution with no rate for its day (to be named). Figures "as at" a past date take off what was made after it
 (`Plan.after`), or, when that is most of the records, are read from the records altogether.
 
 The sums follow the records by difference, as the grid's counts do (matrix.counts):
