@@ -13,8 +13,9 @@ What the audience cannot say is read from the records (`Plan.live`): a confident
 contribution or record the user sees through a share or as their State's or organization's own
 rather than as its owner, a contribution hanging on confidential records of several owners, a
 pledge paid beyond its amount with its payments (what it still promises is then not a
-difference of sums), and a contribution with no rate for its day (to be named). Figures "as at" a past date take off what was made after it
-(`Plan.after`), or, when that is most of the records, are read from the records altogether.
+difference of sums), and a contribution with no rate for its day (to be named). Figures "as
+at" a past date take off what was made after it (`Plan.after`), or, when that is most of the
+records, are read from the records altogether.
 
 The sums follow the records by difference, as the grid's counts do (matrix.counts):
 `refresh(ids)` compares what each contribution adds now with what it added last time
