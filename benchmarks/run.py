@@ -23,13 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coopmatrix.settings")
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-)
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
-# The request log's lines of the workloads timed in this process would bury the table.
-os.environ.setdefault("REQUEST_LOG_LEVEL", "WARNING")
+from benchmarks.harness import as_child  # noqa: E402 - needs the project on the path
+
+# The benchmark database, never the application's own; the request log's lines of the workloads
+# timed in this process would bury the table.
+as_child()
 
 
 def main() -> None:
