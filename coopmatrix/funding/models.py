@@ -172,7 +172,22 @@ class Contribution(ConfidentialRecord):
                 name="contribution_earmarked_to_something",
             ),
         ]
-        indexes = [models.Index(fields=["fund", "kind", "date"]), models.Index(fields=["programme", "kind"])]
+        indexes = [
+            models.Index(fields=["fund", "kind", "date"]),
+            models.Index(fields=["programme", "kind"]),
+            # A donor's confidential contributions (what its users see as their own, sums._live_ids):
+            # without these, the database intersects the donor's with every confidential one.
+            models.Index(
+                fields=["donor_organization"],
+                condition=Q(confidentiality="confidential"),
+                name="contribution_donor_org_conf",
+            ),
+            models.Index(
+                fields=["donor_state"],
+                condition=Q(confidentiality="confidential"),
+                name="contribution_donor_state_conf",
+            ),
+        ]
 
     def __str__(self) -> str:
         what = f"{self.get_kind_display()} of {self.amount:,.2f} {self.currency}"

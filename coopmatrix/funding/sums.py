@@ -6,8 +6,9 @@ the fund, programme, activity and donor it hangs on), takes 2 to 5 s per figure 
 The views instead add up `FundingSum` rows: one per line of a view (a programme, a donor and
 year, a State, a donor of a fund …), per kind and currency, and per *audience*: the
 contribution's own level and owner (0 unless confidential) and the most restrictive level of the
-records it hangs on (`chain`), with their owner when that is confidential. A user's rows are
-selected by audience exactly as `visibility_q` selects records (`audiences`).
+records it hangs on (`chain`), with their owner when that is confidential; what is open to every
+signed-in user (public or restricted, both ways) is also summed over those four audiences. A
+user's rows are selected by audience exactly as `visibility_q` selects records (`audiences`).
 
 What the audience cannot say is read from the records (`Plan.live`): a confidential
 contribution or record the user sees through a share or as their State's or organization's own
@@ -55,9 +56,16 @@ from coopmatrix.core.querysets import (
 from coopmatrix.core.roles import Principal, principal_for
 
 from .models import Contribution, CountedContribution, FundingSum
-from .money import MissingRate, Rates
+from .money import MissingRate, Rates, reporting_currency
 
 LEVELS = (PUBLIC, RESTRICTED, CONFIDENTIAL)
+#: The audience of the sums every signed-in user reads whole: what is public or restricted, by its
+#: own level and by the records it hangs on. Each such fact is also added here, so that a user's
+#: figures read one range of the index for the four audiences (an editor's donor view: 17,000
+#: rows instead of 55,000).
+SIGNED_IN = "signed-in"
+OPEN = (PUBLIC, RESTRICTED)
+ROLLED = (SIGNED_IN, 0, SIGNED_IN, 0)
 KEY_FIELDS = (
     "by",
     "d1",
@@ -278,12 +286,16 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
         described["fund"],
     )
     donor = (described["ds"], described["do"])
+    heard_by = [audience]
+    if audience[0] in OPEN and audience[2] in OPEN:
+        heard_by.append(ROLLED)
     found: dict[Key, Value] = {}
 
     def put(by: str, d1: int, d2: int, d3: int, kind: str, currency: str = "", label: str = "") -> None:
-        key = (by, d1, d2, d3, kind, currency, label, *audience)
-        # Most keys come once (a call saved on each of the hundreds of thousands of an import).
-        found[key] = value if key not in found else _plus(found[key], value)
+        for each in heard_by:
+            key = (by, d1, d2, d3, kind, currency, label, *each)
+            # Most keys come once (a call saved on each of the hundreds of thousands of an import).
+            found[key] = value if key not in found else _plus(found[key], value)
 
     # Which reporting currency `converted` is in: sums in another one are not to be read.
     found[("base", 0, 0, 0, "", "", described["base"], "", 0, "", 0)] = (ZERO, ZERO, 1, 0)
@@ -300,8 +312,9 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
         put("programme_donor", target, *donor, kind, currency)
         put("programme_source", target, int(described["period"]), 0, kind, "", described["source"])
     if described["settles_target"]:
-        key = ("programme", described["settles_target"], 0, 0, "settled", currency, "", *audience)
-        found[key] = _plus(found.get(key), (amount, ZERO, 1, 0))
+        for each in heard_by:
+            key = ("programme", described["settles_target"], 0, 0, "settled", currency, "", *each)
+            found[key] = _plus(found.get(key), (amount, ZERO, 1, 0))
     return found
 
 
@@ -468,15 +481,22 @@ def audiences(principal: Principal) -> list[Audience] | None:
     the owner of what is confidential (what is seen otherwise is in `Plan.live`): (level, owner,
     chain, chain owner) each; None for every audience.
 
-    One exact audience per branch, each a range of the sums' index (`read`)."""
+    One exact audience per branch, each a range of the sums' index (`read`); a signed-in user's
+    four open audiences as their one sum (SIGNED_IN)."""
     if principal.sees_everything:
         return None
-    levels = [(PUBLIC, 0)]
-    if principal.authenticated:
-        levels.append((RESTRICTED, 0))
-        if principal.organization_id:
-            levels.append((CONFIDENTIAL, principal.organization_id))
-    return [(level, owner, chain, chain_owner) for level, owner in levels for chain, chain_owner in levels]
+    if not principal.authenticated:
+        return [(PUBLIC, 0, PUBLIC, 0)]
+    levels = [(PUBLIC, 0), (RESTRICTED, 0)]
+    if principal.organization_id:
+        levels.append((CONFIDENTIAL, principal.organization_id))
+    # The four open audiences are read from their sum (SIGNED_IN), the rest one by one.
+    return [ROLLED] + [
+        (level, owner, chain, chain_owner)
+        for level, owner in levels
+        for chain, chain_owner in levels
+        if CONFIDENTIAL in (level, chain)
+    ]
 
 
 def _summed_q(principal: Principal) -> Q:
@@ -571,7 +591,7 @@ def _visible_among(principal: Principal, ids: list[int]) -> set[int]:
     if not ids:
         return set()
     links = [f"{name}_id" for name in Contribution.visibility_requires]
-    own = Contribution.objects.filter(own_visibility_q(Contribution, principal), pk__among=ids)
+    own = Contribution.objects.filter(own_visibility_q(Contribution, principal), pk__among=ids).order_by()
     found = {row[0]: row[1:] for row in own.values_list("pk", *links)}
     for at, name in enumerate(Contribution.visibility_requires):
         related = cast(type[models.Model], Contribution._meta.get_field(name).related_model)
@@ -579,9 +599,9 @@ def _visible_among(principal: Principal, ids: list[int]) -> set[int]:
         if not wanted:
             continue
         seen = set(
-            related._default_manager.filter(visibility_q(related, principal), pk__among=wanted).values_list(
-                "pk", flat=True
-            )
+            related._default_manager.filter(visibility_q(related, principal), pk__among=wanted)
+            .order_by()
+            .values_list("pk", flat=True)
         )
         found = {pk: keys for pk, keys in found.items() if not keys[at] or keys[at] in seen}
     return set(found)
@@ -642,7 +662,7 @@ def _decided(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | No
         return _decide(principal, as_at)
     # The principal whole (frozen): what the visibility rule reads of a user, not who they are.
     who = hashlib.sha256(repr(principal).encode()).hexdigest()[:32]
-    key = f"funding-plan:{PLAN_FORMAT}:{generation}:{Rates().base}:{as_at.isoformat()}:{who}"
+    key = f"funding-plan:{PLAN_FORMAT}:{generation}:{reporting_currency()}:{as_at.isoformat()}:{who}"
     found = cache.get(key, _MISSING)
     if found is _MISSING:
         found = _decide(principal, as_at)
@@ -655,7 +675,7 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
     the kept sums leave out for them (`Plan.live`), and how many summed ones came later."""
     if FundingSum.objects.filter(unconverted__gt=0).exists():
         return None  # summed without a rate, as before 3 December 2026: until `count_again_unconverted`
-    if FundingSum.objects.filter(by="base", n__gt=0).exclude(label=Rates().base).exists():
+    if FundingSum.objects.filter(by="base", n__gt=0).exclude(label=reporting_currency()).exists():
         return None  # summed in another reporting currency: until `rebuild_funding_sums`
     # Made after the date, or settling a pledge after it: two ranges of an index each (as one
     # condition with OR, the database visited every row's page to count them).
@@ -711,11 +731,17 @@ def read(
     where = " AND ".join(conditions)
     branches, branch_params = [], []
     for audience in plan.audiences if plan.audiences is not None else [None]:
-        extra = ""
-        if audience is not None:
+        if audience is None:
+            # Every sum once: the open audiences' sum and each one with something confidential.
+            extra, values = (
+                " AND (confidentiality IN (%s, %s) OR chain = %s)",
+                (SIGNED_IN, CONFIDENTIAL, CONFIDENTIAL),
+            )
+        else:
             extra = " AND confidentiality = %s AND owner_id = %s AND chain = %s AND chain_owner_id = %s"
+            values = audience
         branches.append(f"SELECT {columns} FROM {FundingSum._meta.db_table} WHERE {where}{extra}")
-        branch_params += [*params, *(audience or ())]
+        branch_params += [*params, *values]
     keys = ", ".join(quote(c) for c in group)
     if split:
         sums_of = [c for c in summed for _ in split[1]]

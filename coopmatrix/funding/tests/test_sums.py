@@ -233,6 +233,33 @@ def test_rebuild_gives_the_same_sums(cast, many_ways):
     assert sorted(FundingSum.objects.exclude(n=0).values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS)) == before
 
 
+def test_the_migration_adds_the_signed_in_users_sums_as_they_are_kept(cast, many_ways):
+    """Sums kept before the open audiences had their own sum get it from the migration, equal to
+    what the sums keep for it now."""
+    import importlib
+
+    from django.db import connection
+
+    from coopmatrix.funding.models import FundingSum
+
+    migration = importlib.import_module("coopmatrix.funding.migrations.0004_sums_for_every_signed_in_user")
+    rows = FundingSum.objects.values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS)
+    kept = sorted(rows)
+    signed_in = FundingSum.objects.filter(confidentiality=sums.SIGNED_IN)
+    assert signed_in.filter(by="donor").exists()
+    signed_in.delete()
+    assert sums.drift()
+
+    class Editor:
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.add(None, Editor())
+    assert sorted(rows) == kept
+    assert sums.drift() == {}
+
+
 def test_sums_in_another_reporting_currency_are_not_read(cast, many_ways, settings):
     assert sums.plan(None, dt.date(2026, 1, 1)) is not None
     settings.COOPMATRIX_REPORTING_CURRENCY = "EUR"
