@@ -86,6 +86,7 @@ def workloads() -> list[Workload]:
     user, org = _editor()
     client = Client()
     client.force_login(user)
+    public = Client()
     count = Activity.objects.count()
     size = f"{count:,} activities"
     return [
@@ -118,6 +119,14 @@ def workloads() -> list[Workload]:
             target_ms=50,
             sql=TABLE_SQL.format(org=org.pk),
             repeat=15,
+        ),
+        # The home page's figures (issue 15, no target there): who does what, where, counted.
+        Workload("Home page, an editor", size, lambda: client.get("/"), repeat=7),
+        Workload(
+            "Home page, the public (the shared cache after the first look)",
+            size,
+            lambda: public.get("/"),
+            repeat=7,
         ),
         Workload(
             "Monthly matrix, all sub-regions (2015-06)",

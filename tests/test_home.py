@@ -52,7 +52,11 @@ def test_every_figure_is_the_count_its_link_lists(walked_world, client, role):
     assert checked >= 6
 
 
-def test_states_reached_is_the_number_the_map_shows(walked_world, client):
+@pytest.mark.parametrize("role", ["anonymous", "editor_a", "focal_point", "secretariat"])
+def test_states_reached_is_the_number_the_map_shows(walked_world, client, role):
+    """Counted from the kept counts (and what the user reads through a share), as the map counts
+    the records."""
+    login(client, walked_world.user(role))
     response = client.get("/")
     (reached,) = [
         (n, url) for label, n, url in _figures(response.content, "figures") if label == "States reached"
@@ -117,3 +121,27 @@ def test_a_states_page_leads_with_what_matters_and_keeps_its_names_below(walked_
         page.index("Кыргызстан"),
     ]
     assert order == sorted(order), order
+
+
+def test_a_state_reached_only_through_a_shared_activity_counts_for_whom_it_is_shared(walked_world, client):
+    from coopmatrix.core.testing import share
+    from coopmatrix.geo.models import State
+    from coopmatrix.matrix.models import Activity
+
+    cast = walked_world
+
+    def reached(role):
+        login(client, cast.user(role))
+        figures = _figures(client.get("/").content, "figures")
+        return next(n for label, n, _url in figures if label == "States reached")
+
+    before = {role: reached(role) for role in ("editor_a", "reader")}
+    tuvalu = State.objects.get(code="TUV")
+    assert not Activity.objects.filter(recipient_states=tuvalu).exists()
+    activity = Activity.objects.create(
+        title="Confidential workshop for Tuvalu", confidentiality="confidential", owner=cast.org_b
+    )
+    activity.recipient_states.add(tuvalu)
+    share(activity, organization=cast.org_a)
+    assert reached("editor_a") == before["editor_a"] + 1
+    assert reached("reader") == before["reader"]

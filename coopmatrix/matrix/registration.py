@@ -67,9 +67,19 @@ def figures() -> list[Figure]:
         return _listed(request, "request", **query)
 
     def states_reached(request):
-        records, _url = _filtered(request, "activity")
-        count = ActivityReach.objects.filter(activity__in=records.values("pk")).values("state_id").distinct()
-        return count.count(), reverse("matrix:map")
+        from coopmatrix.core.roles import principal_for
+
+        from . import grid
+
+        filterset, _url = _filterset(request, "activity")
+        known = None if filterset is None else grid.states_reached(filterset, principal_for(request.user))
+        if known is None:
+            records, _url = _filtered(request, "activity")
+            reach = (
+                ActivityReach.objects.filter(activity__in=records.values("pk")).values("state_id").distinct()
+            )
+            known = reach.count()
+        return known, reverse("matrix:map")
 
     def providers_active(request):
         records, url = _filtered(request, "activity", status=current)
@@ -111,6 +121,18 @@ def figures() -> list[Figure]:
 def _filtered(request, kind: str, **query):
     """The records the list of `kind` shows for `query` (its own filterset, through the
     visibility rule), and the list's address with that query."""
+    filterset, url = _filterset(request, kind, **query)
+    return (filterset.qs if filterset is not None else _model(kind).objects.none()), url
+
+
+def _model(kind: str):
+    from .models import Activity, Request
+
+    return Activity if kind == "activity" else Request
+
+
+def _filterset(request, kind: str, **query):
+    """The list's filterset for `query` (None when a code is no longer offered) and its address."""
     from urllib.parse import urlencode
 
     from django.http import QueryDict
@@ -125,13 +147,22 @@ def _filtered(request, kind: str, **query):
     text = urlencode(query, doseq=True)
     filterset = filterset_class(QueryDict(text), queryset=records.visible_to(request.user), request=request)
     if not filterset.is_valid():  # a code no longer offered: nothing to count, nothing to link
-        return records.none(), reverse(name)
-    return filterset.qs, reverse(name) + (f"?{text}" if text else "")
+        return None, reverse(name)
+    return filterset, reverse(name) + (f"?{text}" if text else "")
 
 
 def _listed(request, kind: str, **query) -> tuple[int, str]:
-    records, url = _filtered(request, kind, **query)
-    return records.count(), url
+    """The count the list shows: for activities from the kept counts where they answer (as the
+    list counts them), else from the records."""
+    from coopmatrix.core.roles import principal_for
+
+    from . import grid
+
+    filterset, url = _filterset(request, kind, **query)
+    if filterset is None:
+        return 0, url
+    known = grid.total(filterset, principal_for(request.user)) if kind == "activity" else None
+    return (known if known is not None else filterset.qs.count()), url
 
 
 def _own_organization_code(request) -> str | None:
