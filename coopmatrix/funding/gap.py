@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
-from .sums import Plan, plan, read, states_of, target_expression
+from .sums import Plan, plan, read, states_of, taken_off, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -248,25 +248,16 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
             _add(to_funds, (fund or None, kind), value)
     if not found.later:
         return given, to_funds, _unpaid_left(left, found.as_at, sums)
-    # What came after, read once as it streams (tens of thousands of rows half a year back,
-    # hundreds of thousands ten years back) and taken off, as `grouped` would sum it.
-    after = found.after.annotate(target=target_expression()).order_by()
-    base = sums.rates.base
-    plain: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    came: dict[tuple, Any] = defaultdict(lambda: ZERO)
-    fields = ("target", "fund_id", "kind", "currency", "date", "amount")
-    for target, fund, kind, currency, date, amount in after.values_list(*fields).iterator(chunk_size=5000):
-        key = (True, target, kind) if target is not None else (False, fund, kind)
-        if currency == base:
-            plain[key] += amount
+    # What came after, taken off as it was counted (each at the rate of its date).
+    for target, fund, kind, currency, amount, value in taken_off(
+        found, ["target", "fund", "kind", "currency"]
+    ):
+        if target:
+            _add(given, (target, kind), -value)
         else:
-            _add(came, key, sums.convert(amount, currency, date))
-        if kind == "pledge" and target is not None:
+            _add(to_funds, (fund or None, kind), -value)
+        if kind == "pledge" and target:
             left[(target, currency)] -= amount
-    for key, total in plain.items():
-        _add(came, key, total)
-    for (named, pk, kind), amount in came.items():
-        _add(given if named else to_funds, (pk, kind), None if amount is None else -amount)
     settled_after = found.settled_after.annotate(target=target_expression("settles__"))
     for row in (
         settled_after.exclude(target=None).order_by().values("target", "currency").annotate(t=Sum("amount"))
@@ -356,7 +347,10 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
         for state, organization, year, pledged, paid in read(found_plan, *kinds):
             lines[(state or None, organization or None, year)] = [pledged, paid]
         if found_plan.later:
-            merge(records(found_plan.after), -1)
+            for state, organization, year, kind, _amount, value in taken_off(
+                found_plan, ["ds", "do", "fiscal", "kind"]
+            ):
+                put(state or None, organization or None, year, kind, -value)
         merge(sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))
     lines = {key: line for key, line in lines.items() if line[0] != ZERO or line[1] != ZERO}
     states = State.objects.in_bulk({k[0] for k in lines if k[0]})

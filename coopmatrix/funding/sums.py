@@ -695,6 +695,68 @@ def _decide(principal: Principal, as_at: dt.date) -> tuple[list[int], int] | Non
     return sorted(_visible_among(principal, list(candidates))), after
 
 
+def taken_off(plan: Plan, group: Iterable[str]) -> list[tuple]:
+    """What the plan's summed contributions made after its date added to the sums, as each was
+    counted (`CountedContribution.counted_as`), added up per `group` (keys of a description,
+    `describe`): one tuple per group, its values then the sums of `amount` and `converted`.
+
+    One grouped query over the counted contributions, which hold all it needs: read as the
+    contributions themselves, each was joined to its count and its activity (39,364 half a year
+    back on the benchmark database: some 220 ms)."""
+    from django.db.models import BigIntegerField, DecimalField
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast
+
+    group = list(group)
+    money = DecimalField(max_digits=24, decimal_places=2)
+    columns: dict[str, Any] = {}
+    for name in group:
+        text = KT(f"counted_as__{name}")
+        columns[f"g_{name}"] = Cast(text, BigIntegerField()) if name in _NUMBERED else text
+    counted = CountedContribution.objects.filter(made_by__gt=plan.as_at, kept=True)
+    if plan.audiences is not None:
+        counted = counted.filter(_counted_q(plan.audiences))
+    amounts = {
+        "t_amount": Cast(KT("counted_as__amount"), money),
+        "t_converted": Cast(KT("counted_as__converted"), money),
+    }
+    values = counted.annotate(**columns, **amounts).order_by().values_list(*columns, *amounts)
+    # Grouped over the values taken out: grouped by Django, the database sorted the rows whole,
+    # their descriptions with them (15 MB on disk half a year back). OFFSET 0 keeps PostgreSQL
+    # from folding the inner query back into the outer one.
+    inner, params = values.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        inner += " OFFSET 0"
+    keys = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"SELECT {keys}, SUM(t_amount), SUM(t_converted) FROM ({inner}) taken GROUP BY {keys}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # SQLite sums decimals as floats: back to cents.
+    return [(*row[:-2], _cents(row[-2]), _cents(row[-1])) for row in rows]
+
+
+#: Keys of a description that are numbers (kept as text in JSON on some databases).
+_NUMBERED = {"target", "fund", "ds", "do", "fiscal", "owner", "chain_owner", "settles_target"}
+
+
+def _cents(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT) if value is not None else ZERO
+
+
+def _counted_q(kept_audiences: list[Audience]) -> Q:
+    """The counted contributions of these audiences (`audiences`), by what each was counted as."""
+    condition = Q(pk__in=[])
+    for level, owner, chain, chain_owner in kept_audiences:
+        if (level, owner, chain, chain_owner) == ROLLED:
+            condition |= Q(counted_as__conf__in=OPEN, chain__in=OPEN)
+        else:
+            condition |= Q(
+                counted_as__conf=level, counted_as__owner=owner, chain=chain, chain_owner_id=chain_owner
+            )
+    return condition
+
+
 def read(
     plan: Plan,
     by: str,
