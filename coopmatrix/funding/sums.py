@@ -736,7 +736,7 @@ def taken_off(plan: Plan, group: Iterable[str]) -> list[tuple]:
     return [(*row[:-2], _cents(row[-2]), _cents(row[-1])) for row in rows]
 
 
-#: Keys of a description that are numbers (kept as text in JSON on some databases).
+#: Keys of a description that are numbers: cast back from the text a JSON key gives.
 _NUMBERED = {"target", "fund", "ds", "do", "fiscal", "owner", "chain_owner", "settles_target"}
 
 
