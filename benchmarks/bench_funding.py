@@ -12,7 +12,8 @@ from benchmarks.harness import Workload
 AS_AT = dt.date(2026, 12, 31)
 #: Half a year back: some 38,000 contributions were made after it.
 PAST = dt.date(2026, 6, 30)
-#: Ten years back: most were made after it; the figures are read from the records made by then.
+#: Ten years back: most were made after it; the programme view takes off its sums of the years and
+#: months after the date (sums.periods).
 LONG_AGO = dt.date(2016, 6, 30)
 
 

@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
-from .sums import Plan, plan, read, states_of, taken_off, target_expression
+from .sums import Plan, plan, programme_after, read, states_of, taken_off, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -248,21 +248,18 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
             _add(to_funds, (fund or None, kind), value)
     if not found.later:
         return given, to_funds, _unpaid_left(left, found.as_at, sums)
-    # What came after, taken off as it was counted (each at the rate of its date).
-    for target, fund, kind, currency, amount, value in taken_off(
-        found, ["target", "fund", "kind", "currency"]
-    ):
+    # What came after, taken off as it was counted (each at the rate of its date); what payments
+    # settled after it, given back to what the pledges still promise.
+    for target, fund, kind, currency, amount, value in programme_after(found):
+        if kind == "settled":
+            left[(target, currency)] += amount
+            continue
         if target:
             _add(given, (target, kind), -value)
         else:
             _add(to_funds, (fund or None, kind), -value)
         if kind == "pledge" and target:
             left[(target, currency)] -= amount
-    settled_after = found.settled_after.annotate(target=target_expression("settles__"))
-    for row in (
-        settled_after.exclude(target=None).order_by().values("target", "currency").annotate(t=Sum("amount"))
-    ):
-        left[(row["target"], row["currency"])] += row["t"]
     return given, to_funds, _unpaid_left(left, found.as_at, sums)
 
 
@@ -340,7 +337,7 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
             put(state, organization, year, kind, None if amount is None else sign * amount)
 
     found_plan = plan(user, as_at)
-    if found_plan is None:
+    if found_plan is None or found_plan.far:
         merge(records(visible_contributions(user, as_at)))
     else:
         kinds = ("donor", ["d1", "d2", "d3"], ["converted"], ("kind", ["pledge", "payment"]))
@@ -425,7 +422,7 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
             numbers[(state, row["kind"])] += 1
 
     found = plan(user, as_at)
-    if found is None:
+    if found is None or found.far:
         records(visible_contributions(user, as_at))
     else:
         for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"]):

@@ -146,7 +146,7 @@ def table1(
     (`sums.py`), with the same result."""
     tally = _Tally()
     found = plan(user, as_at) if target.kind != "activity" else None
-    if found is None:
+    if found is None or found.far:
         tally.records(given_to(visible, target).filter(kind=kind, made_by__lte=as_at))
     else:
         tally.kept(found, target, kind)

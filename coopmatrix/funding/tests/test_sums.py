@@ -13,6 +13,7 @@ import pytest
 from coopmatrix.core.testing import share
 from coopmatrix.directory.models import Organization
 from coopmatrix.funding import gap, sums
+from coopmatrix.funding import table1 as table1_module
 from coopmatrix.funding.models import Contribution, CountedContribution, ExchangeRate, Fund
 from coopmatrix.funding.table1 import recipient, table1
 from coopmatrix.geo.models import State
@@ -26,6 +27,10 @@ DATES = [
     dt.date(2004, 6, 30),
     dt.date(2004, 12, 31),
     dt.date(2026, 1, 1),
+    # Within a month, before a payment of that month which settles a pledge: the programme view
+    # takes off the rest of the month from the records, the months and years after from the sums.
+    dt.date(2004, 2, 3),
+    dt.date(2004, 9, 1),
 ]
 
 
@@ -154,10 +159,15 @@ def test_kept_sums_give_what_the_records_give(role, cast, many_ways, monkeypatch
     later = CountedContribution.objects.filter(made_by__gt=DATES[2]).count()
     assert 0 < later < CountedContribution.objects.count() / 2 and sums.plan(user, DATES[2]) is not None
     assert kept == _figures(user)
-    # Forced to the records: more contributions "made after the date" than it would take off.
+    # More contributions "made after the date" than a view would take off one by one: the
+    # programme view takes off its sums of the periods after the date, the others read the records.
     monkeypatch.setattr(sums, "AFTER_LIMIT", -1)
     monkeypatch.setattr(sums, "AFTER_SHARE", 0)
-    assert all(sums.plan(user, as_at) is None for as_at in DATES)
+    assert all(sums.plan(user, as_at).far for as_at in DATES)
+    assert kept == _figures(user)
+    # From the records alone, every view.
+    monkeypatch.setattr(gap, "plan", lambda user, as_at: None)
+    monkeypatch.setattr(table1_module, "plan", lambda user, as_at: None)
     assert kept == _figures(user)
 
 
@@ -256,6 +266,29 @@ def test_the_migration_adds_the_signed_in_users_sums_as_they_are_kept(cast, many
                 cursor.execute(sql)
 
     migration.add(None, Editor())
+    assert sorted(rows) == kept
+    assert sums.drift() == {}
+
+
+def test_the_migration_adds_the_programme_sums_of_each_period_as_they_are_kept(cast, many_ways):
+    """Sums kept before the programme view kept them per year and month get them from the
+    migration, from what each contribution was last counted as: equal to what the sums keep."""
+    import importlib
+
+    from django.apps import apps
+
+    from coopmatrix.funding.models import FundingSum
+
+    migration = importlib.import_module("coopmatrix.funding.migrations.0006_programme_sums_per_period")
+    rows = FundingSum.objects.values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS)
+    kept = sorted(rows)
+    periods = FundingSum.objects.filter(by__startswith="programme ")
+    # Years and months, settled payments among them, for the public and for signed-in users.
+    assert {"programme y2004", "programme m2004-09"} <= set(periods.values_list("by", flat=True))
+    assert periods.filter(kind="settled", confidentiality=sums.SIGNED_IN).exists()
+    periods.delete()
+    assert sums.drift()
+    migration.add(apps, None)
     assert sorted(rows) == kept
     assert sums.drift() == {}
 
