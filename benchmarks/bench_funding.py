@@ -12,8 +12,8 @@ from benchmarks.harness import Workload
 AS_AT = dt.date(2026, 12, 31)
 #: Half a year back: some 38,000 contributions were made after it.
 PAST = dt.date(2026, 6, 30)
-#: Ten years back: most were made after it; the programme view takes off its sums of the years and
-#: months after the date (sums.periods).
+#: Ten years back: most were made after it; the programme and donor views take off their sums of
+#: the years and months after the date (sums.periods).
 LONG_AGO = dt.date(2016, 6, 30)
 
 
@@ -120,6 +120,27 @@ def workloads() -> list[Workload]:
             f"funding gap per programme as at {LONG_AGO}, the public",
             size,
             lambda: gap.by_programme(None, LONG_AGO),
+            target_ms=100,
+            repeat=3,
+        ),
+        Workload(
+            f"funding gap per donor and year as at {PAST}, the public",
+            size,
+            lambda: gap.by_donor_and_year(None, PAST),
+            target_ms=100,
+            repeat=3,
+        ),
+        Workload(
+            f"funding gap per donor and year as at {LONG_AGO}, the public",
+            size,
+            lambda: gap.by_donor_and_year(None, LONG_AGO),
+            target_ms=100,
+            repeat=3,
+        ),
+        Workload(
+            f"funding gap per recipient State as at {PAST}, the public",
+            size,
+            lambda: gap.by_recipient_state(None, PAST),
             target_ms=100,
             repeat=3,
         ),

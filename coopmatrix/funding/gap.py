@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
-from .sums import Plan, plan, programme_after, read, states_of, taken_off, target_expression
+from .sums import Plan, after, later, month_end, plan, read, states_of, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -250,7 +250,7 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
         return given, to_funds, _unpaid_left(left, found.as_at, sums)
     # What came after, taken off as it was counted (each at the rate of its date); what payments
     # settled after it, given back to what the pledges still promise.
-    for target, fund, kind, currency, amount, value in programme_after(found):
+    for target, fund, kind, currency, amount, value in after(found, "programme"):
         if kind == "settled":
             left[(target, currency)] += amount
             continue
@@ -337,16 +337,14 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
             put(state, organization, year, kind, None if amount is None else sign * amount)
 
     found_plan = plan(user, as_at)
-    if found_plan is None or found_plan.far:
+    if found_plan is None:
         merge(records(visible_contributions(user, as_at)))
     else:
         kinds = ("donor", ["d1", "d2", "d3"], ["converted"], ("kind", ["pledge", "payment"]))
         for state, organization, year, pledged, paid in read(found_plan, *kinds):
             lines[(state or None, organization or None, year)] = [pledged, paid]
         if found_plan.later:
-            for state, organization, year, kind, _amount, value in taken_off(
-                found_plan, ["ds", "do", "fiscal", "kind"]
-            ):
+            for state, organization, year, kind, _amount, value in after(found_plan, "donor"):
                 put(state or None, organization or None, year, kind, -value)
         merge(sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))
     lines = {key: line for key, line in lines.items() if line[0] != ZERO or line[1] != ZERO}
@@ -422,7 +420,7 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
             numbers[(state, row["kind"])] += 1
 
     found = plan(user, as_at)
-    if found is None or found.far:
+    if found is None:
         records(visible_contributions(user, as_at))
     else:
         for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"]):
@@ -430,7 +428,16 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
             if state:
                 numbers[(state, kind)] += number
         if found.later:
-            records(found.after, -1)
+            # The years and months after the date from their sums, the rest of its month from the
+            # records.
+            for state, kind, value, number in read(
+                found, later(found, "state"), ["d1", "kind"], ["converted", "n"]
+            ):
+                _add(amounts, (state or None, kind), -value)
+                if state:
+                    numbers[(state, kind)] -= number
+            if month_end(as_at) > as_at:
+                records(found.after.filter(made_by__lte=month_end(as_at)), -1)
         live(_live_rows(found))
     shown = sorted({k[0] for k, n in numbers.items() if k[0] and n})
     states = State.objects.in_bulk(shown)

@@ -16,9 +16,9 @@ rather than as its owner, a contribution hanging on confidential records of seve
 pledge paid beyond its amount with its payments (what it still promises is then not a
 difference of sums), and a contribution with no rate for its day (to be named). Figures "as
 at" a past date take off what was made after it (`Plan.after`), or, when that is most of the
-records, are read from the records altogether; the programme view keeps its sums also per year
-and per month (`periods`) and takes off those after the date whole, and the rest of the date's
-month from the records.
+records, are read from the records altogether; the programme, donor and State views keep their
+sums also per year and per month (`periods`) and take off those after the date whole, and the rest
+of the date's month from the records.
 
 The sums follow the records by difference, as the grid's counts do (matrix.counts):
 `refresh(ids)` compares what each contribution adds now with what it added last time
@@ -85,9 +85,9 @@ VALUE_FIELDS = ("amount", "converted", "n", "unconverted")
 CHUNK = 5000
 #: Figures "as at" a past date are the sums less what was made after it, as long as that is the
 #: smaller part: fewer than this share of all contributions. Beyond it (`Plan.far`) they are read
-#: from the records made by then, except the programme view's, which takes off its sums of the
-#: years and months after the date (`periods`). (Up to AFTER_LIMIT made after, the share is not
-#: asked: a count of all.)
+#: from the records made by then, except in the programme, donor and State views, which take off
+#: their sums of the years and months after the date (`periods`); Table 1 reads the records. (Up
+#: to AFTER_LIMIT made after, the share is not asked: a count of all.)
 AFTER_SHARE = 0.5
 AFTER_LIMIT = 20_000
 ZERO = Decimal("0.00")
@@ -304,13 +304,15 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
     # Which reporting currency `converted` is in: sums in another one are not to be read.
     found[("base", 0, 0, 0, "", "", described["base"], "", 0, "", 0)] = (ZERO, ZERO, 1, 0)
     put("programme", target, 0 if target else fund, 0, kind, currency)
-    for by in periods(described["made_by"]):
+    for by in periods("programme", described["made_by"]):
         put(by, target, 0 if target else fund, 0, kind, currency)
-    put("donor", *donor, described["fiscal"], kind)
-    for state in described["states"]:
-        put("state", state, 0, 0, kind)
-    if not described["to_activity"]:
-        put("state", 0, 0, 0, kind)
+    for by in ("donor", *periods("donor", described["made_by"])):
+        put(by, *donor, described["fiscal"], kind)
+    for by in ("state", *periods("state", described["made_by"])):
+        for state in described["states"]:
+            put(by, state, 0, 0, kind)
+        if not described["to_activity"]:
+            put(by, 0, 0, 0, kind)
     if fund:
         put("fund_donor", fund, *donor, kind, currency)
         put("fund_source", fund, int(described["period"]), 0, kind, "", described["source"])
@@ -318,27 +320,39 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
         put("programme_donor", target, *donor, kind, currency)
         put("programme_source", target, int(described["period"]), 0, kind, "", described["source"])
     if described["settles_target"]:
-        for by in ("programme", *periods(described["settles_from"])):
+        for by in ("programme", *periods("programme", described["settles_from"])):
             for each in heard_by:
                 key = (by, described["settles_target"], 0, 0, "settled", currency, "", *each)
                 found[key] = _plus(found.get(key), (amount, ZERO, 1, 0))
     return found
 
 
-def periods(day: str) -> tuple[str, str]:
-    """The programme view's sums of one period that a fact of this day (ISO) also adds to: its
-    year's and its month's. Figures as at a past date take off the periods after it whole
-    (`programme_after`), and only the rest of its month from the records: ten years back, some
-    thirty thousand sums instead of eight hundred thousand contributions."""
-    return f"programme y{day[:4]}", f"programme m{day[:7]}"
+#: The views whose sums are also kept per period (`periods`).
+BY_PERIOD = ("programme", "donor", "state")
 
 
-def later_periods(as_at: dt.date, last: dt.date) -> list[str]:
-    """The programme view's periods wholly after `as_at`, up to the one of `last` (the latest day
-    a fact is dated): the years after its year, then the months after its month in its year."""
-    years = [f"programme y{year:04d}" for year in range(as_at.year + 1, last.year + 1)]
-    months = [f"programme m{as_at.year:04d}-{month:02d}" for month in range(as_at.month + 1, 13)]
+def periods(view: str, day: str) -> tuple[str, str]:
+    """A view's sums of one period that a fact of this day (ISO) also adds to: its year's and its
+    month's. Figures as at a past date take off the periods after it whole (`after`), and only
+    the rest of its month from the records: ten years back, some thirty thousand sums instead of
+    eight hundred thousand contributions."""
+    return f"{view} y{day[:4]}", f"{view} m{day[:7]}"
+
+
+def later_periods(view: str, as_at: dt.date, last: dt.date) -> list[str]:
+    """A view's periods wholly after `as_at`, up to the one of `last` (the latest day a fact is
+    dated): the years after its year, then the months after its month in its year."""
+    years = [f"{view} y{year:04d}" for year in range(as_at.year + 1, last.year + 1)]
+    months = [f"{view} m{as_at.year:04d}-{month:02d}" for month in range(as_at.month + 1, 13)]
     return years + months
+
+
+def later(plan: Plan, view: str) -> list[str]:
+    """`later_periods` of the plan's date, up to the latest day a summed fact is dated."""
+    from django.db.models import Max
+
+    last = CountedContribution.objects.aggregate(made=Max("made_by"), settles=Max("settles_from"))
+    return later_periods(view, plan.as_at, max((day for day in last.values() if day), default=plan.as_at))
 
 
 def month_end(day: dt.date) -> dt.date:
@@ -652,7 +666,8 @@ class Plan:
     #: empty); 0 for figures as at today.
     later: int
     #: Most summed contributions came after the date: a view that would take them off one by one
-    #: reads the records made by then instead (the programme view takes off its kept periods).
+    #: reads the records made by then instead (the programme, donor and State views take off their
+    #: sums of the periods after it).
     far: bool = False
 
 
@@ -773,15 +788,13 @@ def taken_off(plan: Plan, group: Iterable[str], until: dt.date | None = None) ->
     return [(*row[:-2], _cents(row[-2]), _cents(row[-1])) for row in rows]
 
 
-def programme_after(plan: Plan) -> list[tuple]:
-    """What the programme view's sums hold of after the plan's date, as (programme, fund, kind,
-    currency, amount, converted), kind "settled" for what payments settled of a pledge (by the
-    day they settle from): the sums of the years and months wholly after it (`periods`), and the
-    rest of its month from the counted contributions and the payments."""
-    from django.db.models import Max
-
-    last = CountedContribution.objects.aggregate(made=Max("made_by"), settles=Max("settles_from"))
-    latest = max((day for day in last.values() if day), default=plan.as_at)
+def after(plan: Plan, view: str) -> list[tuple]:
+    """What a view's sums (`BY_PERIOD`) hold of after the plan's date, per line: the programme
+    view's (programme, fund, kind, currency), kind "settled" for what payments settled of a pledge
+    (by the day they settle from); the donor view's (donor State, donor organization, fiscal
+    year, kind); each followed by amount and converted amount. The sums of the years and months
+    wholly after the date (`periods`), and the rest of its month from the counted contributions
+    and the payments."""
     lines: dict[tuple, list[Decimal]] = {}
 
     def add(key: tuple, amount: Decimal, converted: Decimal) -> None:
@@ -789,26 +802,29 @@ def programme_after(plan: Plan) -> list[tuple]:
         line[0] += amount
         line[1] += converted
 
-    group, summed = ["d1", "d2", "kind", "currency"], ["amount", "converted"]
-    for target, fund, kind, currency, amount, converted in read(
-        plan, later_periods(plan.as_at, latest), group, summed
-    ):
-        add((target, fund, kind, currency), amount, converted)
+    group = ["d1", "d2", "kind", "currency"] if view == "programme" else ["d1", "d2", "d3", "kind"]
+    for *key, amount, converted in read(plan, later(plan, view), group, ["amount", "converted"]):
+        add(tuple(key), amount, converted)
     end = month_end(plan.as_at)
-    if end > plan.as_at:
-        for target, fund, kind, currency, amount, converted in taken_off(
-            plan, ["target", "fund", "kind", "currency"], until=end
-        ):
-            add((target, 0 if target else fund, kind, currency), amount, converted)
-        settled = plan.settled_after.filter(counted__settles_from__lte=end)
-        for row in (
-            settled.annotate(pledged_to=target_expression("settles__"))
-            .exclude(pledged_to=None)
-            .order_by()
-            .values("pledged_to", "currency")
-            .annotate(t=Sum("amount"))
-        ):
-            add((row["pledged_to"], 0, "settled", row["currency"]), row["t"], ZERO)
+    if end == plan.as_at:
+        return [(*key, amount, converted) for key, (amount, converted) in lines.items()]
+    if view == "donor":
+        for *key, amount, converted in taken_off(plan, ["ds", "do", "fiscal", "kind"], until=end):
+            add(tuple(key), amount, converted)
+        return [(*key, amount, converted) for key, (amount, converted) in lines.items()]
+    for target, fund, kind, currency, amount, converted in taken_off(
+        plan, ["target", "fund", "kind", "currency"], until=end
+    ):
+        add((target, 0 if target else fund, kind, currency), amount, converted)
+    settled = plan.settled_after.filter(counted__settles_from__lte=end)
+    for row in (
+        settled.annotate(pledged_to=target_expression("settles__"))
+        .exclude(pledged_to=None)
+        .order_by()
+        .values("pledged_to", "currency")
+        .annotate(t=Sum("amount"))
+    ):
+        add((row["pledged_to"], 0, "settled", row["currency"]), row["t"], ZERO)
     return [(*key, amount, converted) for key, (amount, converted) in lines.items()]
 
 

@@ -270,21 +270,28 @@ def test_the_migration_adds_the_signed_in_users_sums_as_they_are_kept(cast, many
     assert sums.drift() == {}
 
 
-def test_the_migration_adds_the_programme_sums_of_each_period_as_they_are_kept(cast, many_ways):
-    """Sums kept before the programme view kept them per year and month get them from the
-    migration, from what each contribution was last counted as: equal to what the sums keep."""
+def test_the_migration_adds_the_sums_of_each_period_as_they_are_kept(cast, many_ways):
+    """Sums kept before the programme, donor and State views kept them per year and month get them
+    from the migration, from what each contribution was last counted as: equal to what the sums keep."""
     import importlib
 
     from django.apps import apps
+    from django.db.models import Q
 
     from coopmatrix.funding.models import FundingSum
 
-    migration = importlib.import_module("coopmatrix.funding.migrations.0006_programme_sums_per_period")
+    migration = importlib.import_module("coopmatrix.funding.migrations.0006_sums_per_period")
     rows = FundingSum.objects.values_list(*sums.KEY_FIELDS, *sums.VALUE_FIELDS)
     kept = sorted(rows)
-    periods = FundingSum.objects.filter(by__startswith="programme ")
+    periods = FundingSum.objects.filter(
+        Q(by__startswith="programme ") | Q(by__startswith="donor ") | Q(by__startswith="state ")
+    )
     # Years and months, settled payments among them, for the public and for signed-in users.
-    assert {"programme y2004", "programme m2004-09"} <= set(periods.values_list("by", flat=True))
+    kept_by = set(periods.values_list("by", flat=True))
+    assert {"programme y2004", "programme m2004-09", "donor y2004", "donor m2004-02"} <= kept_by
+    # Per recipient State, and for what went to no activity.
+    assert periods.filter(by="state m2004-02").exclude(d1=0).exists()
+    assert periods.filter(by="state m2004-01", d1=0).exists()
     assert periods.filter(kind="settled", confidentiality=sums.SIGNED_IN).exists()
     periods.delete()
     assert sums.drift()

@@ -1,5 +1,5 @@
-"""The programme view's sums are also kept per year and per month (`sums.periods`), so that its
-figures as at a past date take off the periods after it whole: made here from what each
+"""The programme, donor and State views' sums are also kept per year and per month
+(`sums.periods`), so that their figures as at a past date take off the periods after it whole: made here from what each
 contribution was last counted as (`CountedContribution.counted_as`), as `sums.facts` now adds
 them. The rules are written out here, as they stand at this migration."""
 
@@ -13,8 +13,8 @@ ZERO = Decimal("0.00")
 BATCH = 5000
 
 
-def _periods(day):
-    return f"programme y{day[:4]}", f"programme m{day[:7]}"
+def _periods(view, day):
+    return f"{view} y{day[:4]}", f"{view} m{day[:7]}"
 
 
 def _facts(described, found):
@@ -25,18 +25,25 @@ def _facts(described, found):
     converted = described["converted"]
     amount = Decimal(described["amount"])
     value = (amount, Decimal(converted) if converted is not None else ZERO, 1, int(converted is None))
-    target, fund = described["target"], described["fund"]
-    facts = [
-        (by, target, 0 if target else fund, described["kind"], value) for by in _periods(described["made_by"])
+    target, fund, kind, currency = described["target"], described["fund"], described["kind"], described["currency"]
+    made_by = described["made_by"]
+    facts = [(by, target, 0 if target else fund, 0, kind, currency, value) for by in _periods("programme", made_by)]
+    facts += [
+        (by, described["ds"], described["do"], described["fiscal"], kind, "", value)
+        for by in _periods("donor", made_by)
     ]
+    for by in _periods("state", made_by):
+        facts += [(by, state, 0, 0, kind, "", value) for state in described["states"]]
+        if not described["to_activity"]:
+            facts.append((by, 0, 0, 0, kind, "", value))
     if described["settles_target"]:
         facts += [
-            (by, described["settles_target"], 0, "settled", (amount, ZERO, 1, 0))
-            for by in _periods(described["settles_from"])
+            (by, described["settles_target"], 0, 0, "settled", currency, (amount, ZERO, 1, 0))
+            for by in _periods("programme", described["settles_from"])
         ]
-    for by, d1, d2, kind, adds in facts:
+    for by, d1, d2, d3, kind, currency, adds in facts:
         for each in heard_by:
-            key = (by, d1, d2, 0, kind, described["currency"], "", *each)
+            key = (by, d1, d2, d3, kind, currency, "", *each)
             had = found.get(key, (ZERO, ZERO, 0, 0))
             found[key] = tuple(a + b for a, b in zip(had, adds, strict=True))
 
@@ -65,8 +72,9 @@ def add(apps, schema_editor):
 
 def remove(apps, schema_editor):
     funding_sum = apps.get_model("funding", "FundingSum")
-    funding_sum.objects.filter(by__startswith="programme y").delete()
-    funding_sum.objects.filter(by__startswith="programme m").delete()
+    for view in ("programme", "donor", "state"):
+        funding_sum.objects.filter(by__startswith=f"{view} y").delete()
+        funding_sum.objects.filter(by__startswith=f"{view} m").delete()
 
 
 class Migration(migrations.Migration):
