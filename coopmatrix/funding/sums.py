@@ -792,9 +792,9 @@ def after(plan: Plan, view: str) -> list[tuple]:
     """What a view's sums (`BY_PERIOD`) hold of after the plan's date, per line: the programme
     view's (programme, fund, kind, currency), kind "settled" for what payments settled of a pledge
     (by the day they settle from); the donor view's (donor State, donor organization, fiscal
-    year, kind); each followed by amount and converted amount. The sums of the years and months
-    wholly after the date (`periods`), and the rest of its month from the counted contributions
-    and the payments."""
+    year, kind); each followed by amount (the donor view's: 0) and converted amount. The sums of
+    the years and months wholly after the date (`periods`), and the rest of its month from the
+    counted contributions and the payments."""
     lines: dict[tuple, list[Decimal]] = {}
 
     def add(key: tuple, amount: Decimal, converted: Decimal) -> None:
@@ -802,9 +802,16 @@ def after(plan: Plan, view: str) -> list[tuple]:
         line[0] += amount
         line[1] += converted
 
-    group = ["d1", "d2", "kind", "currency"] if view == "programme" else ["d1", "d2", "d3", "kind"]
-    for *key, amount, converted in read(plan, later(plan, view), group, ["amount", "converted"]):
-        add(tuple(key), amount, converted)
+    if view == "programme":
+        for *key, amount, converted in read(
+            plan, later(plan, view), ["d1", "d2", "kind", "currency"], ["amount", "converted"]
+        ):
+            add(tuple(key), amount, converted)
+    else:
+        # The donor view sums the converted amounts alone, which its sums' index carries: read
+        # from the index alone (13 ms ten years back, 24 ms with the amounts in their currencies).
+        for *key, converted in read(plan, later(plan, view), ["d1", "d2", "d3", "kind"], ["converted"]):
+            add(tuple(key), ZERO, converted)
     end = month_end(plan.as_at)
     if end == plan.as_at:
         return [(*key, amount, converted) for key, (amount, converted) in lines.items()]
