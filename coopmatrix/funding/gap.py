@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from .models import Contribution, FundingNeed
 from .money import MissingRate, Rates
-from .sums import Plan, after, later, month_end, plan, read, states_of, target_expression
+from .sums import Plan, later, month_end, month_rest, plan, read, states_of, target_expression
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -231,11 +231,16 @@ def _programme_live(found: Plan, sums: _Sums) -> Parts:
 
 
 def _programme_kept(found: Plan, sums: _Sums) -> Parts:
-    """From the kept sums, less what was made (or settled) after the date."""
+    """From the kept sums, less what was made (or settled) after the date: the sums of the periods
+    after it in the same query, the rest of its month as each contribution was counted (each at
+    the rate of its date)."""
     given: dict[tuple, Any] = defaultdict(lambda: ZERO)
     to_funds: dict[tuple, Any] = defaultdict(lambda: ZERO)
     left: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    rows = read(found, "programme", ["d1", "d2", "kind", "currency"], ["amount", "converted"])
+    less = later(found, "programme") if found.later else []
+    rows = read(found, "programme", ["d1", "d2", "kind", "currency"], ["amount", "converted"], less=less)
+    if found.later:
+        rows += [(*key, -amount, -value) for *key, amount, value in month_rest(found, "programme")]
     for target, fund, kind, currency, amount, value in rows:
         if kind == "settled":
             left[(target, currency)] -= amount
@@ -246,20 +251,6 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
             _add(given, (target, kind), value)
         else:
             _add(to_funds, (fund or None, kind), value)
-    if not found.later:
-        return given, to_funds, _unpaid_left(left, found.as_at, sums)
-    # What came after, taken off as it was counted (each at the rate of its date); what payments
-    # settled after it, given back to what the pledges still promise.
-    for target, fund, kind, currency, amount, value in after(found, "programme"):
-        if kind == "settled":
-            left[(target, currency)] += amount
-            continue
-        if target:
-            _add(given, (target, kind), -value)
-        else:
-            _add(to_funds, (fund or None, kind), -value)
-        if kind == "pledge" and target:
-            left[(target, currency)] -= amount
     return given, to_funds, _unpaid_left(left, found.as_at, sums)
 
 
@@ -340,11 +331,14 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
     if found_plan is None:
         merge(records(visible_contributions(user, as_at)))
     else:
+        # Less the sums of the periods after the date, in the same query (the converted amounts
+        # alone, which the sums' index carries: read from the index alone).
+        less = later(found_plan, "donor") if found_plan.later else []
         kinds = ("donor", ["d1", "d2", "d3"], ["converted"], ("kind", ["pledge", "payment"]))
-        for state, organization, year, pledged, paid in read(found_plan, *kinds):
+        for state, organization, year, pledged, paid in read(found_plan, *kinds, less=less):
             lines[(state or None, organization or None, year)] = [pledged, paid]
         if found_plan.later:
-            for state, organization, year, kind, _amount, value in after(found_plan, "donor"):
+            for state, organization, year, kind, _amount, value in month_rest(found_plan, "donor"):
                 put(state or None, organization or None, year, kind, -value)
         merge(sums.tallied(_live_rows(found_plan), lambda r: tuple(r[k] for k in keys)))
     lines = {key: line for key, line in lines.items() if line[0] != ZERO or line[1] != ZERO}
@@ -423,21 +417,15 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
     if found is None:
         records(visible_contributions(user, as_at))
     else:
-        for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"]):
+        # Less the sums of the periods after the date, in the same query; the rest of its month
+        # from the records.
+        less = later(found, "state") if found.later else []
+        for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"], less=less):
             _add(amounts, (state or None, kind), value)
             if state:
                 numbers[(state, kind)] += number
-        if found.later:
-            # The years and months after the date from their sums, the rest of its month from the
-            # records.
-            for state, kind, value, number in read(
-                found, later(found, "state"), ["d1", "kind"], ["converted", "n"]
-            ):
-                _add(amounts, (state or None, kind), -value)
-                if state:
-                    numbers[(state, kind)] -= number
-            if month_end(as_at) > as_at:
-                records(found.after.filter(made_by__lte=month_end(as_at)), -1)
+        if found.later and month_end(as_at) > as_at:
+            records(found.after.filter(made_by__lte=month_end(as_at)), -1)
         live(_live_rows(found))
     shown = sorted({k[0] for k, n in numbers.items() if k[0] and n})
     states = State.objects.in_bulk(shown)
