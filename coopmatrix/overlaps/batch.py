@@ -28,8 +28,10 @@ from . import signatures
 from .models import Overlap, Signature
 from .scoring import FINGERPRINT_BITS
 
-#: Blocks swept between two looks at the clock and the progress bar.
-SWEEP_BLOCKS = 64
+#: Pieces of about as many pairs the sweep is cut into: the workers take them largest first, one
+#: at a time, and look at the clock and the progress bar between two (a State and area of a tenth
+#: of the matrix would otherwise keep one worker busy while the others wait).
+SWEEP_PIECES = 256
 #: Activities whose pairs are gathered at once (memory).
 MERGE_ROWS = 50_000
 
@@ -238,14 +240,64 @@ def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
 
 def sweep_size(table: Table) -> int:
     """How many pairs the sweep goes through (periods that meet in a block), without comparing them."""
+    from .sweep import reach
+
     rows, _block, starts, _width = blocks(table)
     ends = np.r_[starts[1:], len(rows)]
-    total = 0
-    for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
-        start, end = table.start[rows[first:last]], table.end[rows[first:last]]
-        upto = np.searchsorted(start, end, side="right")
-        total += int(np.maximum(upto - np.arange(1, last - first + 1), 0).sum())
-    return total
+    return int(reach(table.start[rows], table.end[rows], starts, ends).sum(dtype=np.int64))
+
+
+@dataclass
+class Plan:
+    """The sweep cut into pieces: segments (places first:stop of a block that ends at `end`, whose
+    block is `block`), laid out piece by piece, the pieces of most pairs first."""
+
+    first: np.ndarray
+    stop: np.ndarray
+    end: np.ndarray
+    block: np.ndarray
+    #: Where each piece's segments start in the four arrays above (and where the last ends).
+    piece: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.piece) - 1
+
+    def segments(self, index: int) -> slice:
+        return slice(int(self.piece[index]), int(self.piece[index + 1]))
+
+
+def plan(partners: np.ndarray, starts: np.ndarray, ends: np.ndarray, block_ids: np.ndarray) -> Plan:
+    """Cut the places (`partners`: how many pairs each place begins, sweep.reach) into some
+    SWEEP_PIECES pieces of about as many pairs: a block of many pairs is cut across its places
+    (a place's pairs are all with the members after it, so a piece holds them whole), and small
+    blocks go together."""
+    target = max(1, -(-int(partners.sum(dtype=np.int64)) // SWEEP_PIECES))
+    before = np.cumsum(partners, dtype=np.int64)
+    before -= partners
+    piece_of = before // target
+    del before
+    first = np.union1d(np.flatnonzero(np.r_[True, piece_of[1:] != piece_of[:-1]]), starts)
+    first = first[first < len(partners)]
+    stop = np.r_[first[1:], len(partners)]
+    pairs = np.add.reduceat(partners.astype(np.int64), first) if len(first) else np.zeros(0, np.int64)
+    busy = pairs > 0
+    first, stop, pairs, piece = first[busy], stop[busy], pairs[busy], piece_of[first[busy]]
+    del piece_of
+    in_block = np.searchsorted(starts, first, side="right") - 1
+    size = np.bincount(piece, weights=pairs) if len(piece) else np.zeros(0)
+    rank = np.empty(len(size), dtype=np.int64)
+    rank[np.argsort(-size, kind="stable")] = np.arange(len(size))
+    order = np.lexsort((first, rank[piece]))
+    piece = rank[piece][order]
+    return Plan(
+        first=first[order],
+        stop=stop[order],
+        end=ends[in_block][order],
+        block=block_ids[in_block][order],
+        piece=np.r_[
+            np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]]) if len(piece) else [], len(piece)
+        ].astype(np.int64),
+    )
 
 
 def _share(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
@@ -438,10 +490,11 @@ def search(
 ) -> tuple[Strongest, bool]:
     """`strongest`, its pairs not yet gathered: the table can go first (memory; `find_all`).
 
-    The blocks are swept by `workers` threads (OVERLAP_WORKERS; the compiled loop lets go of
-    Python's lock), each taking the next few blocks as it finishes its last and keeping its own
-    strongest, merged at the end: a pair is compared in one block only, so by one worker only,
-    and what each keeps holds every activity's strongest among the pairs it compared."""
+    The blocks are cut into pieces (`plan`) swept by `workers` threads (OVERLAP_WORKERS; the
+    compiled loop lets go of Python's lock), each taking the next piece as it finishes its last
+    and keeping its own strongest, merged at the end: a pair is compared in one piece only, so by
+    one worker only, and what each keeps holds every activity's strongest among the pairs it
+    compared."""
     import threading
     import time
 
@@ -455,15 +508,18 @@ def search(
         + [cut(threshold), cut(threshold) - 1e-6],
         dtype=np.float64,
     )
-    # The blocks first: their working arrays are gone before the strongest pairs' are made (peak
-    # memory).
+    from .sweep import reach
+
+    # The blocks and their pieces first: their working arrays are gone before the strongest
+    # pairs' are made (peak memory).
     rows, block_of, starts, width = blocks(table)
     ends = np.r_[starts[1:], len(rows)]
-    # Blocks of one member hold no pair.
-    busy = (ends - starts) >= 2
-    starts, ends = starts[busy], ends[busy]
+    block_ids = block_of[starts]
+    del block_of
+    partners = reach(table.start[rows], table.end[rows], starts, ends)
+    pieces = plan(partners, starts, ends, block_ids)
     keep = keep or settings.OVERLAP_KEEP
-    count = max(1, min(workers or settings.OVERLAP_WORKERS, len(starts) // SWEEP_BLOCKS or 1))
+    count = max(1, min(workers or settings.OVERLAP_WORKERS, len(pieces)))
     bests = [Strongest(len(table.pk), keep) for _ in range(count)]
     began = time.monotonic()
     lock = threading.Lock()
@@ -485,22 +541,23 @@ def search(
             with lock:
                 if budget is not None and time.monotonic() - began > budget:
                     state["stopped"] = True
-                if state["stopped"] or state["next"] >= len(starts):
+                if state["stopped"] or state["next"] >= len(pieces):
                     return
-                first = state["next"]
-                state["next"] = first + SWEEP_BLOCKS
-            part = slice(first, first + SWEEP_BLOCKS)
+                index = state["next"]
+                state["next"] = index + 1
+            part = pieces.segments(index)
             compared = sweep(
-                rows, block_of, starts[part], ends[part], width,
-                t.start, t.end, t.start_month, t.end_month, t.group, t.modality,
+                rows, partners, pieces.first[part], pieces.stop[part], pieces.end[part],
+                pieces.block[part], width,
+                t.start_month, t.end_month, t.group, t.modality,
                 t.states, t.n_states, t.areas, t.n_areas, t.dac, t.instruments, t.n_instruments,
                 t.text, t.n_text, t.key_words, figures, best.value, best.partner,
             )  # fmt: skip
             with lock:
                 state["compared"] += int(compared)
-                state["done"] += len(starts[part])
+                state["done"] += 1
                 if progress:
-                    progress(state["done"], len(starts))
+                    progress(state["done"], len(pieces))
 
     from .sweep import sweep
 

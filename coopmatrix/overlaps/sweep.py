@@ -3,11 +3,18 @@ scored as batch.score_arrays scores it, each activity's strongest kept as they c
 
 The pairs of a million activities number in the billions: in numpy each step of each pair is an
 array written to memory and read back (some 6 million pairs a second); compiled, a pair costs a
-few nanoseconds, and most leave after their cheap parts, before their States and text are read.
+few nanoseconds, and most leave after their cheap parts, before their text is read.
 
-The arithmetic is batch.score_arrays', operation for operation and in its order (no fast-math: no
-reordering, no fused multiply-add), so a pair's figure is the very one the check on save gives;
-the tests hold the two to it.
+Each member of a block is compared with its partners in two passes. The first goes through them
+all without a branch, so that the processor takes several at once (SIMD): an upper bound of each
+pair's score from its group, its lowest common State and key, months, areas, instruments, modality
+and States in common, the text taken as alike. A pair that cannot reach the threshold, nor the
+weakest kept pair of either activity, leaves there (nine in ten). The second pass scores the rest
+with the arithmetic of batch.score_arrays, operation for operation and in its order (no fast-math:
+no reordering, no fused multiply-add), so a pair's figure is the very one the check on save gives;
+the tests hold the two to it. The first pass only ever lets through more than it must: its bound
+is the exact one's plus a margin far above any rounding, and a mask wider than one word is taken
+as wholly in common there.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from numba import njit
 
 #: Where each pair's figures are read (weights, then threshold and bound): see `sweep`.
 STATES, MONTHS, AREAS, INSTRUMENTS, MODALITY, TEXT, CUT, HOPE = range(8)
+#: Added to the first pass's bound: far above the rounding of its sums, far below any weight.
+MARGIN = 1e-9
+#: Every bit set: a mask wider than one word, taken as wholly in common by the first pass.
+ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(cache=True, inline="always")
@@ -88,16 +99,37 @@ def merge(value: np.ndarray, partner: np.ndarray, other_value: np.ndarray, other
             _keep(value, partner, row, other_partner[row, place], v)
 
 
-# nogil: workers sweep their blocks in threads of one process, reading the same arrays.
 @njit(cache=True, nogil=True)
+def reach(start: np.ndarray, end: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each place of blocks starts[k]:ends[k] (`start` and `end` by place, each block sorted by
+    start): how many members after it start by its end, its partners in the sweep."""
+    count = np.zeros(len(start), np.int32)
+    for k in range(len(starts)):
+        last = ends[k]
+        for p in range(starts[k], last):
+            lo, hi, e = p + 1, last, end[p]
+            while lo < hi:
+                middle = (lo + hi) >> 1
+                if start[middle] > e:
+                    hi = middle
+                else:
+                    lo = middle + 1
+            count[p] = lo - p - 1
+    return count
+
+
+# nogil: workers sweep their pieces in threads of one process, reading the same arrays.
+# error_model="numpy": a division is not checked for zero (every one that could be is guarded), so
+# that the first pass has no branch and is taken several pairs at once.
+@njit(cache=True, nogil=True, error_model="numpy")
 def sweep(
     rows: np.ndarray,
-    block_of: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+    partners: np.ndarray,
+    seg_first: np.ndarray,
+    seg_stop: np.ndarray,
+    seg_end: np.ndarray,
+    seg_block: np.ndarray,
     width: int,
-    start: np.ndarray,
-    end: np.ndarray,
     start_month: np.ndarray,
     end_month: np.ndarray,
     group: np.ndarray,
@@ -116,26 +148,31 @@ def sweep(
     value: np.ndarray,
     partner: np.ndarray,
 ) -> int:
-    """Blocks starts[k]:ends[k] of `rows` (each sorted by start): each pair whose periods meet,
-    compared in the block of its lowest common State and key only, scored, and kept among the
-    strongest of its two activities (`value`, `partner`) when it reaches the threshold. `figures`
-    holds the six weights, the lowest unrounded score that rounds to the threshold (batch.cut) and
-    the bound under which a pair cannot reach it. Returns the number of pairs whose periods meet.
+    """Segments of the blocks of `rows` (each block sorted by start): for each place p of
+    seg_first[s]:seg_stop[s], in the block (seg_block[s]) that ends at seg_end[s], its pairs with
+    the `partners[p]` members after it, whose periods meet its. Each pair is compared in the block
+    of its lowest common State and key only, scored, and kept among the strongest of its two
+    activities (`value`, `partner`) when it reaches the threshold. `figures` holds the six weights,
+    the lowest unrounded score that rounds to the threshold (batch.cut) and the bound under which a
+    pair cannot reach it. Returns the number of pairs whose periods meet.
 
-    A block's members are copied side by side first: the inner loop then reads memory in order,
-    not two places among a million rows. A pair leaves as soon as a bound shows it cannot reach
-    the threshold, nor the weakest kept pair of either of its two activities."""
+    A segment's members and their partners are copied side by side first: the passes then read
+    memory in order, not two places among a million rows."""
     ws, wm, wa, wi = figures[STATES], figures[MONTHS], figures[AREAS], figures[INSTRUMENTS]
     wmod, wt, cut, hope = figures[MODALITY], figures[TEXT], figures[CUT], figures[HOPE]
     size = 0
-    for k in range(len(starts)):
-        size = max(size, ends[k] - starts[k])
-    b_start, b_end = np.empty(size, np.int64), np.empty(size, np.int64)
+    for s in range(len(seg_first)):
+        size = max(size, seg_end[s] - seg_first[s])
+    n_words = states.shape[1]
+    one_area = areas.shape[1] == 1 and dac.shape[1] == 1
+    one_instrument = instruments.shape[1] == 1
+    one_key = key_words.shape[1] == 1
+    # The members as the second pass reads them (exact)...
     b_first, b_last = np.empty(size, np.int64), np.empty(size, np.int64)
     b_group, b_modality = np.empty(size, group.dtype), np.empty(size, modality.dtype)
     b_n_states, b_n_areas = np.empty(size, n_states.dtype), np.empty(size, n_areas.dtype)
     b_n_instruments = np.empty(size, n_instruments.dtype)
-    b_states = np.empty((size, states.shape[1]), np.uint64)
+    b_states = np.empty((size, n_words), np.uint64)
     b_keys = np.empty((size, key_words.shape[1]), np.uint64)
     b_areas = np.empty((size, areas.shape[1]), np.uint64)
     b_dac = np.empty((size, dac.shape[1]), np.uint64)
@@ -143,16 +180,28 @@ def sweep(
     b_text = np.empty((size, text.shape[1]), np.uint64)
     b_n_text = np.empty(size, n_text.dtype)
     b_floor = np.empty(size, np.float64)
+    # ... and as the first pass does: one word a mask, a reciprocal for each division, the States
+    # by word (a word of every member side by side).
+    f_first, f_last = np.empty(size, np.int32), np.empty(size, np.int32)
+    f_group, f_modality = np.empty(size, np.int32), np.empty(size, np.int8)
+    f_has_instruments = np.empty(size, np.int8)
+    f_areas, f_dac = np.empty(size, np.uint64), np.empty(size, np.uint64)
+    f_instruments, f_key = np.empty(size, np.uint64), np.empty(size, np.uint64)
+    f_per_month, f_per_area = np.empty(size, np.float64), np.empty(size, np.float64)
+    f_per_instrument, f_per_state = np.empty(size, np.float64), np.empty(size, np.float64)
+    f_states = np.empty((n_words, size), np.uint64)
+    # What the first pass finds for one member's partners.
+    in_common, below = np.empty(size, np.int32), np.empty(size, np.uint64)
+    through = np.zeros((size + 15) // 8 * 8, np.uint8)
+    through_words = through.view(np.uint64)
+    chosen = np.empty(size, np.int64)
     last_place = value.shape[1] - 1
     compared = 0
-    for k in range(len(starts)):
-        first, last = starts[k], ends[k]
-        state_whole, state_low = _below(block_of[first] // width, states.shape[1])
-        key_whole, key_low = _below(block_of[first] % width, key_words.shape[1])
-        members = rows[first:last]
-        m = last - first
-        _gather(start, members, b_start)
-        _gather(end, members, b_end)
+    for s in range(len(seg_first)):
+        first, outer, m = seg_first[s], seg_stop[s] - seg_first[s], seg_end[s] - seg_first[s]
+        state_whole, state_low = _below(seg_block[s] // width, n_words)
+        key_whole, key_low = _below(seg_block[s] % width, key_words.shape[1])
+        members = rows[first : first + m]
         _gather(start_month, members, b_first)
         _gather(end_month, members, b_last)
         _gather(group, members, b_group)
@@ -167,17 +216,93 @@ def sweep(
         _gather(instruments, members, b_instruments)
         _gather(text, members, b_text)
         _gather(n_text, members, b_n_text)
-        # Each member's weakest kept value: a pair below both its members' cannot enter. Read at
-        # the block's start and raised as pairs enter (values only rise: an older one is safe).
         for i in range(m):
+            # Each member's weakest kept value: a pair below both its members' cannot enter. Read
+            # at the segment's start and raised as pairs enter (values only rise: an older one is
+            # safe).
             b_floor[i] = value[members[i], last_place]
-        for i in range(m):
-            for j in range(i + 1, m):
-                if b_start[j] > b_end[i]:
-                    break
-                compared += 1
-                if b_group[i] == b_group[j]:
+            f_first[i], f_last[i] = b_first[i], b_last[i]
+            f_per_month[i] = 1.0 / (b_last[i] - b_first[i] + 1)
+            f_group[i], f_modality[i] = b_group[i], b_modality[i]
+            f_has_instruments[i] = 1 if b_n_instruments[i] > 0 else 0
+            if one_area:
+                f_areas[i], f_dac[i] = b_areas[i, 0], b_dac[i, 0]
+                f_per_area[i] = 1.0 / b_n_areas[i] if b_n_areas[i] > 0 else 0.0
+            else:
+                f_areas[i], f_dac[i], f_per_area[i] = ALL, np.uint64(0), 1.0
+            if one_instrument:
+                f_instruments[i] = b_instruments[i, 0]
+                f_per_instrument[i] = 1.0 / b_n_instruments[i] if b_n_instruments[i] > 0 else 0.0
+            else:
+                f_instruments[i], f_per_instrument[i] = ALL, 1.0
+            # A lower common key is told by the first pass when the keys fit in one word, else by
+            # the second.
+            f_key[i] = b_keys[i, 0] & key_low if one_key and key_whole == 0 else np.uint64(0)
+            f_per_state[i] = 1.0 / b_n_states[i] if b_n_states[i] > 0 else 0.0
+            for w in range(n_words):
+                f_states[w, i] = b_states[i, w]
+        for i in range(outer):
+            n = partners[first + i]
+            compared += n
+            if n == 0:
+                continue
+            hi = i + 1 + n
+            # The States in common, and any below the block's, a word at a time (a member's
+            # words without a State are left out).
+            begun = False
+            for w in range(n_words):
+                mine = b_states[i, w]
+                if mine == 0:
                     continue
+                low = mine if w < state_whole else (mine & state_low if w == state_whole else np.uint64(0))
+                theirs = f_states[w, i + 1 : hi]
+                if not begun:
+                    for t in range(n):
+                        in_common[t] = _popcount(theirs[t] & mine)
+                        below[t] = theirs[t] & low
+                    begun = True
+                else:
+                    for t in range(n):
+                        in_common[t] += _popcount(theirs[t] & mine)
+                        below[t] |= theirs[t] & low
+            if not begun:
+                for t in range(n):
+                    in_common[t], below[t] = 0, np.uint64(0)
+            # The first pass: the bound of each pair, without a branch.
+            g, mod, lo, up, per_month = f_group[i], f_modality[i], f_first[i], f_last[i], f_per_month[i]
+            my_areas, my_dac, my_key, per_area = f_areas[i], f_dac[i], f_key[i], f_per_area[i]
+            my_instruments, per_instrument, per_state = f_instruments[i], f_per_instrument[i], f_per_state[i]
+            has, floor = f_has_instruments[i], b_floor[i]
+            for j in range(i + 1, hi):
+                t = j - i - 1
+                ok = (f_group[j] != g) & ((f_key[j] & my_key) == 0) & (below[t] == 0)
+                overlap = min(up, f_last[j]) - max(lo, f_first[j]) + 1
+                months = min(1.0, overlap * max(per_month, f_per_month[j]))
+                share = _popcount(my_areas & f_areas[j]) * max(per_area, f_per_area[j])
+                share = max(share, 0.5 * ((share == 0) & ((my_dac & f_dac[j]) != 0)))
+                both = has & f_has_instruments[j]
+                iw = wi * both
+                instrument = _popcount(my_instruments & f_instruments[j]) * max(
+                    per_instrument, f_per_instrument[j]
+                )
+                alike = 1.0 if (mod >= 0) & (mod == f_modality[j]) else 0.0
+                total = ws + wm + wa + iw
+                total = total + wmod + wt
+                bound = in_common[t] * max(per_state, f_per_state[j]) * ws + months * wm + share * wa
+                bound = bound + instrument * iw + alike * wmod + wt + MARGIN
+                bar = max(hope, min(floor, b_floor[j]) - 1e-6) * total
+                through[t] = ok & (bound >= bar)
+            for t in range(n, (n + 7) // 8 * 8):
+                through[t] = 0
+            count = 0
+            for w in range((n + 7) // 8):
+                if through_words[w] != 0:
+                    for t in range(w * 8, w * 8 + 8):
+                        chosen[count] = i + 1 + t
+                        count += through[t]
+            # The second pass: the pairs let through, scored exactly.
+            for c in range(count):
+                j = chosen[c]
                 if _any_below(b_states, i, j, state_whole, state_low):
                     continue
                 if _any_below(b_keys, i, j, key_whole, key_low):
@@ -189,32 +314,28 @@ def sweep(
                 share = _common(b_areas, i, j) / smaller if smaller > 0 else 0.0
                 if share == 0 and _common(b_dac, i, j):
                     share = 0.5
-                both = b_n_instruments[i] > 0 and b_n_instruments[j] > 0
-                iw = wi if both else 0.0
+                both_exact = b_n_instruments[i] > 0 and b_n_instruments[j] > 0
+                iw = wi if both_exact else 0.0
                 alike = 1.0 if b_modality[i] >= 0 and b_modality[i] == b_modality[j] else 0.0
                 total = ws + wm + wa + iw
                 total = total + wmod + wt
                 if total == 0:
                     total = 1.0
-                best = (ws + months * wm + share * wa + iw) + alike * wmod + wt
                 bar = max(hope, min(b_floor[i], b_floor[j]) - 1e-6) * total
-                if not best >= bar:
-                    continue
                 smaller = min(b_n_states[i], b_n_states[j])
-                in_common = _common(b_states, i, j) / smaller if smaller > 0 else 0.0
+                common = _common(b_states, i, j) / smaller if smaller > 0 else 0.0
                 instrument = 0.0
-                if both:
+                if both_exact:
                     smaller = min(b_n_instruments[i], b_n_instruments[j])
                     instrument = _common(b_instruments, i, j) / smaller if smaller > 0 else 0.0
-                # Again with the States known, before the text (most of the work) is read.
-                again = in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + wt
+                again = common * ws + months * wm + share * wa + instrument * iw + alike * wmod + wt
                 if not again >= bar:
                     continue
                 similar = 0.0
                 if b_n_text[i] > 0 and b_n_text[j] > 0:
                     similar = 2 * _common(b_text, i, j) / (b_n_text[i] + b_n_text[j])
                 points = (
-                    in_common * ws + months * wm + share * wa + instrument * iw + alike * wmod + similar * wt
+                    common * ws + months * wm + share * wa + instrument * iw + alike * wmod + similar * wt
                 )
                 v = points / total
                 if v >= cut:
@@ -222,4 +343,5 @@ def sweep(
                     _keep(value, partner, a, b, v)
                     _keep(value, partner, b, a, v)
                     b_floor[i], b_floor[j] = value[a, last_place], value[b, last_place]
+                    floor = b_floor[i]
     return compared

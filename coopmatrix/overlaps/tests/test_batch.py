@@ -301,26 +301,61 @@ def test_a_dac_code_given_to_two_areas_later_makes_their_activities_candidates_a
 def test_the_strongest_are_the_same_whatever_the_step_the_pairs_are_compared_in(
     matrix, monkeypatch, settings
 ):
-    """The signatures are read in chunks, the blocks swept a few at a time (the clock and the bar
-    are looked at between) by several workers, and the pairs gathered a slice of activities at a
-    time (memory): chunks of two rows, a block at a time, three workers and slices of three keep
-    the very same pairs as one worker sweeping everything at once."""
-    from coopmatrix.overlaps import batch
+    """The signatures are read in chunks, the sweep cut into pieces (the clock and the bar are
+    looked at between; a block of many pairs is cut across its members) swept by several workers,
+    and the pairs gathered a slice of activities at a time (memory): chunks of two rows, pieces of
+    a few pairs, three workers and slices of three keep the very same pairs as one worker sweeping
+    everything in one piece."""
+    from coopmatrix.overlaps import batch, sweep
 
     settings.OVERLAP_KEEP = 3
     table = batch.load(signatures.Reader.now())
+    monkeypatch.setattr(batch, "SWEEP_PIECES", 1)
     whole, finished = batch.strongest(table, workers=1)
     monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(batch, "SWEEP_BLOCKS", 1)
+    monkeypatch.setattr(batch, "SWEEP_PIECES", 10_000)
     monkeypatch.setattr(batch, "MERGE_ROWS", 3)
     chunked = batch.load(signatures.Reader.now())
     for name, column in vars(table).items():
         # Chunks of two rows may hold narrower masks: the same once widened to the whole's.
         assert np.array_equal(column, getattr(chunked, name)), name
+    rows, block_of, starts, _width = batch.blocks(chunked)
+    ends = np.r_[starts[1:], len(rows)]
+    partners = sweep.reach(chunked.start[rows], chunked.end[rows], starts, ends)
+    pieces = batch.plan(partners, starts, ends, block_of[starts])
+    # Blocks were cut across their members, and every pair falls in one piece.
+    assert len(np.unique(pieces.block)) < len(pieces.block)
+    assert sum(int(partners[f:s].sum()) for f, s in zip(pieces.first, pieces.stop, strict=True)) == int(
+        partners.sum()
+    )
     stepped, _ = batch.strongest(chunked, workers=1)
     assert finished and len(whole) and stepped.as_dict() == whole.as_dict()
     shared, finished = batch.strongest(chunked, workers=3)
     assert finished and shared.as_dict() == whole.as_dict()
+
+
+def test_masks_wider_than_a_word_keep_the_same_pairs(matrix, settings):
+    """The sweep's first pass reads a mask of one word; a matrix of more than 64 areas, instruments
+    or area keys takes the other way (each such mask taken as wholly in common there, the second
+    pass telling): the same pairs as with masks of one word."""
+    import dataclasses
+
+    from coopmatrix.overlaps import batch
+
+    settings.OVERLAP_KEEP = 3
+    table = batch.load(signatures.Reader.now())
+    assert table.areas.shape[1] == table.instruments.shape[1] == table.key_words.shape[1] == 1
+    narrow, _ = batch.strongest(table, workers=1)
+    spare = np.zeros((len(table.pk), 2), dtype=np.uint64)
+    wide = dataclasses.replace(
+        table,
+        **{
+            name: np.hstack([getattr(table, name), spare])
+            for name in ("states", "areas", "dac", "instruments", "key_words")
+        },
+    )
+    widened, _ = batch.strongest(wide, workers=1)
+    assert len(narrow) and widened.as_dict() == narrow.as_dict()
 
 
 def test_a_worker_that_fails_stops_the_full_computation_before_it_drops_anything(matrix, monkeypatch):
@@ -341,7 +376,7 @@ def test_a_worker_that_fails_stops_the_full_computation_before_it_drops_anything
         return compiled(*args)
 
     monkeypatch.setattr(sweep, "sweep", failing)
-    monkeypatch.setattr(batch, "SWEEP_BLOCKS", 1)
+    monkeypatch.setattr(batch, "SWEEP_PIECES", 1_000)
     with pytest.raises(MemoryError, match="second block"):
         engine.find_all()
     assert Overlap.objects.count() == kept
