@@ -327,10 +327,6 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
     return found
 
 
-#: The views whose sums are also kept per period (`periods`).
-BY_PERIOD = ("programme", "donor", "state")
-
-
 def periods(view: str, day: str) -> tuple[str, str]:
     """A view's sums of one period that a fact of this day (ISO) also adds to: its year's and its
     month's. Figures as at a past date take off the periods after it whole (`later`), and only
@@ -792,8 +788,9 @@ def taken_off(plan: Plan, group: Iterable[str], until: dt.date | None = None) ->
 
 
 def month_rest(plan: Plan, view: str) -> list[tuple]:
-    """What a view's sums (`BY_PERIOD`) hold of after the plan's date within its month (the
-    periods after it are taken off by `read(..., less=later(...))`), from the counted
+    """What a view's sums (programme, donor or State: those kept per period) hold of after the
+    plan's date within its month (the periods after it are taken off by
+    `read(..., less=later(...))`), from the counted
     contributions and the payments, per line: the programme view's (programme, fund, kind,
     currency), kind "settled" for what payments settled of a pledge (by the day they settle
     from); the donor view's (donor State, donor organization, fiscal year, kind); each followed by
