@@ -498,7 +498,7 @@ def search(
     import threading
     import time
 
-    from .sweep import merge
+    from .sweep import merge, reach
 
     weights = settings.OVERLAP_WEIGHTS
     threshold = settings.OVERLAP_THRESHOLD
@@ -508,8 +508,6 @@ def search(
         + [cut(threshold), cut(threshold) - 1e-6],
         dtype=np.float64,
     )
-    from .sweep import reach
-
     # The blocks and their pieces first: their working arrays are gone before the strongest
     # pairs' are made (peak memory).
     rows, block_of, starts, width = blocks(table)

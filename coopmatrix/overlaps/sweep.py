@@ -183,7 +183,7 @@ def sweep(
     # ... and as the first pass does: one word a mask, a reciprocal for each division, the States
     # by word (a word of every member side by side).
     f_first, f_last = np.empty(size, np.int32), np.empty(size, np.int32)
-    f_group, f_modality = np.empty(size, np.int32), np.empty(size, np.int8)
+    f_group, f_modality = np.empty(size, group.dtype), np.empty(size, modality.dtype)
     f_has_instruments = np.empty(size, np.int8)
     f_areas, f_dac = np.empty(size, np.uint64), np.empty(size, np.uint64)
     f_instruments, f_key = np.empty(size, np.uint64), np.empty(size, np.uint64)

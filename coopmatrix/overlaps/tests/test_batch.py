@@ -442,3 +442,22 @@ def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monke
     in_arrays = {pk: engine.scored(pk) for pk in matrix}
     assert in_arrays == one_by_one
     assert sum(len(found) for found in one_by_one.values()) > 100
+
+
+def test_groups_and_modalities_numbered_past_a_byte_keep_the_same_pairs(matrix, settings):
+    """A matrix's providers, programmes and modalities are numbered as they come (batch._Coder):
+    the sweep's first pass keeps their numbers as the table does, whatever their size."""
+    import dataclasses
+
+    from coopmatrix.overlaps import batch
+
+    settings.OVERLAP_KEEP = 3
+    table = batch.load(signatures.Reader.now())
+    before, _ = batch.strongest(table, workers=1)
+    renumbered = dataclasses.replace(
+        table,
+        modality=np.where(table.modality >= 0, table.modality + 200, -1).astype(table.modality.dtype),
+        group=(table.group + 70_000).astype(table.group.dtype),
+    )
+    after, _ = batch.strongest(renumbered, workers=1)
+    assert len(before) and after.as_dict() == before.as_dict()
