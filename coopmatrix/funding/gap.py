@@ -237,7 +237,7 @@ def _programme_kept(found: Plan, sums: _Sums) -> Parts:
     given: dict[tuple, Any] = defaultdict(lambda: ZERO)
     to_funds: dict[tuple, Any] = defaultdict(lambda: ZERO)
     left: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    less = later(found, "programme") if found.later else []
+    less = later(found, "programme")
     rows = read(found, "programme", ["d1", "d2", "kind", "currency"], ["amount", "converted"], less=less)
     if found.later:
         rows += [(*key, -amount, -value) for *key, amount, value in month_rest(found, "programme")]
@@ -333,7 +333,7 @@ def by_donor_and_year(user: Any, as_at: dt.date) -> DonorGap:
     else:
         # Less the sums of the periods after the date, in the same query (the converted amounts
         # alone, which the sums' index carries: read from the index alone).
-        less = later(found_plan, "donor") if found_plan.later else []
+        less = later(found_plan, "donor")
         kinds = ("donor", ["d1", "d2", "d3"], ["converted"], ("kind", ["pledge", "payment"]))
         for state, organization, year, pledged, paid in read(found_plan, *kinds, less=less):
             lines[(state or None, organization or None, year)] = [pledged, paid]
@@ -419,7 +419,7 @@ def by_recipient_state(user: Any, as_at: dt.date) -> StateGap:
     else:
         # Less the sums of the periods after the date, in the same query; the rest of its month
         # from the records.
-        less = later(found, "state") if found.later else []
+        less = later(found, "state")
         for state, kind, value, number in read(found, "state", ["d1", "kind"], ["converted", "n"], less=less):
             _add(amounts, (state or None, kind), value)
             if state:

@@ -344,8 +344,12 @@ def later_periods(view: str, as_at: dt.date, last: dt.date) -> list[str]:
 
 
 def later(plan: Plan, view: str) -> list[str]:
-    """`later_periods` of the plan's date, up to the latest day a summed fact is dated."""
+    """`later_periods` of the plan's date, up to the latest day a summed fact is dated; none when
+    nothing summed is dated after it (one query saved)."""
     from django.db.models import Max
+
+    if not plan.later:
+        return []
 
     # One aggregate a query: SQLite reads a maximum from its index only when it is asked alone.
     last = [
@@ -790,11 +794,10 @@ def taken_off(plan: Plan, group: Iterable[str], until: dt.date | None = None) ->
 def month_rest(plan: Plan, view: str) -> list[tuple]:
     """What a view's sums (programme, donor or State: those kept per period) hold of after the
     plan's date within its month (the periods after it are taken off by
-    `read(..., less=later(...))`), from the counted
-    contributions and the payments, per line: the programme view's (programme, fund, kind,
-    currency), kind "settled" for what payments settled of a pledge (by the day they settle
-    from); the donor view's (donor State, donor organization, fiscal year, kind); each followed by
-    amount and converted amount."""
+    `read(..., less=later(...))`), from the counted contributions and the payments, per line: the
+    programme view's (programme, fund, kind, currency), kind "settled" for what payments settled of
+    a pledge (by the day they settle from); the donor view's (donor State, donor organization,
+    fiscal year, kind); each followed by amount and converted amount."""
     end = month_end(plan.as_at)
     if end == plan.as_at:
         return []
