@@ -14,6 +14,7 @@ keeps.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -666,19 +667,44 @@ def _still_there(keys: np.ndarray) -> np.ndarray:
 #: New pairs written in one transaction (SQLite), or sent to PostgreSQL in one piece (memory).
 NEW_CHUNK = 100_000
 #: COPY's binary format (PostgreSQL's documentation, "COPY", "Binary Format"): a header, then for
-#: each row its count of fields and each field's length and value, big-endian; a trailer.
+#: each row its count of fields and each field's length and value, big-endian; a trailer. A new
+#: pair's row, as `_add_all` writes it: every field but the pair and its score is the same for all.
 COPY_HEADER, COPY_TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
+COPY_COLUMNS = (
+    "first_id",
+    "second_id",
+    "score",
+    "reasons",
+    "found",
+    "scored",
+    "verdict",
+    "comment",
+    "to_review",
+)
 COPY_ROW = np.dtype(
     [
         ("fields", ">i2"),
-        ("n1", ">i4"),
+        ("n_first", ">i4"),
         ("first", ">i8"),
-        ("n2", ">i4"),
+        ("n_second", ">i4"),
         ("second", ">i8"),
-        ("n3", ">i4"),
+        ("n_score", ">i4"),
         ("score", ">f8"),
+        # jsonb: its format's version (1), then the text.
+        ("n_reasons", ">i4"),
+        ("reasons", "S3"),
+        # timestamptz: microseconds since 2000-01-01 UTC.
+        ("n_found", ">i4"),
+        ("found", ">i8"),
+        ("n_scored", ">i4"),
+        ("scored", ">i8"),
+        ("n_verdict", ">i4"),
+        ("n_comment", ">i4"),
+        ("n_to_review", ">i4"),
+        ("to_review", "i1"),
     ]
 )
+_POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _write_new(
@@ -707,11 +733,12 @@ def _add_all(
     keys: np.ndarray, scores: np.ndarray, progress: Callable[[str, int, int], Any] | None, kept: int
 ) -> None:
     """New pairs on PostgreSQL, to review, without reasons yet, with their history rows ("+",
-    now, by no one: the console found them), in the caller's transaction. The pairs go by binary
-    COPY into a table of the session (made from the arrays, no Python object per pair), and from
-    there into the pairs' table and its history by two statements: the database does the rest.
-    A write that at least doubles a table (a first computation: millions of pairs) sets its
-    indexes aside and makes them again after (core.bulk.indexes_set_aside)."""
+    now, by no one: the console found them), in the caller's transaction. The pairs go into
+    their table by binary COPY, made from the arrays (no Python object per pair), in the order
+    found, which is the pairs' own (first, second): the table is laid out as its pair index reads
+    it. Their history rows are then made from them by one statement. A write that at least
+    doubles a table (a first computation: millions of pairs) sets its indexes aside and makes
+    them again after (core.bulk.indexes_set_aside)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -724,16 +751,21 @@ def _add_all(
     aside = [Overlap] if kept < len(keys) else []
     if bulk.holds_fewer(history, len(keys)):
         aside.append(history)
-    columns = "first_id, second_id, score, reasons, found, scored, verdict, comment, to_review"
     stamp = timezone.now()
+    rows = np.empty(min(len(keys), NEW_CHUNK * 10), dtype=COPY_ROW)
+    rows["fields"] = len(COPY_COLUMNS)
+    rows["n_first"], rows["n_second"], rows["n_score"], rows["n_found"], rows["n_scored"] = 8, 8, 8, 8, 8
+    rows["n_reasons"], rows["reasons"] = 3, b"\x01[]"
+    rows["found"] = rows["scored"] = (stamp - _POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
+    rows["n_verdict"], rows["n_comment"] = 0, 0
+    rows["n_to_review"], rows["to_review"] = 1, 1
+    columns = ", ".join(COPY_COLUMNS)
     with bulk.indexes_set_aside(*aside), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE overlaps_found"
-            " (first_id bigint, second_id bigint, score double precision) ON COMMIT DROP"
-        )
-        rows = np.empty(min(len(keys), NEW_CHUNK * 10), dtype=COPY_ROW)
-        rows["fields"], rows["n1"], rows["n2"], rows["n3"] = 3, 8, 8, 8
-        with cursor.cursor.copy("COPY overlaps_found FROM STDIN (FORMAT BINARY)") as copy:
+        # Nobody else adds pairs until this transaction ends: the keys after `before` are these.
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        before = cursor.fetchone()[0]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(COPY_HEADER)
             for start in range(0, len(keys), len(rows)):
                 part, chunk = keys[start : start + len(rows)], rows[: len(keys) - start]
@@ -743,25 +775,12 @@ def _add_all(
                 if progress:
                     progress("kept", start + len(chunk), len(keys))
             copy.write(COPY_TRAILER)
-        # Nobody else adds pairs until this transaction ends: the keys after `before` are these.
-        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
-        before = cursor.fetchone()[0]
-        # In the order found, which is the pairs' own (first, second): the table is laid out as
-        # its pair index reads it.
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT first_id, second_id, score, '[]', %s, %s, '', '', true"
-            " FROM overlaps_found",
-            [stamp, stamp],
-        )
         cursor.execute(
             f"INSERT INTO {past} (id, {columns}, reviewed_by_id, reviewed_at, verdict_score, history_date,"
             f" history_change_reason, history_type, history_user_id) SELECT id, {columns}, reviewed_by_id,"
             f" reviewed_at, verdict_score, %s, NULL, '+', NULL FROM {table} WHERE id > %s",
             [stamp, before],
         )
-        # Gone with the transaction anyway; now, for a caller that writes again within it.
-        cursor.execute("DROP TABLE overlaps_found")
     # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
     public_cache.changed(connection)
 
