@@ -200,15 +200,11 @@ def _month(days: np.ndarray) -> np.ndarray:
     return (days - _EPOCH).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
-def _set_bits(words: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+def _set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row, bit) of every bit set in rows of 64-bit words, by row."""
-    rows, bits = [], []
-    as_bytes = words.view(np.uint8)
-    for first in range(0, len(words), chunk):
-        row, bit = np.nonzero(np.unpackbits(as_bytes[first : first + chunk], axis=1, bitorder="little"))
-        rows.append(row + first)
-        bits.append(bit)
-    return np.concatenate(rows or [np.zeros(0, np.int64)]), np.concatenate(bits or [np.zeros(0, np.int64)])
+    from .sweep import set_bits
+
+    return set_bits(np.ascontiguousarray(words, dtype=np.uint64))
 
 
 def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

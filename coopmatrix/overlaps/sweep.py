@@ -99,6 +99,29 @@ def merge(value: np.ndarray, partner: np.ndarray, other_value: np.ndarray, other
             _keep(value, partner, row, other_partner[row, place], v)
 
 
+@njit(cache=True)
+def set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bit) of every bit set in rows of 64-bit words, by row and bit: what numpy's
+    unpackbits and nonzero give, without an array of a byte for every bit of every row."""
+    total = 0
+    for i in range(words.shape[0]):
+        for w in range(words.shape[1]):
+            total += _popcount(words[i, w])
+    rows = np.empty(total, dtype=np.int64)
+    bits = np.empty(total, dtype=np.int64)
+    at = 0
+    for i in range(words.shape[0]):
+        for w in range(words.shape[1]):
+            word = words[i, w]
+            while word:
+                low = word & (~word + np.uint64(1))  # the lowest bit set
+                rows[at] = i
+                bits[at] = w * 64 + _popcount(low - np.uint64(1))
+                at += 1
+                word ^= low
+    return rows, bits
+
+
 @njit(cache=True, nogil=True)
 def reach(start: np.ndarray, end: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """For each place of blocks starts[k]:ends[k] (`start` and `end` by place, each block sorted by

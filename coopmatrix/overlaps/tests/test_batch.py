@@ -461,3 +461,23 @@ def test_groups_and_modalities_numbered_past_a_byte_keep_the_same_pairs(matrix, 
     )
     after, _ = batch.strongest(renumbered, workers=1)
     assert len(before) and after.as_dict() == before.as_dict()
+
+
+def test_the_bits_set_in_masks_are_found_row_by_row_whatever_the_word():
+    """The blocks are made from each row's States and area keys (batch._set_bits): every bit set,
+    in every word (the top bit of a word too), row by row, none invented for an empty row."""
+    from coopmatrix.overlaps import batch
+
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 2**64, size=(200, 3), dtype=np.uint64) & rng.integers(
+        0, 2**64, size=(200, 3), dtype=np.uint64
+    )
+    words[5] = 0
+    words[6] = [np.uint64(1) << np.uint64(63), 0, np.uint64(1)]
+    rows, bits = batch._set_bits(words)
+    expected = np.nonzero(np.unpackbits(words.view(np.uint8), axis=1, bitorder="little"))
+    assert rows.tolist() == expected[0].tolist() and bits.tolist() == expected[1].tolist()
+    assert 5 not in rows.tolist()
+    assert bits[rows == 6].tolist() == [63, 128]
+    empty_rows, empty_bits = batch._set_bits(np.zeros((0, 2), dtype=np.uint64))
+    assert len(empty_rows) == len(empty_bits) == 0
