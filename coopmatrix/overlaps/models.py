@@ -87,8 +87,14 @@ class Overlap(models.Model):
     scored = models.DateTimeField(_("scored"), auto_now=True)
     verdict = models.CharField(_("verdict"), max_length=14, choices=Verdict.choices, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    #: Indexed only where set (Meta.indexes): a user deleted finds their verdicts by it.
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     #: The score when the verdict was given: a verdict is asked again when the score moves away.
@@ -118,6 +124,14 @@ class Overlap(models.Model):
             models.Index(fields=["-score", "first", "second"], name="overlaps_rank"),
             # "Not yet reviewed", strongest first.
             models.Index(fields=["to_review", "score"]),
+            # The pairs a reviewer gave a verdict on: a few, where the machine finds millions with
+            # none (an index of every pair would be made again over them all after each first
+            # computation).
+            models.Index(
+                fields=["reviewed_by"],
+                condition=models.Q(reviewed_by__isnull=False),
+                name="overlaps_reviewed_by",
+            ),
         ]
 
     def __str__(self) -> str:
