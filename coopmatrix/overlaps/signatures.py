@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -191,6 +191,21 @@ def fetch_binary(sql: str, params: dict[str, Any]) -> list[tuple]:
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True, prepare=False)
         return cursor.fetchall()
+
+
+def stream_binary(sql: str, params: Iterable[Any], size: int = 20_000) -> Iterator[tuple]:
+    """The rows of a query on PostgreSQL, fetched in binary form `size` at a time through a cursor
+    of the server (a million rows never held at once), on Django's connection."""
+    import psycopg
+
+    connection.ensure_connection()
+    # Outside a transaction, the cursor must outlive the statement that opens it.
+    with psycopg.ServerCursor(
+        connection.connection, "coopmatrix_stream", withhold=connection.get_autocommit()
+    ) as cursor:
+        cursor.itersize = size
+        cursor.execute(sql, tuple(params), binary=True)
+        yield from cursor
 
 
 def _build_rows_orm(ids: list[int]) -> list[tuple]:

@@ -481,3 +481,26 @@ def test_the_bits_set_in_masks_are_found_row_by_row_whatever_the_word():
     assert bits[rows == 6].tolist() == [63, 128]
     empty_rows, empty_bits = batch._set_bits(np.zeros((0, 2), dtype=np.uint64))
     assert len(empty_rows) == len(empty_bits) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_console_command_outside_a_transaction_finds_what_it_finds_inside_one(reference, matrix):
+    """`coopmatrix find_overlaps` runs outside any transaction (each write its own): the signatures
+    are read a chunk at a time through a cursor that must outlive its statement there. It finds
+    what the full computation finds inside a transaction, and a second run adds nothing."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    Overlap.objects.all().delete()
+    with transaction.atomic():
+        engine.find_all()
+        inside = set(Overlap.objects.values_list("first_id", "second_id", "score"))
+        transaction.set_rollback(True)
+    assert not Overlap.objects.exists() and len(inside) > 50
+    started = timezone.now()
+    call_command("find_overlaps", "--quiet-progress", verbosity=0)
+    assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == inside
+    call_command("find_overlaps", "--quiet-progress", verbosity=0)
+    assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == inside
+    # Each pair written once, with its history row: the second run wrote nothing.
+    assert Overlap.history.filter(history_date__gte=started).count() == len(inside)
