@@ -754,7 +754,7 @@ def _add_all(
     if bulk.holds_fewer(history, len(keys)):
         aside.append(history)
     stamp = timezone.now()
-    rows = np.empty(min(len(keys), NEW_CHUNK * 10), dtype=COPY_ROW)
+    rows = np.empty(min(len(keys), NEW_CHUNK), dtype=COPY_ROW)
     rows["fields"] = len(COPY_COLUMNS)
     rows["n_first"], rows["n_second"], rows["n_score"], rows["n_found"], rows["n_scored"] = 8, 8, 8, 8, 8
     rows["n_reasons"], rows["reasons"] = 3, b"\x01[]"
