@@ -203,9 +203,10 @@ def stream_binary(sql: str, params: Iterable[Any], size: int = 20_000) -> Iterat
     with psycopg.ServerCursor(
         connection.connection, "coopmatrix_stream", withhold=connection.get_autocommit()
     ) as cursor:
-        cursor.itersize = size
         cursor.execute(sql, tuple(params), binary=True)
-        yield from cursor
+        # By the batch: iterating the cursor itself costs some two microseconds a row.
+        while rows := cursor.fetchmany(size):
+            yield from rows
 
 
 def _build_rows_orm(ids: list[int]) -> list[tuple]:
