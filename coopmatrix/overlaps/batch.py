@@ -15,10 +15,11 @@ keeps.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import count, islice
 from typing import Any
 
 import numpy as np
@@ -146,8 +147,9 @@ class _Coder:
 
     def __init__(self, reader: signatures.Reader) -> None:
         self.reader = reader
-        self.groups: dict[tuple[str, str | None], int] = {}
-        self.modalities: dict[str, int] = {"": -1}
+        # A key seen for the first time gets the next number (looked up by map(), in C).
+        self.groups: defaultdict[tuple[str, str | None], int] = defaultdict(count().__next__)
+        self.modalities: defaultdict[str | None, int] = defaultdict(count().__next__, {"": -1, None: -1})
         # Each area key (signatures.area_keys: a DAC purpose code, or an area of none) gets a bit.
         bit_of = {key: i for i, key in enumerate(sorted(set(reader.area_key.values())))}
         self.area_bit = {area: bit_of[key] for area, key in reader.area_key.items()}
@@ -169,30 +171,45 @@ class _Coder:
             & area_words.any(axis=1)
             & np.fromiter((day is not None for day in start), dtype=bool, count=len(start))
         )
+        # Most chunks keep every row: their columns are then taken as they are.
+        every = len(kept) == len(pk)
         rows = kept.tolist()
-        # The areas' keys and DAC codes, decoded once for each different mask.
-        different, area_of = np.unique(area_words[kept], axis=0, return_inverse=True)
+
+        def pick(column: tuple) -> Sequence:
+            return column if every else [column[i] for i in rows]
+
+        starts, ends = pick(start), pick(end)
+        # The areas' keys and DAC codes, decoded once for each different mask (a mask of one word
+        # sorted as numbers: as rows of bytes, numpy sorts them five times slower).
+        masks = area_words[kept]
+        if masks.shape[1] == 1:
+            different, area_of = np.unique(masks[:, 0], return_inverse=True)
+            different = different.reshape(-1, 1)
+        else:
+            different, area_of = np.unique(masks, axis=0, return_inverse=True)
         coded = [self.keys_and_dac(row.astype("<u8").tobytes()) for row in different]
         area_of = area_of.reshape(-1)
         # Under way: to the end of this month (or its start, when it starts later).
         open_end = self.reader.open_end
-        first = np.array([start[i].toordinal() for i in rows], dtype=np.int64)
-        last = np.array([(end[i] or max(start[i], open_end)).toordinal() for i in rows], dtype=np.int64)
+        first = np.fromiter(map(dt.date.toordinal, starts), dtype=np.int64, count=len(rows))
+        last = np.array(
+            [(e or max(s, open_end)).toordinal() for s, e in zip(starts, ends, strict=True)], dtype=np.int64
+        )
         return {
-            "pk": np.array([pk[i] for i in rows], dtype=np.int64),
+            "pk": np.array(pick(pk), dtype=np.int64),
             "states": state_words[kept],
-            "areas": area_words[kept],
+            "areas": masks,
             "dac": _words([dac for _keys, dac in coded])[area_of],
             "key_words": _words([keys for keys, _dac in coded])[area_of],
             "instruments": _words(instruments)[kept],
             "text": _words(text, FINGERPRINT_BITS // 64)[kept],
-            "group": np.array(
-                [self.groups.setdefault((providers[i], programme[i]), len(self.groups)) for i in rows],
+            "group": np.fromiter(
+                map(self.groups.__getitem__, zip(pick(providers), pick(programme), strict=True)),
                 dtype=np.int32,
+                count=len(rows),
             ),
-            "modality": np.array(
-                [self.modalities.setdefault(modality[i] or "", len(self.modalities) - 1) for i in rows],
-                dtype=np.int16,
+            "modality": np.fromiter(
+                map(self.modalities.__getitem__, pick(modality)), dtype=np.int16, count=len(rows)
             ),
             "start": first,
             "end": last,
