@@ -628,8 +628,8 @@ def _kept_pairs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     for chunk in iter(lambda: list(islice(rows, 20_000)), []):
         pk, first, second, verdict, score = zip(*chunk, strict=True)
         arrays.add(
-            np.array(pk, dtype=np.int64),
             _pair_key(np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)),
+            np.array(pk, dtype=np.int64),
             np.array([bool(v) for v in verdict], dtype=bool),
             np.array(score, dtype=np.float64),
         )
@@ -646,7 +646,7 @@ class Kept:
     scores: np.ndarray
     filled: int = 0
 
-    def add(self, pks: np.ndarray, keys: np.ndarray, reviewed: np.ndarray, scores: np.ndarray) -> None:
+    def add(self, keys: np.ndarray, pks: np.ndarray, reviewed: np.ndarray, scores: np.ndarray) -> None:
         end = self.filled + len(keys)
         if end > len(self.keys):  # pairs added since the count (a save meanwhile)
             self.keys, self.pks, self.reviewed, self.scores = (
@@ -720,8 +720,8 @@ def _take_rows(arrays: Kept, waiting: bytearray) -> None:
     if len(rows) and not (rows["fields"] == 5).all():
         raise ValueError("COPY of the pairs kept sent rows of another shape")
     arrays.add(
-        rows["pk"].astype(np.int64),
         _pair_key(rows["first"].astype(np.int64), rows["second"].astype(np.int64)),
+        rows["pk"].astype(np.int64),
         rows["reviewed"],
         rows["score"].astype(np.float64),
     )
