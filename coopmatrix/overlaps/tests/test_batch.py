@@ -216,6 +216,9 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
     result = engine.find_all()
     assert result["added"] == Overlap.objects.count() > 50
     assert Overlap.history.filter(history_type="+").count() == result["added"]
+    # Each history row names its pair by the pair's key.
+    fields = ("id", "first_id", "second_id", "score")
+    assert set(Overlap.history.values_list(*fields)) == set(Overlap.objects.values_list(*fields))
     assert _table_definitions() == before
     # Each pair as a pair saved by hand would be: found and scored now, no reasons yet, no
     # verdict, to review; its history row made at the same moment, by no one.
@@ -237,8 +240,9 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
         Overlap.objects.create(first_id=pair.first_id, second_id=missing, score=0.9)
         connection.check_constraints()  # the activities' keys are checked at commit
     # Added again: the pairs a few go missing from are written back, one by one into the indexes
-    # this time, with their history; the table as it was.
-    gone = dict(Overlap.objects.order_by("pk").values_list("pk", "score")[:5])
+    # this time, with their history; the table as it was. The last keys given go: no key is
+    # given twice, since the history of a pair deleted still names it.
+    gone = dict(Overlap.objects.order_by("-pk").values_list("pk", "score")[:5])
     kept = set(Overlap.objects.values_list("first_id", "second_id", "score"))
     Overlap.objects.filter(pk__in=gone).delete()
     again = engine.find_all()
@@ -246,6 +250,11 @@ def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_b
     assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == kept
     assert not Overlap.objects.filter(pk__in=gone).exists()
     assert Overlap.history.filter(history_type="+").count() == result["added"] + 5
+    back = Overlap.objects.filter(pk__gt=max(gone))
+    assert back.count() == 5
+    assert set(Overlap.history.filter(history_type="+", id__gt=max(gone)).values_list(*fields)) == set(
+        back.values_list(*fields)
+    )
     assert _table_definitions() == before
     # The next pair saved by hand takes the next key (the pairs' keys were given by the computation).
     first, second = Activity.objects.order_by("pk").values_list("pk", flat=True)[:2]
