@@ -302,8 +302,9 @@ def sweep(
             my_areas, my_dac, my_key, per_area = f_areas[i], f_dac[i], f_key[i], f_per_area[i]
             my_instruments, per_instrument, per_state = f_instruments[i], f_per_instrument[i], f_per_state[i]
             has, floor = f_has_instruments[i], b_floor[i]
-            # The partners as views read from 0, for the same reason: read from i + 1, each array
-            # was gathered a value at a time, where from 0 the compiler loads eight side by side.
+            # The partners as views read from 0: read from i + 1, the compiler could not tell the
+            # index was not negative (numba adds the length to a negative one) and gathered each
+            # value alone; from 0 it loads eight side by side.
             p_group, p_key = f_group[i + 1 : hi], f_key[i + 1 : hi]
             p_first, p_last, p_per_month = f_first[i + 1 : hi], f_last[i + 1 : hi], f_per_month[i + 1 : hi]
             p_areas, p_per_area, p_dac = f_areas[i + 1 : hi], f_per_area[i + 1 : hi], f_dac[i + 1 : hi]
