@@ -258,7 +258,7 @@ def _kill_in_the_middle_of_writing(site: Site, pk: int, worker: subprocess.Popen
             # still_mine() alone updates the job's heartbeat on its attempt, with no progress.
             waiting = (
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'UPDATE \"core_job\" SET \"heartbeat\"%%' "
+                'AND query LIKE \'UPDATE "core_job" SET "heartbeat"%%\' '
                 "AND query LIKE '%%\"attempts\" =%%' "
                 "AND query NOT LIKE '%%\"done\"%%'"
             )

@@ -274,6 +274,4 @@ def _write_directory(plan: Plan, orgs: dict[str, Organization], stats: Stats) ->
         )
 
 
-LOADER = ReferenceLoader(
-    name="directory", read=read, write=write, files=FILES, after=('geo',)
-)
+LOADER = ReferenceLoader(name="directory", read=read, write=write, files=FILES, after=("geo",))

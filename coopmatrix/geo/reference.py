@@ -421,6 +421,4 @@ def _write_aliases(plan: Plan, states: dict[str, State], stats: Stats) -> None:
     StateAlias.objects.filter(pk__in=stale).delete()
 
 
-LOADER = ReferenceLoader(
-    name="geo", read=read, write=write, files=FILES, after=()
-)
+LOADER = ReferenceLoader(name="geo", read=read, write=write, files=FILES, after=())

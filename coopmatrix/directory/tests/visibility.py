@@ -93,7 +93,6 @@ def contacts(cast):
     return records
 
 
-
 ENDPOINTS = [
     Endpoints(
         name="organizations",

@@ -83,9 +83,7 @@ def test_a_project_of_b_cannot_be_placed_under_a_programme_of_a(client, cast, re
     refused = _post(client, cast, "editor_b", "/api/v1/programmes", project)
     assert refused.status_code == 422
     assert "test-a-programme is another organization's programme" in _message(refused)
-    activity = _post(
-        client, cast, "editor_b", "/api/v1/activities", _activity(programme="test-a-programme")
-    )
+    activity = _post(client, cast, "editor_b", "/api/v1/activities", _activity(programme="test-a-programme"))
     assert activity.status_code == 422
     assert "another organization's programme" in _message(activity)
     # Nothing of B's hangs under A's programme, so A may still delete it.

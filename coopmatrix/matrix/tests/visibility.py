@@ -59,7 +59,6 @@ def requests(cast):
     return records
 
 
-
 ENDPOINTS = [
     Endpoints(
         name="programmes",
