@@ -147,8 +147,9 @@ PYTEST_ARGS=("$@")
 system_packages
 python_packages
 
-log "Lint (ruff), types (mypy on core) and layers (import-linter)"
+log "Lint and layout (ruff), types (mypy on core) and layers (import-linter)"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check --quiet . || { .venv/bin/ruff format --diff . | head -50; exit 1; }
 .venv/bin/mypy --no-error-summary
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 
