@@ -304,12 +304,31 @@ def missing() -> QuerySet[Activity]:
 
 def pack_missing(progress: Callable[[int, int], object] | None = None, chunk: int = 5000) -> int:
     """Build the signatures that are missing or out of date; how many were built."""
+    if _all_packed():
+        return 0
     ids = list(missing().order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk):
         save(ids[start : start + chunk])
         if progress:
             progress(min(start + chunk, len(ids)), len(ids))
     return len(ids)
+
+
+def _all_packed() -> bool:
+    """Whether every activity has a signature of this method, told by counting: a signature is of
+    one activity and an activity has one at most, so as many as there are activities means one
+    each. Over a million, the two counts take a fraction of the search for the missing ones (some
+    2 s, and up to 8 s with the tables out of the database's memory), which `find_overlaps` made
+    on every run. One statement: both counts from the same moment."""
+    quote = connection.ops.quote_name
+    method = Signature._meta.get_field("method").column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {quote(Activity._meta.db_table)}) = (SELECT count(*) FROM"
+            f" {quote(Signature._meta.db_table)} WHERE {quote(method)} = %s)",
+            [METHOD],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 @dataclass

@@ -185,6 +185,18 @@ def test_a_second_full_computation_changes_nothing_and_a_stale_signature_is_pack
     assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
 
 
+def test_with_every_signature_packed_the_search_for_missing_ones_is_one_count(
+    matrix, django_assert_num_queries
+):
+    signatures.pack_missing()
+    with django_assert_num_queries(1):
+        assert signatures.pack_missing() == 0
+    Signature.objects.filter(activity_id=matrix[0]).update(method=0)
+    Signature.objects.filter(activity_id=matrix[1]).delete()
+    assert signatures.pack_missing() == 2
+    assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
+
+
 def _table_definitions() -> list[str]:
     """The indexes and constraints of the pairs' table and its history, as the database gives them."""
     from django.db import connection
