@@ -251,11 +251,36 @@ def blocks(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     del states, repeat
     block += keys[key_first[row] + offset]
     del keys, key_first, offset
-    order = np.lexsort((table.start[row], block))
-    block, row = block[order], row[order]
-    del order
+    block, row = _by_block_and_start(block, row, table.start)
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     return row, block, starts, width
+
+
+def _by_block_and_start(
+    block: np.ndarray, row: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The entries (block, row) ordered by block, the row's start, then row: each made one number
+    (block, start and row, in that order of weight) and the numbers sorted, in place, where a
+    lexsort and two gathers of its order took 4 s for the five million entries of a million
+    activities. (A lexsort where the numbers would not fit in 64 bits.)"""
+    if not len(row):
+        return block, row
+    first = start[row]
+    lowest, days = int(first.min()), int(first.max() - first.min()) + 1
+    rows = len(start)
+    if (int(block.max()) + 1) * days * rows >= 2**63:
+        order = np.lexsort((row, first, block))
+        return block[order], row[order]
+    first -= lowest
+    block *= days
+    block += first
+    del first
+    block *= rows
+    block += row
+    block.sort()
+    row = block % rows
+    block //= days * rows
+    return block, row
 
 
 def sweep_size(table: Table) -> int:

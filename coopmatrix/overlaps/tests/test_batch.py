@@ -504,6 +504,25 @@ def test_the_bits_set_in_masks_are_found_row_by_row_whatever_the_word():
     assert len(empty_rows) == len(empty_bits) == 0
 
 
+@pytest.mark.parametrize("scale", [1, 2**50])
+def test_the_blocks_entries_are_ordered_by_block_start_and_row_whatever_their_size(scale):
+    """The blocks' entries (batch._by_block_and_start) come in the order of a sort by block, then
+    the row's start, then row, whether they fit in one 64-bit number each or not (scale)."""
+    from coopmatrix.overlaps import batch
+
+    rng = np.random.default_rng(5)
+    start = rng.integers(730_000, 731_000, size=300)
+    start[7] = start[8]  # two rows starting the same day, in the same blocks
+    row = np.sort(rng.integers(0, 300, size=2_000))
+    row[:40] = np.repeat([7, 8], 20)
+    block = rng.integers(0, 40, size=2_000).astype(np.int64) * scale
+    block[:40] = np.tile(np.arange(20) * scale, 2)
+    order = np.lexsort((row, start[row], block))
+    got_block, got_row = batch._by_block_and_start(block.copy(), row.copy(), start)
+    assert got_block.tolist() == block[order].tolist()
+    assert got_row.tolist() == row[order].tolist()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_console_command_outside_a_transaction_finds_what_it_finds_inside_one(reference, matrix):
     """`coopmatrix find_overlaps` runs outside any transaction (each write its own): the signatures
