@@ -197,6 +197,26 @@ def test_with_every_signature_packed_the_search_for_missing_ones_is_one_count(
     assert Signature.objects.filter(activity_id__in=matrix[:2], method=signatures.METHOD).count() == 2
 
 
+def test_the_pairs_of_an_activity_deleted_after_the_search_are_not_written(matrix):
+    """An activity deleted between the search and the write (the search takes a while) takes its
+    pairs with it: the others are written, and no pair names a missing activity, the one with
+    the largest key among them."""
+    from coopmatrix.overlaps import batch
+
+    Overlap.objects.all().delete()
+    found, finished = batch.strongest(batch.load(signatures.Reader.now()))
+    assert finished
+    pairs = list(zip((found.keys >> 32).tolist(), (found.keys & 0xFFFFFFFF).tolist(), strict=True))
+    involved = {pk for pair in pairs for pk in pair}
+    gone = {min(involved), max(involved)}
+    assert max(involved) == Activity.objects.order_by("-pk").values_list("pk", flat=True).first()
+    Activity.objects.filter(pk__in=gone).delete()
+    result = batch.write(found)
+    kept = [pair for pair in pairs if not gone & set(pair)]
+    assert 0 < result["added"] == len(kept) < len(pairs)
+    assert sorted(Overlap.objects.values_list("first_id", "second_id")) == sorted(kept)
+
+
 def _table_definitions() -> list[str]:
     """The indexes and constraints of the pairs' table and its history, as the database gives them."""
     from django.db import connection
