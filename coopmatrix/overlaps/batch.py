@@ -971,11 +971,11 @@ def _add_all(
 def _keys_taken(cursor: Any, table: str, column: str, count: int) -> int:
     """The first of `count` keys taken from the sequence of `table`'s `column` as one range (the
     caller holds the table: nobody else draws from it meanwhile); never a key given before, even
-    to a row since deleted, whose history still names it."""
-    sequence = f"pg_get_serial_sequence('{table}', '{column}')"
-    cursor.execute(f"SELECT nextval({sequence})")
+    to a row since deleted, whose history still names it. (core.bulk.insert_values draws a key a row:
+    it holds no table, and a range taken so could be drawn from meanwhile.)"""
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [table, column])
     first = cursor.fetchone()[0]
-    cursor.execute(f"SELECT setval({sequence}, %s)", [first + count - 1])
+    cursor.execute("SELECT setval(pg_get_serial_sequence(%s, %s), %s)", [table, column, first + count - 1])
     return first
 
 
