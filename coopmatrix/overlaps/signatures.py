@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -196,6 +196,13 @@ def fetch_binary(sql: str, params: dict[str, Any]) -> list[tuple]:
 def stream_binary(sql: str, params: Iterable[Any], size: int = 20_000) -> Iterator[tuple]:
     """The rows of a query on PostgreSQL, fetched in binary form `size` at a time through a cursor
     of the server (a million rows never held at once), on Django's connection."""
+    for rows in batches_binary(sql, tuple(params), size):
+        yield from rows
+
+
+def batches_binary(sql: str, params: Sequence[Any] | Mapping[str, Any], size: int) -> Iterator[list[tuple]]:
+    """The rows of a query on PostgreSQL in binary form, as `stream_binary` fetches them, by the
+    batch of `size` rows."""
     import psycopg
 
     connection.ensure_connection()
@@ -203,10 +210,10 @@ def stream_binary(sql: str, params: Iterable[Any], size: int = 20_000) -> Iterat
     with psycopg.ServerCursor(
         connection.connection, "coopmatrix_stream", withhold=connection.get_autocommit()
     ) as cursor:
-        cursor.execute(sql, tuple(params), binary=True)
+        cursor.execute(sql, params, binary=True)
         # By the batch: iterating the cursor itself costs some two microseconds a row.
         while rows := cursor.fetchmany(size):
-            yield from rows
+            yield rows
 
 
 def _build_rows_orm(ids: list[int]) -> list[tuple]:

@@ -217,6 +217,75 @@ def test_the_pairs_of_an_activity_deleted_after_the_search_are_not_written(matri
     assert sorted(Overlap.objects.values_list("first_id", "second_id")) == sorted(kept)
 
 
+def _same_table(read, expected) -> None:
+    """Two tables of signatures alike: every column equal, groups and modalities numbered apart in
+    the same places (their numbers are only compared with each other)."""
+    import dataclasses
+
+    for column in dataclasses.fields(expected):
+        got, want = getattr(read, column.name), getattr(expected, column.name)
+        assert got.dtype == want.dtype and got.shape == want.shape, column.name
+        if column.name in ("group", "modality"):
+            # Equal where equal: as many different (read, expected) pairs as different values of each.
+            pairs = len(set(zip(got.tolist(), want.tolist(), strict=True)))
+            assert pairs == len(set(got.tolist())) == len(set(want.tolist())), column.name
+            assert ((got < 0) == (want < 0)).all(), column.name
+        else:
+            assert (got == want).all(), column.name
+
+
+def test_the_full_computation_reads_each_signature_as_the_rows_read_one_by_one_give_it(
+    matrix, cast, monkeypatch
+):
+    """The full computation reads a million signatures at once (on PostgreSQL, each as one value
+    of fixed width, its group and modality as hashes): the same table as the rows read one by one,
+    for an activity under way, one without a modality, one without a start (left out), the same
+    providers with and without a programme. Where two groups' hashes meet, or a mask was saved
+    wider since the widths were read, the rows are read one by one: the same table again."""
+    from coopmatrix.matrix.models import Programme
+    from coopmatrix.overlaps import batch
+
+    GROUP_HASH = batch.GROUP_HASH
+    programme = Programme.objects.create(code="bt-programme", title="BT programme", organization=cast.org_a)
+    first, second, third, fourth = Activity.objects.filter(pk__in=matrix).order_by("pk")[:4]
+    first.status, first.planned_end = "ongoing", None
+    second.modality = ""
+    third.planned_start = third.planned_end = None
+    fourth.programme = programme
+    for activity in (first, second, third, fourth):
+        activity.save()
+    signatures.save([first.pk, second.pk, third.pk, fourth.pk])
+    rows = Signature.objects.values_list(*signatures.FIELDS, *signatures.PERIOD).order_by("activity_id")
+    by_pk = {row[0]: row for row in rows}
+    assert by_pk[first.pk][-1] is None and by_pk[second.pk][7] == "" and by_pk[third.pk][-2] is None
+    assert by_pk[fourth.pk][6] == "bt-programme"
+    assert any(row[5] == by_pk[fourth.pk][5] and row[6] is None for row in by_pk.values())
+    assert max(len(row[1]) for row in by_pk.values()) > 8  # the States' masks: more than a word
+    reader = signatures.Reader.now()
+    expected = batch.table_of(list(rows), reader)
+    assert third.pk not in expected.pk and first.pk in expected.pk
+    assert expected.end[expected.pk == first.pk][0] == reader.open_end.toordinal()
+    assert expected.modality[expected.pk == second.pk][0] == -1
+    _same_table(batch.load(reader), expected)
+
+    one_by_one = []
+    table_of = batch.table_of
+    monkeypatch.setattr(batch, "table_of", lambda *args: one_by_one.append(1) or table_of(*args))
+    monkeypatch.setattr(batch, "GROUP_HASH", "length(s.providers)::int8")
+    _same_table(batch.load(reader), expected)
+    assert one_by_one == [1]
+    monkeypatch.setattr(batch, "GROUP_HASH", GROUP_HASH)
+    narrower = batch._shapes
+
+    def read_before_a_wider_mask(table):
+        lengths, *rest = narrower(table)
+        return (1, *lengths[1:]), *rest
+
+    monkeypatch.setattr(batch, "_shapes", read_before_a_wider_mask)
+    _same_table(batch.load(reader), expected)
+    assert one_by_one == [1, 1]
+
+
 def _table_definitions() -> list[str]:
     """The indexes and constraints of the pairs' table and its history, as the database gives them."""
     from django.db import connection
