@@ -8,9 +8,10 @@ few nanoseconds, and most leave after their cheap parts, before their text is re
 Each member of a block is compared with its partners in two passes. The first goes through them
 all without a branch, so that the processor takes several at once (SIMD): an upper bound of each
 pair's score from its group, its lowest common State and key, months, areas, instruments, modality
-and States in common, the text taken as alike. A pair that cannot reach the threshold, nor the
-weakest kept pair of either activity, leaves there (nine in ten). The pairs let through are then
-read for their text, with the bound of the rest: 96 in 100 of them leave there. The second pass
+and States in common, the text taken as alike as the sizes of the two fingerprints allow (texts of
+30 and 300 trigrams share 30 at most). A pair that cannot reach the threshold, nor the weakest kept
+pair of either activity, leaves there (more than nine in ten). The pairs let through are then read
+for their text, with the bound of the rest: 94 in 100 of them leave there. The second pass
 scores the rest with the arithmetic of batch.score_arrays, operation for operation and in its
 order (no fast-math: no reordering, no fused multiply-add), so a pair's figure is the very one the
 check on save gives; the tests hold the two to it. The first pass only ever lets through more than
@@ -213,6 +214,7 @@ def sweep(
     f_instruments, f_key = np.empty(size, np.uint64), np.empty(size, np.uint64)
     f_per_month, f_per_area = np.empty(size, np.float64), np.empty(size, np.float64)
     f_per_instrument, f_per_state = np.empty(size, np.float64), np.empty(size, np.float64)
+    f_n_text = np.empty(size, np.float64)  # the fingerprint's trigrams, counted
     f_states = np.empty((n_words, size), np.uint64)
     # What the first pass finds for one member's partners.
     in_common, below = np.empty(size, np.int32), np.empty(size, np.uint64)
@@ -268,6 +270,7 @@ def sweep(
             # the second.
             f_key[i] = b_keys[i, 0] & key_low if one_key and key_whole == 0 else np.uint64(0)
             f_per_state[i] = 1.0 / b_n_states[i] if b_n_states[i] > 0 else 0.0
+            f_n_text[i] = b_n_text[i]
             for w in range(n_words):
                 f_states[w, i] = b_states[i, w]
         for i in range(outer):
@@ -311,6 +314,7 @@ def sweep(
             p_has, p_instruments = f_has_instruments[i + 1 : hi], f_instruments[i + 1 : hi]
             p_per_instrument, p_modality = f_per_instrument[i + 1 : hi], f_modality[i + 1 : hi]
             p_per_state, p_floor = f_per_state[i + 1 : hi], b_floor[i + 1 : hi]
+            p_n_text, my_n_text = f_n_text[i + 1 : hi], f_n_text[i]
             for t in range(n):
                 ok = (p_group[t] != g) & ((p_key[t] & my_key) == 0) & (below[t] == 0)
                 overlap = min(up, p_last[t]) - max(lo, p_first[t]) + 1
@@ -329,7 +333,11 @@ def sweep(
                 bound = bound + instrument * iw + alike * wmod + MARGIN
                 bar = max(hope, min(floor, p_floor[t]) - 1e-6) * total
                 before_text[t], bars[t] = bound, bar
-                through[t] = ok & (bound + wt >= bar)
+                # The most alike two texts can be: all trigrams of the shorter in common (the
+                # second pass's division over the same sum, so never below its figure). It halved
+                # the pairs read for their text (61.8 → 33.0 million of 408 million).
+                most = 2.0 * min(my_n_text, p_n_text[t]) / max(my_n_text + p_n_text[t], 1.0)
+                through[t] = ok & (bound + most * wt >= bar)
             for t in range(n, (n + 7) // 8 * 8):
                 through[t] = 0
             count = 0
@@ -338,7 +346,7 @@ def sweep(
                     for t in range(w * 8, w * 8 + 8):
                         chosen[count] = i + 1 + t
                         count += through[t]
-            # Their text next, as the second pass finds it: 96 in 100 of the pairs let through
+            # Their text next, as the second pass finds it: 94 in 100 of the pairs let through
             # leave here, before the second pass's branches.
             mine_text, my_text = b_n_text[i], b_text[i]
             kept = 0
