@@ -40,3 +40,59 @@ def test_objects_written_in_bulk_read_as_saved_ones():
         assert read.heartbeat == when
         assert before <= read.created <= saved.created  # made on writing, as a save makes it
         assert read.status == saved.status  # the field's default, as a save gives it
+
+
+def _definitions(tables: list[str]) -> list[str]:
+    """The indexes and constraints of `tables`, as the database gives them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text = ANY(%s)"
+                " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid::regclass::text = ANY(%s)",
+                [tables, tables],
+            )
+        else:
+            cursor.execute("SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN (%s, %s)", tables)
+        return sorted(definition for (definition,) in cursor.fetchall())
+
+
+def _write_runs(rows: list[tuple[int, str]]) -> None:
+    """Rows of scheduled runs with their own keys, as a load that brings its keys writes them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO core_scheduledrun (id, name, period, created) VALUES (%s, %s, '2026-12', %s)",
+            [(key, name, timezone.now()) for key, name in rows],
+        )
+
+
+def test_a_load_sets_keys_and_indexes_aside_and_makes_them_again_as_they_were():
+    """A large load sets a table's indexes and constraints aside (PostgreSQL), its primary key too
+    unless a foreign key names it, and makes them again from what the database gave: the same
+    definitions after, holding every row written meanwhile. Two rows with one key are refused when
+    the key is made again, and nothing of the load is kept."""
+    from django.db import IntegrityError, connection, transaction
+
+    from coopmatrix.core.models import ScheduledRun
+
+    tables = ["core_job", "core_scheduledrun"]
+    before = _definitions(tables)
+    with transaction.atomic(), bulk.indexes_set_aside(Job, ScheduledRun):
+        inside = _definitions(tables)
+        _write_runs([(900_001, "aside one"), (900_002, "aside two")])
+    assert _definitions(tables) == before
+    assert set(ScheduledRun.objects.filter(name__startswith="aside").values_list("pk", flat=True)) == {
+        900_001,
+        900_002,
+    }
+    if connection.vendor == "postgresql":
+        # Only what must stay: the job's key, named by the runs' foreign key, and the checks.
+        assert inside == sorted(d for d in before if "core_job_pkey" in d or "CHECK" in d), inside
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.indexes_set_aside(Job, ScheduledRun):
+        _write_runs([(900_003, "aside three"), (900_001, "aside again")])
+    assert not ScheduledRun.objects.filter(name__in=["aside three", "aside again"]).exists()
+    assert _definitions(tables) == before
