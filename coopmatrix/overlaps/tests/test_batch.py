@@ -510,6 +510,27 @@ def test_the_cut_decides_as_the_check_rounds(threshold):
         assert round(cut, 4) >= threshold > round(float(np.nextafter(cut, -np.inf)), 4)
 
 
+def test_the_full_computation_rounds_scores_as_the_check_does():
+    """The full computation rounds its millions of scores in arrays (batch._rounded): each to the
+    very float round(score, 4) gives on save, drawn at random, on the halves (0.12345 as read),
+    a float either side of each, and 0 and 1."""
+    from coopmatrix.overlaps import batch
+
+    rng = np.random.default_rng(5)
+    halves = np.array([float(f"0.{n:04d}5") for n in range(10_000)])
+    scores = np.concatenate(
+        [
+            rng.random(200_000),
+            rng.integers(0, 10**6, 20_000) / 10**6,
+            halves,
+            np.nextafter(halves, 0),
+            np.nextafter(halves, 1),
+            [0.0, 1.0, 0.99995, 0.00005],
+        ]
+    )
+    assert batch._rounded(scores).tolist() == [round(score, 4) for score in scores.tolist()]
+
+
 def test_a_checks_pool_holds_every_activity_with_a_state_an_area_and_months_in_common(matrix):
     """The pool a check scores, narrowed in the database (by blocks), holds exactly the other
     activities that reach a State in common, have an area in common (or one of the same DAC
