@@ -94,10 +94,10 @@ MODALITY_HASH = "hashtextextended(s.modality, 0)"
 def _load_as_bytes(reader: signatures.Reader) -> Table | None:
     """`load` on PostgreSQL: the server writes each signature as one value of fixed width (its
     masks padded with zero bytes, its group and modality as hashes, its days), which numpy reads
-    as columns. A million in some 3.5 s, where a Python tuple a row and columns made of them took
-    7.4-9.1 s. None when two groups or two modalities share a hash (`load` then reads the rows
-    one by one): a group or modality first saved during the read could go unseen, one chance in
-    some 10^12."""
+    as columns. A million in some 4 s, where a Python tuple a row and columns made of them took
+    6.3 s side by side (and 743 MB rather than 570). None when two groups or two modalities share
+    a hash (`load` then reads the rows one by one); a group first saved during the read could
+    share one unseen: with sixteen thousand groups, about one chance in 10^15."""
     from django.db import connection
 
     table = connection.ops.quote_name(Signature._meta.db_table)
@@ -164,8 +164,9 @@ def _shapes(table: str) -> tuple[tuple[int | None, ...], bool, bool, int]:
             f"SELECT max(length(s.states)), max(length(s.areas)), max(length(s.instruments)),"
             f" (SELECT count(*) = count(DISTINCT h) FROM (SELECT {GROUP_HASH} AS h FROM {table} s"
             "  GROUP BY s.providers, s.programme) g),"
-            f" (SELECT count(*) = count(DISTINCT h) FROM (SELECT {MODALITY_HASH} AS h FROM {table} s"
-            "  GROUP BY s.modality) m),"
+            # No modality among them, whose hash stands for none.
+            f" (SELECT count(*) = count(DISTINCT h) FROM (SELECT {MODALITY_HASH} AS h FROM"
+            f"  (SELECT s.modality FROM {table} s UNION SELECT '') s) m),"
             f" (SELECT {MODALITY_HASH} FROM (SELECT '' AS modality) s)"
             f" FROM {table} s"
         )

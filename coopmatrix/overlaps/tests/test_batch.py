@@ -240,12 +240,13 @@ def test_the_full_computation_reads_each_signature_as_the_rows_read_one_by_one_g
     """The full computation reads a million signatures at once (on PostgreSQL, each as one value
     of fixed width, its group and modality as hashes): the same table as the rows read one by one,
     for an activity under way, one without a modality, one without a start (left out), the same
-    providers with and without a programme. Where two groups' hashes meet, or a mask was saved
-    wider since the widths were read, the rows are read one by one: the same table again."""
+    providers with and without a programme. Where two groups' or two modalities' hashes meet, or
+    a mask was saved wider since the widths were read, the rows are read one by one: the same
+    table again."""
     from coopmatrix.matrix.models import Programme
     from coopmatrix.overlaps import batch
 
-    GROUP_HASH = batch.GROUP_HASH
+    GROUP_HASH, MODALITY_HASH = batch.GROUP_HASH, batch.MODALITY_HASH
     programme = Programme.objects.create(code="bt-programme", title="BT programme", organization=cast.org_a)
     first, second, third, fourth = Activity.objects.filter(pk__in=matrix).order_by("pk")[:4]
     first.status, first.planned_end = "ongoing", None
@@ -275,6 +276,11 @@ def test_the_full_computation_reads_each_signature_as_the_rows_read_one_by_one_g
     _same_table(batch.load(reader), expected)
     assert one_by_one == [1]
     monkeypatch.setattr(batch, "GROUP_HASH", GROUP_HASH)
+    # "workshop" and "training" (and no modality, 0) by their length.
+    monkeypatch.setattr(batch, "MODALITY_HASH", "length(s.modality)::int8")
+    _same_table(batch.load(reader), expected)
+    assert one_by_one == [1, 1]
+    monkeypatch.setattr(batch, "MODALITY_HASH", MODALITY_HASH)
     narrower = batch._shapes
 
     def read_before_a_wider_mask(table):
@@ -283,7 +289,7 @@ def test_the_full_computation_reads_each_signature_as_the_rows_read_one_by_one_g
 
     monkeypatch.setattr(batch, "_shapes", read_before_a_wider_mask)
     _same_table(batch.load(reader), expected)
-    assert one_by_one == [1, 1]
+    assert one_by_one == [1, 1, 1]
 
 
 def _table_definitions() -> list[str]:
