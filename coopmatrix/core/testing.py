@@ -155,3 +155,24 @@ def run_jobs() -> list[Any]:
 
     queued = Job.objects.filter(status=Job.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
     return [execute(pk) for pk in list(queued)]
+
+
+def table_definitions(*tables: str) -> list[str]:
+    """The indexes and constraints of `tables` as the database gives them, sorted: what a load that
+    sets them aside (core.bulk.indexes_set_aside) must leave as it found."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text = ANY(%s)"
+                " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid::regclass::text = ANY(%s)",
+                [list(tables), list(tables)],
+            )
+        else:
+            marks = ", ".join(["%s"] * len(tables))
+            cursor.execute(
+                f"SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN ({marks})", tables
+            )
+        return sorted(definition for (definition,) in cursor.fetchall())

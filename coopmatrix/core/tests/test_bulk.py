@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from coopmatrix.core import bulk
 from coopmatrix.core.models import Job
+from coopmatrix.core.testing import table_definitions
 
 pytestmark = pytest.mark.django_db
 
@@ -42,23 +43,6 @@ def test_objects_written_in_bulk_read_as_saved_ones():
         assert read.status == saved.status  # the field's default, as a save gives it
 
 
-def _definitions(tables: list[str]) -> list[str]:
-    """The indexes and constraints of `tables`, as the database gives them."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text = ANY(%s)"
-                " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid::regclass::text = ANY(%s)",
-                [tables, tables],
-            )
-        else:
-            cursor.execute("SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN (%s, %s)", tables)
-        return sorted(definition for (definition,) in cursor.fetchall())
-
-
 def _write_runs(rows: list[tuple[int, str]]) -> None:
     """Rows of scheduled runs with their own keys, as a load that brings its keys writes them."""
     from django.db import connection
@@ -80,11 +64,11 @@ def test_a_load_sets_keys_and_indexes_aside_and_makes_them_again_as_they_were():
     from coopmatrix.core.models import ScheduledRun
 
     tables = ["core_job", "core_scheduledrun"]
-    before = _definitions(tables)
+    before = table_definitions(*tables)
     with transaction.atomic(), bulk.indexes_set_aside(Job, ScheduledRun):
-        inside = _definitions(tables)
+        inside = table_definitions(*tables)
         _write_runs([(900_001, "aside one"), (900_002, "aside two")])
-    assert _definitions(tables) == before
+    assert table_definitions(*tables) == before
     assert set(ScheduledRun.objects.filter(name__startswith="aside").values_list("pk", flat=True)) == {
         900_001,
         900_002,
@@ -95,4 +79,4 @@ def test_a_load_sets_keys_and_indexes_aside_and_makes_them_again_as_they_were():
     with pytest.raises(IntegrityError), transaction.atomic(), bulk.indexes_set_aside(Job, ScheduledRun):
         _write_runs([(900_003, "aside three"), (900_001, "aside again")])
     assert not ScheduledRun.objects.filter(name__in=["aside three", "aside again"]).exists()
-    assert _definitions(tables) == before
+    assert table_definitions(*tables) == before

@@ -293,21 +293,10 @@ def test_the_full_computation_reads_each_signature_as_the_rows_read_one_by_one_g
 
 
 def _table_definitions() -> list[str]:
-    """The indexes and constraints of the pairs' table and its history, as the database gives them."""
-    from django.db import connection
+    """The indexes and constraints of the pairs' table and its history."""
+    from coopmatrix.core.testing import table_definitions
 
-    tables = [Overlap._meta.db_table, Overlap.history.model._meta.db_table]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid::regclass::text = ANY(%s)"
-                " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid::regclass::text = ANY(%s)",
-                [tables, tables],
-            )
-        else:
-            cursor.execute("SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN (%s, %s)", tables)
-        return sorted(definition for (definition,) in cursor.fetchall())
+    return table_definitions(Overlap._meta.db_table, Overlap.history.model._meta.db_table)
 
 
 def test_a_first_full_computation_leaves_the_tables_indexed_and_constrained_as_before(matrix):
