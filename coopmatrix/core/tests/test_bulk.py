@@ -43,14 +43,15 @@ def test_objects_written_in_bulk_read_as_saved_ones():
         assert read.status == saved.status  # the field's default, as a save gives it
 
 
-def _write_runs(rows: list[tuple[int, str]]) -> None:
+def _write_runs(rows: list[tuple[int, str]], job: int | None = None) -> None:
     """Rows of scheduled runs with their own keys, as a load that brings its keys writes them."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO core_scheduledrun (id, name, period, created) VALUES (%s, %s, '2026-12', %s)",
-            [(key, name, timezone.now()) for key, name in rows],
+            "INSERT INTO core_scheduledrun (id, name, period, created, job_id)"
+            " VALUES (%s, %s, '2026-12', %s, %s)",
+            [(key, name, timezone.now(), job) for key, name in rows],
         )
 
 
@@ -80,3 +81,33 @@ def test_a_load_sets_keys_and_indexes_aside_and_makes_them_again_as_they_were():
         _write_runs([(900_003, "aside three"), (900_001, "aside again")])
     assert not ScheduledRun.objects.filter(name__in=["aside three", "aside again"]).exists()
     assert table_definitions(*tables) == before
+
+
+# A table never analysed has -1 rows for the planner: -1 merges every check.
+@pytest.mark.parametrize("merged_from", [-1, 10**12], ids=["merged", "hashed"])
+# Committed for real: SQLite checks foreign keys when the transaction ends.
+@pytest.mark.django_db(transaction=True)
+def test_a_load_naming_a_missing_record_is_refused_however_the_key_is_checked(monkeypatch, merged_from):
+    """A foreign key made again checks every row loaded, whether the rows are merged with the named
+    table (a large one) or looked up in a hash of it: a run naming a job that does not exist is
+    refused and nothing of the load is kept; a load that names real jobs leaves the planner's
+    settings as they were."""
+    from django.db import IntegrityError, connection, transaction
+
+    from coopmatrix.core.models import ScheduledRun
+
+    monkeypatch.setattr(bulk, "MERGED_CHECK_ROWS", merged_from)
+    job = Job.objects.create(kind="bulk-test", payload={}, phase="named")
+    missing = job.pk + 1000
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.indexes_set_aside(Job, ScheduledRun):
+        _write_runs([(900_011, "names a job"), (900_012, "names it too")], job=job.pk)
+        _write_runs([(900_013, "names a missing job")], job=missing)
+    assert not ScheduledRun.objects.filter(pk__in=[900_011, 900_012, 900_013]).exists()
+    with transaction.atomic():
+        with bulk.indexes_set_aside(Job, ScheduledRun):
+            _write_runs([(900_014, "names a job")], job=job.pk)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW enable_hashjoin")
+                assert cursor.fetchone()[0] == "on"
+    assert ScheduledRun.objects.get(pk=900_014).job_id == job.pk
