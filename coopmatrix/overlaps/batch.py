@@ -988,18 +988,10 @@ NEW_CHUNK = 100_000
 #: pair's row, as `_add_all` writes it: every field but its key, the pair and its score is the same
 #: for all.
 COPY_HEADER, COPY_TRAILER = b"PGCOPY\n\xff\r\n\x00" + bytes(8), b"\xff\xff"
-COPY_COLUMNS = (
-    "id",
-    "first_id",
-    "second_id",
-    "score",
-    "reasons",
-    "found",
-    "scored",
-    "verdict",
-    "comment",
-    "to_review",
-)
+COPY_COLUMNS = ("id", "first_id", "second_id", "score", "found", "scored")
+#: The fields a new pair takes from the database's defaults (models.Overlap: no reasons yet, no
+#: verdict, no comment, to review): the server receives no value of them for each row.
+DEFAULT_COLUMNS = ("reasons", "verdict", "comment", "to_review")
 COPY_ROW = np.dtype(
     [
         ("fields", ">i2"),
@@ -1011,18 +1003,11 @@ COPY_ROW = np.dtype(
         ("second", ">i8"),
         ("n_score", ">i4"),
         ("score", ">f8"),
-        # jsonb: its format's version (1), then the text.
-        ("n_reasons", ">i4"),
-        ("reasons", "S3"),
         # timestamptz: microseconds since 2000-01-01 UTC.
         ("n_found", ">i4"),
         ("found", ">i8"),
         ("n_scored", ">i4"),
         ("scored", ">i8"),
-        ("n_verdict", ">i4"),
-        ("n_comment", ">i4"),
-        ("n_to_review", ">i4"),
-        ("to_review", "i1"),
     ]
 )
 _POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -1078,11 +1063,9 @@ def _add_all(
     rows["fields"] = len(COPY_COLUMNS)
     rows["n_first"], rows["n_second"], rows["n_score"], rows["n_found"], rows["n_scored"] = 8, 8, 8, 8, 8
     rows["n_id"] = 8
-    rows["n_reasons"], rows["reasons"] = 3, b"\x01[]"
     rows["found"] = rows["scored"] = (stamp - _POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
-    rows["n_verdict"], rows["n_comment"] = 0, 0
-    rows["n_to_review"], rows["to_review"] = 1, 1
     columns = ", ".join(COPY_COLUMNS)
+    copied = ", ".join([*COPY_COLUMNS, *DEFAULT_COLUMNS])
     with bulk.indexes_set_aside(*aside), connection.cursor() as cursor:
         # Nobody else adds pairs, nor so their history rows, until this transaction ends.
         cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
@@ -1100,9 +1083,9 @@ def _add_all(
                     progress("kept", start + len(chunk), len(keys))
             copy.write(COPY_TRAILER)
         cursor.execute(
-            f"INSERT INTO {past} (history_id, {columns}, reviewed_by_id, reviewed_at, verdict_score,"
+            f"INSERT INTO {past} (history_id, {copied}, reviewed_by_id, reviewed_at, verdict_score,"
             f" history_date, history_change_reason, history_type, history_user_id) SELECT id + %s,"
-            f" {columns}, reviewed_by_id, reviewed_at, verdict_score, %s, NULL, '+', NULL FROM {table}"
+            f" {copied}, reviewed_by_id, reviewed_at, verdict_score, %s, NULL, '+', NULL FROM {table}"
             " WHERE id BETWEEN %s AND %s",
             [first_past - first, stamp, first, first + len(keys) - 1],
         )
