@@ -196,7 +196,7 @@ def indexes_set_aside(*tables: type[models.Model]) -> Iterator[None]:
     (a primary key that a foreign key names stays). The rows must bring their keys. One sort per
     index and one query per foreign key cost a fraction of keeping each up to date row by row: the
     5.8 million pairs of a first full computation of overlaps over a million activities are
-    written with their history in some 30 s, where they took 277 s. Meant for a load that at least
+    written with their history in 31-38 s, where they took 277 s. Meant for a load that at least
     doubles a table (`holds_fewer`): the tables are closed to others until the transaction ends,
     and a table's indexes are made again over all its rows."""
     if not tables or connection.vendor != "postgresql":
