@@ -495,19 +495,21 @@ def _pool_sql(vendor: str) -> str:
         f"SELECT b.activity_id FROM {quote(block)} b "
         f"WHERE b.state {among('states')} AND b.area {among('areas')}"
     )
+    signature = f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s WHERE s.activity_id <> %(pk)s"
     if vendor == "postgresql":
         # One range scan of the lookup index per class: joined by OR, the classes' bounds stayed
         # filters, and the scan read every start of the State and area up to the end (twice the
         # pages, a third more time), since nothing bounds the span column between area and start.
         found = " UNION ALL ".join(f"{common} AND {bounds} AND {met}" for bounds in ranges)
-    else:
-        # SQLite plans the OR as well already, and the union's branches six times slower.
-        found = f"{common} AND ({' OR '.join(f'({bounds})' for bounds in ranges)}) AND {met}"
-    return (
-        f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s "
-        f"WHERE s.activity_id IN ({found}) "
-        "AND s.activity_id <> %(pk)s"
-    )
+        # The candidates' keys as one array: the primary key's index sorts it and reads the
+        # signatures in its order, which is the table's (they are written by key), page after
+        # page. Joined to the blocks, they were read in the order a hash gave them, each page
+        # from wherever it lay. The benchmark's fifty checks with no page in memory (server
+        # restarted, the machine's file cache emptied): p50 46-56 ms that way, 40-44 ms this way.
+        return f"{signature} AND s.activity_id = ANY(ARRAY({found}))"
+    # SQLite plans the OR as well already, and the union's branches six times slower.
+    found = f"{common} AND ({' OR '.join(f'({bounds})' for bounds in ranges)}) AND {met}"
+    return f"{signature} AND s.activity_id IN ({found})"
 
 
 @dataclass
