@@ -7,6 +7,8 @@ time and peak memory:
 - parse only: lxml's iterparse over the file, each activity cleared once read (the limit);
 - read and validate: coopmatrix.exchange.iati.read (schema and codelists) over the file;
 - import: `coopmatrix import_iati` as the secretariat, into the benchmark database;
+- import again: the same file once more, as a publisher's file is fetched again each month (every
+  activity unchanged: compared, nothing written);
 - export: the IATI file of what was imported, as the matrix's export link gives it;
 - hxl-export: the same activities as an HXL 3W sheet.
 Targets: import ≥ 2,000 activities a second with peak memory ≤ 300 MB; export ≥ 5,000 a second.
@@ -61,7 +63,7 @@ def run() -> str:
     size = f"{count:,} activities, {path.stat().st_size / 2**20:.0f} MB"
     rows = [("step", "size", "seconds", "per second", "peak MB", "target", "verdict")]
     _child("cleanup", path)
-    for step in ("parse", "read", "import", "export", "hxl-export"):
+    for step in ("parse", "read", "import", "import again", "export", "hxl-export"):
         figures = _child(step, path)
         # An export holds every activity the public sees: in a database with other public
         # activities (the synthetic million), more than the file's.
@@ -72,7 +74,7 @@ def run() -> str:
         else:
             size = f"{count:,} activities, {path.stat().st_size / 2**20:.0f} MB"
         target, verdict = "—", "—"
-        if step == "import":
+        if step in ("import", "import again"):
             target = f"≥ {IMPORT_RATE:,}/s, ≤ {IMPORT_MB} MB"
             verdict = "ok" if rate >= IMPORT_RATE and figures["peak_mb"] <= IMPORT_MB else "MISSED"
         elif step in ("export", "hxl-export"):
@@ -130,7 +132,7 @@ def _step(step: str, path: Path) -> None:
         elif step == "cleanup":
             _cleanup()
             seconds = 0.0
-        elif step == "import":
+        elif step in ("import", "import again"):
             seconds = _import(path)
         else:
             seconds, exported = _export(step)

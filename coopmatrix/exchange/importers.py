@@ -31,7 +31,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -51,7 +51,7 @@ from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization, OrganizationName
 from coopmatrix.matrix import bulk, counts
-from coopmatrix.matrix.actions import CleanActivity, Lookups, clean_activity, write_activity
+from coopmatrix.matrix.actions import COMPARED_LINKS, CleanActivity, Lookups, clean_activity, write_activity
 from coopmatrix.matrix.models import Activity
 
 from . import iati
@@ -303,8 +303,8 @@ def check(
     """Read and check every activity; nothing is written. `older`: "keep" leaves an activity the
     file says was last updated before the one kept, "overwrite" replaces it. `keep`: whether the
     checked activities are kept to be written (`write`); without them the preview holds counts,
-    refusals and notes only, and its memory no longer grows with the activities read
-    (`import_file` writes by reading the file again)."""
+    refusals and notes only, and its memory no longer grows with the activities read (the page's
+    job writes the confirmed file with `import_file`, reading it once more)."""
     preview = Preview()
     name = filename or "file"
     if not may_import(user):
@@ -320,12 +320,21 @@ def check(
         refused = Preview()
         refused.errors.append(RowError(name, 0, "", "", str(exc)))
         return refused
+    _note_new_organizations(preview, name, made=False)
+    return preview
+
+
+def _note_new_organizations(preview: Preview, name: str, made: bool) -> None:
     for org in preview.new_organizations:
+        what = (
+            f"it was created as {org.code!r}"
+            if made
+            else f"it will be created as {org.code!r} when you confirm"
+        )
         preview.notes.append(
             f"{name}, line {org.line}: {org.name!r} ({org.iati_identifier or 'no IATI identifier'}) is not "
-            f"in the directory: it will be created as {org.code!r} when you confirm"
+            f"in the directory: {what}"
         )
-    return preview
 
 
 #: Activities read and checked at a time: the records and activities they may update are looked
@@ -352,12 +361,24 @@ def _checked(
     index = 0
     for items in _chunks(iati.read(content, name), CHUNK):
         identifiers = [i.identifier for i in items if isinstance(i, iati.IatiActivity)]
+        # Read with what a rerun compares (its budgets, transactions and links): a file imported
+        # again is mostly unchanged, and each activity asked for them one query at a time.
         records = {
             r.identifier: r
-            for r in IatiRecord.objects.filter(identifier__in=identifiers).select_related("activity")
+            for r in IatiRecord.objects.filter(identifier__in=identifiers)
+            .select_related("activity")
+            .prefetch_related("budgets", "transactions")
         }
-        existing = {a.external_id: a for a in Activity.objects.filter(external_id__in=identifiers)}
+        existing = {
+            a.external_id: a
+            for a in Activity.objects.filter(external_id__in=identifiers).prefetch_related(*COMPARED_LINKS)
+        }
         lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
+        lookups.editable = set(
+            Activity.objects.editable_by(user)
+            .filter(pk__in=[a.pk for a in existing.values()])
+            .values_list("pk", flat=True)
+        )
         planned: list[Planned] = []
         for item in items:
             index += 1
@@ -609,7 +630,6 @@ def _same_record(
     )
 
 
-@transaction.atomic
 def import_file(
     user: Any,
     content: bytes | Path,
@@ -617,19 +637,39 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     older: str = "keep",
 ) -> Preview:
-    """Check and write the valid activities, in one transaction (the refused ones are left out).
-    The file is read twice, checked whole and then written a chunk at a time, so that memory
-    does not grow with its size."""
-    preview = check(user, content, filename, progress, older, keep=False)
-    if preview.ok:
-        importing.step(progress, f"Writing {preview.created + preview.updated} activities")
-        write_file(user, content, filename, older, preview)
+    """Check and write the valid activities, in one transaction (the refused ones are left out),
+    reading the file once: each chunk is written as soon as it is checked, so that memory does
+    not grow with the file's size. A file found not to be IATI part-way (cut short) undoes what
+    its first chunks wrote: the preview names the error and nothing is kept."""
+    preview = Preview()
+    name = filename or "file"
+    if not may_import(user):
+        preview.errors.append(RowError(name, 0, "", "", REFUSED))
+        return preview
+    importing.expect(progress, activities_in(content))
+    created: dict[str, Organization] = {}
+    try:
+        with transaction.atomic():
+            for chunk in _checked(user, content, name, older, preview, progress):
+                # An organization is created before the first chunk that names it is written.
+                created |= _create_organizations(preview, created)
+                _write_planned(chunk, created, user)
+    except iati.NotIati as exc:
+        refused = Preview()
+        refused.errors.append(RowError(name, 0, "", "", str(exc)))
+        return refused
+    _note_new_organizations(preview, name, made=True)
     return preview
 
 
-def _create_organizations(preview: Preview) -> dict[str, Organization]:
+def _create_organizations(
+    preview: Preview, done: Mapping[str, Organization] | None = None
+) -> dict[str, Organization]:
+    """The preview's new organizations, made (those in `done` were already)."""
     created = {}
     for new in preview.new_organizations:
+        if done and new.code in done:
+            continue
         organization = Organization(
             code=new.code,
             name=new.name,
@@ -653,18 +693,6 @@ def write(preview: Preview, user: Any = None) -> None:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
     for chunk in bulk.chunks(preview.planned):
-        _write_planned(chunk, created, user)
-
-
-@transaction.atomic
-def write_file(user: Any, content: bytes | Path, filename: str, older: str, preview: Preview) -> None:
-    """Write what `check(..., keep=False)` found in this file: new organizations first, then the
-    file read and checked again, each chunk written before the next is read."""
-    if preview.errors:
-        raise ValueError("a preview with errors is never written")
-    created = _create_organizations(preview)
-    again = Preview()
-    for chunk in _checked(user, content, filename or "file", older, again, None):
         _write_planned(chunk, created, user)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
@@ -148,6 +149,9 @@ class Lookups:
         #: External identifier → activity, when the caller loaded those of all its rows at once
         #: (an import of thousands); None: each is looked up.
         self.external_ids: dict[str, int] | None = None
+        #: The activities the user may change among those the caller checks (read at once with
+        #: them); None: each is asked.
+        self.editable: set[int] | None = None
 
 
 @dataclass
@@ -166,24 +170,45 @@ class CleanActivity:
         """Whether writing would change nothing (an import rerun must add no history)."""
         if any(getattr(activity, name) != value for name, value in self.fields.items() if name != "owner"):
             return False
+        # Through .all(): an import that read the activities of a chunk with their links
+        # (prefetch_related) compares them here without a query per link and activity.
         return (
             activity.programme_id == (self.programme.pk if self.programme else None)
-            and set(activity.provider_roles.values_list("organization_id", "role"))
+            and {(p.organization_id, p.role) for p in activity.provider_roles.all()}
             == {(o.pk, role) for o, role in self.providers}
-            and set(activity.recipient_states.values_list("pk", flat=True)) == {s.pk for s in self.states}
-            and set(activity.recipient_regions.values_list("pk", flat=True)) == {r.pk for r in self.regions}
-            and set(activity.thematic_areas.values_list("pk", flat=True)) == {t.pk for t in self.themes}
-            and set(activity.instruments.values_list("pk", flat=True)) == {i.pk for i in self.instruments}
-            and (
-                self.requests is None
-                or set(activity.requests.values_list("pk", flat=True)) == {r.pk for r in self.requests}
-            )
+            and _keys(activity.recipient_states.all()) == _keys(self.states)
+            and _keys(activity.recipient_regions.all()) == _keys(self.regions)
+            and _keys(activity.thematic_areas.all()) == _keys(self.themes)
+            and _keys(activity.instruments.all()) == _keys(self.instruments)
+            and (self.requests is None or _keys(activity.requests.all()) == _keys(self.requests))
         )
 
 
-def check_may_write(user: Any, activity: Activity | None) -> None:
+#: The links `CleanActivity.same_as` compares: read with a chunk's activities, they cost no query
+#: each.
+COMPARED_LINKS = (
+    "provider_roles",
+    "recipient_states",
+    "recipient_regions",
+    "thematic_areas",
+    "instruments",
+    "requests",
+)
+
+
+def _keys(records: Iterable[Any]) -> set[Any]:
+    return {r.pk for r in records}
+
+
+def check_may_write(user: Any, activity: Activity | None, editable: set[int] | None = None) -> None:
+    """`editable`: the activities the user may change among those a caller checks together (an
+    import's chunk), read at once; None: asked for this one."""
     principal = principal_for(user)
-    if activity is not None and not Activity.objects.editable_by(user).filter(pk=activity.pk).exists():
+    if activity is not None and not (
+        activity.pk in editable
+        if editable is not None
+        else Activity.objects.editable_by(user).filter(pk=activity.pk).exists()
+    ):
         raise PermissionDenied("you may not change this activity")
     if activity is None and not (principal.sees_everything or principal.may_edit_own):
         raise PermissionDenied("your role may not record activities")
@@ -198,7 +223,7 @@ def clean_activity(
 ) -> CleanActivity:
     """Check an activity's data; Invalid names every field at fault. Nothing is written.
     `modality_required` off: an empty modality is "not recorded" (IATI, which has none)."""
-    check_may_write(user, activity)
+    check_may_write(user, activity, lookups.editable if lookups else None)
     lookups = lookups or Lookups(user)
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {

@@ -82,9 +82,10 @@ def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretaria
 
 
 def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretariat, monkeypatch):
-    """The import checks the file whole, keeping counts, then reads it again and writes a chunk
-    at a time: with chunks of two activities, a real file comes in whole, its duplicate refused,
-    its unknown organizations created once, and a second import changes nothing."""
+    """The import reads the file once and writes each chunk as soon as it is checked: with chunks
+    of two activities, a real file comes in whole, its duplicate refused, its unknown
+    organizations created once (each before the first chunk that names it), and a second import
+    changes nothing."""
     name = "datastore-2020-un-multilateral-ngo-50.xml"
     content = (SAMPLES / name).read_bytes()
     monkeypatch.setattr(importers, "CHUNK", 2)
@@ -95,6 +96,34 @@ def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretaria
     assert made and Organization.objects.filter(code__in=made).count() == len(made)
     again = _import(secretariat, content, name)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 49) and not again.new_organizations
+
+
+def test_a_file_cut_short_after_its_first_chunks_were_written_keeps_nothing(secretariat, monkeypatch):
+    """Chunks are written as they are checked: a file found cut short further on undoes what its
+    first chunks wrote (an activity, its record, an organization made for it) and says why."""
+    monkeypatch.setattr(importers, "CHUNK", 1)
+    content = _file(
+        _activity("XM-TEST-1-E1", org=NEW_ORGANIZATION),
+        _activity("XM-TEST-1-E2"),
+        _activity("XM-TEST-1-E3"),
+    )
+    whole = _import(secretariat, content, "whole.xml")
+    assert whole.created == 3 and any("XM-NEW-9" in note and "was created as" in note for note in whole.notes)
+    Activity.objects.filter(external_id__startswith="XM-TEST-1-E").delete()
+    Organization.objects.filter(iati_identifier="XM-NEW-9").delete()
+    cut = content[: content.rindex(b"<iati-activity ")] + b"<iati-activity><iati-identi"
+    preview = _import(secretariat, cut, "cut.xml")
+    assert not preview.ok and "cut.xml: the XML stops before it is complete" in preview.errors[0].reason
+    assert "the file is truncated" in preview.errors[0].reason
+    assert not Activity.objects.filter(external_id__startswith="XM-TEST-1-E").exists()
+    assert not IatiRecord.objects.filter(identifier__startswith="XM-TEST-1-E").exists()
+    assert not Organization.objects.filter(iati_identifier="XM-NEW-9").exists()
+
+
+NEW_ORGANIZATION = (
+    '<participating-org role="1" ref="XM-NEW-9" type="60">'
+    "<narrative>A foundation (made for tests)</narrative></participating-org>"
+)
 
 
 def test_a_sample_activity_is_mapped_field_by_field(secretariat):

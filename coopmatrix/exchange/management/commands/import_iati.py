@@ -28,22 +28,24 @@ class Command(BaseCommand):
         older = "overwrite" if options["overwrite_older"] else "keep"
         with transaction.atomic():
             for path in options["files"]:
-                # Read from the disk as it goes, twice (checked, then written): memory stays the
-                # same whatever the file's size.
                 user = import_user(path, options["user"])
                 # A progress bar per file, counted in activities.
                 progress = Progress(max(importers.activities_in(path), 1))
                 with acting_as(user):
-                    # Checked whole, keeping counts only; written by reading the file again.
-                    preview = importers.check(
-                        user, path, path.name, progress=progress, older=older, keep=False
-                    )
+                    # Read from the disk as it goes, once, each chunk written as soon as it is
+                    # checked: memory stays the same whatever the file's size. A dry run checks
+                    # only, keeping counts.
+                    if options["dry_run"]:
+                        preview = importers.check(
+                            user, path, path.name, progress=progress, older=older, keep=False
+                        )
+                    else:
+                        preview = importers.import_file(user, path, path.name, progress=progress, older=older)
                     self.stderr.write("")
                     if preview.errors:
                         lines = "\n".join(str(e) for e in preview.errors)
+                        # Raised inside the transaction: the files written before it are undone.
                         raise CommandError(f"{path.name}: nothing was imported from any file:\n{lines}")
-                    if not options["dry_run"]:
-                        importers.write_file(user, path, path.name, older, preview)
                 self._report(path.name, preview, options["dry_run"])
 
     def _report(self, name: str, preview: importers.Preview, dry_run: bool) -> None:
