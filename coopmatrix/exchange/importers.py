@@ -376,7 +376,7 @@ def _checked(
         lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
         lookups.editable = set(
             Activity.objects.editable_by(user)
-            .filter(pk__in=[a.pk for a in existing.values()])
+            .filter(pk__among=[a.pk for a in existing.values()])
             .values_list("pk", flat=True)
         )
         planned: list[Planned] = []

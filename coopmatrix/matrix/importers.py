@@ -18,7 +18,7 @@ from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
 from . import bulk, counts
-from .actions import CleanActivity, Invalid, Lookups, clean_activity, write_activity
+from .actions import COMPARED_LINKS, CleanActivity, Invalid, Lookups, clean_activity, write_activity
 from .models import Activity
 
 COLUMNS = [
@@ -157,10 +157,19 @@ def check_rows(
     lookups = Lookups(user, accept_uncertain=True)
     seen: dict[str, int] = {}
     importing.expect(progress, len(rows))
+    # Read with what a rerun compares (their links) and whether the user may change them: a file
+    # imported again is mostly unchanged, and each row asked for these one query at a time.
     existing = {
         a.external_id: a
-        for a in Activity.objects.filter(external_id__in=[r.get("external_id") for _, r in rows])
+        for a in Activity.objects.filter(
+            external_id__in=[r.get("external_id") for _, r in rows]
+        ).prefetch_related(*COMPARED_LINKS)
     }
+    lookups.editable = set(
+        Activity.objects.editable_by(user)
+        .filter(pk__among=[a.pk for a in existing.values()])
+        .values_list("pk", flat=True)
+    )
     for index, (number, row) in enumerate(rows, start=1):
         external_id = row.get("external_id", "")
         if not external_id:
