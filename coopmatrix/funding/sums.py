@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -392,12 +392,10 @@ def refresh(contribution_ids: Iterable[int]) -> None:
             )
             now = describe(chunk)
             changed = [pk for pk in chunk if before.get(pk) != now.get(pk)]
-            delta: dict[Key, Value] = {}
+            delta: dict[Key, list[Any]] = {}
             for pk in changed:
-                for key, value in facts(now.get(pk)).items():
-                    delta[key] = value if key not in delta else _plus(delta[key], value)
-                for key, value in facts(before.get(pk)).items():
-                    delta[key] = _plus(delta.get(key), value, -1)
+                _merge(delta, facts(now.get(pk)))
+                _merge(delta, facts(before.get(pk)), taken_off=True)
             _add(delta)
             # Replaced rather than upserted: an upsert sends each column as an array, whose text
             # psycopg makes value by value (a second for an import's ten thousand); COPY does not.
@@ -405,6 +403,29 @@ def refresh(contribution_ids: Iterable[int]) -> None:
                 contribution_id__among=[pk for pk in changed if pk in before]
             ).delete()
             bulk.insert(CountedContribution, [_counted(pk, now[pk]) for pk in changed if pk in now])
+
+
+def _merge(delta: dict[Key, list[Any]], found: dict[Key, Value], taken_off: bool = False) -> None:
+    """Add each fact's value to the running sum of its key, in place (`taken_off`: subtract it).
+    An import's ten thousand contributions add to the same sums over a million times: a new
+    tuple made for each addition (`_plus`) was a third of the refresh's time."""
+    for key, value in found.items():
+        kept = delta.get(key)
+        if kept is None:
+            if taken_off:
+                delta[key] = [ZERO - value[0], ZERO - value[1], -value[2], -value[3]]
+            else:
+                delta[key] = [value[0], value[1], value[2], value[3]]
+        elif taken_off:
+            kept[0] -= value[0]
+            kept[1] -= value[1]
+            kept[2] -= value[2]
+            kept[3] -= value[3]
+        else:
+            kept[0] += value[0]
+            kept[1] += value[1]
+            kept[2] += value[2]
+            kept[3] += value[3]
 
 
 def _counted(pk: int, described: dict[str, Any]) -> CountedContribution:
@@ -419,7 +440,7 @@ def _counted(pk: int, described: dict[str, Any]) -> CountedContribution:
     )
 
 
-def _add(delta: dict[Key, Value]) -> None:
+def _add(delta: Mapping[Key, Sequence[Any]]) -> None:
     """Add each difference to its sum, creating the row the first time."""
     table = FundingSum._meta.db_table
     # Sorted, so that two transactions touching the same sums lock them in the same order.
