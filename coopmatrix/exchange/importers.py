@@ -305,6 +305,27 @@ def check(
     checked activities are kept to be written (`write`); without them the preview holds counts,
     refusals and notes only, and its memory no longer grows with the activities read (the page's
     job writes the confirmed file with `import_file`, reading it once more)."""
+
+    def kept(preview: Preview, chunk: list[Planned]) -> None:
+        if keep:
+            preview.planned.extend(chunk)
+            preview.sources.extend((p.line, p.identifier) for p in chunk)
+
+    return _by_chunk(user, content, filename, progress, older, kept, made=False)
+
+
+def _by_chunk(
+    user: Any,
+    content: bytes | Path,
+    filename: str,
+    progress: Callable[[int], None] | None,
+    older: str,
+    each: Callable[[Preview, list[Planned]], None],
+    made: bool,
+) -> Preview:
+    """The file read and checked a chunk at a time, each chunk handed to `each` before the next
+    is read, in one transaction. A file that is not IATI, also found so part-way (cut short),
+    gives a preview holding that error alone, and what `each` wrote is undone."""
     preview = Preview()
     name = filename or "file"
     if not may_import(user):
@@ -312,15 +333,14 @@ def check(
         return preview
     importing.expect(progress, activities_in(content))
     try:
-        for chunk in _checked(user, content, name, older, preview, progress):
-            if keep:
-                preview.planned.extend(chunk)
-                preview.sources.extend((p.line, p.identifier) for p in chunk)
+        with transaction.atomic():
+            for chunk in _checked(user, content, name, older, preview, progress):
+                each(preview, chunk)
     except iati.NotIati as exc:
         refused = Preview()
         refused.errors.append(RowError(name, 0, "", "", str(exc)))
         return refused
-    _note_new_organizations(preview, name, made=False)
+    _note_new_organizations(preview, name, made)
     return preview
 
 
@@ -641,25 +661,14 @@ def import_file(
     reading the file once: each chunk is written as soon as it is checked, so that memory does
     not grow with the file's size. A file found not to be IATI part-way (cut short) undoes what
     its first chunks wrote: the preview names the error and nothing is kept."""
-    preview = Preview()
-    name = filename or "file"
-    if not may_import(user):
-        preview.errors.append(RowError(name, 0, "", "", REFUSED))
-        return preview
-    importing.expect(progress, activities_in(content))
     created: dict[str, Organization] = {}
-    try:
-        with transaction.atomic():
-            for chunk in _checked(user, content, name, older, preview, progress):
-                # An organization is created before the first chunk that names it is written.
-                created |= _create_organizations(preview, created)
-                _write_planned(chunk, created, user)
-    except iati.NotIati as exc:
-        refused = Preview()
-        refused.errors.append(RowError(name, 0, "", "", str(exc)))
-        return refused
-    _note_new_organizations(preview, name, made=True)
-    return preview
+
+    def written(preview: Preview, chunk: list[Planned]) -> None:
+        # An organization is created before the first chunk that names it is written.
+        created.update(_create_organizations(preview, created))
+        _write_planned(chunk, created, user)
+
+    return _by_chunk(user, content, filename, progress, older, written, made=True)
 
 
 def _create_organizations(
