@@ -167,7 +167,7 @@ def _of_chunk(ids: list[int]) -> dict[str, Any]:
     keys in a list cost more to send than the rows of the few activities between them."""
     if ids[-1] - ids[0] < 2 * len(ids):
         return {"activity_id__gte": ids[0], "activity_id__lte": ids[-1]}
-    return {"activity_id__in": ids}
+    return {"activity_id__among": ids}
 
 
 def _links(through: Any, column: str, ids: list[int], ordering: list[Any]) -> dict[int, list[int]]:

@@ -12,6 +12,7 @@ goes out as its first day (a start) or last day (an end).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,7 +23,6 @@ from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpRespon
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from lxml import etree
 
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.querysets import visible_ids
@@ -33,7 +33,6 @@ from .hxl import recipients_and_areas
 from .importers import AREAS_PATH, DATES, ROLES, STATUSES, dac_regions
 from .models import IatiBudget, IatiRecord, IatiTransaction
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ROLE_CODES = {role: code for code, role in ROLES.items()} | {"partner": "4"}
 STATUS_CODES = {
     "pipeline": "1",
@@ -76,21 +75,26 @@ def export(
     named = _Named()
     for start in range(0, len(keys), CHUNK):
         chunk = list(
-            Activity.objects.filter(pk__in=keys[start : start + CHUNK])
+            Activity.objects.filter(pk__among=keys[start : start + CHUNK])
             .order_by("pk")
             .select_related("owner", "iati")
         )
         links = _Links(chunk, named)
+        written = []
         for activity in chunk:
             providers = [p for p in links.providers[activity.pk] if p.organization_id in organizations]
             if not providers:
                 # IATI requires a participating organization; none is made up.
-                yield f"<!-- {_identifier(activity)} is left out: it names no provider -->\n".encode()
+                written.append(
+                    f"<!-- {_identifier(activity)} is left out: it names no provider -->\n".encode()
+                )
                 continue
             if activity.owner_id not in organizations:
                 activity.owner = None
             element = _activity(activity, _record(activity), areas_uri, providers, links)
-            yield etree.tostring(element, encoding="utf-8", pretty_print=True)
+            written.append(element.encode())
+        # A piece a chunk: each piece handed on costs a pass through the response's machinery.
+        yield b"".join(written)
     yield b"</iati-activities>\n"
 
 
@@ -151,7 +155,7 @@ class _Links:
         # As tuples, each organization read once an export: a model instance for each provider
         # and its organization cost more than the rest of the reading.
         rows = list(
-            ActivityProvider.objects.filter(activity_id__in=ids)
+            ActivityProvider.objects.filter(activity_id__among=ids)
             .order_by("pk")
             .values_list("activity_id", "organization_id", "role")
         )
@@ -172,7 +176,9 @@ class _Links:
     def _rows(model: Any, row: Any, records: list[int]) -> dict[int, list[Any]]:
         grouped: dict[int, list[Any]] = defaultdict(list)
         values = (
-            model.objects.filter(record_id__in=records).order_by("pk").values_list("record_id", *row._fields)
+            model.objects.filter(record_id__among=records)
+            .order_by("pk")
+            .values_list("record_id", *row._fields)
         )
         for record, *fields in values:
             grouped[record].append(row(*fields))
@@ -194,27 +200,73 @@ def _record(activity: Activity) -> IatiRecord | None:
         return None
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: Any) -> etree._Element:
-    """A child element; attributes without a value are left out, but a code is written even when
-    empty (the schema requires it, and a file may give it so)."""
-    kept = {
-        k.replace("_", "-"): str(v) for k, v in attributes.items() if v or (k == "code" and v is not None)
-    }
-    element = etree.SubElement(parent, tag, kept)
-    if text is not None:
-        element.text = text
-    return element
+#: Characters XML 1.0 has no place for, as a paste from a PDF brings them (a form feed between
+#: pages, a vertical tab): each goes out as a space, where lxml refused the whole file.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Two spaces a level, as lxml's pretty printer indents.
+_PAD = ["  " * depth for depth in range(8)]
+
+#: An activity's elements, each a line of text at its depth: what lxml's pretty printer writes
+#: for the same tree, byte for byte, without the tree. Some twenty elements an activity, each made
+#: as an lxml element, then serialized, were a quarter of an export's time.
+_Lines = list[str]
 
 
-def _narratives(parent: etree._Element, tag: str, texts: dict[str, str], language: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
+#: What a text or an attribute's value holds that is written otherwise (or refused): most hold
+#: none, and are written as they are after one search.
+_SPECIAL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f&<>]")
+_SPECIAL_IN_ATTRIBUTE = re.compile('[\x00-\x1f&<>"]')
+
+
+def _text(value: str) -> str:
+    if _SPECIAL_IN_TEXT.search(value) is None:
+        return value
+    value = _NOT_XML.sub(" ", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _quoted(value: str) -> str:
+    if _SPECIAL_IN_ATTRIBUTE.search(value) is None:
+        return value
+    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def _attributes(lang: str = "", **attributes: Any) -> str:
+    """Attributes as text; those without a value are left out, but a code is written even when
+    empty (the schema requires it, and a file may give it so). `lang`: xml:lang, last."""
+    written = ""
+    for name, value in attributes.items():
+        if value or (name == "code" and value is not None):
+            text = _quoted(value if type(value) is str else str(value))
+            written += f' {name.replace("_", "-")}="{text}"'
+    return f'{written} xml:lang="{_quoted(lang)}"' if lang else written
+
+
+def _leaf(out: _Lines, depth: int, tag: str, text: str | None = None, attributes: str = "") -> None:
+    if text is None:
+        out.append(f"{_PAD[depth]}<{tag}{attributes}/>\n")
+    else:
+        out.append(f"{_PAD[depth]}<{tag}{attributes}>{_text(text)}</{tag}>\n")
+
+
+def _parent(out: _Lines, depth: int, tag: str, attributes: str, children: _Lines) -> None:
+    if children:
+        out.append(f"{_PAD[depth]}<{tag}{attributes}>\n")
+        out.extend(children)
+        out.append(f"{_PAD[depth]}</{tag}>\n")
+    else:
+        out.append(f"{_PAD[depth]}<{tag}{attributes}/>\n")
+
+
+def _narratives(
+    out: _Lines, depth: int, tag: str, texts: dict[str, str], language: str, attributes: str = ""
+) -> None:
+    children: _Lines = []
     for lang, text in texts.items():
-        narrative = _sub(element, "narrative", text)
-        if lang and lang != language:
-            narrative.set(XML_LANG, lang)
+        _leaf(children, depth + 1, "narrative", text, _attributes(lang if lang != language else ""))
     if not texts:
-        _sub(element, "narrative", "")
-    return element
+        _leaf(children, depth + 1, "narrative", "")
+    _parent(out, depth, tag, attributes, children)
 
 
 def _identifier(activity: Activity) -> str:
@@ -228,38 +280,40 @@ def _activity(
     areas_uri: str,
     providers: list[_Provider],
     links: _Links,
-) -> etree._Element:
+) -> str:
     # The language the publisher gave; coopmatrix does not know which its own records are in.
     language = record.language if record else ""
-    element = etree.Element("iati-activity")
-    element.set("last-updated-datetime", activity.updated.replace(microsecond=0).isoformat())
-    if language:
-        element.set(XML_LANG, language)
     currency = activity.currency or (record.default_currency if record else "")
+    attributes = f' last-updated-datetime="{activity.updated.replace(microsecond=0).isoformat()}"'
+    if language:
+        attributes += f' xml:lang="{_quoted(language)}"'
     if currency:
-        element.set("default-currency", currency)
-    _sub(element, "iati-identifier", _identifier(activity))
-    _reporting_org(element, activity, record, language)
+        attributes += f' default-currency="{_quoted(currency)}"'
+    out: _Lines = []
+    _leaf(out, 1, "iati-identifier", _identifier(activity))
+    _reporting_org(out, activity, record, language)
     titles = dict(record.titles) if record else {}
     titles[_first_language(titles, language)] = activity.title
-    _narratives(element, "title", titles, language)
-    _descriptions(element, activity, record, language)
-    _participating(element, providers, record, language)
-    _status(element, activity, record)
-    _dates(element, activity)
+    _narratives(out, 1, "title", titles, language)
+    _descriptions(out, activity, record, language)
+    _participating(out, providers, record, language)
+    _status(out, activity, record)
+    _dates(out, activity)
     for contact in record.contacts if record else []:
-        _contact(element, contact, language)
-    _countries(element, links.states.get(activity.pk, []), record)
-    _regions(element, links.regions.get(activity.pk, []), record)
-    _sectors(element, links.areas.get(activity.pk, []), record, areas_uri)
-    _budgets(element, activity, record, links.budgets.get(record.pk, []) if record else [])
+        _contact(out, contact, language)
+    _countries(out, links.states.get(activity.pk, []), record)
+    _regions(out, links.regions.get(activity.pk, []), record)
+    _sectors(out, links.areas.get(activity.pk, []), record, areas_uri)
+    _budgets(out, activity, record, links.budgets.get(record.pk, []) if record else [])
     for transaction in links.transactions.get(record.pk, []) if record else []:
-        _transaction(element, transaction, language)
+        _transaction(out, transaction, language)
     for document in record.documents if record else []:
-        _document(element, document, language)
+        _document(out, document, language)
     for kind, ref in record.related if record else []:
-        _sub(element, "related-activity", ref=ref, type=kind)
-    return element
+        _leaf(out, 1, "related-activity", None, _attributes(ref=ref, type=kind))
+    whole: _Lines = []
+    _parent(whole, 0, "iati-activity", attributes, out)
+    return "".join(whole)
 
 
 def _first_language(texts: dict[str, str], language: str) -> str:
@@ -270,13 +324,12 @@ def _first_language(texts: dict[str, str], language: str) -> str:
     return next(iter(texts), language)
 
 
-def _reporting_org(
-    element: etree._Element, activity: Activity, record: IatiRecord | None, language: str
-) -> None:
+def _reporting_org(out: _Lines, activity: Activity, record: IatiRecord | None, language: str) -> None:
     if record and record.reporting_org:
         given = record.reporting_org
         _org(
-            element,
+            out,
+            1,
             "reporting-org",
             given.get("ref", ""),
             given.get("type", ""),
@@ -287,23 +340,26 @@ def _reporting_org(
     owner = activity.owner
     name = {language: owner.name} if owner else {language: "coopmatrix"}
     ref = (owner.iati_identifier if owner else "") or (f"coopmatrix-{owner.code}" if owner else "coopmatrix")
-    _org(element, "reporting-org", ref, KIND_CODES.get(owner.kind, "90") if owner else "90", name, language)
+    _org(out, 1, "reporting-org", ref, KIND_CODES.get(owner.kind, "90") if owner else "90", name, language)
 
 
 def _org(
-    parent: etree._Element, tag: str, ref: str, kind: str, name: dict[str, str], language: str, **more: str
-) -> etree._Element:
-    element = _sub(parent, tag, ref=ref, type=kind, **more)
-    for lang, text in name.items():
-        narrative = _sub(element, "narrative", text)
-        if lang and lang != language:
-            narrative.set(XML_LANG, lang)
-    return element
-
-
-def _descriptions(
-    element: etree._Element, activity: Activity, record: IatiRecord | None, language: str
+    out: _Lines,
+    depth: int,
+    tag: str,
+    ref: str,
+    kind: str,
+    name: dict[str, str],
+    language: str,
+    **more: str,
 ) -> None:
+    children: _Lines = []
+    for lang, text in name.items():
+        _leaf(children, depth + 1, "narrative", text, _attributes(lang if lang != language else ""))
+    _parent(out, depth, tag, _attributes(ref=ref, type=kind, **more), children)
+
+
+def _descriptions(out: _Lines, activity: Activity, record: IatiRecord | None, language: str) -> None:
     given = [(kind, dict(texts)) for kind, texts in record.descriptions] if record else []
     general = next((texts for kind, texts in given if kind == "1"), None)
     if general is not None:
@@ -314,18 +370,16 @@ def _descriptions(
     written = False
     for kind, texts in given:
         if any(texts.values()):
-            description = _narratives(element, "description", {k: v for k, v in texts.items() if v}, language)
-            if kind != "1":
-                description.set("type", kind)
+            shown = {k: v for k, v in texts.items() if v}
+            kept = "" if kind == "1" else f' type="{_quoted(kind)}"'
+            _narratives(out, 1, "description", shown, language, kept)
             written = True
     if not written:
         # The schema asks for one; an activity recorded without a description has an empty one.
-        _narratives(element, "description", {}, language)
+        _narratives(out, 1, "description", {}, language)
 
 
-def _participating(
-    element: etree._Element, providers: list[_Provider], record: IatiRecord | None, language: str
-) -> None:
+def _participating(out: _Lines, providers: list[_Provider], record: IatiRecord | None, language: str) -> None:
     given = list(record.participating) if record else []
     for provider in providers:
         organization = provider.organization
@@ -334,7 +388,8 @@ def _participating(
         if match is not None:
             given.remove(match)
             _org(
-                element,
+                out,
+                1,
                 "participating-org",
                 match.get("ref", ""),
                 match.get("type", ""),
@@ -345,7 +400,8 @@ def _participating(
             )
         else:
             _org(
-                element,
+                out,
+                1,
                 "participating-org",
                 organization.iati_identifier,
                 KIND_CODES.get(organization.kind, "90"),
@@ -369,14 +425,14 @@ def _given_org(given: list[dict[str, Any]], organization: Any, role: str) -> dic
     return None
 
 
-def _status(element: etree._Element, activity: Activity, record: IatiRecord | None) -> None:
+def _status(out: _Lines, activity: Activity, record: IatiRecord | None) -> None:
     code = STATUS_CODES[activity.status]
     if record and record.status and STATUSES.get(record.status) == activity.status:
         code = record.status  # finalisation (3) and closed (4) both read as completed
-    _sub(element, "activity-status", code=code)
+    _leaf(out, 1, "activity-status", None, _attributes(code=code))
 
 
-def _dates(element: etree._Element, activity: Activity) -> None:
+def _dates(out: _Lines, activity: Activity) -> None:
     written = False
     for code, name in DATES.items():
         value = getattr(activity, name)
@@ -384,33 +440,36 @@ def _dates(element: etree._Element, activity: Activity) -> None:
             continue
         precision = getattr(activity, f"{name}_precision")
         day = PartialDate(value, precision).last_day if name.endswith("_end") and precision else value
-        _sub(element, "activity-date", type=code, iso_date=day.isoformat())
+        _leaf(out, 1, "activity-date", None, _attributes(type=code, iso_date=day.isoformat()))
         written = True
     if not written:
         # The schema asks for at least one date: the day the record was made stands in, as a
         # planned start would mislead.
-        _sub(element, "activity-date", type="1", iso_date=activity.created.date().isoformat())
+        _leaf(
+            out, 1, "activity-date", None, _attributes(type="1", iso_date=activity.created.date().isoformat())
+        )
 
 
-def _contact(element: etree._Element, contact: dict[str, Any], language: str) -> None:
-    info = _sub(element, "contact-info", type=contact.get("type", ""))
+def _contact(out: _Lines, contact: dict[str, Any], language: str) -> None:
+    children: _Lines = []
     for tag, key in (
         ("organisation", "organisation"),
         ("department", "department"),
         ("person-name", "person"),
     ):
         if contact.get(key):
-            _narratives(info, tag, contact[key], language)
+            _narratives(children, 2, tag, contact[key], language)
     if contact.get("job_title"):
-        _narratives(info, "job-title", contact["job_title"], language)
+        _narratives(children, 2, "job-title", contact["job_title"], language)
     for tag in ("telephone", "email", "website"):
         if contact.get(tag):
-            _sub(info, tag, contact[tag])
+            _leaf(children, 2, tag, contact[tag])
     if contact.get("address"):
-        _narratives(info, "mailing-address", contact["address"], language)
+        _narratives(children, 2, "mailing-address", contact["address"], language)
+    _parent(out, 1, "contact-info", _attributes(type=contact.get("type", "")), children)
 
 
-def _countries(element: etree._Element, recipients: list[Any], record: IatiRecord | None) -> None:
+def _countries(out: _Lines, recipients: list[Any], record: IatiRecord | None) -> None:
     given = {c["code"]: c for c in (record.countries if record else [])}
     order = list(given)
     states = sorted(
@@ -421,11 +480,11 @@ def _countries(element: etree._Element, recipients: list[Any], record: IatiRecor
     for state in states:
         code = state.iso2 or state.code
         country = given.get(code, {})
-        item = _sub(element, "recipient-country", code=code, percentage=country.get("percentage") or "")
-        _names(item, country)
+        attributes = _attributes(code=code, percentage=country.get("percentage") or "")
+        _parent(out, 1, "recipient-country", attributes, _names(country))
 
 
-def _regions(element: etree._Element, recipients: list[Any], record: IatiRecord | None) -> None:
+def _regions(out: _Lines, recipients: list[Any], record: IatiRecord | None) -> None:
     given = list(record.regions) if record else []
     for region in recipients:
         match = next(
@@ -439,66 +498,68 @@ def _regions(element: etree._Element, recipients: list[Any], record: IatiRecord 
         )
         if match is not None:
             given.remove(match)
-            _coded(element, "recipient-region", match)
+            _coded(out, "recipient-region", match)
         else:
             # UN M49 is IATI's region vocabulary 2.
-            _sub(element, "recipient-region", code=str(region.m49), vocabulary="2")
+            _leaf(out, 1, "recipient-region", None, _attributes(code=str(region.m49), vocabulary="2"))
     for rest in given:
         if not (rest["vocabulary"] == "1" and rest["code"] in dac_regions()) and rest["vocabulary"] != "2":
-            _coded(element, "recipient-region", rest)
+            _coded(out, "recipient-region", rest)
 
 
-def _coded(element: etree._Element, tag: str, given: dict[str, Any]) -> None:
+def _coded(out: _Lines, tag: str, given: dict[str, Any]) -> None:
     """A code kept as the file gave it (iati.Coded as JSON): a region's or a sector's."""
-    item = _sub(
-        element,
-        tag,
+    attributes = _attributes(
         code=given["code"],
         vocabulary=given["vocabulary"],
         percentage=given.get("percentage") or "",
         vocabulary_uri=given.get("uri") or "",
     )
-    _names(item, given)
+    _parent(out, 1, tag, attributes, _names(given))
 
 
-def _names(item: etree._Element, given: dict[str, Any]) -> None:
+def _names(given: dict[str, Any]) -> _Lines:
     """The narratives a code was given with in the file (a region's, a sector's name)."""
+    lines: _Lines = []
     for lang, text in (given.get("name") or {}).items():
-        narrative = _sub(item, "narrative", text)
-        if lang:
-            narrative.set(XML_LANG, lang)
+        _leaf(lines, 2, "narrative", text, _attributes(lang))
+    return lines
 
 
-def _sectors(element: etree._Element, areas: list[Any], record: IatiRecord | None, areas_uri: str) -> None:
+def _sectors(out: _Lines, areas: list[Any], record: IatiRecord | None, areas_uri: str) -> None:
     if record:
         for sector in record.sectors:
-            _coded(element, "sector", sector)
+            _coded(out, "sector", sector)
         return
     for code in dict.fromkeys(area.dac_code for area in areas if area.dac_code):
-        _sub(element, "sector", code=code, vocabulary="1")
+        _leaf(out, 1, "sector", None, _attributes(code=code, vocabulary="1"))
     for area in areas:
         # The matrix's own areas, so that the file reads back into the same ones.
-        _sub(element, "sector", code=area.code, vocabulary="99", vocabulary_uri=areas_uri)
+        _leaf(out, 1, "sector", None, _attributes(code=area.code, vocabulary="99", vocabulary_uri=areas_uri))
 
 
-def _budgets(
-    element: etree._Element, activity: Activity, record: IatiRecord | None, budgets: list[Any]
-) -> None:
+def _budgets(out: _Lines, activity: Activity, record: IatiRecord | None, budgets: list[Any]) -> None:
     for budget in budgets:
-        item = _sub(element, "budget", type=budget.type, status=budget.status)
-        _sub(item, "period-start", iso_date=budget.period_start.isoformat())
-        _sub(item, "period-end", iso_date=budget.period_end.isoformat())
-        _value(item, budget.value, budget.currency, budget.value_date or budget.period_start)
+        value = (budget.value, budget.currency, budget.value_date or budget.period_start)
+        _budget(out, budget.type, budget.status, budget.period_start, budget.period_end, value)
     if budgets or activity.budget is None or not (activity.period_start and activity.period_end):
         return
-    item = _sub(element, "budget", type="1", status="1")
-    _sub(item, "period-start", iso_date=activity.period_start.isoformat())
-    _sub(item, "period-end", iso_date=activity.period_end.isoformat())
-    _value(item, activity.budget, activity.currency, activity.period_start)
+    value = (activity.budget, activity.currency, activity.period_start)
+    _budget(out, "1", "1", activity.period_start, activity.period_end, value)
 
 
-def _value(parent: etree._Element, value: Decimal, currency: str, on: dt.date) -> None:
-    _sub(parent, "value", _decimal(value), currency=currency, value_date=on.isoformat())
+def _budget(
+    out: _Lines, kind: str, status: str, start: dt.date, end: dt.date, value: tuple[Decimal, str, dt.date]
+) -> None:
+    children: _Lines = []
+    _leaf(children, 2, "period-start", None, _attributes(iso_date=start.isoformat()))
+    _leaf(children, 2, "period-end", None, _attributes(iso_date=end.isoformat()))
+    _value(children, *value)
+    _parent(out, 1, "budget", _attributes(type=kind, status=status), children)
+
+
+def _value(out: _Lines, value: Decimal, currency: str, on: dt.date) -> None:
+    _leaf(out, 2, "value", _decimal(value), _attributes(currency=currency, value_date=on.isoformat()))
 
 
 def _decimal(value: Decimal) -> str:
@@ -506,13 +567,13 @@ def _decimal(value: Decimal) -> str:
     return text
 
 
-def _transaction(element: etree._Element, transaction: Any, language: str) -> None:
-    item = _sub(element, "transaction", ref=transaction.ref)
-    _sub(item, "transaction-type", code=transaction.type)
-    _sub(item, "transaction-date", iso_date=transaction.date.isoformat())
-    _value(item, transaction.value, transaction.currency, transaction.value_date or transaction.date)
+def _transaction(out: _Lines, transaction: Any, language: str) -> None:
+    children: _Lines = []
+    _leaf(children, 2, "transaction-type", None, _attributes(code=transaction.type))
+    _leaf(children, 2, "transaction-date", None, _attributes(iso_date=transaction.date.isoformat()))
+    _value(children, transaction.value, transaction.currency, transaction.value_date or transaction.date)
     if transaction.description:
-        _narratives(item, "description", transaction.description, language)
+        _narratives(children, 2, "description", transaction.description, language)
     for tag, given in (("provider-org", transaction.provider), ("receiver-org", transaction.receiver)):
         if given:
             more = {
@@ -521,7 +582,8 @@ def _transaction(element: etree._Element, transaction: Any, language: str) -> No
                 )
             }
             _org(
-                item,
+                children,
+                2,
                 tag,
                 given.get("ref", ""),
                 given.get("type", ""),
@@ -529,17 +591,20 @@ def _transaction(element: etree._Element, transaction: Any, language: str) -> No
                 language,
                 **more,
             )
+    _parent(out, 1, "transaction", _attributes(ref=transaction.ref), children)
 
 
-def _document(element: etree._Element, document: dict[str, Any], language: str) -> None:
-    item = _sub(element, "document-link", url=document.get("url", ""), format=document.get("format", ""))
-    _narratives(item, "title", document.get("title") or {}, language)
+def _document(out: _Lines, document: dict[str, Any], language: str) -> None:
+    children: _Lines = []
+    _narratives(children, 2, "title", document.get("title") or {}, language)
     for category in document.get("categories", []):
-        _sub(item, "category", code=category)
+        _leaf(children, 2, "category", None, _attributes(code=category))
     for lang in document.get("languages", []):
-        _sub(item, "language", code=lang)
+        _leaf(children, 2, "language", None, _attributes(code=lang))
     if document.get("date"):
-        _sub(item, "document-date", iso_date=document["date"])
+        _leaf(children, 2, "document-date", None, _attributes(iso_date=document["date"]))
+    attributes = _attributes(url=document.get("url", ""), format=document.get("format", ""))
+    _parent(out, 1, "document-link", attributes, children)
 
 
 #: Who the file is for: "public" (the default; IATI is for publication) or "all" the user may see,

@@ -191,3 +191,24 @@ def test_an_export_imported_into_an_empty_database_gives_back_the_same_activitie
 def test_every_export_the_roles_make_is_valid(cast, client, role):
     login(client, cast.users[role])
     _valid(_body(client.get("/matrix/export.iati.xml?levels=all")))
+
+
+def test_text_xml_marks_up_comes_back_as_written_and_control_characters_as_spaces(cast, client):
+    title = "Fish & chips <\"quoted\"> 'single'\r\nline\tand tab"
+    activity = Activity.objects.create(
+        external_id='XM-TEST-2 & "3"',
+        title=title,
+        # A paste from a PDF: a form feed between its pages, a vertical tab.
+        description="Page one\x0cpage two\x0bend",
+        modality="workshop",
+        status="planned",
+        confidentiality="public",
+        owner=cast.org_a,
+    )
+    ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+    root = _valid(_body(client.get("/matrix/export.iati.xml?q=Fish")))
+    assert _identifiers(root) == {'XM-TEST-2 & "3"'}
+    written = root.find("iati-activity")
+    assert written is not None
+    assert written.findtext("title/narrative") == title
+    assert written.findtext("description/narrative") == "Page one page two end"
