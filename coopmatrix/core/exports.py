@@ -50,13 +50,18 @@ def csv_cell(value: Any) -> Any:
 def add_row(sheet: Any, values: Iterable[Any]) -> None:
     """Append a row to any XLSX sheet of coopmatrix, every text cell kept as text: openpyxl
     writes a string starting with "=" as a live formula (an imported =HYPERLINK(…) would run
-    in the reader's spreadsheet). Amounts are written as numbers."""
+    in the reader's spreadsheet). Amounts are written as numbers. A control character a
+    worksheet cannot hold (a form feed or vertical tab pasted from a PDF) is written as a space:
+    openpyxl refused the whole workbook for it."""
     from decimal import Decimal
 
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return ILLEGAL_CHARACTERS_RE.sub(" ", value)
         return float(value) if isinstance(value, Decimal) else value
 
     cells = [plain(v) for v in values]

@@ -89,6 +89,28 @@ def test_the_public_export_leaves_confidential_records_out(client, cast, referen
     assert "Confidential mentoring" not in {row[1] for row in workbook["Data"].iter_rows(values_only=True)}
 
 
+def test_a_paste_from_a_pdf_exports_in_every_format(client, cast, reference):
+    """A form feed between a PDF's pages and a vertical tab, kept in a title: a worksheet and an
+    XML file cannot hold them, and each goes out as a space; the CSV keeps them as typed."""
+    Activity.objects.create(
+        title="Page one\x0cpage two\x0bend",
+        modality="workshop",
+        status="ongoing",
+        confidentiality=Confidentiality.PUBLIC,
+        owner=cast.org_a,
+    )
+    response = client.get("/matrix/export.xlsx?q=Page+one")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    titles = {row[1] for row in workbook["Data"].iter_rows(values_only=True)}
+    assert "Page one page two end" in titles
+    response = client.get("/matrix/export.csv?q=Page+one")
+    assert "Page one\x0cpage two\x0bend" in b"".join(response.streaming_content).decode()
+    response = client.get("/matrix/export.pdf?q=Page+one")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])[:5] == b"%PDF-"
+
+
 def test_a_bad_filter_on_the_matrix_is_named(client, reference):
     page = client.get("/matrix/?period_from=2004-02-30").content.decode()
     assert "Enter a valid date" in page
