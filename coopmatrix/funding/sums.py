@@ -279,10 +279,69 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
     """The sums a described contribution adds to, with what it adds to each."""
     if not described or not described["kept"]:
         return {}
-    audience = (described["conf"], described["owner"], described["chain"], described["chain_owner"])
-    amount = Decimal(described["amount"])
+    return _facts(described, _value(described))
+
+
+def _value(described: dict[str, Any]) -> Value:
+    """What a described contribution adds: its amount, converted amount, one, and one if it has
+    no rate for its day."""
     converted = described["converted"]
-    value: Value = (amount, Decimal(converted) if converted is not None else ZERO, 1, int(converted is None))
+    return (
+        Decimal(described["amount"]),
+        Decimal(converted) if converted is not None else ZERO,
+        1,
+        int(converted is None),
+    )
+
+
+def _summed(described: Iterable[dict[str, Any] | None]) -> list[tuple[dict[str, Any], Value]]:
+    """Described contributions that add to the same sums, each group with what it adds together,
+    so that the sums are found once a group (`_facts`): the 9,284 contributions summed of an import
+    of 2,000 IATI activities (2.7 million facts over 4,613 sums) fell into 181 such groups. What
+    a contribution adds to each sum is its value (or, for the sums of pledges settled and of the
+    reporting currency, a part of it): a group adds the total of its values."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for each in described:
+        if not each or not each["kept"]:
+            continue
+        shape = _shape(each)
+        value = _value(each)
+        group = groups.get(shape)
+        if group is None:
+            groups[shape] = [each, *value]
+        else:
+            group[1] += value[0]
+            group[2] += value[1]
+            group[3] += value[2]
+            group[4] += value[3]
+    return [
+        (each, (amount, converted, n, unconverted))
+        for each, amount, converted, n, unconverted in groups.values()
+    ]
+
+
+def _shape(described: dict[str, Any]) -> tuple[Any, ...]:
+    """What decides which sums a described contribution adds to: all it holds but its amounts;
+    its days only as far as their month (`periods`); its source only where a fund or programme
+    sums by source."""
+    shape = []
+    for name, value in sorted(described.items()):
+        if name in ("amount", "converted"):
+            continue
+        if name in ("made_by", "settles_from") and value:
+            value = value[:7]
+        elif name == "source" and not (described["fund"] or described["target"]):
+            continue
+        shape.append((name, tuple(value) if isinstance(value, list) else value))
+    return tuple(shape)
+
+
+def _facts(described: dict[str, Any], value: Value) -> dict[Key, Value]:
+    """The sums a described contribution (or a group of them, `_summed`) adds to, with what it
+    adds to each: `value` to most, its amount alone to the sums of pledges settled, its count
+    alone to the sum naming the reporting currency."""
+    audience = (described["conf"], described["owner"], described["chain"], described["chain_owner"])
+    amount, n = value[0], value[2]
     kind, currency, target, fund = (
         described["kind"],
         described["currency"],
@@ -302,7 +361,7 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
             found[key] = value if key not in found else _plus(found[key], value)
 
     # Which reporting currency `converted` is in: sums in another one are not to be read.
-    found[("base", 0, 0, 0, "", "", described["base"], "", 0, "", 0)] = (ZERO, ZERO, 1, 0)
+    found[("base", 0, 0, 0, "", "", described["base"], "", 0, "", 0)] = (ZERO, ZERO, n, 0)
     put("programme", target, 0 if target else fund, 0, kind, currency)
     for by in periods("programme", described["made_by"]):
         put(by, target, 0 if target else fund, 0, kind, currency)
@@ -323,7 +382,7 @@ def facts(described: dict[str, Any] | None) -> dict[Key, Value]:
         for by in ("programme", *periods("programme", described["settles_from"])):
             for each in heard_by:
                 key = (by, described["settles_target"], 0, 0, "settled", currency, "", *each)
-                found[key] = _plus(found.get(key), (amount, ZERO, 1, 0))
+                found[key] = _plus(found.get(key), (amount, ZERO, n, 0))
     return found
 
 
@@ -393,9 +452,10 @@ def refresh(contribution_ids: Iterable[int]) -> None:
             now = describe(chunk)
             changed = [pk for pk in chunk if before.get(pk) != now.get(pk)]
             delta: dict[Key, list[Any]] = {}
-            for pk in changed:
-                _merge(delta, facts(now.get(pk)))
-                _merge(delta, facts(before.get(pk)), taken_off=True)
+            for described, value in _summed(now.get(pk) for pk in changed):
+                _merge(delta, _facts(described, value))
+            for described, value in _summed(before.get(pk) for pk in changed):
+                _merge(delta, _facts(described, value), taken_off=True)
             _add(delta)
             # Replaced rather than upserted: an upsert sends each column as an array, whose text
             # psycopg makes value by value (a second for an import's ten thousand); COPY does not.

@@ -401,3 +401,21 @@ def test_sums_kept_with_a_gift_without_a_rate_are_counted_again_after_a_migratio
     assert not CountedContribution.objects.get(contribution=gift).kept
     assert sums.plan(None, dt.date(2026, 1, 1)) is not None
     assert [m.currency for m in gap.by_programme(None, dt.date(2026, 1, 1)).missing_rates] == ["GBP"]
+
+
+def test_payments_of_one_month_settling_one_pledge_are_summed_together(cast, reference):
+    """Contributions that add to the same sums are added together before their sums are found
+    (`sums._summed`): two payments of one month settling one pledge, counted in one refresh, add
+    both their amounts and two to the count of what settles it."""
+    from coopmatrix.funding.models import FundingSum
+
+    programme = Programme.objects.get(code="legal-regime-1")
+    with sums.batch():
+        pledge = _gift("pledge", "900", dt.date(2004, 5, 3))
+        _gift("payment", "200", dt.date(2004, 5, 10), settles=pledge)
+        _gift("payment", "300", dt.date(2004, 5, 20), settles=pledge)
+    assert not sums.drift()
+    settled = FundingSum.objects.get(
+        by="programme", d1=programme.pk, kind="settled", currency="USD", confidentiality="public"
+    )
+    assert (settled.amount, settled.n) == (Decimal("500.00"), 2)
