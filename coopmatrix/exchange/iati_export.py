@@ -429,7 +429,7 @@ def _status(out: _Lines, activity: Activity, record: IatiRecord | None) -> None:
     code = STATUS_CODES[activity.status]
     if record and record.status and STATUSES.get(record.status) == activity.status:
         code = record.status  # finalisation (3) and closed (4) both read as completed
-    _leaf(out, 1, "activity-status", None, _attributes(code=code))
+    _leaf(out, 1, "activity-status", None, f' code="{_quoted(code)}"')
 
 
 def _dates(out: _Lines, activity: Activity) -> None:
@@ -440,7 +440,8 @@ def _dates(out: _Lines, activity: Activity) -> None:
             continue
         precision = getattr(activity, f"{name}_precision")
         day = PartialDate(value, precision).last_day if name.endswith("_end") and precision else value
-        _leaf(out, 1, "activity-date", None, _attributes(type=code, iso_date=day.isoformat()))
+        # Written directly: a code of DATES and a day's ISO text need no escaping.
+        _leaf(out, 1, "activity-date", None, f' type="{code}" iso-date="{day.isoformat()}"')
         written = True
     if not written:
         # The schema asks for at least one date: the day the record was made stands in, as a
@@ -532,7 +533,7 @@ def _sectors(out: _Lines, areas: list[Any], record: IatiRecord | None, areas_uri
             _coded(out, "sector", sector)
         return
     for code in dict.fromkeys(area.dac_code for area in areas if area.dac_code):
-        _leaf(out, 1, "sector", None, _attributes(code=code, vocabulary="1"))
+        _leaf(out, 1, "sector", None, f' code="{_quoted(code)}" vocabulary="1"')
     for area in areas:
         # The matrix's own areas, so that the file reads back into the same ones.
         _leaf(out, 1, "sector", None, _attributes(code=area.code, vocabulary="99", vocabulary_uri=areas_uri))
