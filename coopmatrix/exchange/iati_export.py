@@ -1,4 +1,4 @@
-"""Write matrix activities as one IATI 2.03 `iati-activities` file, streamed activity by activity.
+"""Write matrix activities as one IATI 2.03 `iati-activities` file, streamed a chunk at a time.
 
 What the matrix holds goes out as IATI says it (the mapping of importers.py, read backwards); what
 an activity's IATI record kept as its publisher gave it (every language of the title, budgets,
@@ -210,13 +210,13 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PAD = ["  " * depth for depth in range(8)]
 
 #: An activity's elements, each a line of text at its depth: what lxml's pretty printer writes
-#: for the same tree, byte for byte, without the tree. Some twenty elements an activity, each made
-#: as an lxml element, then serialized, were a quarter of an export's time.
+#: for the same tree, byte for byte, without the tree. Made as lxml elements, then serialized,
+#: an activity took 196 µs of Python time; written so, 112-115 µs.
 _Lines = list[str]
 
 
-#: What a text or an attribute's value holds that is written otherwise (or refused): most hold
-#: none, and are written as they are after one search.
+#: What a text or an attribute's value holds that is written otherwise (escaped, or a control
+#: character as a space): most hold none, and are written as they are after one search.
 _SPECIAL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f&<>]")
 _SPECIAL_IN_ATTRIBUTE = re.compile('[\x00-\x1f&<>"]')
 
