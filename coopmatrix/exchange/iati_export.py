@@ -72,7 +72,7 @@ def export(
     now = timezone.now().replace(microsecond=0).isoformat()
     yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
     if note:
-        yield f"<!-- {note.replace('--', '- -')} -->\n".encode()
+        yield _comment(note)
     yield f'<iati-activities version="2.03" generated-datetime="{now}">\n'.encode()
     keys = list(activities.order_by("pk").values_list("pk", flat=True))
     named = _Named()
@@ -88,9 +88,7 @@ def export(
             providers = [p for p in links.providers[activity.pk] if p.organization_id in organizations]
             if not providers:
                 # IATI requires a participating organization; none is made up.
-                written.append(
-                    f"<!-- {_identifier(activity)} is left out: it names no provider -->\n".encode()
-                )
+                written.append(_comment(f"{_identifier(activity)} is left out: it names no provider"))
                 continue
             if activity.owner_id not in organizations:
                 activity.owner = None
@@ -194,6 +192,15 @@ class _Links:
         missing = {pk for others in linked.values() for pk in others} - named.keys()
         named.update(relation.field.related_model.objects.in_bulk(missing) if missing else {})
         return {activity: [named[pk] for pk in others] for activity, others in linked.items()}
+
+
+def _comment(text: str) -> bytes:
+    """An XML comment saying `text`: a comment may hold neither "--" nor a character XML cannot
+    hold, and an identifier may have both (a closing "-" is kept off "-->" by the space)."""
+    text = _NOT_XML.sub(" ", text)
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return f"<!-- {text} -->\n".encode()
 
 
 def _record(activity: Activity) -> IatiRecord | None:

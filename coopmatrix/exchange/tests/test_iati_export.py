@@ -212,3 +212,28 @@ def test_text_xml_marks_up_comes_back_as_written_and_control_characters_as_space
     assert written is not None
     assert written.findtext("title/narrative") == title
     assert written.findtext("description/narrative") == "Page one page two end"
+
+
+def test_an_activity_left_out_for_naming_no_provider_keeps_the_file_well_formed(cast, client):
+    # An identifier with what an XML comment cannot hold as it is: "--", a closing "-".
+    Activity.objects.create(
+        external_id="XM--TEST---4-",
+        title="Left out (made for tests)",
+        modality="workshop",
+        status="planned",
+        confidentiality="public",
+        owner=cast.org_a,
+    )
+    kept = Activity.objects.create(
+        external_id="XM-TEST-5",
+        title="Left out beside it (made for tests)",
+        modality="workshop",
+        status="planned",
+        confidentiality="public",
+        owner=cast.org_a,
+    )
+    ActivityProvider.objects.create(activity=kept, organization=cast.org_a, role="implementing")
+    content = _body(client.get("/matrix/export.iati.xml?q=Left+out"))
+    root = _valid(content)
+    assert _identifiers(root) == {"XM-TEST-5"}
+    assert b"XM- -TEST- - -4- is left out: it names no provider" in content
