@@ -14,9 +14,11 @@ saved alone.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -34,6 +36,13 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     if db.vendor not in ("postgresql", "sqlite"):
         model._default_manager.bulk_create(objects, batch_size=BATCH)
         return
+    _inserted(model, objects)
+
+
+def _inserted(model: type[models.Model], objects: Sequence[models.Model]) -> dict[str, list[Any]] | None:
+    """`insert`'s work; on PostgreSQL, the values written (as the database takes them) by field,
+    for the history rows to take rather than make again."""
+    db = connections[DEFAULT_DB_ALIAS]
     fields = _fields(model)
     plan = _plan(fields, created=True, vendor=db.vendor)
     rows = [_values(obj, plan, db) for obj in objects]
@@ -48,6 +57,11 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
             setattr(obj, pk.attname, keys[n])
         obj._state.adding = False
         obj._state.db = db.alias
+    if db.vendor != "postgresql":
+        return None
+    written = {field.attname: [row[n] for row in rows] for n, field in enumerate(fields)}
+    written.setdefault(pk.attname, [getattr(obj, pk.attname) for obj in objects])
+    return written
 
 
 def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Sequence[Any]]) -> list[int]:
@@ -133,8 +147,12 @@ def with_history(
     """Insert new `objects` and a creation history row for each; the history rows' keys."""
     if not objects:
         return []
-    insert(model, objects)
-    return history_rows(model, objects, user, reason, when)
+    if connections[DEFAULT_DB_ALIAS].vendor not in ("postgresql", "sqlite"):
+        insert(model, objects)
+        return history_rows(model, objects, user, reason, when)
+    # The history rows take the values just written: each JSON value dumped once, not twice (an
+    # IATI import's records, budgets and transactions hold some 80,000 of them a 2,000 activities).
+    return history_rows(model, objects, user, reason, when, written=_inserted(model, objects))
 
 
 def history_rows(
@@ -144,9 +162,11 @@ def history_rows(
     reason: str | None,
     when: Any,
     kind: str = "+",
+    written: dict[str, list[Any]] | None = None,
 ) -> list[int]:
     """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change), as
-    simple-history writes one on a save; their keys."""
+    simple-history writes one on a save; their keys. `written`: the objects' values as `_inserted`
+    just wrote them (PostgreSQL)."""
     if not objects:
         return []
     history_model = model.history.model  # type: ignore[attr-defined]
@@ -158,8 +178,12 @@ def history_rows(
     if connection.vendor == "postgresql":
         db = connections[DEFAULT_DB_ALIAS]
         stamp = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
-        plan = _plan(tracked, created=False)
-        rows = [[*_values(obj, plan, db), stamp, kind, who, reason] for obj in objects]
+        if written is not None and all(name in written for name in names):
+            columns = [written[name] for name in names]
+            rows = [[*values, stamp, kind, who, reason] for values in zip(*columns, strict=True)]
+        else:
+            plan = _plan(tracked, created=False)
+            rows = [[*_values(obj, plan, db), stamp, kind, who, reason] for obj in objects]
     else:
         rows = [[*(getattr(obj, n) for n in names), when, kind, who, reason] for obj in objects]
     return insert_values(history_model, [*names, *extra], rows)
@@ -305,8 +329,31 @@ def _plan(fields: Sequence[Any], created: bool, vendor: str = "postgresql") -> _
     for field in fields:
         kind = (field.target_field if field.is_relation else field).get_internal_type()
         automatic = created and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+        if vendor == "postgresql" and type(field) is models.JSONField:
+            field = _JsonAsText(field)
         plan.append((field.attname, plain_types.get(kind), field, automatic))
     return plan
+
+
+#: Python values a JSON field keeps as they are (get_prep_value returns them unchanged).
+_JSON_PLAIN = (dict, list, str, int, float, bool)
+
+
+class _JsonAsText:
+    """A JSON field's values for COPY, as the JSON text the field's encoder makes: the text that
+    psycopg's Jsonb adapter (get_db_prep_save's) sends, without the adapter, made once a value
+    and reusable for its history row."""
+
+    def __init__(self, field: models.JSONField) -> None:
+        self.field = field
+        self.attname = field.attname
+        # As Django's PostgreSQL backend dumps a JSON field's values (adapt_json_value).
+        self.dumps = json.dumps if field.encoder is None else partial(json.dumps, cls=field.encoder)
+
+    def get_db_prep_save(self, value: Any, db: Any) -> Any:
+        if type(value) in _JSON_PLAIN:
+            return self.dumps(value)
+        return self.field.get_db_prep_save(value, db)  # None, an expression, a lazy text
 
 
 def _prepared(row: Sequence[Any], plan: _Plan, db: Any) -> list[Any]:
