@@ -203,6 +203,34 @@ def test_a_changed_activity_is_updated_not_duplicated(secretariat):
     assert Activity.objects.filter(external_id="XM-TEST-1-A2").get().status == "completed"
 
 
+def _transaction(value: str, date: str) -> str:
+    return (
+        f'<transaction><transaction-type code="3"/><transaction-date iso-date="{date}"/>'
+        f'<value currency="EUR" value-date="{date}">{value}</value></transaction>'
+    )
+
+
+def test_a_changed_transaction_alone_updates_the_record(secretariat):
+    first = _transaction("500", "2005-04-01") + _transaction("250.50", "2005-05-01")
+    _import(secretariat, _file(_activity("XM-TEST-1-A4", extra=first)))
+    changed = _transaction("500", "2005-04-01") + _transaction("260.50", "2005-05-01")
+    preview = _import(
+        secretariat, _file(_activity("XM-TEST-1-A4", extra=changed, updated="2021-01-01T00:00:00"))
+    )
+    assert (preview.updated, preview.unchanged) == (1, 0)
+    kept = IatiTransaction.objects.filter(record__identifier="XM-TEST-1-A4").order_by("date")
+    assert [t.value for t in kept] == [Decimal("500"), Decimal("260.50")]
+
+
+def test_the_same_transactions_listed_in_another_order_change_nothing(secretariat):
+    one, two = _transaction("500", "2005-04-01"), _transaction("250.50", "2005-05-01")
+    _import(secretariat, _file(_activity("XM-TEST-1-A5", extra=one + two)))
+    history = IatiTransaction.history.count()
+    preview = _import(secretariat, _file(_activity("XM-TEST-1-A5", extra=two + one)))
+    assert (preview.updated, preview.unchanged) == (0, 1)
+    assert IatiTransaction.history.count() == history
+
+
 def test_an_older_activity_is_kept_unless_the_user_chooses_to_overwrite(secretariat):
     _import(secretariat, _file(_activity("XM-TEST-1-A3", status="2", updated="2021-01-01T00:00:00")))
     older = _file(_activity("XM-TEST-1-A3", status="5", updated="2020-01-01T00:00:00"))
