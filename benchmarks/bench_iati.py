@@ -11,6 +11,8 @@ time and peak memory:
   activity unchanged: compared, nothing written);
 - export: the IATI file of what was imported, as the matrix's export link gives it;
 - hxl-export: the same activities as an HXL 3W sheet.
+An import's peak memory is that of its process and of the second process reading the file (their
+resident sizes added, looked at every 20 ms), or its own peak if larger.
 Targets: import ≥ 2,000 activities a second with peak memory ≤ 300 MB; export ≥ 5,000 a second.
 """
 
@@ -133,12 +135,60 @@ def _step(step: str, path: Path) -> None:
             _cleanup()
             seconds = 0.0
         elif step in ("import", "import again"):
-            seconds = _import(path)
+            # A large file is read in a second process (core.aside): its memory counts too.
+            with _TreeMemory() as tree:
+                seconds = _import(path)
+            print(json.dumps({"seconds": seconds, "peak_mb": max(_peak_rss_mb(), tree.peak_mb)}))
+            return
         else:
             seconds, exported = _export(step)
             print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb(), "activities": exported}))
             return
     print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb()}))
+
+
+class _TreeMemory:
+    """The largest memory this process and the processes it started held at once, looked at every
+    20 ms (their resident sizes added)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, _tree(os.getpid()))))
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [n for child in children.read_text().split() for n in _tree(int(child))]
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass  # gone meanwhile
+    return 0.0
 
 
 def _secretariat():

@@ -64,7 +64,19 @@ def secretariat(cast):
     return cast.users["secretariat"]
 
 
-def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretariat, capsys):
+@pytest.fixture(params=["read here", "read aside"])
+def reading(request, monkeypatch):
+    """The file read in this process, or (as a large one is) in a second one while this one writes."""
+    aside = request.param == "read aside"
+    monkeypatch.setattr(importers, "READ_ASIDE_BYTES", 0 if aside else 1 << 40)
+    started = []
+    second_process = importers.aside.chunks_aside
+    monkeypatch.setattr(importers.aside, "chunks_aside", lambda *a: started.append(a) or second_process(*a))
+    yield request.param
+    assert bool(started) == aside
+
+
+def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretariat, reading, capsys):
     call_command("import_iati", *map(str, ALL_SAMPLES), user="secretariat")
     out = capsys.readouterr().out
     assert "datastore-2020-un-multilateral-ngo-50.xml: 50 activities, imported 49 created" in out
@@ -81,7 +93,7 @@ def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretaria
     assert activity.source == "IATI file dfid-GB-1-2016.xml, activity GB-1-109635"
 
 
-def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretariat, monkeypatch):
+def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretariat, reading, monkeypatch):
     """The import reads the file once and writes each chunk as soon as it is checked: with chunks
     of two activities, a real file comes in whole, its duplicate refused, its unknown
     organizations created once (each before the first chunk that names it), and a second import
@@ -98,7 +110,9 @@ def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretaria
     assert (again.created, again.updated, again.unchanged) == (0, 0, 49) and not again.new_organizations
 
 
-def test_a_file_cut_short_after_its_first_chunks_were_written_keeps_nothing(secretariat, monkeypatch):
+def test_a_file_cut_short_after_its_first_chunks_were_written_keeps_nothing(
+    secretariat, reading, monkeypatch
+):
     """Chunks are written as they are checked: a file found cut short further on undoes what its
     first chunks wrote (an activity, its record, an organization made for it) and says why."""
     monkeypatch.setattr(importers, "CHUNK", 1)

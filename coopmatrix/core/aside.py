@@ -1,0 +1,99 @@
+"""Reading a large file in a second process while this one writes what it has read.
+
+An import spends some of its time reading (parsing, checking against a schema) and most of it
+writing. On a machine with two cores the two can go side by side: a second process reads the
+file and hands over what it read a chunk at a time, while this one checks and writes the chunks
+before. The second process is a fresh Python (not a copy of this one, nor a re-run of the
+script that started this one): it holds no database connection, and no lock another thread of
+this process might hold.
+
+What comes back is what the reading function yields, pickled through a pipe; an exception it
+raises is raised here, as it was raised there. The pipe holds little: the reader waits while the
+writer is busy, one chunk ahead at most, so memory stays flat however large the file. The reader
+stops when the caller does (an error while writing, an iterator closed early).
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import IO, Any
+
+#: What the second process runs: it reads its task from its input, writes its chunks out.
+_SERVE = "from coopmatrix.core.aside import _serve; _serve()"
+
+
+class ReaderGone(RuntimeError):
+    """The reading process stopped without saying why (killed, out of memory)."""
+
+
+def possible() -> bool:
+    """Whether a second Python can be started here (an embedded interpreter may not name its own)."""
+    return bool(sys.executable)
+
+
+def chunks_aside(
+    function: Callable[..., Iterable[Any]], args: tuple[Any, ...], size: int
+) -> Iterator[list[Any]]:
+    """What `function(*args)` yields, read in a second process, in lists of `size`. `function`
+    (of a module) and `args` go to the other process by pickling."""
+    reader = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    stdin, stdout = reader.stdin, reader.stdout
+    assert stdin is not None and stdout is not None
+    try:
+        pickle.dump((function, args, size), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        stdin.close()
+        while True:
+            try:
+                kind, payload = pickle.load(stdout)
+            except EOFError:
+                reader.wait()
+                raise ReaderGone(
+                    f"the process reading the file stopped before the end (exit code {reader.returncode})"
+                ) from None
+            if kind == "end":
+                return
+            if kind == "raised":
+                raise payload
+            yield payload
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        reader.wait()
+        stdout.close()
+
+
+def _serve() -> None:
+    """The second process: the task from standard input, the chunks to standard output."""
+    source, out = sys.stdin.buffer, sys.stdout.buffer
+    # Nothing else may write to the pipe the chunks go through.
+    sys.stdout = sys.stderr
+    function, args, size = pickle.load(source)
+    try:
+        items = iter(function(*args))
+        while chunk := list(islice(items, size)):
+            _send(out, ("chunk", chunk))
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the writer raises it
+        _send(out, ("raised", _picklable(exc)))
+    else:
+        _send(out, ("end", None))
+
+
+def _send(out: IO[bytes], message: tuple[str, Any]) -> None:
+    try:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    except BrokenPipeError:
+        sys.exit(0)  # the writer stopped reading: nothing left to do
+
+
+def _picklable(exc: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - an exception that does not travel goes as its text
+        return RuntimeError("".join(traceback.format_exception(exc)))
+    return exc
