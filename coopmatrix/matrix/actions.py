@@ -10,12 +10,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, cast
 
 import pycountry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Choices, ProtectedError
 from django.utils import timezone
 
 from coopmatrix.core.dates import PartialDate
@@ -97,7 +98,7 @@ def _by_code(
 
 
 def _check_confidentiality(value: str, errors: dict[str, str]) -> str:
-    if value not in Confidentiality.values:
+    if not _is_choice(value, Confidentiality):
         errors["confidentiality"] = f"must be one of {', '.join(Confidentiality.values)}"
     return value
 
@@ -184,6 +185,20 @@ class CleanActivity:
         )
 
 
+def _is_choice(value: Any, choices: type[Choices]) -> bool:
+    """Whether `value` is one of the choices' values (an import checks thousands of rows: Django
+    makes the list of values again on each ask)."""
+    try:
+        return value in _values_of(choices)
+    except TypeError:  # a value that cannot be hashed (a list sent to the API) is none of them
+        return False
+
+
+@cache
+def _values_of(choices: type[Choices]) -> frozenset[Any]:
+    return frozenset(choices.values)
+
+
 #: The links `CleanActivity.same_as` compares: read with a chunk's activities, they cost no query
 #: each.
 COMPARED_LINKS = (
@@ -243,9 +258,9 @@ def clean_activity(
     }
     if not fields["title"]:
         errors["title"] = "a title is required"
-    if fields["modality"] not in Activity.Modality.values and (modality_required or fields["modality"]):
+    if not _is_choice(fields["modality"], Activity.Modality) and (modality_required or fields["modality"]):
         errors["modality"] = f"must be one of {', '.join(Activity.Modality.values)}"
-    if fields["status"] not in Activity.Status.values:
+    if not _is_choice(fields["status"], Activity.Status):
         errors["status"] = f"must be one of {', '.join(Activity.Status.values)}"
     if fields["budget"] is not None and not fields["currency"]:
         errors["currency"] = "a budget needs its currency"
@@ -459,7 +474,7 @@ def _providers(
         code, role = item.get("organization"), item.get("role")
         if code not in lookups.organizations:
             errors["providers"] = f"no organization with code {code!r}"
-        elif role not in ActivityProvider.Role.values:
+        elif role is None or not _is_choice(role, ActivityProvider.Role):
             errors["providers"] = f"role {role!r} must be one of {', '.join(ActivityProvider.Role.values)}"
         else:
             result.append((lookups.organizations[code], role))
@@ -658,9 +673,9 @@ def save_request(user: Any, data: dict[str, Any], request: Request | None = None
         errors.setdefault("received", "the date received is required")
     if not fields["title"]:
         errors["title"] = "a title is required"
-    if fields["channel"] not in Request.Channel.values:
+    if not _is_choice(fields["channel"], Request.Channel):
         errors["channel"] = f"must be one of {', '.join(Request.Channel.values)}"
-    if fields["priority"] not in Request.Priority.values:
+    if not _is_choice(fields["priority"], Request.Priority):
         errors["priority"] = f"must be one of {', '.join(Request.Priority.values)}"
     themes = _by_code(user, ThematicArea, data.get("thematic_areas") or [], "thematic_areas", errors)
     instruments = _by_code(user, Instrument, data.get("instruments") or [], "instruments", errors)
@@ -775,7 +790,7 @@ BULK_LIMIT = 500
 def set_activities_status(user: Any, keys: list[int], status: str) -> int:
     """Set the status of the activities `keys`, all or none: one the user may not change (or
     may not see) refuses the whole action, as a missing one would. Returns how many changed."""
-    if status not in Activity.Status.values:
+    if not _is_choice(status, Activity.Status):
         raise Invalid({"status": f"{status!r} is not a status ({', '.join(Activity.Status.values)})"})
     wanted = set(keys)
     if not wanted:
