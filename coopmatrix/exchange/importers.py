@@ -51,7 +51,7 @@ from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization, OrganizationName
 from coopmatrix.matrix import bulk, counts
-from coopmatrix.matrix.actions import COMPARED_LINKS, CleanActivity, Lookups, clean_activity, write_activity
+from coopmatrix.matrix.actions import CleanActivity, Links, Lookups, clean_activity, links_of, write_activity
 from coopmatrix.matrix.models import Activity
 
 from . import iati
@@ -396,10 +396,8 @@ def _checked(
         # Read with what a rerun compares (its budgets, transactions and links): a file imported
         # again is mostly unchanged, and each activity asked for them one query at a time.
         records = _kept(identifiers)
-        existing = {
-            a.external_id: a
-            for a in Activity.objects.filter(external_id__in=identifiers).prefetch_related(*COMPARED_LINKS)
-        }
+        existing = {a.external_id: a for a in Activity.objects.filter(external_id__in=identifiers)}
+        links = links_of(a.pk for a in existing.values())
         lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
         lookups.editable = set(
             Activity.objects.editable_by(user)
@@ -428,7 +426,17 @@ def _checked(
                 continue
             seen[item.identifier] = item.line
             found = _plan(
-                user, item, name, lookups, organizations, areas_by_dac, existing, records, preview, older
+                user,
+                item,
+                name,
+                lookups,
+                organizations,
+                areas_by_dac,
+                existing,
+                links,
+                records,
+                preview,
+                older,
             )
             if found is not None:
                 planned.append(found)
@@ -493,6 +501,7 @@ def _plan(
     organizations: Organizations,
     areas_by_dac: dict[str, list[str]],
     existing: dict[str, Activity],
+    links: dict[int, Links],
     records: dict[str, Kept],
     preview: Preview,
     older: str,
@@ -562,7 +571,11 @@ def _plan(
     transactions = [_transaction(t) for t in item.transactions]
     if activity is None:
         preview.created += 1
-    elif cleaned.same_as(activity) and kept is not None and _same_record(kept, fields, budgets, transactions):
+    elif (
+        cleaned.same_as(activity, links[activity.pk])
+        and kept is not None
+        and _same_record(kept, fields, budgets, transactions)
+    ):
         preview.unchanged += 1
         return None
     else:

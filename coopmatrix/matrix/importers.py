@@ -18,7 +18,7 @@ from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
 from . import bulk, counts
-from .actions import COMPARED_LINKS, CleanActivity, Invalid, Lookups, clean_activity, write_activity
+from .actions import CleanActivity, Invalid, Lookups, clean_activity, links_of, write_activity
 from .models import Activity
 
 COLUMNS = [
@@ -161,10 +161,9 @@ def check_rows(
     # imported again is mostly unchanged, and each row asked for these one query at a time.
     existing = {
         a.external_id: a
-        for a in Activity.objects.filter(
-            external_id__in=[r.get("external_id") for _, r in rows]
-        ).prefetch_related(*COMPARED_LINKS)
+        for a in Activity.objects.filter(external_id__in=[r.get("external_id") for _, r in rows])
     }
+    links = links_of(a.pk for a in existing.values())
     lookups.editable = set(
         Activity.objects.editable_by(user)
         .filter(pk__among=[a.pk for a in existing.values()])
@@ -197,7 +196,7 @@ def check_rows(
         preview.notes.extend(lookups.resolver.notes_since(before, f"{filename or 'file'}, row {number}"))
         if activity is None:
             preview.created += 1
-        elif cleaned.same_as(activity):
+        elif cleaned.same_as(activity, links[activity.pk]):
             preview.unchanged += 1
             continue
         else:

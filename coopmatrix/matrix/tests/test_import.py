@@ -185,6 +185,28 @@ def test_the_command_imports_and_its_dry_run_writes_nothing(cast, reference, tmp
     assert "0 created, 0 updated, 2 unchanged" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "states", "roles"),
+    [
+        ("Benin; Togo", "Benin", ["BEN"], ["implementing"]),  # a State no longer reached
+        ("test-org-a:implementing", "test-org-a:funding", ["BEN", "TGO"], ["funding"]),  # a role
+    ],
+)
+def test_a_rerun_changing_a_link_alone_updates_the_activity(
+    cast, reference, tmp_path, capsys, before, after, states, roles
+):
+    path = tmp_path / "activities.csv"
+    path.write_bytes(_csv(*GOOD))
+    call_command("import_activities", str(path), user="editor_a")
+    path.write_bytes(_csv(GOOD[0].replace(before, after), GOOD[1]))
+    capsys.readouterr()
+    call_command("import_activities", str(path), user="editor_a")
+    assert "0 created, 1 updated, 1 unchanged" in capsys.readouterr().out
+    activity = Activity.objects.get(external_id="XM-TEST-1")
+    assert sorted(activity.recipient_states.values_list("iso3", flat=True)) == states
+    assert sorted(activity.provider_roles.values_list("role", flat=True)) == roles
+
+
 def test_the_command_lists_every_error(cast, reference, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(_csv(GOOD[0].replace("Benin; Togo", "Narnia"), GOOD[1].replace(",2005,", ",someday,")))
