@@ -15,12 +15,14 @@ stops when the caller does (an error while writing, an iterator closed early).
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 from typing import IO, Any
 
 #: What the second process runs: it reads its task from its input, writes its chunks out.
@@ -41,7 +43,14 @@ def chunks_aside(
 ) -> Iterator[list[Any]]:
     """What `function(*args)` yields, read in a second process, in lists of `size`. `function`
     (of a module) and `args` go to the other process by pickling."""
-    reader = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    # The same code as here, wherever the other process starts: the package's own directory first.
+    paths = [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _SERVE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))},
+    )
     stdin, stdout = reader.stdin, reader.stdout
     assert stdin is not None and stdout is not None
     try:
