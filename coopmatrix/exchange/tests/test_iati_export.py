@@ -36,6 +36,16 @@ def _identifiers(root: etree._Element) -> set[str]:
     return {a.findtext("iati-identifier") for a in root.iterfind("iati-activity")}
 
 
+def _made(cast, external_id: str, title: str, provider: bool = True, **fields) -> Activity:
+    """A workshop of organization A made for a test, public unless `fields` say otherwise, with A
+    as its implementing provider unless `provider` is off (an activity naming none is left out)."""
+    values = {"modality": "workshop", "status": "planned", "confidentiality": "public", **fields}
+    activity = Activity.objects.create(external_id=external_id, title=title, owner=cast.org_a, **values)
+    if provider:
+        ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+    return activity
+
+
 def test_the_seed_matrix_exports_as_a_valid_iati_file(client, db):
     root = _valid(_body(client.get("/matrix/export.iati.xml")))
     public = Activity.objects.filter(confidentiality="public")
@@ -57,15 +67,7 @@ def test_the_export_follows_the_matrix_filters(client, db):
 
 def test_only_public_activities_unless_asked_and_then_the_file_says_so(cast, client):
     for level in ("public", "restricted", "confidential"):
-        activity = Activity.objects.create(
-            external_id=f"XM-TEST-1-{level}",
-            title=f"Export test {level} (made for tests)",
-            modality="workshop",
-            status="planned",
-            confidentiality=level,
-            owner=cast.org_a,
-        )
-        ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+        _made(cast, f"XM-TEST-1-{level}", f"Export test {level} (made for tests)", confidentiality=level)
     login(client, cast.users["secretariat"])
     public = _body(client.get("/matrix/export.iati.xml?q=Export+test"))
     assert _identifiers(_valid(public)) == {"XM-TEST-1-public"}
@@ -195,17 +197,8 @@ def test_every_export_the_roles_make_is_valid(cast, client, role):
 
 def test_text_xml_marks_up_comes_back_as_written_and_control_characters_as_spaces(cast, client):
     title = "Fish & chips <\"quoted\"> 'single'\r\nline\tand tab"
-    activity = Activity.objects.create(
-        external_id='XM-TEST-2 & "3"',
-        title=title,
-        # A paste from a PDF: a form feed between its pages, a vertical tab.
-        description="Page one\x0cpage two\x0bend",
-        modality="workshop",
-        status="planned",
-        confidentiality="public",
-        owner=cast.org_a,
-    )
-    ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
+    # A paste from a PDF: a form feed between its pages, a vertical tab.
+    _made(cast, 'XM-TEST-2 & "3"', title, description="Page one\x0cpage two\x0bend")
     root = _valid(_body(client.get("/matrix/export.iati.xml?q=Fish")))
     assert _identifiers(root) == {'XM-TEST-2 & "3"'}
     written = root.find("iati-activity")
@@ -216,23 +209,8 @@ def test_text_xml_marks_up_comes_back_as_written_and_control_characters_as_space
 
 def test_an_activity_left_out_for_naming_no_provider_keeps_the_file_well_formed(cast, client):
     # An identifier with what an XML comment cannot hold as it is: "--", a closing "-".
-    Activity.objects.create(
-        external_id="XM--TEST---4-",
-        title="Left out (made for tests)",
-        modality="workshop",
-        status="planned",
-        confidentiality="public",
-        owner=cast.org_a,
-    )
-    kept = Activity.objects.create(
-        external_id="XM-TEST-5",
-        title="Left out beside it (made for tests)",
-        modality="workshop",
-        status="planned",
-        confidentiality="public",
-        owner=cast.org_a,
-    )
-    ActivityProvider.objects.create(activity=kept, organization=cast.org_a, role="implementing")
+    _made(cast, "XM--TEST---4-", "Left out (made for tests)", provider=False)
+    _made(cast, "XM-TEST-5", "Left out beside it (made for tests)")
     content = _body(client.get("/matrix/export.iati.xml?q=Left+out"))
     root = _valid(content)
     assert _identifiers(root) == {"XM-TEST-5"}
