@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import count, islice
+from itertools import chain, count, islice
 from typing import Any
 
 import numpy as np
@@ -531,20 +531,59 @@ def score_arrays(
 def scores_with(table: Table, first: int, weights: dict[str, float], threshold: float) -> dict[int, float]:
     """The activities scoring at the threshold with the one in row `first`, and their scores
     before rounding: the check on save, in arrays, for the pools of thousands."""
-    t = table
-    others = np.delete(np.arange(len(t.pk)), first)
+    others = np.delete(np.arange(len(table.pk)), first)
     a = np.full(len(others), first)
-    candidate = (
-        (t.states[a] & t.states[others]).any(axis=1)
-        & ((t.areas[a] & t.areas[others]).any(axis=1) | (t.dac[a] & t.dac[others]).any(axis=1))
-        & (t.start[a] <= t.end[others])
-        & (t.start[others] <= t.end[a])
-        & (t.group[a] != t.group[others])
-    )
     line = cut(threshold)
-    a, b, value = score_arrays(t, a[candidate], others[candidate], weights, at_least=line)
+    a, b, value = _reaching(table, a, others, weights, line)
+    return dict(zip(table.pk[b].tolist(), value.tolist(), strict=True))
+
+
+def _reaching(
+    table: Table, a: np.ndarray, b: np.ndarray, weights: dict[str, float], line: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (rows a, b) that are candidates (scoring.unrounded's conditions) and score at
+    least `line`, with their scores."""
+    t = table
+    candidate = (
+        (t.states[a] & t.states[b]).any(axis=1)
+        & ((t.areas[a] & t.areas[b]).any(axis=1) | (t.dac[a] & t.dac[b]).any(axis=1))
+        & (t.start[a] <= t.end[b])
+        & (t.start[b] <= t.end[a])
+        & (t.group[a] != t.group[b])
+    )
+    a, b, value = score_arrays(t, a[candidate], b[candidate], weights, at_least=line)
     reached = value >= line
-    return dict(zip(t.pk[b][reached].tolist(), value[reached].tolist(), strict=True))
+    return a[reached], b[reached], value[reached]
+
+
+#: Pairs scored at once by scores_among (memory: a few arrays of masks as long).
+AMONG_PIECE = 100_000
+
+
+def scores_among(
+    table: Table, pools: Mapping[int, Sequence[int]], weights: dict[str, float], threshold: float
+) -> dict[int, dict[int, float]]:
+    """scores_with for many activities at once: each activity of `pools` against the activities
+    of its pool (signatures.pools), all rows of `table`; the scores of those at the threshold, by
+    activity. An activity or candidate the table left out (no State, area or period) is in no
+    pair, as in scores_with."""
+    sizes = np.fromiter((len(others) for others in pools.values()), np.int64, len(pools))
+    firsts = np.repeat(np.fromiter(pools, np.int64, len(pools)), sizes)
+    seconds = np.fromiter(chain.from_iterable(pools.values()), np.int64, int(sizes.sum()))
+    present = _among(firsts, table.pk) & _among(seconds, table.pk)
+    a = np.searchsorted(table.pk, firsts[present])
+    b = np.searchsorted(table.pk, seconds[present])
+    del firsts, seconds, present
+    line = cut(threshold)
+    found: dict[int, dict[int, float]] = defaultdict(dict)
+    for start in range(0, len(a), AMONG_PIECE):
+        piece = slice(start, start + AMONG_PIECE)
+        rows, others, values = _reaching(table, a[piece], b[piece], weights, line)
+        for pk, other, value in zip(
+            table.pk[rows].tolist(), table.pk[others].tolist(), values.tolist(), strict=True
+        ):
+            found[pk][other] = value
+    return dict(found)
 
 
 class Strongest:

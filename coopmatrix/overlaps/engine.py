@@ -9,7 +9,7 @@ kept whatever its score, and asked again when the score moves by more than the m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -179,7 +179,38 @@ def refresh(activity_ids: Iterable[int]) -> None:
     reader = signatures.Reader.now()
     ordered = sorted(existing)
     for start in range(0, len(ordered), STORE_CHUNK):
-        store_many({pk: scored(pk, reader, built.get(pk)) for pk in ordered[start : start + STORE_CHUNK]})
+        part = ordered[start : start + STORE_CHUNK]
+        if len(part) >= TOGETHER:
+            store_many(scored_together(part, reader, built))
+        else:
+            store_many({pk: scored(pk, reader, built.get(pk)) for pk in part})
+
+
+#: From this many activities on, a check scores them together (scored_together).
+TOGETHER = 20
+
+
+def scored_together(
+    activity_ids: Sequence[int], reader: signatures.Reader, built: Mapping[int, Any]
+) -> dict[int, dict[int, float]]:
+    """`scored` of many activities at once (an import's), by activity: their pools read in one
+    query, the signatures of all their candidates in one more, in key order, and every pair scored
+    in arrays. One after the other, each activity's candidates were read on their own: some 30 ms
+    an activity of hundreds of candidates, their signatures scattered over the table's pages.
+    `built`: the signatures just built of those that have one."""
+    ids = list(activity_ids)
+    missing = [pk for pk in ids if pk not in built]
+    made = {signature.activity_id: signature for signature in signatures.build(missing)} if missing else {}
+    own = [reader.of(built.get(pk) or made[pk]) for pk in ids if pk in built or pk in made]
+    pools = signatures.pools(own, reader)
+    found: dict[int, dict[int, float]] = {pk: {} for pk in ids}
+    if not any(pools.values()):
+        return found
+    from . import batch
+
+    table = batch.table_of(signatures.rows_of(sorted(set(pools).union(*pools.values()))), reader)
+    found.update(batch.scores_among(table, pools, dict(weights()), settings.OVERLAP_THRESHOLD))
+    return found
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------

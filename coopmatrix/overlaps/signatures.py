@@ -416,6 +416,57 @@ def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
     return pool(packed.pk, _keys(packed.states), sorted(areas), start, end)
 
 
+def pools(own: Sequence[Packed], reader: Reader) -> dict[int, list[int]]:
+    """pool_rows' activities for many activities at once, by activity, their keys only: an
+    import's thousands share most of their candidates, whose signatures are then read once for
+    all (rows_of) rather than once for each activity they meet."""
+    wanted = [packed for packed in own if packed.states and packed.areas and packed.start and packed.end]
+    if connection.vendor != "postgresql":
+        # SQLite reads a check's pool in a fraction of a millisecond: one after the other.
+        return {packed.pk: sorted(row[0] for row in pool_rows(packed, reader)) for packed in wanted}
+    mine = [
+        {
+            "pk": packed.pk,
+            "states": _keys(packed.states),
+            "areas": sorted(
+                set(_keys(packed.areas)) | {pk for pk, bit in reader.dac_bit.items() if packed.dac >> bit & 1}
+            ),
+            "start": dt.date.fromordinal(packed.start).isoformat(),
+            "end": dt.date.fromordinal(packed.end).isoformat(),
+        }
+        for packed in wanted
+    ]
+    found: dict[int, list[int]] = {packed.pk: [] for packed in wanted}
+    for start in range(0, len(mine), POOLS_AT_ONCE):
+        rows = fetch_binary(_pools_sql(), {"mine": json.dumps(mine[start : start + POOLS_AT_ONCE])})
+        found.update((pk, others) for pk, others in rows)
+    return found
+
+
+#: Activities whose pools one query reads.
+POOLS_AT_ONCE = 500
+
+
+def rows_of(activity_ids: Sequence[int], size: int = 20_000) -> Iterator[tuple]:
+    """The signature rows (FIELDS and PERIOD) of these activities, by key, read `size` at a time."""
+    ids = sorted(activity_ids)
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        sql = (
+            f"SELECT {_columns()} FROM {quote(Signature._meta.db_table)} s"
+            f" WHERE s.activity_id = ANY(%(ids)s) ORDER BY s.activity_id"
+        )
+        for rows in batches_binary(sql, {"ids": ids}, size):
+            yield from rows
+        return
+    for start in range(0, len(ids), 500):
+        yield from (
+            Signature.objects.filter(activity_id__in=ids[start : start + 500])
+            .order_by("activity_id")
+            .values_list(*FIELDS, *PERIOD)
+        )
+
+
 def _pool_rows_orm(
     activity_id: int, states: list[int], areas: list[int], start: dt.date, end: dt.date
 ) -> list[tuple]:
@@ -469,33 +520,61 @@ def _pool_rows_sqlite(
         return cursor.fetchall()
 
 
+def _columns() -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"s.{quote(Signature._meta.get_field(name).column)}" for name in FIELDS + PERIOD)
+
+
+def _ranges(end: str, since: Callable[[int], str]) -> list[str]:
+    """As pool_rows' query: under way or longer than a century, any start up to its end; else, per
+    length class, the starts that leave it time to reach this one's start (`since`: the first of
+    them for a class)."""
+    return [
+        f"b.span = -1 AND b.start <= {end}",
+        f"b.span > {CENTURY} AND b.start <= {end}",
+        *(
+            f"b.span = {length} AND b.start >= {since(length)} AND b.start <= {end}"
+            for length in range(CENTURY + 1)
+        ),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _pools_sql() -> str:
+    """pools' query on PostgreSQL: each activity's pool, as _pool_sql finds one, as an array of
+    keys; the activities given as JSON rows (pk, states, areas, start, end)."""
+    quote = connection.ops.quote_name
+    met = '(b."end" >= n.start OR b."end" IS NULL)'
+    common = (
+        f"SELECT b.activity_id FROM {quote(Block._meta.db_table)} b"
+        " WHERE b.state = ANY(n.states) AND b.area = ANY(n.areas)"
+    )
+    ranges = _ranges('n."end"', lambda length: f"n.start - {span_days(length)}")
+    found = " UNION ALL ".join(f"{common} AND {bounds} AND {met}" for bounds in ranges)
+    return (
+        f"SELECT n.pk, ARRAY(SELECT DISTINCT f.activity_id FROM ({found}) f"
+        " WHERE f.activity_id <> n.pk ORDER BY 1)"
+        " FROM jsonb_to_recordset(%(mine)s::jsonb)"
+        ' AS n(pk bigint, states integer[], areas integer[], start date, "end" date)'
+    )
+
+
 @lru_cache(maxsize=2)
 def _pool_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(f"s.{quote(Signature._meta.get_field(name).column)}" for name in FIELDS + PERIOD)
 
     def among(name: str) -> str:
         if vendor == "postgresql":
             return f"= ANY(%({name})s)"
         return f"IN (SELECT value FROM json_each(%({name})s))"
 
-    # As pool_rows' query: under way or longer than a century, any start up to its end; else, per
-    # length class, the starts that leave it time to reach this one's start.
-    block = Block._meta.db_table
     met = '(b."end" >= %(start)s OR b."end" IS NULL)'
-    ranges = [
-        "b.span = -1 AND b.start <= %(end)s",
-        f"b.span > {CENTURY} AND b.start <= %(end)s",
-        *(
-            f"b.span = {length} AND b.start >= %(from{length})s AND b.start <= %(end)s"
-            for length in range(CENTURY + 1)
-        ),
-    ]
+    ranges = _ranges("%(end)s", lambda length: f"%(from{length})s")
     common = (
-        f"SELECT b.activity_id FROM {quote(block)} b "
+        f"SELECT b.activity_id FROM {quote(Block._meta.db_table)} b "
         f"WHERE b.state {among('states')} AND b.area {among('areas')}"
     )
-    signature = f"SELECT {columns} FROM {quote(Signature._meta.db_table)} s WHERE s.activity_id <> %(pk)s"
+    signature = f"SELECT {_columns()} FROM {quote(Signature._meta.db_table)} s WHERE s.activity_id <> %(pk)s"
     if vendor == "postgresql":
         # One range scan of the lookup index per class: joined by OR, the classes' bounds stayed
         # filters, and the scan read every start of the State and area up to the end (twice the

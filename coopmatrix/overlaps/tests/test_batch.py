@@ -587,6 +587,60 @@ def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monke
     assert sum(len(found) for found in one_by_one.values()) > 100
 
 
+def test_many_activities_checked_together_find_what_each_check_finds_alone(matrix):
+    """An import's activities are checked together (engine.scored_together: their pools in one
+    query, their candidates' signatures read once): each gets the very pairs and scores its own
+    check gives, also an activity without a pool and one whose signature was not just built."""
+    alone = {pk: engine.scored(pk) for pk in matrix}
+    reader = signatures.Reader.now()
+    built = {s.activity_id: s for s in signatures.build(matrix[1:])}
+    bare = Activity.objects.create(
+        title="BT no State yet",
+        status="planned",
+        confidentiality="public",
+        owner=Activity.objects.get(pk=matrix[0]).owner,
+    )
+    signatures.save([bare.pk])
+    together = engine.scored_together([*matrix, bare.pk], reader, built)
+    assert together == {**alone, bare.pk: {}}
+    assert sum(len(found) for found in alone.values()) > 100
+    # Pools of many at once (PostgreSQL reads them in one query) are each one's pool.
+    own = [reader.of(signature) for signature in signatures.build(matrix)]
+    pools = signatures.pools(own, reader)
+    for packed in own:
+        assert pools.get(packed.pk, []) == sorted(row[0] for row in signatures.pool_rows(packed, reader))
+
+
+def test_an_import_checked_together_keeps_the_pairs_of_one_by_one(matrix, monkeypatch, settings):
+    """refresh of many activities checks them together from engine.TOGETHER on: the pairs kept
+    are those kept when each is checked alone."""
+    settings.OVERLAP_KEEP = 3
+
+    def kept():
+        return sorted(Overlap.objects.values_list("first_id", "second_id", "score", "reasons"))
+
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "TOGETHER", 10**6)
+    engine.refresh(matrix)
+    one_by_one = kept()
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "TOGETHER", 2)
+    calls = []
+    monkeypatch.setattr(engine, "scored_together", _spy(engine.scored_together, calls))
+    engine.refresh(matrix)
+    assert calls, "the activities were not checked together"
+    assert kept() == one_by_one
+    assert len(one_by_one) > 30
+
+
+def _spy(function, calls):
+    def spied(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return spied
+
+
 def test_groups_and_modalities_numbered_past_a_byte_keep_the_same_pairs(matrix, settings):
     """A matrix's providers, programmes and modalities are numbered as they come (batch._Coder):
     the sweep's first pass keeps their numbers as the table does, whatever their size."""
