@@ -469,9 +469,12 @@ def rows_of(activity_ids: Sequence[int], size: int = 20_000) -> Iterator[tuple]:
         quote = connection.ops.quote_name
         sql = (
             f"SELECT {_columns()} FROM {quote(Signature._meta.db_table)} s"
-            f" WHERE s.activity_id = ANY(%(ids)s) ORDER BY s.activity_id"
+            f" WHERE s.activity_id = ANY(%(ids)s::bigint[]) ORDER BY s.activity_id"
         )
-        for rows in batches_binary(sql, {"ids": ids}, size):
+        # The keys as an array's text: psycopg dumps a list of a few hundred thousand numbers one
+        # by one in Python (a second for an import's thousand activities); joined here, 50 ms.
+        listed = "{" + ",".join(map(str, ids)) + "}"
+        for rows in batches_binary(sql, {"ids": listed}, size):
             yield from rows
         return
     for start in range(0, len(ids), 500):
