@@ -3,6 +3,7 @@ activity against the kept signatures) must keep the same pairs with the same sco
 at one door and not at the other would come and go in the queue as records are saved."""
 
 import datetime as dt
+import inspect
 import random
 
 import numpy as np
@@ -587,10 +588,15 @@ def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monke
     assert sum(len(found) for found in one_by_one.values()) > 100
 
 
-def test_many_activities_checked_together_find_what_each_check_finds_alone(matrix):
+@pytest.mark.parametrize("at_once", [50_000, 40])
+def test_many_activities_checked_together_find_what_each_check_finds_alone(matrix, monkeypatch, at_once):
     """An import's activities are checked together (engine.scored_together: their pools in one
-    query, their candidates' signatures read once): each gets the very pairs and scores its own
-    check gives, also an activity without a pool and one whose signature was not just built."""
+    query, their candidates' signatures read once, in groups of at most CANDIDATES_AT_ONCE): each
+    gets the very pairs and scores its own check gives, also an activity without a pool and one
+    whose signature was not just built."""
+    monkeypatch.setattr(engine, "CANDIDATES_AT_ONCE", at_once)
+    groups = []
+    monkeypatch.setattr(engine, "_groups", _spy(engine._groups, groups))
     alone = {pk: engine.scored(pk) for pk in matrix}
     reader = signatures.Reader.now()
     built = {s.activity_id: s for s in signatures.build(matrix[1:])}
@@ -604,6 +610,10 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
     together = engine.scored_together([*matrix, bare.pk], reader, built)
     assert together == {**alone, bare.pk: {}}
     assert sum(len(found) for found in alone.values()) > 100
+    # Held at once: the activities' and candidates' signatures, in groups no larger than asked.
+    held = groups[0].result
+    assert all(len(keys) <= at_once or len(group) == 1 for group, keys in held)
+    assert len(held) == 1 if at_once > len(matrix) else len(held) > 2
     # Pools of many at once (PostgreSQL reads them in one query) are each one's pool.
     own = [reader.of(signature) for signature in signatures.build(matrix)]
     pools = signatures.pools(own, reader)
@@ -633,10 +643,20 @@ def test_an_import_checked_together_keeps_the_pairs_of_one_by_one(matrix, monkey
     assert len(one_by_one) > 30
 
 
+class _Call:
+    def __init__(self, args):
+        self.args, self.result = args, None
+
+
 def _spy(function, calls):
+    """`function`, noting each call's arguments and what it gave (a generator's items, listed)."""
+
     def spied(*args, **kwargs):
-        calls.append(args)
-        return function(*args, **kwargs)
+        call = _Call(args)
+        calls.append(call)
+        result = function(*args, **kwargs)
+        call.result = list(result) if inspect.isgenerator(result) else result
+        return iter(call.result) if inspect.isgenerator(result) else call.result
 
     return spied
 
