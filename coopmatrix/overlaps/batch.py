@@ -556,26 +556,51 @@ def _reaching(
     return a[reached], b[reached], value[reached]
 
 
-#: Pairs scored at once by scores_among (memory: a few arrays of masks as long).
+#: Pairs scored at once by scores_of_pools (memory: a few arrays of masks as long).
 AMONG_PIECE = 100_000
 
 
-def scores_among(
-    table: Table, pools: Mapping[int, Sequence[int]], weights: dict[str, float], threshold: float
+def scores_of_pools(
+    pools: Mapping[int, Sequence[int]],
+    read: Callable[[list[int]], Table],
+    weights: dict[str, float],
+    threshold: float,
+    at_once: int,
 ) -> dict[int, dict[int, float]]:
     """scores_with for many activities at once: each activity of `pools` against the activities
-    of its pool (signatures.pools), all rows of `table`; the scores of those at the threshold, by
-    activity. An activity or candidate the table left out (no State, area or period) is in no
-    pair, as in scores_with."""
+    of its pool (signatures.pools); the scores of those at the threshold, by activity. The
+    candidates are read `at_once` at a time in key order, each once, with the activities
+    themselves (`read`: the table of these keys' signatures), so that memory stays flat however
+    many the candidates. An activity or candidate the table leaves out (no State, area or period)
+    is in no pair, as in scores_with."""
     sizes = np.fromiter((len(others) for others in pools.values()), np.int64, len(pools))
-    firsts = np.repeat(np.fromiter(pools, np.int64, len(pools)), sizes)
+    mine = np.fromiter(pools, np.int64, len(pools))
+    firsts = np.repeat(mine, sizes)
     seconds = np.fromiter(chain.from_iterable(pools.values()), np.int64, int(sizes.sum()))
+    candidates = np.unique(seconds)
+    line = cut(threshold)
+    found: dict[int, dict[int, float]] = defaultdict(dict)
+    for start in range(0, len(candidates), at_once):
+        keys = candidates[start : start + at_once]
+        wanted = (seconds >= keys[0]) & (seconds <= keys[-1])
+        table = read(np.union1d(keys, mine).tolist())
+        _score_pairs(table, firsts[wanted], seconds[wanted], weights, line, found)
+        del table
+    return dict(found)
+
+
+def _score_pairs(
+    table: Table,
+    firsts: np.ndarray,
+    seconds: np.ndarray,
+    weights: dict[str, float],
+    line: float,
+    found: dict[int, dict[int, float]],
+) -> None:
+    """Score the pairs (firsts, seconds: keys) that reach `line` into `found`, by AMONG_PIECE."""
     present = _among(firsts, table.pk) & _among(seconds, table.pk)
     a = np.searchsorted(table.pk, firsts[present])
     b = np.searchsorted(table.pk, seconds[present])
-    del firsts, seconds, present
-    line = cut(threshold)
-    found: dict[int, dict[int, float]] = defaultdict(dict)
     for start in range(0, len(a), AMONG_PIECE):
         piece = slice(start, start + AMONG_PIECE)
         rows, others, values = _reaching(table, a[piece], b[piece], weights, line)
@@ -583,7 +608,6 @@ def scores_among(
             table.pk[rows].tolist(), table.pk[others].tolist(), values.tolist(), strict=True
         ):
             found[pk][other] = value
-    return dict(found)
 
 
 class Strongest:

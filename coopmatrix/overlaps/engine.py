@@ -9,7 +9,7 @@ kept whatever its score, and asked again when the score moves by more than the m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -202,36 +202,27 @@ def scored_together(
     missing = [pk for pk in ids if pk not in built]
     made = {signature.activity_id: signature for signature in signatures.build(missing)} if missing else {}
     own = [reader.of(built.get(pk) or made[pk]) for pk in ids if pk in built or pk in made]
-    pools = signatures.pools(own, reader)
+    pools = {pk: others for pk, others in signatures.pools(own, reader).items() if others}
     found: dict[int, dict[int, float]] = {pk: {} for pk in ids}
-    from . import batch
+    if pools:
+        from . import batch
 
-    for group, keys in _groups({pk: others for pk, others in pools.items() if others}):
-        table = batch.table_of(signatures.rows_of(keys), reader)
-        found.update(batch.scores_among(table, group, dict(weights()), settings.OVERLAP_THRESHOLD))
-        del table
+        found.update(
+            batch.scores_of_pools(
+                pools,
+                lambda keys: batch.table_of(signatures.rows_of(keys), reader),
+                dict(weights()),
+                settings.OVERLAP_THRESHOLD,
+                CANDIDATES_AT_ONCE,
+            )
+        )
     return found
 
 
-#: Signatures scored_together holds at once, its own and its candidates' (memory: some 300 bytes
-#: each, read and in arrays; 500 activities of a dense matrix have some 270,000 candidates).
+#: Candidates whose signatures scored_together holds at once, besides its own activities'
+#: (memory: some 300 bytes each, read and in arrays; 500 activities of a dense matrix have some
+#: 280,000 candidates, many shared).
 CANDIDATES_AT_ONCE = 50_000
-
-
-def _groups(pools: Mapping[int, list[int]]) -> Iterator[tuple[dict[int, list[int]], list[int]]]:
-    """The activities of `pools` in groups whose signatures, their own and their candidates',
-    number CANDIDATES_AT_ONCE at most (unless one activity's alone are more), with those keys."""
-    group: dict[int, list[int]] = {}
-    keys: set[int] = set()
-    for pk, others in pools.items():
-        if group and len(keys) + len(others) + 1 > CANDIDATES_AT_ONCE:
-            yield group, sorted(keys)
-            group, keys = {}, set()
-        group[pk] = others
-        keys.update(others)
-        keys.add(pk)
-    if group:
-        yield group, sorted(keys)
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------

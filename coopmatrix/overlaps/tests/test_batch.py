@@ -588,15 +588,15 @@ def test_a_check_scores_a_large_pool_in_arrays_to_the_same_figures(matrix, monke
     assert sum(len(found) for found in one_by_one.values()) > 100
 
 
-@pytest.mark.parametrize("at_once", [50_000, 40])
+@pytest.mark.parametrize("at_once", [50_000, 7])
 def test_many_activities_checked_together_find_what_each_check_finds_alone(matrix, monkeypatch, at_once):
     """An import's activities are checked together (engine.scored_together: their pools in one
-    query, their candidates' signatures read once, in groups of at most CANDIDATES_AT_ONCE): each
-    gets the very pairs and scores its own check gives, also an activity without a pool and one
-    whose signature was not just built."""
+    query, their candidates' signatures read once, CANDIDATES_AT_ONCE at a time): each gets the
+    very pairs and scores its own check gives, also an activity without a pool and one whose
+    signature was not just built."""
     monkeypatch.setattr(engine, "CANDIDATES_AT_ONCE", at_once)
-    groups = []
-    monkeypatch.setattr(engine, "_groups", _spy(engine._groups, groups))
+    reads = []
+    monkeypatch.setattr(signatures, "rows_of", _spy(signatures.rows_of, reads))
     alone = {pk: engine.scored(pk) for pk in matrix}
     reader = signatures.Reader.now()
     built = {s.activity_id: s for s in signatures.build(matrix[1:])}
@@ -607,13 +607,22 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
         owner=Activity.objects.get(pk=matrix[0]).owner,
     )
     signatures.save([bare.pk])
+    reads.clear()
     together = engine.scored_together([*matrix, bare.pk], reader, built)
     assert together == {**alone, bare.pk: {}}
     assert sum(len(found) for found in alone.values()) > 100
-    # Held at once: the activities' and candidates' signatures, in groups no larger than asked.
-    held = groups[0].result
-    assert all(len(keys) <= at_once or len(group) == 1 for group, keys in held)
-    assert len(held) == 1 if at_once > len(matrix) else len(held) > 2
+    # Half of them checked together: each of the others, a candidate, has its signature read
+    # once, at_once at a time at most.
+    half = matrix[::2]
+    reads.clear()
+    assert engine.scored_together(half, reader, built) == {pk: alone[pk] for pk in half}
+    others = [[pk for pk in call.args[0] if pk not in half] for call in reads]
+    assert sorted(pk for keys in others for pk in keys) == sorted(set(matrix) - set(half))
+    assert all(len(keys) <= at_once for keys in others)
+    pools = signatures.pools([reader.of(built.get(pk) or signatures.build([pk])[0]) for pk in half], reader)
+    candidates = set().union(*pools.values())
+    assert set(matrix) - set(half) <= candidates
+    assert len(reads) == -(-len(candidates) // at_once)
     # Pools of many at once (PostgreSQL reads them in one query) are each one's pool.
     own = [reader.of(signature) for signature in signatures.build(matrix)]
     pools = signatures.pools(own, reader)
