@@ -194,10 +194,10 @@ def scored_together(
     activity_ids: Sequence[int], reader: signatures.Reader, built: Mapping[int, Any]
 ) -> dict[int, dict[int, float]]:
     """`scored` of many activities at once (an import's), by activity: their pools read in one
-    query, the signatures of all their candidates in one more, in key order, and every pair scored
-    in arrays. One after the other, each activity's candidates were read on their own: some 30 ms
-    an activity of hundreds of candidates, their signatures scattered over the table's pages.
-    `built`: the signatures just built of those that have one."""
+    query, their candidates' signatures in key order, each once, CANDIDATES_AT_ONCE at a time, and
+    every pair scored in arrays. One after the other, each activity's candidates were read on
+    their own: some 30 ms an activity of hundreds of candidates, their signatures scattered over
+    the table's pages. `built`: the signatures just built of those that have one."""
     ids = list(activity_ids)
     missing = [pk for pk in ids if pk not in built]
     made = {signature.activity_id: signature for signature in signatures.build(missing)} if missing else {}
