@@ -155,6 +155,83 @@ def with_history(
     return history_rows(model, objects, user, reason, when, written=_inserted(model, objects))
 
 
+def values_with_history(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    user: Any,
+    reason: str | None,
+    when: Any,
+) -> list[int]:
+    """Insert new rows given as Python values of the fields `names` (attribute names: `record_id`),
+    each with its creation history row, as `with_history` writes objects, without an object for
+    each: the rows' keys, in order. A field not named takes its default; an automatic date, `when`.
+    For the many small rows of an import: the 22,000 budgets and transactions of 2,000 IATI
+    activities cost some 0.8 s as model objects, before a value of them was written."""
+    if not rows:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = _fields(model)
+    given = {name: n for n, name in enumerate(names)}
+    unknown = set(given) - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))} an insert writes")
+    if db.vendor not in ("postgresql", "sqlite"):
+        objects = [model(**dict(zip(names, row, strict=True))) for row in rows]
+        with_history(model, objects, user, reason, when)
+        return [cast(int, obj.pk) for obj in objects]
+    filled = [_filler(field, given.get(field.attname), when) for field in fields]
+    full = [[row[n] if n is not None else value for n, value in filled] for row in rows]
+    attnames = [f.attname for f in fields]
+    pk = cast(Any, model._meta.pk).attname
+    if db.vendor == "postgresql":
+        plan = _plan(fields, created=False)
+        written = [_prepared(row, plan, db) for row in full]
+        history_model = model.history.model  # type: ignore[attr-defined]
+        stamp = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
+    else:
+        written, stamp = full, when
+    keys = insert_values(model, attnames, written)
+    if pk in attnames:  # a key given, not drawn (a relation)
+        keys = [row[attnames.index(pk)] for row in full]
+    _history_of_values(model, attnames, keys, written, stamp, user, reason)
+    return keys
+
+
+def _filler(field: Any, given: int | None, when: Any) -> tuple[int | None, Any]:
+    """Where a field's value is found in a row (its place among the names), or the value it
+    takes when it is not named there."""
+    if given is not None:
+        return given, None
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return None, when if isinstance(field, models.DateTimeField) else when.date()
+    return None, field.get_default()
+
+
+def _history_of_values(
+    model: type[models.Model],
+    attnames: list[str],
+    keys: list[int],
+    rows: Sequence[Sequence[Any]],
+    stamp: Any,
+    user: Any,
+    reason: str | None,
+) -> None:
+    """The creation history rows of rows just inserted with these keys."""
+    history_model = model.history.model  # type: ignore[attr-defined]
+    acting = acting_user(user)
+    who = acting.pk if acting is not None else None
+    pk = cast(Any, model._meta.pk).attname
+    names = [f.attname for f in history_model.tracked_fields]
+    place = {name: n for n, name in enumerate(attnames)}
+    history = [
+        [*(key if name == pk else row[place[name]] for name in names), stamp, "+", who, reason]
+        for key, row in zip(keys, rows, strict=True)
+    ]
+    extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
+    insert_values(history_model, [*names, *extra], history)
+
+
 def history_rows(
     model: type[models.Model],
     objects: Sequence[models.Model],

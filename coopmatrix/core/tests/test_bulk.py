@@ -111,3 +111,50 @@ def test_a_load_naming_a_missing_record_is_refused_however_the_key_is_checked(mo
                 cursor.execute("SHOW enable_hashjoin")
                 assert cursor.fetchone()[0] == "on"
     assert ScheduledRun.objects.get(pk=900_014).job_id == job.pk
+
+
+def test_rows_given_as_values_read_as_saved_ones_with_their_history():
+    """Rows written from values (no object each) read back, with their history, as saved ones:
+    keys in order, a field not named takes its default, the automatic date is the write's, and
+    each has one creation history row naming the user and the reason."""
+    from django.contrib.auth import get_user_model
+
+    from coopmatrix.core.models import SavedView
+
+    user = get_user_model().objects.create_user("bulk-values", password="x")
+    when = timezone.now().replace(microsecond=654321)
+    names = ["user_id", "name", "path", "query", "last_count"]
+    rows = [(user.pk, f"view {n}", "/activities/", f"state=FRA&page={n}", n or None) for n in range(1500)]
+    keys = bulk.values_with_history(SavedView, names, rows, user, "written in bulk", when)
+    saved = SavedView.objects.create(user=user, name="saved", path="/activities/", query="q", last_count=3)
+
+    assert len(keys) == len(set(keys)) == 1500 and saved.pk > max(keys)
+    read = {v.pk: v for v in SavedView.objects.filter(pk__in=keys)}
+    for key, row in zip(keys, rows, strict=True):
+        view = read[key]
+        assert tuple(getattr(view, name) for name in names) == row
+        assert (view.subscribed, view.fingerprint, view.last_sent) == (
+            saved.subscribed,
+            saved.fingerprint,
+            saved.last_sent,
+        )
+        assert view.created == when
+    history = SavedView.history.filter(id__in=keys)
+    assert history.count() == 1500
+    for entry in history.filter(id__in=keys[:3] + keys[-3:]):
+        assert (entry.history_type, entry.history_user_id, entry.history_change_reason) == (
+            "+",
+            user.pk,
+            "written in bulk",
+        )
+        assert entry.history_date == when
+        assert entry.instance.query == read[entry.id].query
+        assert entry.instance.created == when
+
+
+def test_rows_given_as_values_naming_no_such_field_write_nothing():
+    from coopmatrix.core.models import SavedView
+
+    with pytest.raises(ValueError, match="SavedView has no field colour"):
+        bulk.values_with_history(SavedView, ["name", "colour"], [("a", "red")], None, None, timezone.now())
+    assert not SavedView.objects.exists() and not SavedView.history.exists()
