@@ -625,21 +625,6 @@ def _record(item: iati.IatiActivity, filename: str) -> dict[str, Any]:
     }
 
 
-#: The fields of a budget's row and of a transaction's, as `_budget` and `_transaction` give them.
-BUDGET = ("type", "status", "period_start", "period_end", "value", "currency", "value_date")
-TRANSACTION = (
-    "ref",
-    "type",
-    "date",
-    "value",
-    "currency",
-    "value_date",
-    "description",
-    "provider",
-    "receiver",
-)
-
-
 def _budget(budget: iati.Budget) -> dict[str, Any]:
     return {
         "type": budget.type,
@@ -822,16 +807,16 @@ def _create_records(activities: list[Activity], chunk: Sequence[Planned], user: 
     ]
     written_in_bulk.with_history(IatiRecord, records, user, IMPORTED, when)
     # Rows of values, not objects: a record has some ten budgets and transactions.
-    for model, names, listed in (
-        (IatiBudget, BUDGET, [p.budgets for p in chunk]),
-        (IatiTransaction, TRANSACTION, [p.transactions for p in chunk]),
+    for model, listed in (
+        (IatiBudget, [p.budgets for p in chunk]),
+        (IatiTransaction, [p.transactions for p in chunk]),
     ):
-        rows = [
-            (record.pk, *(values[name] for name in names))
-            for record, each in zip(records, listed, strict=True)
-            for values in each
-        ]
-        written_in_bulk.values_with_history(model, ["record_id", *names], rows, user, IMPORTED, when)
+        pairs = [(record.pk, values) for record, each in zip(records, listed, strict=True) for values in each]
+        if pairs:
+            # Each made by `_budget` or `_transaction`: the same fields, in the same order.
+            names = ["record_id", *pairs[0][1]]
+            rows = [(pk, *values.values()) for pk, values in pairs]
+            written_in_bulk.values_with_history(model, names, rows, user, IMPORTED, when)
 
 
 def _write_record(activity: Activity, planned: Planned) -> None:
