@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
@@ -183,18 +183,20 @@ def values_with_history(
     filled = [_filler(field, given.get(field.attname), when) for field in fields]
     full = [[row[n] if n is not None else value for n, value in filled] for row in rows]
     attnames = [f.attname for f in fields]
-    pk = cast(Any, model._meta.pk).attname
     if db.vendor == "postgresql":
         plan = _plan(fields, created=False)
         written = [_prepared(row, plan, db) for row in full]
-        history_model = model.history.model  # type: ignore[attr-defined]
-        stamp = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
     else:
-        written, stamp = full, when
+        written = full
     keys = insert_values(model, attnames, written)
-    if pk in attnames:  # a key given, not drawn (a relation)
-        keys = [row[attnames.index(pk)] for row in full]
-    _history_of_values(model, attnames, keys, written, stamp, user, reason)
+    pk = cast(Any, model._meta.pk).attname
+    place = {name: n for n, name in enumerate(attnames)}
+    if pk in place:  # a key given, not drawn (a relation)
+        keys = [row[place[pk]] for row in full]
+    place[pk] = len(attnames)  # the drawn key, after the row's values
+    tracked = [f.attname for f in model.history.model.tracked_fields]  # type: ignore[attr-defined]
+    with_keys = ([*row, key] for row, key in zip(written, keys, strict=True))
+    _write_history(model, ([row[place[name]] for name in tracked] for row in with_keys), user, reason, when)
     return keys
 
 
@@ -206,30 +208,6 @@ def _filler(field: Any, given: int | None, when: Any) -> tuple[int | None, Any]:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return None, when if isinstance(field, models.DateTimeField) else when.date()
     return None, field.get_default()
-
-
-def _history_of_values(
-    model: type[models.Model],
-    attnames: list[str],
-    keys: list[int],
-    rows: Sequence[Sequence[Any]],
-    stamp: Any,
-    user: Any,
-    reason: str | None,
-) -> None:
-    """The creation history rows of rows just inserted with these keys."""
-    history_model = model.history.model  # type: ignore[attr-defined]
-    acting = acting_user(user)
-    who = acting.pk if acting is not None else None
-    pk = cast(Any, model._meta.pk).attname
-    names = [f.attname for f in history_model.tracked_fields]
-    place = {name: n for n, name in enumerate(attnames)}
-    history = [
-        [*(key if name == pk else row[place[name]] for name in names), stamp, "+", who, reason]
-        for key, row in zip(keys, rows, strict=True)
-    ]
-    extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
-    insert_values(history_model, [*names, *extra], history)
 
 
 def history_rows(
@@ -246,23 +224,38 @@ def history_rows(
     just wrote them (PostgreSQL)."""
     if not objects:
         return []
+    tracked = list(model.history.model.tracked_fields)  # type: ignore[attr-defined]
+    names = [f.attname for f in tracked]
+    if connection.vendor != "postgresql":
+        values: Iterable[Sequence[Any]] = ([getattr(obj, n) for n in names] for obj in objects)
+    elif written is not None and all(name in written for name in names):
+        values = zip(*(written[name] for name in names), strict=True)
+    else:
+        plan = _plan(tracked, created=False)
+        db = connections[DEFAULT_DB_ALIAS]
+        values = (_values(obj, plan, db) for obj in objects)
+    return _write_history(model, values, user, reason, when, kind)
+
+
+def _write_history(
+    model: type[models.Model],
+    values: Iterable[Sequence[Any]],
+    user: Any,
+    reason: str | None,
+    when: Any,
+    kind: str = "+",
+) -> list[int]:
+    """History rows of `model` from the values of its tracked fields, in their order (as the
+    database takes them on PostgreSQL), as simple-history writes one on a save; their keys."""
     history_model = model.history.model  # type: ignore[attr-defined]
     acting = acting_user(user)
     who = acting.pk if acting is not None else None
-    tracked = list(history_model.tracked_fields)
-    names = [f.attname for f in tracked]
-    extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
     if connection.vendor == "postgresql":
         db = connections[DEFAULT_DB_ALIAS]
-        stamp = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
-        if written is not None and all(name in written for name in names):
-            columns = [written[name] for name in names]
-            rows = [[*values, stamp, kind, who, reason] for values in zip(*columns, strict=True)]
-        else:
-            plan = _plan(tracked, created=False)
-            rows = [[*_values(obj, plan, db), stamp, kind, who, reason] for obj in objects]
-    else:
-        rows = [[*(getattr(obj, n) for n in names), when, kind, who, reason] for obj in objects]
+        when = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
+    names = [f.attname for f in history_model.tracked_fields]
+    extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
+    rows = [[*row, when, kind, who, reason] for row in values]
     return insert_values(history_model, [*names, *extra], rows)
 
 
