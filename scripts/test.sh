@@ -61,7 +61,9 @@ stream() {
     export COOPMATRIX_VAR_DIR="$COOPMATRIX_VAR_DIR/$name"
     mkdir -p "$COOPMATRIX_VAR_DIR"
     if [ "$database" = sqlite ]; then unset DATABASE_URL; else export DATABASE_URL="$database"; fi
-    selected .venv/bin/pytest -q -p no:cacheprovider --basetemp="$COOPMATRIX_VAR_DIR/pytest" "$@" "${PYTEST_ARGS[@]}"
+    # The slowest tests are named at the end: the whole run is to stay under half an hour.
+    selected .venv/bin/pytest -q -p no:cacheprovider --durations=15 --durations-min=5 \
+      --basetemp="$COOPMATRIX_VAR_DIR/pytest" "$@" "${PYTEST_ARGS[@]}"
   )
 }
 

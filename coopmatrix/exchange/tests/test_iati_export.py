@@ -3,6 +3,7 @@ and read back into the same activities."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from lxml import etree
 
 from coopmatrix.core.testing import login
 from coopmatrix.directory.models import Organization
-from coopmatrix.exchange import importers
+from coopmatrix.exchange import iati_export, importers
 from coopmatrix.exchange.iati import schema
 from coopmatrix.exchange.models import IatiRecord
 from coopmatrix.funding.models import Contribution
@@ -187,6 +188,30 @@ def test_an_export_imported_into_an_empty_database_gives_back_the_same_activitie
     for key in before:
         differ = [(i, x, y) for i, (x, y) in enumerate(zip(before[key], after[key], strict=True)) if x != y]
         assert not differ, (key, differ)
+
+
+def test_activities_with_full_records_go_out_in_smaller_chunks_and_the_file_is_the_same(
+    cast, client, monkeypatch
+):
+    for path in sorted(SAMPLES.glob("*.xml")):
+        importers.import_file(cast.users["secretariat"], path.read_bytes(), path.name)
+    records = IatiRecord.objects.filter(activity__confidentiality="public").count()
+    plain = Activity.objects.filter(confidentiality="public", iati=None).count()
+    assert records > 20 and plain > 20
+
+    def exported() -> tuple[bytes, int]:
+        pieces = list(client.get("/matrix/export.iati.xml").streaming_content)
+        # The generation time aside, which differs between two exports a second apart.
+        return re.sub(rb'generated-datetime="[^"]*"', b"", b"".join(pieces)), len(pieces)
+
+    whole, _pieces = exported()
+    monkeypatch.setattr(iati_export, "CHUNK", 7)
+    monkeypatch.setattr(iati_export, "RECORDS_CHUNK", 2)
+    chunked, pieces = exported()
+    assert chunked == whole
+    assert len(_identifiers(_valid(chunked))) == records + plain
+    # The opening, the end, and a piece a chunk: at most 2 records or 7 activities each.
+    assert pieces - 2 >= max(records / 2, (records + plain) / 7)
 
 
 @pytest.mark.parametrize("role", ["anonymous", "reader", "editor_a", "focal_point", "secretariat"])
