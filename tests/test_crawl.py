@@ -33,15 +33,24 @@ NOT_FOLLOWED = (
 PER_KIND_BELOW = 2
 CRAWL_LIMIT = 2500
 #: Exports (files, not pages: CSV, XLSX, PDF, IATI XML) are linked from every view with its
-#: filters; at most this many of one kind (one route, one set of parameters) are fetched, at any
+#: filters; one of each kind (one route, one set of parameters, one format) is fetched, at any
 #: depth. Each format is walked with every filter by its own tests and in the roles × endpoints
 #: matrix; a PDF takes seconds to draw.
-FILES_OF_A_KIND = 2
+FILES_OF_A_KIND = 1
 FILE_ENDINGS = (".csv", ".xlsx", ".pdf", ".xml")
 
 
+def _file_format(url: str) -> str:
+    """The format of an export (`/matrix/export.pdf`, `/matrix/gaps/?format=xlsx`); "" for a page."""
+    parts = urlsplit(url)
+    if parts.path.endswith(FILE_ENDINGS):
+        return parts.path.rsplit(".", 1)[1]
+    chosen = dict(parse_qsl(parts.query)).get("format", "")
+    return chosen if f".{chosen}" in FILE_ENDINGS else ""
+
+
 def _is_file(url: str) -> bool:
-    return urlsplit(url).path.endswith(FILE_ENDINGS)
+    return bool(_file_format(url))
 
 
 def _kind(url: str) -> tuple[str, tuple[str, ...]]:
@@ -85,7 +94,7 @@ def _crawl(client) -> tuple[dict[str, int], int]:
         if url in seen:
             continue
         if depth == 2 or _is_file(url):
-            kind = _kind(url)
+            kind = (*_kind(url), _file_format(url))
             if per_kind[kind] >= (FILES_OF_A_KIND if _is_file(url) else PER_KIND_BELOW):
                 continue
             per_kind[kind] += 1
