@@ -219,8 +219,9 @@ def history_rows(
     kind: str = "+",
     written: dict[str, list[Any]] | None = None,
 ) -> list[int]:
-    """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change), as
-    simple-history writes one on a save; their keys. `written`: the objects' values as `_inserted`
+    """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change, "-"
+    a deletion, written before the rows go), as simple-history writes one on a save or a delete;
+    their keys. `written`: the objects' values as `_inserted`
     just wrote them (PostgreSQL)."""
     if not objects:
         return []
