@@ -250,6 +250,7 @@ def treaty_gaps(request: HttpRequest) -> HttpResponse:
             form.about(),
             {gap.instrument.confidentiality for gap in found},
             printed=_treaty_gaps_printed(found),
+            widths=[13, 11, 70, 6],
         )
         return report.response(request, fmt)
     context = {"form": form, "title": title, "found": found, "query": _query(request)}
