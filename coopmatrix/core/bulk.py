@@ -221,8 +221,7 @@ def history_rows(
 ) -> list[int]:
     """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change, "-"
     a deletion, written before the rows go), as simple-history writes one on a save or a delete;
-    their keys. `written`: the objects' values as `_inserted`
-    just wrote them (PostgreSQL)."""
+    their keys. `written`: the objects' values as `_inserted` just wrote them (PostgreSQL)."""
     if not objects:
         return []
     tracked = list(model.history.model.tracked_fields)  # type: ignore[attr-defined]

@@ -65,7 +65,8 @@ def add_row(sheet: Any, values: Iterable[Any]) -> None:
         return float(value) if isinstance(value, Decimal) else value
 
     def as_text(value: str) -> Any:
-        # A cell object of the sheet's kind, marked as text; openpyxl's `append` takes either.
+        # A cell object of the sheet's kind, marked as text: a write-only sheet takes only a
+        # WriteOnlyCell (a plain Cell without a place there fails as the sheet is written).
         cell = WriteOnlyCell(sheet, value=value) if write_only else Cell(sheet, value=value)
         cell.data_type = "s"
         return cell
