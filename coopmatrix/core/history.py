@@ -50,6 +50,7 @@ def changes(instance: models.Model, user: Any = None) -> list[dict[str, Any]]:
     readable = history.filter(visibility_q(model, principal, as_at=timezone.now()))
     shown = set(readable.values_list("history_id", flat=True))
     records = list(history.select_related("history_user"))
+    links = _links(records)
     names = _Names(user)
     result = []
     for newer, older in zip(records, records[1:] + [None], strict=True):
@@ -57,15 +58,14 @@ def changes(instance: models.Model, user: Any = None) -> list[dict[str, Any]]:
             continue
         diff = []
         if older is not None:
-            delta = newer.diff_against(older)
             older_shown = older.history_id in shown
             diff = [
                 (
-                    c.field,
-                    names.value(model, c.field, c.old) if older_shown else NOT_SHOWN,
-                    names.value(model, c.field, c.new),
+                    field,
+                    names.value(model, field, old) if older_shown else NOT_SHOWN,
+                    names.value(model, field, new),
                 )
-                for c in delta.changes
+                for field, old, new in _diff(newer, older, links)
             ]
         result.append(
             {
@@ -88,6 +88,52 @@ def changes(instance: models.Model, user: Any = None) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+#: A version's linked rows (the through table's as simple-history keeps them), by field and version.
+_Links = dict[str, dict[int, list[dict[str, Any]]]]
+
+
+def _links(records: list[Any]) -> _Links:
+    """The linked rows of every version, one query per many-to-many field: simple-history's
+    `diff_against` reads both versions' rows of each field for each pair (some 150 queries for
+    an activity's nine versions)."""
+    if not records:
+        return {}
+    historical = type(records[0])
+    keys = [r.history_id for r in records]
+    links: _Links = {}
+    for field in historical._history_m2m_fields:
+        rows_model = historical.__dict__[field.name].model
+        # The fields simple-history compares: the through table's own, not the row's key or version.
+        compared = [
+            f.name
+            for f in rows_model._meta.fields
+            if f.editable and f.name not in ("id", "m2m_history_id", "history")
+        ]
+        # In the order simple-history compares them: by the linked record.
+        target = cast(Any, field).m2m_reverse_field_name()
+        by_version: dict[int, list[dict[str, Any]]] = {key: [] for key in keys}
+        for row in (
+            rows_model.objects.filter(history_id__in=keys)
+            .order_by("history_id", target)
+            .values("history_id", *compared)
+        ):
+            by_version[row.pop("history_id")].append(row)
+        links[field.name] = by_version
+    return links
+
+
+def _diff(newer: Any, older: Any, links: _Links) -> list[tuple[str, Any, Any]]:
+    """What changed between two versions, by field name, as simple-history's `diff_against`
+    gives it, the linked rows read from `links`."""
+    delta = newer.diff_against(older, excluded_fields=list(links))
+    found = [(c.field, c.old, c.new) for c in delta.changes]
+    for name, by_version in links.items():
+        old, new = by_version[older.history_id], by_version[newer.history_id]
+        if old != new:
+            found.append((name, old, new))
+    return sorted(found, key=lambda change: change[0])
 
 
 class _Names:

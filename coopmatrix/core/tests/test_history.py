@@ -111,3 +111,47 @@ def test_a_link_to_a_record_of_the_same_kind_is_named_by_its_target(reference):
         for key in re.findall(r"\d+", re.search(r"IN \(([^)]*)\)", q["sql"]).group(1))
     ]
     assert read and len(read) == len(set(read)), read  # each State's name read once
+
+
+def test_links_changed_over_many_versions_read_as_simple_history_diffs_them(reference):
+    """An activity's history names each change of its linked States and areas between each pair
+    of versions, as simple-history's own diff finds them; the links are read once for the whole
+    history, not once per field per pair of versions."""
+    import re
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from coopmatrix.geo.models import State
+    from coopmatrix.matrix.models import Activity
+    from coopmatrix.vocabulary.models import ThematicArea
+
+    states = list(State.objects.filter(code__in=["KEN", "UGA", "TZA", "RWA"]).order_by("code"))
+    areas = list(ThematicArea.objects.order_by("code")[:3])
+    activity = Activity.objects.create(title="Linked over time", status="planned")
+
+    def versions(steps: int) -> None:
+        for step in range(steps):
+            activity.recipient_states.set(states[: 1 + step % len(states)])
+            activity.thematic_areas.set(areas[step % len(areas) :])
+            activity.title = f"Linked over time ({step})"
+            activity.save()
+
+    versions(9)
+    with CaptureQueriesContext(connection) as queries:
+        entries = changes(activity, None)
+    links_read = Counter(
+        table for q in queries for table in re.findall(r'FROM "(matrix_historicalactivity_\w+)"', q["sql"])
+    )
+    # Five linked fields, each read once for the ten versions.
+    assert len(links_read) == 5 and set(links_read.values()) == {1}, links_read
+
+    records = list(activity.history.all())
+    expected = []
+    for newer, older in zip(records, records[1:], strict=False):
+        expected.append([c.field for c in newer.diff_against(older).changes])
+    assert [[field for field, _old, _new in e["changes"]] for e in entries[:-1]] == expected
+    linked = [c for e in entries for c in e["changes"] if c[0] == "recipient_states"]
+    assert linked and any("Kenya" in new and "Uganda" in new for _f, _old, new in linked)
+    assert any(c[0] == "thematic_areas" for e in entries for c in e["changes"])
