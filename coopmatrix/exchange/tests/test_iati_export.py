@@ -40,8 +40,8 @@ def _identifiers(root: etree._Element) -> set[str]:
 def _made(cast, external_id: str, title: str, provider: bool = True, **fields) -> Activity:
     """A workshop of organization A made for a test, public unless `fields` say otherwise, with A
     as its implementing provider unless `provider` is off (an activity naming none is left out)."""
-    values = {"modality": "workshop", "status": "planned", "confidentiality": "public", **fields}
-    activity = Activity.objects.create(external_id=external_id, title=title, owner=cast.org_a, **values)
+    values = {"modality": "workshop", "status": "planned", "confidentiality": "public", "owner": cast.org_a}
+    activity = Activity.objects.create(external_id=external_id, title=title, **(values | fields))
     if provider:
         ActivityProvider.objects.create(activity=activity, organization=cast.org_a, role="implementing")
     return activity
@@ -241,3 +241,34 @@ def test_an_activity_left_out_for_naming_no_provider_keeps_the_file_well_formed(
     root = _valid(content)
     assert _identifiers(root) == {"XM-TEST-5"}
     assert b"XM- -TEST- - -4- is left out: it names no provider" in content
+
+
+def test_an_owner_the_reader_may_not_see_is_not_named_as_reporting_org(cast, client):
+    """A public activity kept by a confidential organization goes out to the public with
+    coopmatrix as its reporting organisation; its keeper and the secretariat see the owner."""
+    hidden = Organization.objects.create(
+        code="test-hidden-owner",
+        name="Hidden keeper (made for tests)",
+        kind=Organization.Kind.REGIONAL,
+        iati_identifier="XM-HIDDEN-KEEPER",
+        confidentiality="confidential",
+        owner=cast.org_a,
+    )
+    _made(cast, "XM-TEST-6", "Kept by a hidden keeper (made for tests)", owner=hidden)
+
+    def reporting(role: str | None) -> tuple[str | None, str | None]:
+        client.logout()
+        if role:
+            login(client, cast.users[role])
+        content = _body(client.get("/matrix/export.iati.xml?q=hidden+keeper"))
+        (activity,) = _valid(content).iterfind("iati-activity")
+        org = activity.find("reporting-org")
+        assert org is not None
+        if role is None:
+            assert b"Hidden keeper" not in content and b"XM-HIDDEN-KEEPER" not in content
+        return org.get("ref"), org.findtext("narrative")
+
+    assert reporting(None) == ("coopmatrix", "coopmatrix")
+    assert reporting("editor_b") == ("coopmatrix", "coopmatrix")
+    assert reporting("editor_a") == ("XM-HIDDEN-KEEPER", "Hidden keeper (made for tests)")
+    assert reporting("secretariat") == ("XM-HIDDEN-KEEPER", "Hidden keeper (made for tests)")
