@@ -20,7 +20,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -39,10 +39,15 @@ def possible() -> bool:
 
 
 def chunks_aside(
-    function: Callable[..., Iterable[Any]], args: tuple[Any, ...], size: int
+    function: Callable[..., Iterable[Any]],
+    args: tuple[Any, ...],
+    size: int,
+    first: Sequence[int] = (),
 ) -> Iterator[list[Any]]:
-    """What `function(*args)` yields, read in a second process, in lists of `size`. `function`
-    (of a module) and `args` go to the other process by pickling."""
+    """What `function(*args)` yields, read in a second process, in lists of `size` (the first
+    lists of the sizes `first` gives, if any: smaller ones reach the caller sooner, which then
+    works on them while the larger ones are read). `function` (of a module) and `args` go to the
+    other process by pickling."""
     # The same code as here, wherever the other process starts: the package's own directory first.
     paths = [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
     reader = subprocess.Popen(
@@ -54,7 +59,7 @@ def chunks_aside(
     stdin, stdout = reader.stdin, reader.stdout
     assert stdin is not None and stdout is not None
     try:
-        pickle.dump((function, args, size), stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((function, args, [*first, size]), stdin, protocol=pickle.HIGHEST_PROTOCOL)
         stdin.close()
         while True:
             try:
@@ -81,10 +86,11 @@ def _serve() -> None:
     source, out = sys.stdin.buffer, sys.stdout.buffer
     # Nothing else may write to the pipe the chunks go through.
     sys.stdout = sys.stderr
-    function, args, size = pickle.load(source)
+    function, args, sizes = pickle.load(source)
     try:
         items = iter(function(*args))
-        while chunk := list(islice(items, size)):
+        # The sizes in turn, the last one for the rest.
+        while chunk := list(islice(items, sizes[0] if len(sizes) == 1 else sizes.pop(0))):
             _send(out, ("chunk", chunk))
     except Exception as exc:  # noqa: BLE001 - whatever it is, the writer raises it
         _send(out, ("raised", _picklable(exc)))

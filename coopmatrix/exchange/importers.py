@@ -469,10 +469,17 @@ def activities_in(source: bytes | Path) -> int:
 READ_ASIDE_BYTES = 4 << 20
 
 
+#: The first chunks read aside, smaller (never larger than CHUNK): the writing begins on 50
+#: activities (read in some 0.2 s) where it waited for 500 (0.9 s), and each chunk is read while
+#: the one before is written.
+FIRST_CHUNKS = (50, 150)
+
+
 def _read(content: bytes | Path, name: str) -> Iterator[list[iati.IatiActivity | iati.Refused]]:
     """The file's activities a chunk at a time, each valid and read or refused."""
     if _size(content) >= READ_ASIDE_BYTES and aside.possible():
-        return aside.chunks_aside(iati.read, (content, name), CHUNK)
+        first = tuple(min(size, CHUNK) for size in FIRST_CHUNKS)
+        return aside.chunks_aside(iati.read, (content, name), CHUNK, first)
     return _chunks(iati.read(content, name), CHUNK)
 
 

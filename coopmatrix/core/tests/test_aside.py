@@ -45,6 +45,12 @@ def test_what_the_reader_yields_comes_back_in_chunks_in_order():
     assert list(aside.chunks_aside(range, (7,), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
 
 
+def test_the_first_chunks_may_be_smaller_and_then_all_are_of_the_size():
+    # An import starts writing on a few activities while the next are read.
+    chunks = list(aside.chunks_aside(range, (12,), 4, (1, 2)))
+    assert chunks == [[0], [1, 2], [3, 4, 5, 6], [7, 8, 9, 10], [11]]
+
+
 def test_what_the_reader_raises_is_raised_after_what_it_read():
     got = []
     with pytest.raises(LookupError, match="no number after 4"):

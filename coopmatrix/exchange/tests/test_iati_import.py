@@ -74,6 +74,8 @@ def reading(request, monkeypatch):
     monkeypatch.setattr(importers.aside, "chunks_aside", lambda *a: started.append(a) or second_process(*a))
     yield request.param
     assert bool(started) == aside
+    # Chunks as the test sets them, the first ones too.
+    assert all(max(a[3], default=0) <= a[2] for a in started)
 
 
 def test_every_shared_sample_is_imported_and_what_was_refused_is_said(secretariat, reading, capsys):
