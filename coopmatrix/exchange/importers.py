@@ -44,7 +44,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
 
-from coopmatrix.core import aside, importing
+from coopmatrix.core import aside, deltas, importing
 from coopmatrix.core import bulk as written_in_bulk
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
@@ -345,7 +345,8 @@ def _by_chunk(
         return preview
     importing.expect(progress, activities_in(content))
     try:
-        with transaction.atomic():
+        # The kept counts and sums take the differences of all the chunks at once (core.deltas).
+        with transaction.atomic(), deltas.held():
             for chunk in _checked(user, content, name, older, preview, progress):
                 each(preview, chunk)
     except iati.NotIati as exc:
@@ -775,8 +776,9 @@ def write(preview: Preview, user: Any = None) -> None:
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
-    for chunk in bulk.chunks(preview.planned):
-        _write_planned(chunk, created, user)
+    with deltas.held():
+        for chunk in bulk.chunks(preview.planned):
+            _write_planned(chunk, created, user)
 
 
 def _write_planned(planned: Sequence[Planned], created: dict[str, Organization], user: Any) -> None:

@@ -181,7 +181,8 @@ def write(user: Any, preview: Preview) -> None:
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     written: dict[int, Contribution] = {}
-    with sums.batch():
+    # The sums refreshed once at the end, their differences added once.
+    with sums.added_at_end(), sums.batch():
         for cleaned in preview.planned:
             pledge = cleaned.fields.get("settles")
             if isinstance(pledge, actions.CleanContribution):

@@ -46,6 +46,7 @@ from django.db.models.functions import Coalesce
 
 from coopmatrix.core import bulk, public_cache
 from coopmatrix.core.deferred import Deferred
+from coopmatrix.core.deltas import Deltas
 from coopmatrix.core.querysets import (
     CONFIDENTIAL,
     PUBLIC,
@@ -512,21 +513,9 @@ def _add(delta: Mapping[Key, Sequence[Any]]) -> None:
     upsert = f"ON CONFLICT ({', '.join(KEY_FIELDS)}) DO UPDATE SET {sums}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY into a scratch table, then one upsert: a rebuild adds millions of facts.
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS funding_delta (by text, d1 bigint, d2 bigint, "
-                "d3 bigint, kind text, currency text, label text, confidentiality text, owner_id bigint, "
-                "chain text, chain_owner_id bigint, amount numeric, converted numeric, n integer, "
-                "unconverted integer) ON COMMIT DROP"
-            )
-            with cursor.cursor.copy(f"COPY funding_delta ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM funding_delta "
-                f"ORDER BY {', '.join(KEY_FIELDS)} {upsert}"
-            )
-            cursor.execute("TRUNCATE funding_delta")
+            # COPY into a scratch table, then one upsert (core.deltas): a rebuild adds millions of
+            # facts.
+            _DELTAS.add(cursor, table, rows)
         else:
             placeholders = ", ".join(["%s"] * (len(KEY_FIELDS) + len(VALUE_FIELDS)))
             cursor.executemany(
@@ -534,6 +523,18 @@ def _add(delta: Mapping[Key, Sequence[Any]]) -> None:
                 [(*row[:-4], str(row[-4]), str(row[-3]), row[-2], row[-1]) for row in rows],
             )
 
+
+_DELTAS = Deltas(
+    "funding_delta",
+    "by text, d1 bigint, d2 bigint, d3 bigint, kind text, currency text, label text, "
+    "confidentiality text, owner_id bigint, chain text, chain_owner_id bigint, amount numeric, "
+    "converted numeric, n integer, unconverted integer",
+    KEY_FIELDS,
+    VALUE_FIELDS,
+)
+#: `added_at_end()`: inside it, the differences of every change go to the kept sums once, when it
+#: ends (an import, a rebuild: many chunks in one transaction).
+added_at_end = _DELTAS.held
 
 #: `changed(ids)`: contributions changed, their sums refreshed now or at the end of the current
 #: `batch()`.
@@ -560,7 +561,7 @@ def count_again_unconverted() -> int:
 
 def rebuild(progress: Any = None) -> int:
     """Sum every contribution again from its records; returns how many were summed."""
-    with transaction.atomic():
+    with transaction.atomic(), added_at_end():
         FundingSum.objects.all().delete()
         CountedContribution.objects.all().delete()
         ids = list(Contribution.objects.order_by("pk").values_list("pk", flat=True))

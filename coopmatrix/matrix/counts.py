@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 
 from coopmatrix.core.deferred import Deferred
+from coopmatrix.core.deltas import Deltas
 from coopmatrix.core.querysets import CONFIDENTIAL
 
 ROWS_BY = ("state", "subregion", "region")
@@ -161,25 +162,25 @@ def _add(delta: Counter[Key], models: _Models) -> None:
     upsert = f"ON CONFLICT ({', '.join(KEY_FIELDS)}) DO UPDATE SET n = {table}.n + excluded.n"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY into a scratch table, then one upsert: a new activity adds dozens of cells, an
-            # import of thousands adds hundreds of thousands, and COPY is PostgreSQL's fast door.
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS grid_delta (rows_by text, row_id bigint, "
-                "cols_by text, col_id bigint, status text, modality text, confidentiality text, "
-                "owner_id bigint, n integer) ON COMMIT DROP"
-            )
-            with cursor.cursor.copy(f"COPY grid_delta ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                f"SELECT {columns} FROM grid_delta ORDER BY {columns} {upsert}"
-            )
-            cursor.execute("TRUNCATE grid_delta")
+            # COPY into a scratch table, then one upsert (core.deltas): a new activity adds dozens
+            # of cells, an import of thousands adds hundreds of thousands, and COPY is
+            # PostgreSQL's fast door.
+            _DELTAS.add(cursor, table, rows)
         else:
             placeholders = ", ".join(["%s"] * (len(KEY_FIELDS) + 1))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {upsert}", rows)
 
+
+_DELTAS = Deltas(
+    "grid_delta",
+    "rows_by text, row_id bigint, cols_by text, col_id bigint, status text, modality text, "
+    "confidentiality text, owner_id bigint, n integer",
+    KEY_FIELDS,
+    ("n",),
+)
+#: `added_at_end()`: inside it, the differences of every change go to the kept counts once, when
+#: it ends (an import, a rebuild: many chunks in one transaction).
+added_at_end = _DELTAS.held
 
 #: `changed(ids)`: activities changed, their counts refreshed now or at the end of the current
 #: `batch()`.
@@ -191,7 +192,7 @@ batch = _held.batch
 def rebuild(registry: Any = None) -> int:
     """Count every activity again from its records; returns how many were counted."""
     models = _Models(registry)
-    with transaction.atomic():
+    with transaction.atomic(), added_at_end():
         models.GridCount.objects.all().delete()
         models.CountedActivity.objects.all().delete()
         ids = list(models.Activity.objects.order_by("pk").values_list("pk", flat=True))

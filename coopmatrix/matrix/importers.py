@@ -266,7 +266,8 @@ def write(preview: Preview) -> None:
         raise ValueError("a preview with errors is never written")
     # New activities by the thousand (matrix.bulk), changed ones through the one write path.
     new = [cleaned for activity, cleaned in preview.planned if activity is None]
-    with counts.batch():
+    # The counts refreshed once at the end, their differences added to the grid once.
+    with counts.added_at_end(), counts.batch():
         for chunk in bulk.chunks(new):
             bulk.create_activities(chunk, None, IMPORTED)
         for activity, cleaned in preview.planned:

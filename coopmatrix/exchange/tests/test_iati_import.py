@@ -112,6 +112,40 @@ def test_a_file_read_a_few_activities_at_a_time_gives_the_same_matrix(secretaria
     assert (again.created, again.updated, again.unchanged) == (0, 0, 49) and not again.new_organizations
 
 
+def test_the_counts_and_sums_of_an_import_in_chunks_are_added_once_and_agree_with_the_records(
+    secretariat, monkeypatch
+):
+    """An import of many chunks adds to the grid's counts and the funding sums once, at its end:
+    added chunk after chunk in one transaction, the same rows were updated again and again, each
+    time more slowly (PostgreSQL). What is kept equals a count made from the records."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from coopmatrix.funding import sums
+    from coopmatrix.funding.models import Contribution
+    from coopmatrix.matrix import counts
+
+    name = "datastore-2020-un-multilateral-ngo-50.xml"
+    monkeypatch.setattr(importers, "CHUNK", 5)
+    with CaptureQueriesContext(connection) as queries:
+        preview = _import(secretariat, (SAMPLES / name).read_bytes(), name)
+    assert preview.ok and preview.created == 49
+    assert Contribution.objects.filter(iati_transaction__isnull=False).count() > 100
+    upserts = [
+        table
+        for q in queries
+        for table in re.findall(r"INSERT INTO \"?(matrix_gridcount|funding_fundingsum)\b", q["sql"])
+    ]
+    if connection.vendor == "postgresql":
+        assert sorted(upserts) == ["funding_fundingsum", "matrix_gridcount"], upserts
+    else:  # row by row, as SQLite has no COPY
+        assert upserts.count("matrix_gridcount") >= 10
+    assert counts.drift() == {}
+    assert sums.drift() == {}
+
+
 def test_a_file_cut_short_after_its_first_chunks_were_written_keeps_nothing(
     secretariat, reading, monkeypatch
 ):
