@@ -31,6 +31,10 @@ def held() -> Iterator[None]:
         yield
 
 
+#: Rows gathered in a scratch table before they are added, though the block has not ended.
+GATHERED_AT_MOST = 2_000_000
+
+
 class Deltas:
     """Differences to the rows of a table of kept sums (each row found by its `keys` columns, its
     `values` columns added to), gathered in the temporary table `scratch` (`declared`: its
@@ -48,16 +52,24 @@ class Deltas:
         """Add the rows' values to `table` (PostgreSQL): now, or when the current `held()` ends."""
         columns = ", ".join((*self.keys, *self.values))
         self._scratch(cursor)
+        copied = 0
         with cursor.cursor.copy(f"COPY {self.scratch} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+                copied += 1
         held = getattr(self._local, "held", None)
         if held is None:
             self._flush(cursor, table)
-        elif held[0] in ("", table):
-            held[0] = table
-        else:
+            return
+        if held[0] not in ("", table):
             raise ValueError(f"{self.scratch} holds differences to {held[0]}, not to {table}")
+        held[0] = table
+        held[1] += copied
+        if held[1] >= GATHERED_AT_MOST:
+            # The scratch table is kept on disk: an import of a million activities would gather
+            # tens of millions of rows. Added now and then, the rows are updated a few times.
+            self._flush(cursor, table)
+            held[1] = 0
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -66,7 +78,7 @@ class Deltas:
         if connection.vendor != "postgresql" or getattr(self._local, "held", None) is not None:
             yield
             return
-        self._local.held = [""]
+        self._local.held = ["", 0]
         try:
             yield
             table = self._local.held[0]
