@@ -1,14 +1,15 @@
-"""Differences added to the rows of kept sums (the grid's counts, the funding sums) on PostgreSQL.
+"""Differences added to the rows of kept sums (the grid's counts, the funding sums).
 
-A change adds its differences to the kept rows it touches. On PostgreSQL they are copied into a
-scratch table and added by one upsert. Inside `held()` (an import, a rebuild: many chunks in one
-transaction) they gather in the scratch table and are added once, when the block ends. Added
-chunk after chunk, the same rows (a world total, a year's sum) were updated again and again in
-one transaction: each update leaves a version of the row that the next one steps over until the
-transaction ends, so each upsert took longer than the one before. In an import of 100,000 IATI
-activities, one upsert of a chunk took more than a second.
+A change adds its differences to the kept rows it touches, creating a row the first time. On
+PostgreSQL they are copied into a scratch table and added by one upsert (COPY is its fast door: an
+import adds hundreds of thousands); on SQLite each is upserted in turn.
 
-Inside `held()` the kept rows are not yet up to date: nothing in such a block reads them.
+Inside `held()` (an import, a rebuild: many chunks in one transaction) they gather in the scratch
+table and are added once, when the block ends. Added chunk after chunk, the same rows (a world
+total, a year's sum) were updated again and again in one transaction: each update leaves a version
+of the row that the next one steps over until the transaction ends, so each upsert took longer than
+the one before. In an import of 100,000 IATI activities, one upsert of a chunk took more than a
+second. Inside `held()` the kept rows are not yet up to date: nothing in such a block reads them.
 """
 
 from __future__ import annotations
@@ -49,8 +50,16 @@ class Deltas:
         _ALL.append(self)
 
     def add(self, cursor: Any, table: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Add the rows' values to `table` (PostgreSQL): now, or when the current `held()` ends."""
+        """Add the rows' values (keys, then values) to `table`: now, or on PostgreSQL when the
+        current `held()` ends. Rows sorted by key lock their kept rows in the same order as
+        another transaction's."""
         columns = ", ".join((*self.keys, *self.values))
+        if connection.vendor != "postgresql":
+            placeholders = ", ".join(["%s"] * len(self.keys + self.values))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {self._upsert(table)}", rows
+            )
+            return
         self._scratch(cursor)
         copied = 0
         with cursor.cursor.copy(f"COPY {self.scratch} ({columns}) FROM STDIN") as copy:
@@ -66,8 +75,8 @@ class Deltas:
         held[0] = table
         held[1] += copied
         if held[1] >= GATHERED_AT_MOST:
-            # The scratch table is kept on disk: an import of a million activities would gather
-            # tens of millions of rows. Added now and then, the rows are updated a few times.
+            # The scratch table grows with the import (an activity adds dozens of rows) and is kept
+            # until the transaction ends; added now and then, the kept rows are updated a few times.
             self._flush(cursor, table)
             held[1] = 0
 
@@ -97,15 +106,18 @@ class Deltas:
         self._scratch(cursor)
         keys = ", ".join(self.keys)
         added = ", ".join(f"sum({v})" for v in self.values)
-        updated = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in self.values)
         # Sorted, so that two transactions touching the same rows lock them in the same order; one
         # row a key, as an upsert may touch each row once.
         cursor.execute(
             f"INSERT INTO {table} ({keys}, {', '.join(self.values)}) "
             f"SELECT {keys}, {added} FROM {self.scratch} GROUP BY {keys} ORDER BY {keys} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updated}"
+            f"{self._upsert(table)}"
         )
         cursor.execute(f"TRUNCATE {self.scratch}")
+
+    def _upsert(self, table: str) -> str:
+        updated = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in self.values)
+        return f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {updated}"
 
 
 _ALL: list[Deltas] = []

@@ -502,26 +502,12 @@ def _counted(pk: int, described: dict[str, Any]) -> CountedContribution:
 
 
 def _add(delta: Mapping[Key, Sequence[Any]]) -> None:
-    """Add each difference to its sum, creating the row the first time."""
-    table = FundingSum._meta.db_table
+    """Add each difference to its sum, creating the row the first time (core.deltas)."""
     # Sorted, so that two transactions touching the same sums lock them in the same order.
     rows = sorted((*key, *value) for key, value in delta.items() if any(value))
-    if not rows:
-        return
-    columns = ", ".join((*KEY_FIELDS, *VALUE_FIELDS))
-    sums = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in VALUE_FIELDS)
-    upsert = f"ON CONFLICT ({', '.join(KEY_FIELDS)}) DO UPDATE SET {sums}"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY into a scratch table, then one upsert (core.deltas): a rebuild adds millions of
-            # facts.
-            _DELTAS.add(cursor, table, rows)
-        else:
-            placeholders = ", ".join(["%s"] * (len(KEY_FIELDS) + len(VALUE_FIELDS)))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {upsert}",
-                [(*row[:-4], str(row[-4]), str(row[-3]), row[-2], row[-1]) for row in rows],
-            )
+    if rows:
+        with connection.cursor() as cursor:
+            _DELTAS.add(cursor, FundingSum._meta.db_table, rows)
 
 
 _DELTAS = Deltas(

@@ -152,23 +152,12 @@ def refresh(activity_ids: Iterable[int], registry: Any = None) -> None:
 
 
 def _add(delta: Counter[Key], models: _Models) -> None:
-    """Add each difference to its count, creating the row the first time."""
-    table = models.GridCount._meta.db_table
+    """Add each difference to its count, creating the row the first time (core.deltas)."""
     # Sorted, so that two transactions touching the same cells lock them in the same order.
     rows = sorted((*key, n) for key, n in delta.items() if n)
-    if not rows:
-        return
-    columns = ", ".join((*KEY_FIELDS, "n"))
-    upsert = f"ON CONFLICT ({', '.join(KEY_FIELDS)}) DO UPDATE SET n = {table}.n + excluded.n"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY into a scratch table, then one upsert (core.deltas): a new activity adds dozens
-            # of cells, an import of thousands adds hundreds of thousands, and COPY is
-            # PostgreSQL's fast door.
-            _DELTAS.add(cursor, table, rows)
-        else:
-            placeholders = ", ".join(["%s"] * (len(KEY_FIELDS) + 1))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {upsert}", rows)
+    if rows:
+        with connection.cursor() as cursor:
+            _DELTAS.add(cursor, models.GridCount._meta.db_table, rows)
 
 
 _DELTAS = Deltas(
