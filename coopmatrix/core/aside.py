@@ -25,6 +25,8 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from coopmatrix.core import collecting
+
 #: What the second process runs: it reads its task from its input, writes its chunks out.
 _SERVE = "from coopmatrix.core.aside import _serve; _serve()"
 
@@ -84,6 +86,7 @@ def chunks_aside(
 def _serve() -> None:
     """The second process: the task from standard input, the chunks to standard output."""
     source, out = sys.stdin.buffer, sys.stdout.buffer
+    collecting.for_this_process()
     # Nothing else may write to the pipe the chunks go through.
     sys.stdout = sys.stderr
     function, args, sizes = pickle.load(source)

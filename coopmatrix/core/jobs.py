@@ -39,6 +39,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from .collecting import fewer_collections
 from .console import acting_as
 from .models import Job, ScheduledRun
 from .registry import load, registry
@@ -427,7 +428,7 @@ def import_job(job: Job, tracker: Tracker) -> Outcome:
     import_file = load(target)
     options = json.loads(kept.options or "{}")
     tracker.step("Checking every row")
-    with transaction.atomic():
+    with transaction.atomic(), fewer_collections():
         preview = import_file(job.user, kept.file(), kept.filename, progress=tracker, **options)
         if not preview.ok:
             # The records changed since the preview: nothing is written (the transaction is left).

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 
 from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
@@ -198,6 +199,7 @@ class _Rollback(Exception):
     pass
 
 
+@fewer_collections()
 def check(
     user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
 ) -> Preview:
@@ -205,6 +207,7 @@ def check(
     return _run(user, content, filename, progress, commit=False)
 
 
+@fewer_collections()
 def import_file(
     user: Any, content: bytes, filename: str = "", progress: Callable[[int], None] | None = None
 ) -> Preview:

@@ -46,6 +46,7 @@ from django.utils.text import slugify
 
 from coopmatrix.core import aside, deltas, importing
 from coopmatrix.core import bulk as written_in_bulk
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
@@ -346,7 +347,7 @@ def _by_chunk(
     importing.expect(progress, activities_in(content))
     try:
         # The kept counts and sums take the differences of all the chunks at once (core.deltas).
-        with transaction.atomic(), deltas.held():
+        with transaction.atomic(), deltas.held(), fewer_collections():
             for chunk in _checked(user, content, name, older, preview, progress):
                 each(preview, chunk)
     except iati.NotIati as exc:
@@ -776,7 +777,7 @@ def write(preview: Preview, user: Any = None) -> None:
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
-    with deltas.held():
+    with deltas.held(), fewer_collections():
         for chunk in bulk.chunks(preview.planned):
             _write_planned(chunk, created, user)
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.errors import Invalid
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.spreadsheets import FileRefused
@@ -65,6 +66,7 @@ def template_csv() -> str:
     return ",".join(COLUMN_NAMES) + "\n"
 
 
+@fewer_collections()
 def check(
     user: Any,
     content: bytes,
@@ -191,6 +193,7 @@ def write(user: Any, preview: Preview) -> None:
             written[id(cleaned)] = actions.write(user, cleaned)
 
 
+@fewer_collections()
 @transaction.atomic
 def import_file(user: Any, content: bytes, filename: str = "", **options: Any) -> Preview:
     """Check and, when every row is right, write, in one transaction."""

@@ -45,6 +45,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from coopmatrix.core import bulk, public_cache
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.deltas import Deltas
 from coopmatrix.core.querysets import (
@@ -545,6 +546,7 @@ def count_again_unconverted() -> int:
     return len(ids)
 
 
+@fewer_collections()
 def rebuild(progress: Any = None) -> int:
     """Sum every contribution again from its records; returns how many were summed."""
     with transaction.atomic(), added_at_end():

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.dispatch import Signal
 
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.deltas import Deltas
 from coopmatrix.core.querysets import CONFIDENTIAL
@@ -178,6 +179,7 @@ changed = _held.changed
 batch = _held.batch
 
 
+@fewer_collections()
 def rebuild(registry: Any = None) -> int:
     """Count every activity again from its records; returns how many were counted."""
     models = _Models(registry)

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
@@ -122,6 +123,7 @@ def _data(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
+@fewer_collections()
 def check(
     user: Any,
     content: bytes,
@@ -243,6 +245,7 @@ def preview(
     return result
 
 
+@fewer_collections()
 @transaction.atomic
 def import_file(
     user: Any,

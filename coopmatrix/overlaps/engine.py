@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coopmatrix.core import bulk
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.matrix.models import Activity
 
 from . import signatures
@@ -271,6 +272,7 @@ def _flush() -> None:
             refresh(ids)
 
 
+@fewer_collections()
 def find_all(
     progress: Callable[[str, int, int], Any] | None = None, budget_seconds: float | None = None
 ) -> dict[str, int]:

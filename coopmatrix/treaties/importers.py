@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coopmatrix.core import bulk, importing, spreadsheets
+from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.importing import RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
@@ -243,6 +244,7 @@ def _table_source(user: Any, code: str, filename: str, status_date: str) -> str:
     return "; ".join(parts)
 
 
+@fewer_collections()
 def check(
     user: Any,
     content: bytes,
@@ -396,6 +398,7 @@ def write(user: Any, preview: Preview) -> None:
     bulk.with_history(TreatyAction, new, user, None, timezone.now())
 
 
+@fewer_collections()
 @transaction.atomic
 def import_file(user: Any, content: bytes, filename: str = "", **options: Any) -> Preview:
     """Check and, when every row is right, write, in one transaction."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import html
 import io
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from coopmatrix.core import collecting
 from coopmatrix.core.testing import login, run_jobs
 from coopmatrix.directory.models import Organization
 from coopmatrix.exchange import importers
@@ -182,6 +184,23 @@ NEW_ORGANIZATION = (
     '<participating-org role="1" ref="XM-NEW-9" type="60">'
     "<narrative>A foundation (made for tests)</narrative></participating-org>"
 )
+
+
+def test_an_import_collects_cycles_less_often_while_it_writes_and_as_before_after(secretariat):
+    seen = []
+
+    def written(sender, records, user, **kwargs):
+        seen.append(gc.get_threshold())
+
+    before = gc.get_threshold()
+    importers.records_written.connect(written)
+    try:
+        preview = _import(secretariat, _file(_activity("XM-TEST-1-GC")))
+    finally:
+        importers.records_written.disconnect(written)
+    assert preview.created == 1
+    assert seen == [collecting.THRESHOLDS]
+    assert gc.get_threshold() == before
 
 
 def test_a_sample_activity_is_mapped_field_by_field(secretariat):
