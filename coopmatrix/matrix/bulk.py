@@ -125,26 +125,25 @@ def _reach(activities: list[Activity], items: Sequence[CleanActivity]) -> None:
             for region in placed:
                 if region in by_region:
                     by_region[region].add(pk)
+    # Rows of values, not objects: an activity reaches some ten States.
     reach = []
     for activity, item in zip(activities, items, strict=True):
         direct = {s.pk for s in item.states}
         through = set().union(*(by_region[r.pk] for r in item.regions)) if item.regions else set()
-        reach += [
-            ActivityReach(activity_id=activity.pk, state_id=pk, direct=pk in direct)
-            for pk in sorted(direct | through)
-        ]
-    written_in_bulk.insert(ActivityReach, reach)
+        reach += [(activity.pk, pk, pk in direct) for pk in sorted(direct | through)]
+    written_in_bulk.insert_values(ActivityReach, ["activity_id", "state_id", "direct"], reach)
 
 
 def _providers(
     activities: list[Activity], items: Sequence[CleanActivity], who: Any, reason: str, when: Any
 ) -> None:
-    made = [
-        ActivityProvider(activity_id=activity.pk, organization_id=organization.pk, role=role)
+    rows = [
+        (activity.pk, organization.pk, role)
         for activity, item in zip(activities, items, strict=True)
         for organization, role in dict.fromkeys((o, r) for o, r in item.providers)
     ]
-    written_in_bulk.with_history(ActivityProvider, made, who, reason, when)
+    names = ["activity_id", "organization_id", "role"]
+    written_in_bulk.values_with_history(ActivityProvider, names, rows, who, reason, when)
 
 
 def _link_history(
