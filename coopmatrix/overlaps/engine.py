@@ -169,6 +169,10 @@ def _keep(overlap: Overlap, candidate: Candidate) -> None:
     overlap.save()
 
 
+# An import's check, on its commit, scores thousands of activities against hundreds of candidates
+# each: with the collector at Python's pace, 2,000 synthetic template rows' check took 15.7-20.0 s,
+# against 14.2-14.7 s.
+@fewer_collections()
 def refresh(activity_ids: Iterable[int]) -> None:
     """Find and keep the pairs of these activities (those deleted lose theirs with them)."""
     ids = set(activity_ids)

@@ -3,6 +3,7 @@ activity against the kept signatures) must keep the same pairs with the same sco
 at one door and not at the other would come and go in the queue as records are saved."""
 
 import datetime as dt
+import gc
 import inspect
 import random
 
@@ -11,6 +12,7 @@ import pytest
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from coopmatrix.core import collecting
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import State
 from coopmatrix.matrix import counts
@@ -641,6 +643,16 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
     pools = signatures.pools(own, reader)
     for packed in own:
         assert pools.get(packed.pk, []) == sorted(row[0] for row in signatures.pool_rows(packed, reader))
+
+
+def test_the_check_of_many_activities_collects_cycles_less_often_and_as_before_after(matrix, monkeypatch):
+    seen = []
+    save = signatures.save
+    monkeypatch.setattr(signatures, "save", lambda ids: seen.append(gc.get_threshold()) or save(ids))
+    before = gc.get_threshold()
+    engine.refresh(matrix)
+    assert seen and all(thresholds == collecting.THRESHOLDS for thresholds in seen)
+    assert gc.get_threshold() == before
 
 
 def test_an_import_checked_together_keeps_the_pairs_of_one_by_one(matrix, monkeypatch, settings):
