@@ -31,9 +31,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
+
+from coopmatrix.core.committing import once_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +89,8 @@ def changed(db: Any = None) -> None:
     if not db.in_atomic_block:
         bump(db)
         return
-    # Once per transaction (savepoint rollbacks drop the callback with their writes; see below).
-    # Where it was put is remembered: an import writes hundreds of thousands of rows in one
-    # transaction, with as many callbacks of its own, and looking through them at every write
-    # took longer than the writes.
-    known = getattr(db, "_coopmatrix_bump", None)
-    callbacks = db.run_on_commit
-    if known is not None and known[0] < len(callbacks) and callbacks[known[0]] is known[1]:
-        return
-    for at, entry in enumerate(callbacks):
-        if entry[1] is _bump_after_commit:
-            db._coopmatrix_bump = (at, entry)  # moved by a savepoint's rollback: found again
-            return
-    transaction.on_commit(_bump_after_commit, using=db.alias)
-    db._coopmatrix_bump = (len(db.run_on_commit) - 1, db.run_on_commit[-1])
+    # Once per transaction: an import writes hundreds of thousands of rows in one (core.committing).
+    once_on_commit(_bump_after_commit, db=db)
 
 
 def _bump_after_commit() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -19,11 +20,13 @@ from django.utils import timezone
 
 from coopmatrix.core import bulk
 from coopmatrix.core.collecting import fewer_collections
+from coopmatrix.core.committing import once_on_commit
+from coopmatrix.core.keysets import Keys
 from coopmatrix.matrix.models import Activity
 
 from . import signatures
 from .describe import describe
-from .models import Overlap
+from .models import Overlap, Signature
 from .scoring import Candidate, score, unrounded
 
 
@@ -173,18 +176,40 @@ def _keep(overlap: Overlap, candidate: Candidate) -> None:
 # each: with the collector at Python's pace, 2,000 synthetic template rows' check took 15.7-20.0 s,
 # against 14.2-14.7 s.
 @fewer_collections()
-def refresh(activity_ids: Iterable[int]) -> None:
+def refresh(activity_ids: Iterable[int] | np.ndarray) -> None:
     """Find and keep the pairs of these activities (those deleted lose theirs with them)."""
-    ids = set(activity_ids)
-    existing = set(Activity.objects.filter(pk__in=list(ids)).values_list("pk", flat=True))
+    ordered = np.unique(
+        np.asarray(
+            activity_ids if isinstance(activity_ids, np.ndarray) else list(activity_ids), dtype=np.int64
+        )
+    )
     # Signed here: not again by _sign_pending (an import's thousands were built twice).
-    _pending("_overlaps_unsigned").difference_update(ids)
-    built = {s.activity_id: s for s in signatures.save(existing)}
+    _pending("_overlaps_unsigned").difference_update(ordered)
+    if ordered.size <= STORE_CHUNK:
+        # A save, or a few: the signatures just built are scored, not read back.
+        ids = ordered.tolist()
+        existing = set(Activity.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        built = {s.activity_id: s for s in signatures.save(sorted(existing))}
+        _sign_pending()
+        _score_and_store(sorted(existing), signatures.Reader.now(), built)
+        return
+    # An import's thousands: all signed first (each is a candidate of the others), then scored a
+    # chunk at a time with its signatures read back, none held for the whole import (for a
+    # million activities they took more memory than the import itself).
+    for start in range(0, ordered.size, signatures.SAVE_CHUNK):
+        signatures.save(ordered[start : start + signatures.SAVE_CHUNK].tolist())
     _sign_pending()
     reader = signatures.Reader.now()
-    ordered = sorted(existing)
-    for start in range(0, len(ordered), STORE_CHUNK):
-        part = ordered[start : start + STORE_CHUNK]
+    for start in range(0, ordered.size, STORE_CHUNK):
+        part = ordered[start : start + STORE_CHUNK].tolist()
+        # A deleted activity has no signature left (signatures.save): its pairs went with it.
+        built = {s.activity_id: s for s in Signature.objects.filter(activity_id__in=part)}
+        _score_and_store(sorted(built), reader, built)
+
+
+def _score_and_store(existing: list[int], reader: signatures.Reader, built: Mapping[int, Any]) -> None:
+    for start in range(0, len(existing), STORE_CHUNK):
+        part = existing[start : start + STORE_CHUNK]
         if len(part) >= TOGETHER:
             store_many(scored_together(part, reader, built))
         else:
@@ -240,18 +265,19 @@ def changed(activity_ids: Iterable[int]) -> None:
     if not connection.in_atomic_block:
         refresh(ids)
         return
-    # The first callback to run after the commit checks every activity noted; the others find
-    # nothing left. A callback of an undone savepoint is dropped by Django; its activities stay
-    # noted and are checked (if they still exist) at the next commit.
+    # The callback checks every activity noted. One of an undone savepoint is dropped by Django;
+    # its activities stay noted and are checked (if they still exist) at the next commit.
     _pending().update(ids)
     _pending("_overlaps_unsigned").update(ids)
-    transaction.on_commit(_flush, robust=True)
+    once_on_commit(_flush, robust=True)
 
 
-def _pending(name: str = "_overlaps_pending") -> set[int]:
-    pending: set[int] | None = getattr(connection, name, None)
+def _pending(name: str = "_overlaps_pending") -> Keys:
+    """The activities changed and not yet checked (or signed): an import of a million notes a
+    million, so they are kept as keysets.Keys, some 8 bytes each."""
+    pending: Keys | None = getattr(connection, name, None)
     if pending is None:
-        pending = set()
+        pending = Keys()
         setattr(connection, name, pending)
     return pending
 
@@ -262,16 +288,17 @@ def _sign_pending() -> None:
     they are, not as they were."""
     unsigned = _pending("_overlaps_unsigned")
     if unsigned:
-        ids = set(unsigned)
+        ids = unsigned.sorted()
         unsigned.clear()
-        signatures.save(ids)
+        for start in range(0, len(ids), signatures.SAVE_CHUNK):
+            signatures.save(ids[start : start + signatures.SAVE_CHUNK].tolist())
 
 
 def _flush() -> None:
     pending = _pending()
-    ids = set(pending)
+    ids = pending.sorted()
     pending.clear()
-    if ids:
+    if ids.size:
         with transaction.atomic():
             refresh(ids)
 

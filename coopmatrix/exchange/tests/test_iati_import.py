@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from coopmatrix.core import collecting
+from coopmatrix.core import collecting, keysets
 from coopmatrix.core.testing import login, run_jobs
 from coopmatrix.directory.models import Organization
 from coopmatrix.exchange import importers
@@ -380,6 +380,25 @@ def test_the_same_identifier_twice_in_a_file_is_refused_the_second_time(secretar
         secretariat, _file(_activity("XM-TEST-1-B1"), _activity("XM-TEST-1-B1")), "x.xml"
     )
     assert preview.created == 1 and "holds it twice" in preview.refused[0].reasons[0]
+
+
+def test_an_identifier_met_chunks_before_is_refused_naming_the_line_of_the_first(secretariat, monkeypatch):
+    """The identifiers met are kept compactly once there are many (core.keysets): one met in an
+    earlier chunk, long merged into the arrays, is still found, with the line where it was."""
+    monkeypatch.setattr(importers, "CHUNK", 2)
+    monkeypatch.setattr(keysets, "RECENT", 2)
+    names = ["XM-TEST-1-E1", "XM-TEST-1-E2", "XM-TEST-1-E3", "XM-TEST-1-E4", "XM-TEST-1-E5"]
+    names += ["XM-TEST-1-E1", "XM-TEST-1-E3"]
+    # One activity a line: the n-th (from 0) is on line n + 2.
+    content = '<iati-activities version="2.03">\n' + "\n".join(map(_activity, names)) + "\n</iati-activities>"
+    preview = _import(secretariat, content.encode())
+    assert preview.created == 5
+    refused = {(r.identifier, r.line): r.reasons for r in preview.refused}
+    assert refused == {
+        ("XM-TEST-1-E1", 7): ("the file holds it twice (also at line 2)",),
+        ("XM-TEST-1-E3", 8): ("the file holds it twice (also at line 4)",),
+    }
+    assert Activity.objects.filter(external_id__startswith="XM-TEST-1-E").count() == 5
 
 
 @pytest.mark.parametrize("role", ["editor_a", "reader", "focal_point"])

@@ -655,26 +655,64 @@ def test_the_check_of_many_activities_collects_cycles_less_often_and_as_before_a
     assert gc.get_threshold() == before
 
 
+def _kept_pairs():
+    return sorted(Overlap.objects.values_list("first_id", "second_id", "score", "reasons"))
+
+
 def test_an_import_checked_together_keeps_the_pairs_of_one_by_one(matrix, monkeypatch, settings):
     """refresh of many activities checks them together from engine.TOGETHER on: the pairs kept
     are those kept when each is checked alone."""
     settings.OVERLAP_KEEP = 3
 
-    def kept():
-        return sorted(Overlap.objects.values_list("first_id", "second_id", "score", "reasons"))
-
     Overlap.objects.all().delete()
     monkeypatch.setattr(engine, "TOGETHER", 10**6)
     engine.refresh(matrix)
-    one_by_one = kept()
+    one_by_one = _kept_pairs()
     Overlap.objects.all().delete()
     monkeypatch.setattr(engine, "TOGETHER", 2)
     calls = []
     monkeypatch.setattr(engine, "scored_together", _spy(engine.scored_together, calls))
     engine.refresh(matrix)
     assert calls, "the activities were not checked together"
-    assert kept() == one_by_one
+    assert _kept_pairs() == one_by_one
     assert len(one_by_one) > 30
+
+
+def test_a_check_of_more_activities_than_a_chunk_holds_one_chunk_of_signatures_at_a_time(
+    matrix, monkeypatch, settings
+):
+    """An import's check on commit signs every activity first, then scores them a chunk at a
+    time with that chunk's signatures read back: none is held for the whole import (a million
+    would take more memory than the import). The pairs kept are those of the check of all at
+    once, and an activity deleted meanwhile has none."""
+    settings.OVERLAP_KEEP = 3
+
+    gone = Activity.objects.get(pk=matrix[-1])
+    gone.delete()
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "STORE_CHUNK", 10**6)
+    engine.refresh(matrix)
+    all_at_once = _kept_pairs()
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "STORE_CHUNK", 7)
+    monkeypatch.setattr(engine, "TOGETHER", 2)
+    monkeypatch.setattr(signatures, "SAVE_CHUNK", 5)
+    saved, held = [], []
+    save, together = signatures.save, engine.scored_together
+    monkeypatch.setattr(signatures, "save", lambda ids: saved.append(len(ids)) or save(ids))
+
+    def scored_together(part, reader, built):
+        held.append(len(built))
+        return together(part, reader, built)
+
+    monkeypatch.setattr(engine, "scored_together", scored_together)
+    engine.refresh(matrix)
+    assert _kept_pairs() == all_at_once
+    assert len(all_at_once) > 30
+    assert saved and max(saved) <= 5 and sum(saved) >= len(matrix) - 1  # all but the one deleted
+    assert held and max(held) <= 7
+    assert not Overlap.objects.filter(first_id=gone.pk).exists()
+    assert not Overlap.objects.filter(second_id=gone.pk).exists()
 
 
 class _Call:

@@ -101,7 +101,9 @@ def _payload(**changes):
 def test_an_activity_saved_through_the_api_is_checked_once_committed(
     client, cast, django_capture_on_commit_callbacks
 ):
-    existing = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
+    # Committed before, as it would be: the check waits for a commit once (core.committing).
+    with django_capture_on_commit_callbacks(execute=True):
+        existing = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/activities", _payload(), content_type="application/json", **_as(cast, "editor_b")
@@ -477,7 +479,8 @@ def test_the_score_reads_a_month_precision_date_as_its_whole_month(cast):
 
 
 def test_matrix_actions_save_door_is_the_one_checked(cast, django_capture_on_commit_callbacks):
-    existing = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        existing = activity(cast, "OV workshop of A", "public", cast.org_a, cast.org_a)
     with django_capture_on_commit_callbacks(execute=True):
         created = matrix_actions.save_activity(cast.user("editor_b"), _payload())
     assert _pair(existing, created) is not None
