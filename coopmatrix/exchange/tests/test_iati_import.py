@@ -299,6 +299,41 @@ def test_a_changed_transaction_alone_updates_the_record(secretariat):
     assert [t.value for t in kept] == [Decimal("500"), Decimal("260.50")]
 
 
+def test_a_changed_transaction_is_changed_in_place_and_its_contribution_with_it(secretariat):
+    """The n-th transaction kept takes the file's n-th: changed, it keeps its row and the
+    contribution made from it (one change in each history, not a row removed and another made);
+    one added is added, one no longer listed goes."""
+    from coopmatrix.funding.models import Contribution
+
+    def kinds(model, pk):
+        return sorted(model.history.filter(id=pk).values_list("history_type", flat=True))
+
+    def transactions():
+        return list(IatiTransaction.objects.filter(record__identifier="XM-TEST-1-A6").order_by("pk"))
+
+    first = _transaction("500", "2005-04-01") + _transaction("250.50", "2005-05-01")
+    _import(secretariat, _file(_activity("XM-TEST-1-A6", extra=first)))
+    before = [t.pk for t in transactions()]
+    gift = Contribution.objects.get(iati_transaction_id=before[1])
+    changed = first.replace("250.50", "260.50") + _transaction("100", "2005-06-01")
+    _import(secretariat, _file(_activity("XM-TEST-1-A6", extra=changed, updated="2021-01-01T00:00:00")))
+    now = transactions()
+    assert [t.pk for t in now[:2]] == before
+    assert [t.value for t in now] == [Decimal("500"), Decimal("260.50"), Decimal("100")]
+    assert kinds(IatiTransaction, before[0]) == ["+"]
+    assert kinds(IatiTransaction, before[1]) == ["+", "~"]
+    gift.refresh_from_db()
+    assert gift.amount == Decimal("260.50") and gift.iati_transaction_id == before[1]
+    assert kinds(Contribution, gift.pk) == ["+", "~"]
+    assert Contribution.objects.filter(external_id__startswith="iati:XM-TEST-1-A6#").count() == 3
+    # The publisher lists the first one alone: the others go, with their contributions.
+    alone = first[: first.index("</transaction>") + len("</transaction>")]
+    _import(secretariat, _file(_activity("XM-TEST-1-A6", extra=alone, updated="2022-01-01T00:00:00")))
+    assert [t.pk for t in transactions()] == before[:1]
+    assert kinds(IatiTransaction, now[2].pk) == ["+", "-"]
+    assert Contribution.objects.filter(external_id__startswith="iati:XM-TEST-1-A6#").count() == 1
+
+
 def test_the_same_transactions_listed_in_another_order_change_nothing(secretariat):
     one, two = _transaction("500", "2005-04-01"), _transaction("250.50", "2005-05-01")
     _import(secretariat, _file(_activity("XM-TEST-1-A5", extra=one + two)))
