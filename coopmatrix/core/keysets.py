@@ -3,10 +3,10 @@ Python objects.
 
 An import of a million IATI activities must need no more memory than one of a hundred thousand
 (issue 18). Two things it kept grew with every activity: the identifiers met so far, to refuse
-one the file holds twice (a dict: some 150 bytes each, with its text and line), and the keys of
+one the file holds twice (a dict: some 120 bytes each, with its text and line), and the keys of
 the activities changed, to check them for overlaps when the transaction commits (two sets: some
-90 bytes each). Here they take 8 to 12 bytes each, in sorted arrays; the last few thousand added
-stay in a Python set or dict, so that a single save pays nothing for it.
+67 bytes each). Here a key takes 8 bytes and an identifier 16, in sorted arrays; the last few
+thousand added stay in a Python set or dict, so that a single save pays nothing for it.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Keys:
 class FirstSeen:
     """Where each text (an identifier) was first met in a file: the line or row of the first,
     for the message refusing a second ("also at line 12"). The recent texts are kept whole; the
-    others as their hash beside their line, in sorted arrays (12 bytes each).
+    others as their hash beside their line, in sorted arrays (16 bytes each).
 
     Two different texts with the same 64-bit hash would read as the same: among a million
     identifiers the odds that any two do are some 1 in 37 million, and the refusal still names
