@@ -95,6 +95,8 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
     ):
         transactions.setdefault(transaction["record_id"], []).append(transaction)
     new: list[dict[str, Any]] = []
+    changed: list[Contribution] = []
+    names: list[str] = []  # of the fields `_fields` gives, the same for each
     for record in chosen:
         prefix = f"iati:{record['identifier']}#"
         kept = existing.get(prefix, {})
@@ -114,18 +116,25 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
             done["updated"] += 1
             for name, value in fields.items():
                 setattr(current, name, value)
-            current._change_reason = "from an IATI transaction"  # type: ignore[attr-defined]
-            current.save()
+            changed.append(current)
+            names = list(fields)
         for gone in kept.values():
             gone.delete()
             done["removed"] += 1
+    when = timezone.now()
+    if changed:
+        # Together, each with the history row a save writes: a re-import of changed activities
+        # saved them one by one (a quarter of its time, profiled). Their sums are brought up to date from
+        # what was counted of them before (sums.refresh), as after a save.
+        Contribution.objects.bulk_update(changed, names, batch_size=500)
+        bulk.history_rows(Contribution, changed, user, "from an IATI transaction", when, kind="~")
+        sums.changed([c.pk for c in changed] + [c.settles_id for c in changed if c.settles_id])
     if new:
         # Rows of values, not objects: an import makes some six contributions an activity. Each
         # made here, from `_fields`: the same fields, in the same order.
         rows = [tuple(values.values()) for values in new]
-        made = bulk.values_with_history(
-            Contribution, list(new[0]), rows, user, "from an IATI transaction", timezone.now()
-        )
+        reason = "from an IATI transaction"
+        made = bulk.values_with_history(Contribution, list(new[0]), rows, user, reason, when)
         sums.changed(made)
 
 

@@ -303,6 +303,7 @@ def test_a_changed_transaction_is_changed_in_place_and_its_contribution_with_it(
     """The n-th transaction kept takes the file's n-th: changed, it keeps its row and the
     contribution made from it (one change in each history, not a row removed and another made);
     one added is added, one no longer listed goes."""
+    from coopmatrix.funding import sums
     from coopmatrix.funding.models import Contribution
 
     def kinds(model, pk):
@@ -325,6 +326,13 @@ def test_a_changed_transaction_is_changed_in_place_and_its_contribution_with_it(
     gift.refresh_from_db()
     assert gift.amount == Decimal("260.50") and gift.iati_transaction_id == before[1]
     assert kinds(Contribution, gift.pk) == ["+", "~"]
+    change = Contribution.history.get(id=gift.pk, history_type="~")
+    assert (change.history_user, change.history_change_reason, change.amount) == (
+        secretariat,
+        "from an IATI transaction",
+        Decimal("260.50"),
+    )
+    assert not sums.drift()  # the funding sums moved with it
     assert Contribution.objects.filter(external_id__startswith="iati:XM-TEST-1-A6#").count() == 3
     # The publisher lists the first one alone: the others go, with their contributions.
     alone = first[: first.index("</transaction>") + len("</transaction>")]
@@ -332,6 +340,7 @@ def test_a_changed_transaction_is_changed_in_place_and_its_contribution_with_it(
     assert [t.pk for t in transactions()] == before[:1]
     assert kinds(IatiTransaction, now[2].pk) == ["+", "-"]
     assert Contribution.objects.filter(external_id__startswith="iati:XM-TEST-1-A6#").count() == 1
+    assert not sums.drift()
 
 
 def test_the_same_transactions_listed_in_another_order_change_nothing(secretariat):
