@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -53,7 +53,7 @@ from coopmatrix.core.keysets import FirstSeen
 from coopmatrix.core.roles import principal_for
 from coopmatrix.directory.models import Organization, OrganizationName
 from coopmatrix.matrix import bulk, counts
-from coopmatrix.matrix.actions import CleanActivity, Links, Lookups, clean_activity, links_of, write_activity
+from coopmatrix.matrix.actions import CleanActivity, Links, Lookups, clean_activity, links_of
 from coopmatrix.matrix.models import Activity
 
 from . import iati
@@ -794,10 +794,10 @@ def _write_planned(planned: Sequence[Planned], created: dict[str, Organization],
         for chunk in bulk.chunks(new):
             activities = bulk.create_activities([p.cleaned for p in chunk], user, IMPORTED)
             _create_records(activities, chunk, user)
-        for each in planned:
-            if each.activity is not None:
-                activity = write_activity(each.cleaned, each.activity)
-                _write_record(activity, each)
+        changed = [p for p in planned if p.activity is not None]
+        for chunk in bulk.chunks(changed):
+            pairs = [(cast(Activity, p.activity), p.cleaned) for p in chunk]
+            _write_records(bulk.update_activities(pairs, user, IMPORTED), chunk, user)
     records = list(
         IatiRecord.objects.filter(identifier__in=[p.identifier for p in planned]).values_list("pk", flat=True)
     )
@@ -832,42 +832,77 @@ def _create_records(activities: list[Activity], chunk: Sequence[Planned], user: 
             written_in_bulk.values_with_history(model, names, rows, user, IMPORTED, when)
 
 
-def _write_record(activity: Activity, planned: Planned) -> None:
-    record = IatiRecord.objects.filter(activity=activity).first()
-    fields = planned.record
-    if record is None:
-        record = IatiRecord(activity=activity, identifier=planned.identifier, **fields)
-        record._change_reason = IMPORTED  # type: ignore[attr-defined]
-        record.save()
-    elif any(getattr(record, name) != value for name, value in fields.items()):
-        for name, value in fields.items():
-            setattr(record, name, value)
-        record._change_reason = IMPORTED  # type: ignore[attr-defined]
-        record.save()
-    _update_rows(record, IatiBudget, record.budgets.all(), planned.budgets)
-    _update_rows(record, IatiTransaction, record.transactions.all(), planned.transactions)
+def _write_records(activities: Sequence[Activity], chunk: Sequence[Planned], user: Any) -> None:
+    """The IATI records of changed activities brought in line with the file, together: a record
+    that changed is written with a history row, and so is each budget and transaction that
+    changed, came or went (`_row_changes`). One by one, each record, budget and transaction was a
+    save of its own: for a re-import of 2,000 changed activities, some 20,000 round trips."""
+    when = timezone.now()
+    records = {
+        r.activity_id: r for r in IatiRecord.objects.filter(activity_id__among=[a.pk for a in activities])
+    }
+    kept: dict[Any, dict[int, list[Any]]] = {IatiBudget: {}, IatiTransaction: {}}
+    for model, rows in kept.items():
+        for row in model.objects.filter(record_id__among=[r.pk for r in records.values()]).order_by(
+            "record_id", "pk"
+        ):
+            rows.setdefault(row.record_id, []).append(row)
+    made: list[IatiRecord] = []
+    changed: list[IatiRecord] = []
+    for activity, planned in zip(activities, chunk, strict=True):
+        record = records.get(activity.pk)
+        if record is None:
+            record = IatiRecord(activity=activity, identifier=planned.identifier, **planned.record)
+            records[activity.pk] = record
+            made.append(record)
+        elif any(getattr(record, name) != value for name, value in planned.record.items()):
+            for name, value in planned.record.items():
+                setattr(record, name, value)
+            record.imported = when  # as a save sets it
+            changed.append(record)
+    written_in_bulk.with_history(IatiRecord, made, user, IMPORTED, when)
+    if changed:
+        written_in_bulk.update(IatiRecord, changed, [*chunk[0].record, "imported"])
+        written_in_bulk.history_rows(IatiRecord, changed, user, IMPORTED, when, kind="~")
+    for model, name in ((IatiBudget, "budgets"), (IatiTransaction, "transactions")):
+        rows_changed: list[Any] = []
+        added: list[tuple[Any, ...]] = []
+        names: list[str] = []
+        for activity, planned in zip(activities, chunk, strict=True):
+            record = records[activity.pk]
+            wanted = getattr(planned, name)
+            altered, gone, new = _row_changes(kept[model].get(record.pk, []), wanted)
+            rows_changed += altered
+            added += [(record.pk, *values.values()) for values in new]
+            if wanted and not names:
+                names = list(wanted[0])
+            for row in gone:
+                # One at a time, as Django deletes: a transaction's contribution keeps its record
+                # and loses the link (SET_NULL), with its history row.
+                row._change_reason = IMPORTED
+                row.delete()
+        if rows_changed:
+            written_in_bulk.update(model, rows_changed, names)
+            written_in_bulk.history_rows(model, rows_changed, user, IMPORTED, when, kind="~")
+        # Each made by `_budget` or `_transaction`: the same fields, in the same order.
+        written_in_bulk.values_with_history(model, ["record_id", *names], added, user, IMPORTED, when)
 
 
-def _update_rows(record: IatiRecord, model: Any, kept: Any, wanted: list[dict[str, Any]]) -> None:
-    """Bring the rows in line with the file's, each change kept in history; leave them when they
-    are the same, also listed in another order. The n-th row kept takes the file's n-th, as the
-    contributions made from transactions are keyed by their place (`iati:<identifier>#<n>`): a
-    changed transaction keeps its row and its contribution, each with one change in its history
-    (replaced, the row was removed and another made, and its contribution changed to point at
-    it). A row the file no longer lists goes; one it adds is added."""
-    kept_rows = list(kept)
-    if _same_rows(kept_rows, wanted):
-        return
-    for row, values in zip(kept_rows, wanted, strict=False):
+def _row_changes(
+    kept: list[Any], wanted: list[dict[str, Any]]
+) -> tuple[list[Any], list[Any], list[dict[str, Any]]]:
+    """What brings the kept rows in line with the file's: the rows changed (their new values set),
+    those to remove and the values of those to add; nothing when they are the same, also listed
+    in another order. The n-th row kept takes the file's n-th, as the contributions made from
+    transactions are keyed by their place (`iati:<identifier>#<n>`): a changed transaction keeps
+    its row and its contribution, each with one change in its history (replaced, the row was
+    removed and another made, and its contribution changed to point at it)."""
+    if _same_rows(kept, wanted):
+        return [], [], []
+    changed = []
+    for row, values in zip(kept, wanted, strict=False):
         if any(_comparable(getattr(row, name)) != _comparable(value) for name, value in values.items()):
             for name, value in values.items():
                 setattr(row, name, value)
-            row._change_reason = IMPORTED
-            row.save()
-    for row in kept_rows[len(wanted) :]:
-        row._change_reason = IMPORTED
-        row.delete()
-    for values in wanted[len(kept_rows) :]:
-        added = model(record=record, **values)
-        added._change_reason = IMPORTED
-        added.save()
+            changed.append(row)
+    return changed, kept[len(wanted) :], wanted[len(kept) :]

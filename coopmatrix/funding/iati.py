@@ -123,13 +123,11 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
             done["removed"] += 1
     when = timezone.now()
     if changed:
-        # Each row by an UPDATE of its own, their history rows and their sums together: saved one
+        # Written together (core.bulk.update), with their history rows and their sums: saved one
         # by one, each wrote its history row and asked for its sums alone; Django's bulk_update
         # (a CASE for each field) took longer still. Their sums are brought up to date from what
         # was counted of them before (sums.refresh), as after a save.
-        for contribution in changed:
-            values = {name: getattr(contribution, name) for name in names}
-            Contribution.objects.filter(pk=contribution.pk).update(**values)
+        bulk.update(Contribution, changed, names)
         bulk.history_rows(Contribution, changed, user, "from an IATI transaction", when, kind="~")
         sums.changed([c.pk for c in changed] + [c.settles_id for c in changed if c.settles_id])
     if new:

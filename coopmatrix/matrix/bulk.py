@@ -13,8 +13,11 @@ rows written by the thousand instead, with everything the one-by-one path keeps 
 - whatever other apps keep per activity: `activities_created` is sent once per batch, inside the
   transaction, as `post_save` is for one (the overlaps app checks the new activities on commit).
 
-Only new activities go this way; an activity that changes goes through `actions.write_activity`,
-which compares and keeps what did not change.
+Activities that changed go `update_activities`' way when an import brings many of them: each
+row written as `save()` writes it, its links brought in line (a link gone is removed, one added is
+added, the others stay), its reach computed again when its recipients changed, a "changed" history
+row with its links as they then stand, and `activities_updated` sent. One at a time, they go
+through `actions.write_activity`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from .models import Activity, ActivityProvider, ActivityReach
 
 #: Sent with `pks` (the activities created) once per batch, inside the writing transaction.
 activities_created = Signal()
+#: Sent with `pks` (the activities changed) once per batch of `update_activities`, likewise.
+activities_updated = Signal()
 
 #: Activities written together: their rows go in a few statements, and memory stays bounded
 #: whatever the size of the import.
@@ -62,6 +67,121 @@ def create_activities(items: Sequence[CleanActivity], user: Any, reason: str) ->
     counts.changed(pks)
     activities_created.send(sender=Activity, pks=pks)
     return activities
+
+
+@transaction.atomic
+def update_activities(
+    pairs: Sequence[tuple[Activity, CleanActivity]], user: Any, reason: str
+) -> list[Activity]:
+    """Write checked changes to existing activities (each loaded whole), as `write_activity` writes
+    one, together: the activities, in the order given. Each gets one "changed" history row naming
+    `user` and `reason`, with its links as they stand after the change (one by one, a save adds a
+    row and each link set that changed adds another)."""
+    from . import counts
+
+    if not pairs:
+        return []
+    when = timezone.now()
+    who = written_in_bulk.acting_user(user)
+    activities = [activity for activity, _ in pairs]
+    items = [item for _, item in pairs]
+    for activity, item in pairs:
+        for name, value in item.fields.items():
+            setattr(activity, name, value)
+        activity.programme = item.programme
+        activity.period_start, activity.period_end = activity.covered_period()
+        activity.updated = when
+    # Every column but the key and the creation date, as a save writes them.
+    written_in_bulk.update(Activity, activities, [f.attname for f in _SAVED])
+    links, moved = _relinks(activities, items)
+    if moved:
+        chosen = [(a, i) for a, i in pairs if a.pk in moved]
+        ActivityReach.objects.filter(activity_id__among=[a.pk for a, _ in chosen]).delete()
+        _reach([a for a, _ in chosen], [i for _, i in chosen])
+    _providers_again(activities, items, who, reason, when)
+    history = written_in_bulk.history_rows(Activity, activities, who, reason, when, kind="~")
+    _link_history(activities, history, links)
+    pks = [a.pk for a in activities]
+    counts.changed(pks)
+    activities_updated.send(sender=Activity, pks=pks)
+    return activities
+
+
+#: The fields a save of an existing activity writes (`update_activities`).
+_SAVED = [f for f in Activity._meta.concrete_fields if not f.primary_key and f.name != "created"]
+
+
+def _relinks(
+    activities: list[Activity], items: Sequence[CleanActivity]
+) -> tuple[dict[str, list[tuple[int, int, int]]], set[int]]:
+    """Bring each many-to-many field of these activities in line with the checked data (requests
+    left as they are where the data says None); by field name, the link rows as they then stand
+    (key, activity, linked record), and the activities whose recipients changed."""
+    ids = [a.pk for a in activities]
+    wanted = {a.pk: _targets(item) for a, item in zip(activities, items, strict=True)}
+    leave_requests = {a.pk for a, item in zip(activities, items, strict=True) if item.requests is None}
+    written: dict[str, list[tuple[int, int, int]]] = {}
+    moved: set[int] = set()
+    for name in LINKS:
+        field = Activity._meta.get_field(name)
+        through = field.remote_field.through  # type: ignore[union-attr]
+        own, other = field.m2m_field_name(), field.m2m_reverse_field_name()  # type: ignore[union-attr]
+        rows = list(
+            through.objects.filter(**{f"{own}_id__among": ids})
+            .order_by("pk")
+            .values_list("pk", f"{own}_id", f"{other}_id")
+        )
+        have: dict[int, dict[int, int]] = {pk: {} for pk in ids}
+        for key, activity, target in rows:
+            have[activity][target] = key
+        gone: list[int] = []
+        added: list[tuple[int, int]] = []
+        for pk in ids:
+            if name == "requests" and pk in leave_requests:
+                continue
+            targets = dict.fromkeys(wanted[pk][name])
+            gone += [key for target, key in have[pk].items() if target not in targets]
+            added += [(pk, target) for target in targets if target not in have[pk]]
+            if name in ("recipient_states", "recipient_regions") and (set(targets) != set(have[pk])):
+                moved.add(pk)
+        if gone:
+            through.objects.filter(pk__among=gone).delete()
+        keys = written_in_bulk.insert_values(through, [f"{own}_id", f"{other}_id"], added)
+        dropped = set(gone)
+        written[name] = [row for row in rows if row[0] not in dropped] + [
+            (key, *row) for key, row in zip(keys, added, strict=True)
+        ]
+    return written, moved
+
+
+def _providers_again(
+    activities: list[Activity], items: Sequence[CleanActivity], who: Any, reason: str, when: Any
+) -> None:
+    """The providers brought in line as `actions.set_providers` does, each row removed or added
+    with its history row."""
+    ids = [a.pk for a in activities]
+    have: dict[int, dict[tuple[int, str], ActivityProvider]] = {pk: {} for pk in ids}
+    for row in ActivityProvider.objects.filter(activity_id__among=ids).order_by("pk"):
+        have[row.activity_id][(row.organization_id, row.role)] = row
+    gone: list[ActivityProvider] = []
+    added: list[tuple[int, int, str]] = []
+    for activity, item in zip(activities, items, strict=True):
+        wanted = dict.fromkeys((o.pk, role) for o, role in item.providers)
+        gone += [row for key, row in have[activity.pk].items() if key not in wanted]
+        added += [
+            (activity.pk, organization, role)
+            for organization, role in wanted
+            if (organization, role) not in have[activity.pk]
+        ]
+    if gone:
+        written_in_bulk.history_rows(ActivityProvider, gone, who, reason, when, kind="-")
+        # Their history rows are written above, and the counts and the overlap check hear of
+        # their activities below: the rows go without the signals of a deletion one by one.
+        ActivityProvider.objects.filter(pk__among=[row.pk for row in gone])._raw_delete(
+            ActivityProvider.objects.db
+        )
+    names = ["activity_id", "organization_id", "role"]
+    written_in_bulk.values_with_history(ActivityProvider, names, added, who, reason, when)
 
 
 def _new(item: CleanActivity) -> Activity:

@@ -267,15 +267,15 @@ def write(preview: Preview) -> None:
     """Write a preview without errors, all rows in one transaction."""
     if preview.errors:
         raise ValueError("a preview with errors is never written")
-    # New activities by the thousand (matrix.bulk), changed ones through the one write path.
+    # New activities and changed ones by the thousand (matrix.bulk).
     new = [cleaned for activity, cleaned in preview.planned if activity is None]
+    changed = [(activity, cleaned) for activity, cleaned in preview.planned if activity is not None]
     # The counts refreshed once at the end, their differences added to the grid once.
     with counts.added_at_end(), counts.batch():
         for chunk in bulk.chunks(new):
             bulk.create_activities(chunk, None, IMPORTED)
-        for activity, cleaned in preview.planned:
-            if activity is not None:
-                write_activity(cleaned, activity)
+        for pairs in bulk.chunks(changed):
+            bulk.update_activities(pairs, None, IMPORTED)
 
 
 IMPORTED = "imported from a file"

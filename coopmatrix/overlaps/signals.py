@@ -4,7 +4,7 @@ page, the API, an import, the admin or a console session."""
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from coopmatrix.matrix.bulk import activities_created
+from coopmatrix.matrix.bulk import activities_created, activities_updated
 from coopmatrix.matrix.models import Activity, ActivityProvider
 
 from . import engine
@@ -39,5 +39,6 @@ def links_changed(sender, instance, action, reverse, pk_set=None, **kwargs):
 
 
 @receiver(activities_created)
-def created_in_bulk(sender, pks, **kwargs):
+@receiver(activities_updated)
+def written_in_bulk(sender, pks, **kwargs):
     engine.changed(pks)

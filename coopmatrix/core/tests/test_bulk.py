@@ -43,6 +43,36 @@ def test_objects_written_in_bulk_read_as_saved_ones():
         assert read.status == saved.status  # the field's default, as a save gives it
 
 
+def test_objects_changed_in_bulk_read_as_saved_ones():
+    """The fields named are written, each object's to its own row, as a save writes them (a JSON
+    value, a time, an empty value, a number); the others, and the rows not given, stay."""
+    when = timezone.now().replace(microsecond=250000)
+    jobs = [
+        Job.objects.create(kind="bulk-test", payload={"n": n}, phase=f"step {n}", done=n) for n in range(4)
+    ]
+    changed = jobs[:3]
+    for n, job in enumerate(changed):
+        job.payload = {"n": n, "now": ["changed", n], "text": 'l\'État "quoted"\ttabbed'}
+        job.heartbeat = when if n else None
+        job.phase = f"changed {n}"
+        job.done = 10 + n
+        job.message = "not written: not named"
+    bulk.update(Job, changed, ["payload", "heartbeat", "phase", "done"])
+
+    for n, job in enumerate(changed):
+        read = Job.objects.get(pk=job.pk)
+        assert (read.payload, read.heartbeat, read.phase, read.done) == (
+            {"n": n, "now": ["changed", n], "text": 'l\'État "quoted"\ttabbed'},
+            when if n else None,
+            f"changed {n}",
+            10 + n,
+        )
+        assert read.message == "" and read.kind == "bulk-test"
+    untouched = Job.objects.get(pk=jobs[3].pk)
+    assert (untouched.payload, untouched.phase, untouched.done) == ({"n": 3}, "step 3", 3)
+    bulk.update(Job, [], ["phase"])  # nothing to write: no statement fails
+
+
 def _write_runs(rows: list[tuple[int, str]], job: int | None = None) -> None:
     """Rows of scheduled runs with their own keys, as a load that brings its keys writes them."""
     from django.db import connection

@@ -277,7 +277,23 @@ def test_a_changed_activity_is_updated_not_duplicated(secretariat):
         secretariat, _file(_activity("XM-TEST-1-A2", status="4", updated="2021-01-01T00:00:00"))
     )
     assert (preview.created, preview.updated) == (0, 1)
-    assert Activity.objects.filter(external_id="XM-TEST-1-A2").get().status == "completed"
+    activity = Activity.objects.filter(external_id="XM-TEST-1-A2").get()
+    assert activity.status == "completed"
+    # One change in each history, naming the importing user and why.
+    latest = activity.history.order_by("-history_date", "-history_id").first()
+    assert (latest.history_type, latest.history_user, latest.history_change_reason, latest.status) == (
+        "~",
+        secretariat,
+        "imported from IATI",
+        "completed",
+    )
+    record = IatiRecord.objects.get(activity=activity)
+    rows = list(record.history.order_by("history_id"))
+    assert [(r.history_type, r.history_user, r.status) for r in rows] == [
+        ("+", secretariat, "2"),
+        ("~", secretariat, "4"),
+    ]
+    assert record.imported == rows[1].imported > rows[0].imported
 
 
 def _transaction(value: str, date: str) -> str:
@@ -323,6 +339,7 @@ def test_a_changed_transaction_is_changed_in_place_and_its_contribution_with_it(
     assert [t.value for t in now] == [Decimal("500"), Decimal("260.50"), Decimal("100")]
     assert kinds(IatiTransaction, before[0]) == ["+"]
     assert kinds(IatiTransaction, before[1]) == ["+", "~"]
+    assert IatiTransaction.history.get(id=before[1], history_type="~").history_user == secretariat
     gift.refresh_from_db()
     assert gift.amount == Decimal("260.50") and gift.iati_transaction_id == before[1]
     assert kinds(Contribution, gift.pk) == ["+", "~"]

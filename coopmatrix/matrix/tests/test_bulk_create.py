@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from coopmatrix.matrix import actions, bulk
 from coopmatrix.matrix.models import Activity, ActivityProvider
@@ -107,3 +108,70 @@ def test_a_bulk_write_without_a_user_names_the_one_acting(reference, cast):
     with acting_as(secretariat), transaction.atomic():
         (created,) = bulk.create_activities(cleaned, None, "imported from a file")
     assert [r.history_user for r in Activity.objects.get(pk=created.pk).history.all()] == [secretariat]
+
+
+def _changed(external_id: str, provider: str = "test-org-b") -> dict:
+    """`_data` changed in every way an IATI file changes an activity: its title and end, a State
+    dropped and one added, the region gone, another area, another provider or role."""
+    return {
+        **_data(external_id, provider),
+        "title": "Workshop on the legal regime against terrorism, second week (made for tests)",
+        "planned_end": "2005-04-30",
+        "recipient_states": ["KAZ", "UZB"],
+        "recipient_regions": [],
+        "thematic_areas": ["terrorist-financing"],
+        "providers": [{"organization": provider, "role": "funding"}],
+    }
+
+
+def test_activities_changed_in_bulk_read_as_one_changed_alone(reference, cast):
+    """An import's changed activities, written together, read as one changed through the pages:
+    the same fields, links, States reached and providers; one "changed" history row naming the
+    importing user and the reason, holding the links as they then stood, while "as at" a moment
+    before reads them as they were; the grid's counts (conftest) and the overlap check follow."""
+    from coopmatrix.core.history import as_at
+
+    secretariat = cast.user("secretariat")
+    with transaction.atomic():
+        alone = actions.save_activity(secretariat, _data("XT-ALONE", "test-org-a"))
+        together = [actions.save_activity(secretariat, _data(f"XT-BULK-{n}", "test-org-a")) for n in range(2)]
+    with transaction.atomic():
+        alone = actions.save_activity(secretariat, _changed("XT-ALONE", "test-org-a"), alone)
+    before = {a.pk: a.history.count() for a in together}
+    moment_before = timezone.now()
+    pairs = [
+        (Activity.objects.get(pk=a.pk), actions.clean_activity(secretariat, _changed(a.external_id), a))
+        for a in together
+    ]
+    with transaction.atomic():
+        written = bulk.update_activities(pairs, secretariat, "imported (test)")
+
+    assert [a.pk for a in written] == [a.pk for a in together]
+    expected = _picture(Activity.objects.get(pk=alone.pk))
+    assert expected["reach"] == [("KAZ", True), ("UZB", True)]
+    expected["providers"] = [("test-org-b", "funding")]
+    for activity in together:
+        stored = Activity.objects.get(pk=activity.pk)
+        assert _picture(stored) == expected
+        assert stored.title == _changed("")["title"] and stored.updated > stored.created
+        rows = list(stored.history.order_by("-history_date", "-history_id"))
+        assert len(rows) == before[activity.pk] + 1
+        assert (rows[0].history_type, rows[0].history_user, rows[0].history_change_reason) == (
+            "~",
+            secretariat,
+            "imported (test)",
+        )
+        assert _as_last_recorded(stored) == _as_last_recorded(Activity.objects.get(pk=alone.pk))
+        then = as_at(Activity, moment_before, secretariat).get(id=activity.pk)
+        assert (then.title, then.period_end) == (_data("", "")["title"], dt.date(2005, 3, 11))
+        provider_rows = ActivityProvider.history.filter(activity_id=stored.pk).order_by("history_id")
+        assert [(p.history_type, p.history_user, p.organization.code, p.role) for p in provider_rows][
+            -2:
+        ] == [
+            ("-", secretariat, "test-org-a", "implementing"),
+            ("+", secretariat, "test-org-b", "funding"),
+        ]
+    # Checked on commit: each is now a possible overlap of the one changed alone (another
+    # provider, the same States, months, area and work), which was not before.
+    pairs_kept = {frozenset((o.first_id, o.second_id)) for o in Overlap.objects.all()}
+    assert {frozenset((alone.pk, a.pk)) for a in together} <= pairs_kept

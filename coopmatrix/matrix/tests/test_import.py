@@ -204,7 +204,15 @@ def test_a_rerun_changing_a_link_alone_updates_the_activity(
     assert "0 created, 1 updated, 1 unchanged" in capsys.readouterr().out
     activity = Activity.objects.get(external_id="XM-TEST-1")
     assert sorted(activity.recipient_states.values_list("iso3", flat=True)) == states
+    assert sorted(activity.reach.values_list("state__iso3", flat=True)) == states
     assert sorted(activity.provider_roles.values_list("role", flat=True)) == roles
+    latest = activity.history.order_by("-history_date", "-history_id").first()
+    assert (latest.history_type, latest.history_user.username, latest.history_change_reason) == (
+        "~",
+        "editor_a",
+        "imported from a file",
+    )
+    assert sorted(s.state.iso3 for s in latest.recipient_states.all()) == states
 
 
 def test_the_command_lists_every_error(cast, reference, tmp_path):
