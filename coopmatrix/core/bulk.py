@@ -146,6 +146,11 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
         with cursor.cursor.copy(f"COPY coopmatrix_update ({listed}) FROM STDIN") as copy:
             for obj in objects:
                 copy.write_row((obj.pk, *_values(obj, plan, db)))
+        # Keyed and counted, so that the planner looks each row up by its key whatever it believes
+        # of the table: a table it last saw empty, grown in this transaction, was read whole for
+        # each row given (584 transactions of a re-import took 1.4 s).
+        cursor.execute(f"ALTER TABLE coopmatrix_update ADD PRIMARY KEY ({key})")
+        cursor.execute("ANALYZE coopmatrix_update")
         assignments = ", ".join(f"{column} = given.{column}" for column in columns)
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} AS kept SET {assignments} FROM coopmatrix_update AS given"
