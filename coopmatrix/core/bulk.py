@@ -21,7 +21,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, cast
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.fields import AutoFieldMixin
 
 #: Rows per statement where COPY is not used (and fewer when SQLite's limit of parameters says so).
@@ -112,12 +112,12 @@ def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Se
 
 
 def update(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str]) -> None:
-    """Write the fields `names` (attribute names) of existing `objects`, each to its own row, as
-    `save()` writes them (an automatic date is not set here: the caller sets it). On PostgreSQL
-    the new values go by COPY into a table of this transaction, then one UPDATE takes them from
-    it: an UPDATE a row cost a re-import of 2,000 changed activities a round trip each, for the
-    activities, their records, budgets, transactions and contributions. On SQLite, which writes
-    in the process, an UPDATE a row."""
+    """Write the fields `names` (attribute names) of existing `objects` (each given once), each to
+    its own row, as `save()` writes them (an automatic date is not set here: the caller sets it).
+    On PostgreSQL the new values go by COPY into a table of this transaction, then one UPDATE
+    takes them from it: an UPDATE a row cost a re-import of 2,000 changed activities a round trip
+    each, for the activities, their records, budgets, transactions and contributions. On SQLite,
+    which writes in the process, an UPDATE a row."""
     if not objects:
         return
     db = connections[DEFAULT_DB_ALIAS]
@@ -136,7 +136,8 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
     quote = db.ops.quote_name
     key, columns = quote(pk.column), [quote(cast(str, f.column)) for f in fields]  # type: ignore[union-attr]
     listed = ", ".join([key, *columns])
-    with db.cursor() as cursor:
+    # In a transaction of its own if none is open: the table of values lives until it ends.
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
         # Its columns are the table's own, with their types; dropped when this statement is done
         # (or with the transaction, should it fail).
         cursor.execute(

@@ -73,6 +73,18 @@ def test_objects_changed_in_bulk_read_as_saved_ones():
     bulk.update(Job, [], ["phase"])  # nothing to write: no statement fails
 
 
+@pytest.mark.django_db(transaction=True)
+def test_objects_changed_in_bulk_outside_a_transaction_are_written():
+    """Called with no transaction open (a console session), the change is written and kept."""
+    from django.db import connection
+
+    job = Job.objects.create(kind="bulk-test", phase="step 0")
+    assert not connection.in_atomic_block
+    job.phase = "changed outside a transaction"
+    bulk.update(Job, [job], ["phase"])
+    assert Job.objects.get(pk=job.pk).phase == "changed outside a transaction"
+
+
 def _write_runs(rows: list[tuple[int, str]], job: int | None = None) -> None:
     """Rows of scheduled runs with their own keys, as a load that brings its keys writes them."""
     from django.db import connection
