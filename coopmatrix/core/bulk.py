@@ -138,8 +138,8 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
     listed = ", ".join([key, *columns])
     # In a transaction of its own if none is open: the table of values lives until it ends.
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
-        # Its columns are the table's own, with their types; dropped when this statement is done
-        # (or with the transaction, should it fail).
+        # Its columns are the table's own, with their types; dropped once the UPDATE has taken its
+        # values (or with the transaction, should it fail).
         cursor.execute(
             f"CREATE TEMP TABLE coopmatrix_update ON COMMIT DROP AS SELECT {listed}"
             f" FROM {quote(meta.db_table)} WITH NO DATA"
