@@ -175,3 +175,34 @@ def test_activities_changed_in_bulk_read_as_one_changed_alone(reference, cast):
     # provider, the same States, months, area and work), which was not before.
     pairs_kept = {frozenset((o.first_id, o.second_id)) for o in Overlap.objects.all()}
     assert {frozenset((alone.pk, a.pk)) for a in together} <= pairs_kept
+
+
+def test_a_file_that_says_nothing_of_requests_leaves_those_an_activity_answers(reference, cast):
+    """Neither import names the requests an activity answers: a changed activity keeps them, and
+    its history row holds them with its other links."""
+    from coopmatrix.matrix.models import Request
+
+    secretariat = cast.user("secretariat")
+    request = Request.objects.create(
+        state=cast.state_x,
+        title="Request answered by the activity (made for tests)",
+        received="2004-01-05",
+        channel="direct",
+        confidentiality="public",
+        owner=cast.org_a,
+    )
+    with transaction.atomic():
+        activity = actions.save_activity(
+            secretariat, {**_data("XT-BULK-0", "test-org-a"), "requests": [request.pk]}
+        )
+    cleaned = actions.clean_activity(secretariat, _changed("XT-BULK-0"), activity)
+    assert cleaned.requests is None
+    with transaction.atomic():
+        bulk.update_activities(
+            [(Activity.objects.get(pk=activity.pk), cleaned)], secretariat, "imported (test)"
+        )
+    stored = Activity.objects.get(pk=activity.pk)
+    assert list(stored.requests.values_list("pk", flat=True)) == [request.pk]
+    latest = stored.history.order_by("-history_date", "-history_id").first()
+    assert latest.history_type == "~"
+    assert [r.request_id for r in latest.requests.all()] == [request.pk]
