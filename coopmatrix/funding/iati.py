@@ -33,6 +33,8 @@ LIMIT = Decimal(10) ** (AMOUNT["max_digits"] - AMOUNT["decimal_places"])
 CENT = Decimal("0.01")
 #: IATI records brought in line at a time.
 CHUNK = 250
+#: The reason the history rows of the contributions made or changed from IATI give.
+REASON = "from an IATI transaction"
 
 
 class _Donors:
@@ -96,7 +98,7 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
         transactions.setdefault(transaction["record_id"], []).append(transaction)
     new: list[dict[str, Any]] = []
     changed: list[Contribution] = []
-    names: list[str] = []  # of the fields `_fields` gives, the same for each
+    names: list[str] = []  # the fields `_fields` gives, the same for each contribution
     for record in chosen:
         prefix = f"iati:{record['identifier']}#"
         kept = existing.get(prefix, {})
@@ -117,7 +119,7 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
             for name, value in fields.items():
                 setattr(current, name, value)
             changed.append(current)
-            names = list(fields)
+            names = names or list(fields)
         for gone in kept.values():
             gone.delete()
             done["removed"] += 1
@@ -128,14 +130,13 @@ def _sync_chunk(records: list[int], user: Any, donors: _Donors, done: Counter) -
         # (a CASE for each field) took longer still. Their sums are brought up to date from what
         # was counted of them before (sums.refresh), as after a save.
         bulk.update(Contribution, changed, names)
-        bulk.history_rows(Contribution, changed, user, "from an IATI transaction", when, kind="~")
+        bulk.history_rows(Contribution, changed, user, REASON, when, kind="~")
         sums.changed([c.pk for c in changed] + [c.settles_id for c in changed if c.settles_id])
     if new:
         # Rows of values, not objects: an import makes some six contributions an activity. Each
         # made here, from `_fields`: the same fields, in the same order.
         rows = [tuple(values.values()) for values in new]
-        reason = "from an IATI transaction"
-        made = bulk.values_with_history(Contribution, list(new[0]), rows, user, reason, when)
+        made = bulk.values_with_history(Contribution, list(new[0]), rows, user, REASON, when)
         sums.changed(made)
 
 
