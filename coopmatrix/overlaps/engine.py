@@ -9,8 +9,8 @@ kept whatever its score, and asked again when the score moves by more than the m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -28,6 +28,9 @@ from . import signatures
 from .describe import describe
 from .models import Overlap, Signature
 from .scoring import Candidate, score, unrounded
+
+if TYPE_CHECKING:
+    from .batch import Pools
 
 
 def weights() -> Mapping[str, float]:
@@ -194,26 +197,29 @@ def refresh(activity_ids: Iterable[int] | np.ndarray) -> None:
         _score_and_store(sorted(existing), signatures.Reader.now(), built)
         return
     # An import's thousands: all signed first (each is a candidate of the others), then scored a
-    # chunk at a time with its signatures read back, none held for the whole import (for a
+    # group at a time with its signatures read back, none held for the whole import (for a
     # million activities they took more memory than the import itself).
     for start in range(0, ordered.size, signatures.SAVE_CHUNK):
         signatures.save(ordered[start : start + signatures.SAVE_CHUNK].tolist())
     _sign_pending()
     reader = signatures.Reader.now()
-    for start in range(0, ordered.size, STORE_CHUNK):
-        part = ordered[start : start + STORE_CHUNK].tolist()
+    for start in range(0, ordered.size, SCORE_GROUP):
+        part = ordered[start : start + SCORE_GROUP].tolist()
         # A deleted activity has no signature left (signatures.save): its pairs went with it.
         built = {s.activity_id: s for s in Signature.objects.filter(activity_id__in=part)}
         _score_and_store(sorted(built), reader, built)
 
 
+#: Activities of an import whose check is scored at once (their signatures held, their pairs found
+#: kept): the more at once, the fewer times a candidate they share is read (scored_together).
+SCORE_GROUP = 2000
+
+
 def _score_and_store(existing: list[int], reader: signatures.Reader, built: Mapping[int, Any]) -> None:
-    for start in range(0, len(existing), STORE_CHUNK):
-        part = existing[start : start + STORE_CHUNK]
-        if len(part) >= TOGETHER:
-            store_many(scored_together(part, reader, built))
-        else:
-            store_many({pk: scored(pk, reader, built.get(pk)) for pk in part})
+    if len(existing) >= TOGETHER:
+        store_many(scored_together(existing, reader, built))
+    else:
+        store_many({pk: scored(pk, reader, built.get(pk)) for pk in existing})
 
 
 #: From this many activities on, a check scores them together (scored_together).
@@ -224,19 +230,19 @@ def scored_together(
     activity_ids: Sequence[int], reader: signatures.Reader, built: Mapping[int, Any]
 ) -> dict[int, dict[int, float]]:
     """`scored` of many activities at once (an import's), by activity: their pools read in one
-    query, their candidates' signatures in key order, each once, CANDIDATES_AT_ONCE at a time, and
-    every pair scored in arrays. One after the other, each activity's candidates were read on
-    their own: some 30 ms an activity of hundreds of candidates, their signatures scattered over
-    the table's pages. `built`: the signatures just built of those that have one."""
+    query a POOLS_AT_ONCE, then, for pools of some PAIRS_AT_ONCE pairs together, their candidates'
+    signatures in key order, each once, CANDIDATES_AT_ONCE at a time, and every pair scored in
+    arrays. One after the other, each activity's candidates were read on their own: some 30 ms an
+    activity of hundreds of candidates, their signatures scattered over the table's pages.
+    `built`: the signatures just built of those that have one."""
+    from . import batch
+
     ids = list(activity_ids)
     missing = [pk for pk in ids if pk not in built]
     made = {signature.activity_id: signature for signature in signatures.build(missing)} if missing else {}
     own = [reader.of(built.get(pk) or made[pk]) for pk in ids if pk in built or pk in made]
-    pools = {pk: others for pk, others in signatures.pools(own, reader).items() if others}
     found: dict[int, dict[int, float]] = {pk: {} for pk in ids}
-    if pools:
-        from . import batch
-
+    for pools in _by_pairs(signatures.pools_by_batch(own, reader), PAIRS_AT_ONCE):
         found.update(
             batch.scores_of_pools(
                 pools,
@@ -249,10 +255,36 @@ def scored_together(
     return found
 
 
+def _by_pairs(batches: Iterable[Mapping[int, np.ndarray]], most: int) -> Iterator[Pools]:
+    """The pools of `batches` that are not empty, gathered until they hold some `most` pairs (one
+    batch more at most), as batch.Pools: the candidates of all are then read once."""
+    from .batch import Pools  # noqa: F811 - batch is imported when first needed
+
+    gathered: list[tuple[int, np.ndarray]] = []
+    pairs = 0
+    for pools in batches:
+        for pk, others in pools.items():
+            if len(others):
+                gathered.append((pk, others))
+                pairs += len(others)
+        if pairs >= most:
+            # The lists go before the pools are scored: only their arrays are held (memory).
+            together = Pools.of(gathered)
+            gathered, pairs = [], 0
+            yield together
+    if gathered:
+        yield Pools.of(gathered)
+
+
 #: Candidates whose signatures scored_together holds at once, besides its own activities'
 #: (memory: some 300 bytes each, read and in arrays; 500 activities of a dense matrix have some
 #: 280,000 candidates, many shared).
 CANDIDATES_AT_ONCE = 50_000
+#: Pairs whose pools scored_together gathers before it reads their candidates (memory: 16 bytes
+#: each, in the two arrays of scores_of_pools). The activities of an import of a dense matrix have
+#: some 900 candidates each, those of 2,000 of them 590,000 different ones: in pools of 500, over
+#: a million were read.
+PAIRS_AT_ONCE = 2_000_000
 
 
 # --- on every save, whichever door it comes through (signals.py) ---------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import inspect
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -642,7 +643,39 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
     own = [reader.of(signature) for signature in signatures.build(matrix)]
     pools = signatures.pools(own, reader)
     for packed in own:
-        assert pools.get(packed.pk, []) == sorted(row[0] for row in signatures.pool_rows(packed, reader))
+        pool = sorted(row[0] for row in signatures.pool_rows(packed, reader))
+        assert list(pools.get(packed.pk, [])) == pool
+
+
+def test_an_import_reads_a_candidate_its_activities_share_once(matrix, monkeypatch, settings):
+    """An import's check (engine.refresh of many) gathers its activities' pools, read a few at a
+    time (signatures.POOLS_AT_ONCE), up to engine.PAIRS_AT_ONCE pairs before it reads their
+    candidates: a candidate many of them share is read once for all of them, not once for each
+    few. The pairs kept are those of each activity checked alone."""
+    settings.OVERLAP_KEEP = 3
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "TOGETHER", 10**6)
+    engine.refresh(matrix)
+    one_by_one = _kept_pairs()
+    assert len(one_by_one) > 30
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "TOGETHER", 2)
+    monkeypatch.setattr(engine, "STORE_CHUNK", 7)
+    monkeypatch.setattr(signatures, "POOLS_AT_ONCE", 4)
+    reads = []
+    monkeypatch.setattr(signatures, "rows_of", _spy(signatures.rows_of, reads))
+    engine.refresh(matrix)
+    assert _kept_pairs() == one_by_one
+    read = Counter(pk for call in reads for pk in call.args[0])
+    assert len(read) > 40 and max(read.values()) == 1
+    # Gathered a few pairs at a time, a candidate is read again for each gathering; the pairs
+    # kept are the same.
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "PAIRS_AT_ONCE", 30)
+    reads.clear()
+    engine.refresh(matrix)
+    assert _kept_pairs() == one_by_one
+    assert max(Counter(pk for call in reads for pk in call.args[0]).values()) > 1
 
 
 def test_the_check_of_many_activities_collects_cycles_less_often_and_as_before_after(matrix, monkeypatch):
@@ -695,6 +728,7 @@ def test_a_check_of_more_activities_than_a_chunk_holds_one_chunk_of_signatures_a
     all_at_once = _kept_pairs()
     Overlap.objects.all().delete()
     monkeypatch.setattr(engine, "STORE_CHUNK", 7)
+    monkeypatch.setattr(engine, "SCORE_GROUP", 7)
     monkeypatch.setattr(engine, "TOGETHER", 2)
     monkeypatch.setattr(signatures, "SAVE_CHUNK", 5)
     saved, held = [], []
