@@ -357,8 +357,7 @@ class Reader:
         bit = {code: i for i, code in enumerate(sorted({code for _pk, code in areas if code}))}
         return cls(
             dac_bit={pk: bit[code] for pk, code in areas if code},
-            # An activity under way with no end yet runs to the end of this month (describe.py).
-            open_end=PartialDate(timezone.localdate(), Precision.MONTH).last_day,
+            open_end=open_end(),
             area_key=area_keys(areas),
         )
 
@@ -397,6 +396,11 @@ class Reader:
 
     def of(self, signature: Signature) -> Packed:
         return self.packed(tuple(getattr(signature, name) for name in FIELDS + PERIOD))
+
+
+def open_end() -> dt.date:
+    """Where an activity under way with no end yet ends: the end of this month (describe.py)."""
+    return PartialDate(timezone.localdate(), Precision.MONTH).last_day
 
 
 def _keys(mask: int) -> list[int]:

@@ -140,8 +140,9 @@ def test_the_full_computation_keeps_each_activitys_strongest_as_the_check_on_sav
 
 
 def test_signatures_describe_activities_as_describe_does(matrix):
-    """The full computation explains its pairs from the signatures (no joins); the check on save
-    from the activities: the same description of each, to the fingerprint."""
+    """The full computation and the check on save explain their pairs from the signatures (no
+    joins); a pair's page from the activities (engine.explained): the same description of each,
+    to the fingerprint."""
     from dataclasses import replace
 
     from coopmatrix.overlaps.describe import describe
@@ -709,6 +710,11 @@ def test_an_import_checked_together_keeps_the_pairs_of_one_by_one(matrix, monkey
     assert calls, "the activities were not checked together"
     assert _kept_pairs() == one_by_one
     assert len(one_by_one) > 30
+    # Kept with the reasons a pair's page gives (explained from the activities, where the check
+    # reads its signatures).
+    for first, second, score, reasons in one_by_one[:25]:
+        (checked,) = engine.explained(first, [second])
+        assert (checked.score, engine.reasons_of(checked)) == (score, reasons)
 
 
 def test_a_check_of_more_activities_than_a_chunk_holds_one_chunk_of_signatures_at_a_time(
