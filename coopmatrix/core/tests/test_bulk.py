@@ -43,6 +43,34 @@ def test_objects_written_in_bulk_read_as_saved_ones():
         assert read.status == saved.status  # the field's default, as a save gives it
 
 
+#: JSON values whose text the fast encoder and the standard library's write differently, or which
+#: only the standard library writes (a key that is not text, an integer beyond 64 bits).
+AWKWARD_JSON = [
+    {"text": 'l\'État "cité"\ttab\nline\u2028sep \U0001f30d \\ back'},
+    {"nested": [1, -2, 3.5, True, None, {"deep": [[], {}]}], "": "empty key"},
+    {1: "a key that is a number", "big": 2**70},
+    ["a list", {"in": "it"}],
+    {},
+]
+
+
+def test_json_values_written_in_bulk_read_as_saved_ones():
+    """Whatever a JSON value holds, a row written in bulk, by objects or by values, reads back as
+    the same value saved alone does."""
+    saved = [Job.objects.create(kind="bulk-test", payload=payload) for payload in AWKWARD_JSON]
+    made = [Job(kind="bulk-test", payload=payload) for payload in AWKWARD_JSON]
+    bulk.insert(Job, made)
+    when = timezone.now()
+    keys = bulk.insert_rows(
+        Job, ["kind", "payload", "heartbeat"], [("bulk-test", payload, when) for payload in AWKWARD_JSON]
+    )
+    expected = [Job.objects.get(pk=job.pk).payload for job in saved]
+    assert expected[2] == {"1": "a key that is a number", "big": 2**70}
+    assert [Job.objects.get(pk=job.pk).payload for job in made] == expected
+    assert [Job.objects.get(pk=key).payload for key in keys] == expected
+    assert {Job.objects.get(pk=key).heartbeat for key in keys} == {when}
+
+
 def test_objects_changed_in_bulk_read_as_saved_ones():
     """The fields named are written, each object's to its own row, as a save writes them (a JSON
     value, a time, an empty value, a number); the others, and the rows not given, stay."""
