@@ -577,6 +577,17 @@ def _ranges(end: str, since: Callable[[int], str]) -> list[str]:
     ]
 
 
+def vacuum_blocks() -> None:
+    """Have PostgreSQL vacuum the blocks' table, so that blocks written since its last vacuum are
+    marked visible to all and read from the lookup index alone (models.Block). Only outside a
+    transaction, where VACUUM runs; elsewhere, and on other databases, nothing. (An autovacuum
+    already on the table gives way to it within a second: PostgreSQL cancels it.)"""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not connection.get_autocommit():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM {connection.ops.quote_name(Block._meta.db_table)}")
+
+
 @lru_cache(maxsize=1)
 def _pools_sql() -> str:
     """pools' query on PostgreSQL: each activity's pool, as _pool_sql finds one, as its keys in

@@ -852,3 +852,56 @@ def test_the_console_command_outside_a_transaction_finds_what_it_finds_inside_on
     assert set(Overlap.objects.values_list("first_id", "second_id", "score")) == inside
     # Each pair written once, with its history row: the second run wrote nothing.
     assert Overlap.history.filter(history_date__gte=started).count() == len(inside)
+
+
+def _vacuums_of_blocks() -> int | None:
+    """How many times the blocks' table was vacuumed by hand, on PostgreSQL (None elsewhere)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'overlaps_block'::regclass"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_is_signed_then_its_blocks_vacuumed_before_its_check_on_commit(
+    reference, matrix, monkeypatch, settings
+):
+    """An import's check on commit signs its activities in a transaction of their own and, on
+    PostgreSQL, has the blocks' table vacuumed before it scores them (their blocks then read from
+    the index alone); the pairs kept are those of a check in one transaction. A few activities
+    changed are checked in one transaction, with no vacuum."""
+    from django.db import transaction
+
+    settings.OVERLAP_KEEP = 3
+    Overlap.objects.all().delete()
+    with transaction.atomic():
+        engine.refresh(matrix)
+        in_one = _kept_pairs()
+        transaction.set_rollback(True)
+    assert len(in_one) > 30 and not Overlap.objects.exists()
+    monkeypatch.setattr(engine, "SIGNED_APART", 20)
+    monkeypatch.setattr(engine, "STORE_CHUNK", 7)
+    signed_in = []
+    sign = engine.sign
+    monkeypatch.setattr(
+        engine, "sign", lambda ids: signed_in.append(transaction.get_autocommit()) or sign(ids)
+    )
+    before = _vacuums_of_blocks()
+    with transaction.atomic():
+        engine.changed(matrix)
+        assert not Overlap.objects.exists()  # checked once committed
+    assert _kept_pairs() == in_one
+    assert signed_in == [False]  # once, in a transaction, not one by one
+    if before is not None:
+        assert _vacuums_of_blocks() == before + 1
+    with transaction.atomic():
+        engine.changed(matrix[:10])
+    assert _kept_pairs() == in_one
+    if before is not None:
+        assert _vacuums_of_blocks() == before + 1
