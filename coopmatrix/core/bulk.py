@@ -287,9 +287,10 @@ def _keys(model: type[models.Model], fields: list[Any], rows: list[list[Any]], d
     """The rows' keys: those drawn, or those given where the key is a relation written as given."""
     pk = cast(Any, model._meta.pk).attname
     names = [f.attname for f in fields]
-    if pk in names:
-        return [row[names.index(pk)] for row in rows]
-    return drawn
+    if pk not in names:
+        return drawn
+    place = names.index(pk)
+    return [row[place] for row in rows]
 
 
 def _filler(field: Any, given: int | None, when: Any) -> tuple[int | None, Any]:
@@ -510,9 +511,9 @@ def _dumps(value: Any) -> str:
     its escapes: made by orjson's compiled encoder, some ten times as fast (the standard library's
     was a tenth of an IATI import's writing: 90,000 values a 2,000 activities). What orjson
     refuses (a key that is not text, an integer beyond 64 bits, a date) goes to json.dumps, which
-    writes it or refuses it as before. A float that is not a number, which json.dumps writes as
-    NaN for PostgreSQL to refuse, orjson writes as null: no value written here is a float taken
-    from input."""
+    writes it or refuses it as before. Two values differ: a UUID, which json.dumps refuses, orjson
+    writes as text; a float that is not a number, which json.dumps writes as NaN for PostgreSQL to
+    refuse, orjson writes as null. No value written here is either, taken from input."""
     try:
         return orjson.dumps(value, option=_AS_JSON_DUMPS).decode()
     except TypeError:
