@@ -40,7 +40,9 @@ class IatiRecord(models.Model):
     notes = models.JSONField(_("notes made when read"), default=list)
     imported = models.DateTimeField(_("imported"), auto_now=True)
 
-    history = HistoricalRecords()
+    # Versions are read by record and moment (core.history): an index of the activity or the
+    # identifier, written for every version an import keeps, served no query.
+    history = HistoricalRecords(no_db_index=["activity", "identifier"])
 
     #: Seen only with the records it hangs on (core.querysets).
     visibility_requires: ClassVar[tuple[str, ...]] = ("activity",)
@@ -63,7 +65,8 @@ class IatiBudget(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     value_date = models.DateField(_("value date"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    # Versions are read by budget or transaction and moment, not by record (as the record's).
+    history = HistoricalRecords(no_db_index=["record"])
     visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
     objects = VisibleQuerySet.as_manager()
 
@@ -88,7 +91,8 @@ class IatiTransaction(models.Model):
     provider = models.JSONField(_("provider organisation"), default=dict)
     receiver = models.JSONField(_("receiver organisation"), default=dict)
 
-    history = HistoricalRecords()
+    # Versions are read by budget or transaction and moment, not by record (as the record's).
+    history = HistoricalRecords(no_db_index=["record"])
     visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
     objects = VisibleQuerySet.as_manager()
 

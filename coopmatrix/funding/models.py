@@ -146,7 +146,25 @@ class Contribution(ConfidentialRecord):
     )
     note = models.TextField(_("note"), blank=True)
 
-    history = HistoricalRecords()
+    # Versions are read by record and moment (`id`, `history_date`: core.history), never by
+    # these fields; an index of each was written for every version an import keeps.
+    history = HistoricalRecords(
+        no_db_index=[
+            "confidentiality",
+            "owner",
+            "external_id",
+            "donor_state",
+            "donor_organization",
+            "fund",
+            "programme",
+            "activity",
+            "kind",
+            "date",
+            "made_by",
+            "settles",
+            "iati_transaction",
+        ]
+    )
 
     #: A donor State's focal points and a donor organization's users read its contributions.
     visibility_state_field: ClassVar[str | None] = "donor_state"

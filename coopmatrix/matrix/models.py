@@ -169,9 +169,21 @@ class Activity(ConfidentialRecord):
     updated = models.DateTimeField(auto_now=True)
 
     # Every link is kept in history too, so that what an activity answered or named can be seen
-    # as it stood at any date.
+    # as it stood at any date. Versions are found by record and moment (`id`, `history_date`:
+    # core.history, the monthly matrix), then filtered: an index of these fields, written for
+    # every version an import keeps, served no query.
     history = HistoricalRecords(
-        m2m_fields=[recipient_states, recipient_regions, thematic_areas, instruments, requests]
+        m2m_fields=[recipient_states, recipient_regions, thematic_areas, instruments, requests],
+        no_db_index=[
+            "confidentiality",
+            "owner",
+            "external_id",
+            "programme",
+            "modality",
+            "status",
+            "period_start",
+            "period_end",
+        ],
     )
 
     class Meta:
@@ -334,7 +346,8 @@ class ActivityProvider(models.Model):
     organization = models.ForeignKey("directory.Organization", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
 
-    history = HistoricalRecords()
+    # Versions are read by record, moment and activity (the monthly matrix), not by organization.
+    history = HistoricalRecords(no_db_index=["organization"])
 
     #: Seen only with the records it hangs on (core.querysets).
     visibility_requires: ClassVar[tuple[str, ...]] = ("activity", "organization")
