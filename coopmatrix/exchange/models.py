@@ -65,7 +65,8 @@ class IatiBudget(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     value_date = models.DateField(_("value date"), null=True, blank=True)
 
-    # Versions are read by budget or transaction and moment, not by record (as the record's).
+    # Versions are found by their own key and moment, never by record: an index of it, written
+    # for every version an import keeps, served no query.
     history = HistoricalRecords(no_db_index=["record"])
     visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
     objects = VisibleQuerySet.as_manager()
@@ -91,7 +92,8 @@ class IatiTransaction(models.Model):
     provider = models.JSONField(_("provider organisation"), default=dict)
     receiver = models.JSONField(_("receiver organisation"), default=dict)
 
-    # Versions are read by budget or transaction and moment, not by record (as the record's).
+    # Versions are found by their own key and moment, never by record: an index of it, written
+    # for every version an import keeps, served no query.
     history = HistoricalRecords(no_db_index=["record"])
     visibility_requires: ClassVar[tuple[str, ...]] = ("record",)
     objects = VisibleQuerySet.as_manager()
