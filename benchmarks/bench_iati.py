@@ -210,18 +210,25 @@ def _cleanup() -> None:
 
     from coopmatrix.exchange.models import IatiRecord
     from coopmatrix.funding import sums
-    from coopmatrix.funding.models import Contribution
     from coopmatrix.matrix import counts
-    from coopmatrix.matrix.models import Activity
 
     keys = list(IatiRecord.objects.order_by("activity_id").values_list("activity_id", flat=True))
     with transaction.atomic(), sums.batch(), counts.batch():
-        for start in range(0, len(keys), CLEANUP_CHUNK):
-            earlier = Activity.objects.filter(pk__in=keys[start : start + CLEANUP_CHUNK])
-            _delete(Contribution.objects.filter(activity__in=earlier).exclude(settles=None))
-            _delete(Contribution.objects.filter(activity__in=earlier))
-            _delete(earlier)
+        remove_activities(keys)
     _vacuum()
+
+
+def remove_activities(keys: list[int]) -> None:
+    """Remove these activities, a chunk at a time, with the contributions hanging on them (which
+    keep an activity from going) and the history rows of all (`_delete`)."""
+    from coopmatrix.funding.models import Contribution
+    from coopmatrix.matrix.models import Activity
+
+    for start in range(0, len(keys), CLEANUP_CHUNK):
+        earlier = Activity.objects.filter(pk__in=keys[start : start + CLEANUP_CHUNK])
+        _delete(Contribution.objects.filter(activity__in=earlier).exclude(settles=None))
+        _delete(Contribution.objects.filter(activity__in=earlier))
+        _delete(earlier)
 
 
 def _vacuum() -> None:

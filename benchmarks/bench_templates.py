@@ -98,7 +98,7 @@ def _step(step: str, kind: str, rows: int) -> None:
 def _cleanup() -> None:
     from django.db import transaction
 
-    from benchmarks.bench_iati import CLEANUP_CHUNK, _delete, _vacuum
+    from benchmarks.bench_iati import _vacuum, remove_activities
     from coopmatrix.directory.models import Contact
     from coopmatrix.funding import sums
     from coopmatrix.matrix import counts
@@ -109,8 +109,7 @@ def _cleanup() -> None:
     with transaction.atomic(), sums.batch(), counts.batch():
         TreatyAction.objects.filter(source=SOURCE).delete()
         Contact.objects.filter(source=SOURCE).delete()
-        for start in range(0, len(keys), CLEANUP_CHUNK):
-            _delete(Activity.objects.filter(pk__in=keys[start : start + CLEANUP_CHUNK]))
+        remove_activities(keys)
     _vacuum()
 
 
