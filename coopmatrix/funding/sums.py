@@ -222,7 +222,11 @@ def states_of(activity_ids: set[int]) -> dict[int, set[int]]:
     from coopmatrix.matrix.models import ActivityReach
 
     found: dict[int, set[int]] = {}
-    reach = ActivityReach.objects.filter(activity_id__in=activity_ids).values_list("activity_id", "state_id")
+    if not activity_ids:
+        return found
+    reach = ActivityReach.objects.filter(activity_id__among=list(activity_ids)).values_list(
+        "activity_id", "state_id"
+    )
     for activity, state in reach:
         found.setdefault(activity, set()).add(state)
     return found

@@ -68,8 +68,11 @@ def describe(activity_ids: Iterable[int], registry: Any = None) -> dict[int, dic
     models = _Models(registry)
     ids = list(activity_ids)
     found: dict[int, dict[str, Any]] = {}
+    if not ids:
+        return found
+    # `__among`: a chunk's thousands of keys as one parameter (core.lookups).
     for pk, status, modality, confidentiality, owner in models.Activity.objects.filter(
-        pk__in=ids
+        pk__among=ids
     ).values_list("pk", "status", "modality", "confidentiality", "owner_id"):
         found[pk] = {
             "status": status,
@@ -84,7 +87,7 @@ def describe(activity_ids: Iterable[int], registry: Any = None) -> dict[int, dic
         }
     if not found:
         return {}
-    reach = models.ActivityReach.objects.filter(activity_id__in=found).values_list(
+    reach = models.ActivityReach.objects.filter(activity_id__among=list(found)).values_list(
         "activity_id", "state_id", "state__subregion_id", "state__region_id"
     )
     for pk, state, subregion, region in reach:
@@ -93,13 +96,13 @@ def describe(activity_ids: Iterable[int], registry: Any = None) -> dict[int, dic
             found[pk]["subregion"].add(subregion)
         if region:
             found[pk]["region"].add(region)
-    themes = models.Activity.thematic_areas.through.objects.filter(activity_id__in=found)
+    themes = models.Activity.thematic_areas.through.objects.filter(activity_id__among=list(found))
     for pk, area in themes.values_list("activity_id", "thematicarea_id"):
         found[pk]["thematic_area"].add(area)
     # A unit's activity is also its parent's: the grid's UNODC column counts what its Terrorism
     # Prevention Branch delivers, as the provider filter does.
     parents = dict(models.Organization.objects.values_list("pk", "parent_id"))
-    roles = models.ActivityProvider.objects.filter(activity_id__in=found)
+    roles = models.ActivityProvider.objects.filter(activity_id__among=list(found))
     for pk, organization in roles.values_list("activity_id", "organization_id"):
         while organization and organization not in found[pk]["provider"]:
             found[pk]["provider"].add(organization)
@@ -130,7 +133,7 @@ def refresh(activity_ids: Iterable[int], registry: Any = None) -> None:
         with transaction.atomic():
             before = dict(
                 models.CountedActivity.objects.select_for_update()
-                .filter(activity_id__in=chunk)
+                .filter(activity_id__among=chunk)
                 .values_list("activity_id", "counted_as")
             )
             now = describe(chunk, registry)
