@@ -159,18 +159,9 @@ def schema() -> etree.XMLSchema:
 def read(source: bytes | Path | IO[bytes], name: str = "file") -> Iterator[IatiActivity | Refused]:
     """The activities of an IATI file, each valid and read, or refused with its reasons."""
     stream = _stream(source, name)
-    events = etree.iterparse(
-        stream,
-        events=("start", "end"),
-        remove_comments=True,
-        remove_pis=True,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
     version = ""
     depth = 0
+    events = _Events(stream)
     try:
         for event, element in events:
             if event == "start":
@@ -180,19 +171,149 @@ def read(source: bytes | Path | IO[bytes], name: str = "file") -> Iterator[IatiA
                 continue
             depth -= 1
             if depth == 1 and element.tag == "iati-activity":
-                yield _activity(element, version)
+                yield _activity(element, version, events.offset)
                 # Memory stays flat: what was read is dropped, with its earlier siblings.
                 element.clear(keep_tail=True)
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        raise NotIati(_syntax(exc, name, _last_line(source))) from None
+        raise NotIati(_syntax(exc, events.offset, name, _last_line(source))) from None
     finally:
         if stream is not source:
             stream.close()
     if depth != 0 or not version:
         raise NotIati(f"{name}: the file is empty")
+
+
+#: The root's start tag, after what may come before it (a BOM, the XML declaration, comments,
+#: processing instructions; a DOCTYPE is refused by _root).
+_HEAD = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml[^>]*\?>)?(?:\s+|<!--.*?-->|<\?.*?\?>)*"
+    rb"<iati-activities(?:\s+[^\s=>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*>",
+    re.DOTALL,
+)
+_END_TAG = b"</iati-activity>"
+#: An activity's end tag written with spaces before its ">" (legal, never seen in published files).
+_END_TAG_SPACED = re.compile(rb"</iati-activity\s")
+
+
+class _Events:
+    """The file's parse events ("start" and "end", with the element), from a parser started afresh
+    at the end of an activity every FRESH_PARSER_EVERY activities.
+
+    libxml2 (2.12 and later) keeps some bytes for each namespace declared on an element until its
+    parser is freed, and published files declare one on every activity (the Datastore's
+    xmlns:iati-extra): a million activities grew the parser by 16 MB, in steps that double. The
+    fresh parser reads the root's start tag again, then the file from the end of the activity
+    where the last one stopped; `offset` is what its line numbers are short of the file's.
+
+    Where it stops is found in the bytes: right after an activity's end tag, once as many of
+    those tags have passed as the parser has ended activities on the root. That count is only
+    equal when every "</iati-activity>" met so far closed an activity (none was in a comment, a
+    CDATA section or a deeper element); where it is not, or the file is in an encoding that does
+    not keep ASCII as bytes, or its root's start tag could not be found in the bytes, the one
+    parser reads the whole file, as it always could."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.offset = 0
+        self.parser = _parser()
+        self.pending: list[tuple[str, etree._Element]] = []
+        self.depth = 0
+        self.ended = 0  # activities ended on the root, by all the parsers
+        self.end_tags = 0  # "</iati-activity>" in the bytes fed to them
+        self.newlines = 0
+        self.since = 0  # activities ended since the parser was started
+        self.head: bytes | None = None
+        self.restartable = True
+        self.carry = b""
+
+    def __iter__(self) -> Iterator[tuple[str, etree._Element]]:
+        first = True
+        while block := self.stream.read(BLOCK):
+            if first:
+                self._find_head(block)
+                first = False
+            window = self.carry + block
+            self.carry = window[-(len(_END_TAG) - 1) :]
+            if self.restartable and _END_TAG_SPACED.search(window):
+                self.restartable = False
+            cut = -1
+            if self.restartable and self.since >= FRESH_PARSER_EVERY:
+                found = window.find(_END_TAG)
+                if found >= 0:
+                    cut = found + len(_END_TAG) - (len(window) - len(block))
+            if cut < 0:
+                yield from self._feed(block, window.count(_END_TAG))
+                continue
+            yield from self._feed(block[:cut], 1)
+            if self.depth == 1 and self.ended == self.end_tags:
+                self._fresh_parser()
+            yield from self._feed(block[cut:], window.count(_END_TAG) - 1)
+        self.parser.close()
+        yield from self._drain()
+
+    def _feed(self, data: bytes, end_tags: int) -> Iterator[tuple[str, etree._Element]]:
+        self.end_tags += end_tags
+        self.newlines += data.count(b"\n")
+        try:
+            self.parser.feed(data)
+        except etree.XMLSyntaxError:
+            # What was read before the fault comes first: a root that says what the file is
+            # (an HTML page) is a better reason than the fault.
+            yield from self._drain()
+            raise
+        yield from self._drain()
+
+    def _drain(self) -> Iterator[tuple[str, etree._Element]]:
+        for event, element in self.parser.read_events():
+            if event == "start":
+                self.depth += 1
+            else:
+                self.depth -= 1
+                if self.depth == 1 and element.tag == "iati-activity":
+                    self.ended += 1
+                    self.since += 1
+            yield event, element
+
+    def _find_head(self, block: bytes) -> None:
+        found = _HEAD.match(block)
+        if found is None:
+            self.restartable = False
+            return
+        self.head = found.group(0)
+
+    def _fresh_parser(self) -> None:
+        assert self.head is not None
+        parser = _parser()
+        parser.feed(self.head)
+        started = list(parser.read_events())
+        if len(started) != 1 or started[0][1].tag != "iati-activities":
+            self.restartable = False  # never seen: the bytes found were not the root's start tag
+            return
+        self.parser = parser
+        self.offset = self.newlines - self.head.count(b"\n")
+        self.since = 0
+
+
+#: Bytes read from the file at a time.
+BLOCK = 1 << 16
+#: Activities a parser reads before a fresh one goes on (_Events): its memory grows by some 16
+#: bytes for each, where the file declares a namespace on each.
+FRESH_PARSER_EVERY = 20_000
+
+
+def _parser() -> etree.XMLPullParser:
+    return etree.XMLPullParser(
+        events=("start", "end"),
+        remove_comments=True,
+        remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
 
 
 def _stream(source: bytes | Path | IO[bytes], name: str) -> IO[bytes]:
@@ -243,19 +364,30 @@ _NOT_TRUNCATION = {5, 26, 42, 76}
 
 
 def _last_line(source: bytes | Path | IO[bytes]) -> int:
-    """The number of the file's last line with content (asked only when the XML is broken)."""
-    if isinstance(source, Path):
-        data = source.read_bytes()
-    elif isinstance(source, bytes):
-        data = source
-    else:
+    """The number of the file's last line with content (asked only when the XML is broken); a
+    file on disk is read a block at a time."""
+    if isinstance(source, bytes):
+        return source.rstrip().count(b"\n") + 1
+    if not isinstance(source, Path):
         return 0
-    return data.rstrip().count(b"\n") + 1
+    lines = trailing = 0  # newlines before the last content; newlines after it
+    with source.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            content = block.rstrip()
+            if content:
+                lines += trailing + content.count(b"\n")
+                trailing = block.count(b"\n", len(content))
+            else:
+                trailing += block.count(b"\n")
+    return lines + 1
 
 
-def _syntax(exc: etree.XMLSyntaxError, name: str, last_line: int) -> str:
-    line = exc.lineno or 0
+def _syntax(exc: etree.XMLSyntaxError, offset: int, name: str, last_line: int) -> str:
+    line = (exc.lineno or 0) + offset
     message = str(exc.msg or exc)
+    if offset:
+        # libxml2 names other lines in its message ("tag mismatch: oops line 5 and ..."), its own.
+        message = re.sub(r"\bline (\d+)\b", lambda found: f"line {int(found.group(1)) + offset}", message)
     if exc.code == 4 or "Start tag expected" in message:
         return f"{name}: not XML (line {line}): {message}"
     if exc.code == 77 or (line >= last_line > 0 and exc.code not in _NOT_TRUNCATION):
@@ -266,9 +398,10 @@ def _syntax(exc: etree.XMLSyntaxError, name: str, last_line: int) -> str:
 # --- one activity ---------------------------------------------------------------------------
 
 
-def _activity(element: etree._Element, version: str) -> IatiActivity | Refused:
+def _activity(element: etree._Element, version: str, offset: int = 0) -> IatiActivity | Refused:
+    """One activity; `offset`: what the parser's line numbers are short of the file's."""
     identifier = (element.findtext("iati-identifier") or "").strip()
-    line = element.sourceline or 0
+    line = (element.sourceline or 0) + offset
     checker = schema()
     try:
         # <iati-activity> is a global element of the schema: checked where it stands in the file,
@@ -279,12 +412,12 @@ def _activity(element: etree._Element, version: str) -> IatiActivity | Refused:
             identifier, line, (f"line {line}: the schema could not check it (an unresolved entity?)",)
         )
     if not valid:
-        reasons = tuple(dict.fromkeys(_plain(error) for error in checker.error_log))
+        reasons = tuple(dict.fromkeys(_plain(error, offset) for error in checker.error_log))
         return Refused(identifier, line, reasons)
     problems: list[str] = []
     if not identifier:
         problems.append("its iati-identifier is empty")
-    read = _Reader(element, problems)
+    read = _Reader(element, problems, offset)
     activity = read.activity(identifier, line, version)
     activity.notes.extend(read.notes)
     if version not in READ_VERSIONS:
@@ -310,10 +443,10 @@ _TYPES = {
 }
 
 
-def _plain(error: etree._LogEntry) -> str:
+def _plain(error: etree._LogEntry, offset: int = 0) -> str:
     """A schema error in plain words, with the line it points at."""
     message = error.message
-    where = f"line {error.line}: "
+    where = f"line {error.line + offset}: "
     found = re.match(
         r"Element '([^']+)': Missing child element\(s\)\. "
         r"Expected is (?:one of )?\( ?(.*?) ?\)",
@@ -383,9 +516,10 @@ def _datetime(text: str | None) -> dt.datetime | None:
 class _Reader:
     """Reads one schema-valid activity, naming each code its codelist does not know."""
 
-    def __init__(self, element: etree._Element, problems: list[str]) -> None:
+    def __init__(self, element: etree._Element, problems: list[str], offset: int = 0) -> None:
         self.element = element
         self.problems = problems
+        self.offset = offset
         self.notes: list[str] = []
         self.language = (element.get(XML_LANG) or "").strip().lower()
         self.currency = (element.get("default-currency") or "").strip().upper()
@@ -399,12 +533,15 @@ class _Reader:
         record (a status, a State, a currency, a role) refuses the activity; one only kept as given
         (`kept`: an organisation's type, a document's format) is named in the notes."""
         if code and not codelists.known(codelist, code):
-            message = f"line {element.sourceline}: {what} {code!r} is not in IATI's {codelist} codelist"
+            message = f"line {self.line(element)}: {what} {code!r} is not in IATI's {codelist} codelist"
             if kept:
                 self.notes.append(f"{message} (kept as given)")
             else:
                 self.problems.append(message)
         return code
+
+    def line(self, element: etree._Element) -> int:
+        return (element.sourceline or 0) + self.offset
 
     def narratives(self, element: etree._Element | None) -> Narratives:
         found: Narratives = {}
@@ -446,7 +583,7 @@ class _Reader:
         currency = ((value.get("currency") if value is not None else "") or self.currency).strip().upper()
         if not currency:
             self.problems.append(
-                f"line {element.sourceline}: {what} has no currency (none on its value, no default-currency)"
+                f"line {self.line(element)}: {what} has no currency (none on its value, no default-currency)"
             )
         else:
             self.code("Currency", currency, f"{what} currency", element)

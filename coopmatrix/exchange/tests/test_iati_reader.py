@@ -4,11 +4,14 @@ IATI activity XML. These tests read the shared reference data, as the issue allo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
+from coopmatrix.exchange import iati
 from coopmatrix.exchange.iati import IatiActivity, Money, NotIati, Refused, read
 
 IATI = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "iati"
@@ -136,11 +139,15 @@ def test_a_file_that_is_not_iati_activity_xml_is_refused_saying_what_it_is(conte
     assert says in str(refused.value)
 
 
-def test_a_truncated_real_file_is_called_truncated_wherever_it_is_cut():
+def test_a_truncated_real_file_is_called_truncated_wherever_it_is_cut(tmp_path):
     data = (SAMPLES / "iati-example-203.xml").read_bytes()
     for cut in range(500, len(data) - 200, len(data) // 25):
         with pytest.raises(NotIati, match="truncated"):
             list(read(data[:cut], "cut.xml"))
+        on_disk = tmp_path / "cut.xml"
+        on_disk.write_bytes(data[:cut] + b"\n \n\n")
+        with pytest.raises(NotIati, match="truncated"):
+            list(read(on_disk, "cut.xml"))
 
 
 def test_a_file_declaring_entities_is_refused():
@@ -153,3 +160,96 @@ def test_a_file_declaring_entities_is_refused():
     )
     with pytest.raises(NotIati, match="declares a DOCTYPE"):
         list(read(content, "x.xml"))
+
+
+# --- a fresh parser now and then (iati._Events) -------------------------------------------------
+
+
+def _assembled() -> bytes:
+    """The real samples' activities in one file, each written on its own as tools that gather
+    activities write them: the Datastore's declare their namespace on each activity."""
+    activities = [
+        etree.tostring(element)
+        for name in (
+            "dfid-GB-1-2016.xml",
+            "datastore-2020-un-multilateral-ngo-50.xml",
+            "iati-example-203.xml",
+        )
+        for _event, element in etree.iterparse(str(SAMPLES / name), tag="iati-activity")
+    ]
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- gathered -->\n<iati-activities version="2.03">\n'
+        + (b"\n".join(activities) + b"\n</iati-activities>\n")
+    )
+
+
+def _read_with(monkeypatch, content: bytes, every: int, block: int) -> tuple[list, int]:
+    """What read gives with a fresh parser every `every` activities, fed `block` bytes at a
+    time; and how many parsers it started."""
+    started = []
+    make = iati._parser
+
+    def counted():
+        started.append(1)
+        return make()
+
+    monkeypatch.setattr(iati, "FRESH_PARSER_EVERY", every)
+    monkeypatch.setattr(iati, "BLOCK", block)
+    monkeypatch.setattr(iati, "_parser", counted)
+    return list(read(content, "gathered.xml")), len(started)
+
+
+def test_a_fresh_parser_reads_what_one_parser_reads_lines_included(monkeypatch):
+    content = _assembled()
+    whole, parsers = _read_with(monkeypatch, content, every=10**9, block=1 << 16)
+    assert parsers == 1 and len(whole) == 71
+    # Blocks of odd sizes cut end tags, lines and characters of several bytes in two.
+    for every, block in ((1, 997), (3, 4096), (7, 65536)):
+        fresh, parsers = _read_with(monkeypatch, content, every, block)
+        assert fresh == whole, (every, block)
+        assert parsers > 71 // every // 2, (every, block, parsers)
+    # The lines named are the file's, as its bytes count them.
+    refused = next(r for r in whole if isinstance(r, Refused) and r.identifier == "GB-1-109616-101")
+    start = content.rindex(b"<iati-activity", 0, content.index(b">GB-1-109616-101<"))
+    assert refused.line == content[:start].count(b"\n") + 1
+    spend = content[: content.index(b"<capital-spend", start)].count(b"\n") + 1
+    assert refused.reasons == (f"line {spend}: <capital-spend> lacks its required attribute percentage",)
+
+
+def test_a_broken_file_is_named_at_the_same_line_after_a_fresh_parser(monkeypatch):
+    content = _assembled()
+    for cut in range(len(content) // 3, len(content) - 100, len(content) // 7):
+        broken = content[:cut] + b"<oops></iati-activity>" + content[cut:]
+        messages = []
+        for every in (10**9, 1):
+            monkeypatch.setattr(iati, "FRESH_PARSER_EVERY", every)
+            with pytest.raises(NotIati) as refused:
+                list(read(broken, "broken.xml"))
+            messages.append(str(refused.value))
+        assert messages[0] == messages[1]
+        assert int(re.search(r"line (\d+)", messages[0]).group(1)) > 100
+        with pytest.raises(NotIati, match="truncated"):
+            list(read(content[:cut], "cut.xml"))
+
+
+@pytest.mark.parametrize(
+    "trap",
+    [
+        b"<!-- </iati-activity> -->",  # between activities
+        b"<!-- </iati-activity>\n<iati-activity> -->",
+        b"</iati-activity >",  # an end tag with a space: no fresh parser for this file
+    ],
+)
+def test_an_end_tag_that_ends_no_activity_never_starts_a_fresh_parser_in_the_wrong_place(monkeypatch, trap):
+    content = _assembled()
+    whole, _ = _read_with(monkeypatch, content, every=10**9, block=1 << 16)
+    if trap.startswith(b"</"):
+        at = content.index(b"</iati-activity>", len(content) // 2)
+        changed = content[:at] + trap + content[at + len(b"</iati-activity>") :]
+    else:
+        at = content.index(b"<iati-activity", len(content) // 2)
+        changed = content[:at] + trap + content[at:]
+    fresh, _ = _read_with(monkeypatch, changed, every=1, block=997)
+    assert [a.identifier for a in fresh] == [a.identifier for a in whole]
+    same, _ = _read_with(monkeypatch, changed, every=10**9, block=1 << 16)
+    assert fresh == same
