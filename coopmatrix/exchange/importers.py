@@ -402,61 +402,64 @@ def _checked(
     areas_by_dac: dict[str, list[str]] = {}
     for code, dac in lookups.themes.items():
         areas_by_dac.setdefault(dac.dac_code, []).append(code)
-    # An identifier met before, by its line: a million of them in some 16 MB (core.keysets).
-    seen = FirstSeen()
-    index = 0
-    for items in _read(content, name):
-        identifiers = [i.identifier for i in items if isinstance(i, iati.IatiActivity)]
-        # Read with what a rerun compares (its budgets, transactions and links): a file imported
-        # again is mostly unchanged, and each activity asked for them one query at a time.
-        records = _kept(identifiers)
-        existing = {a.external_id: a for a in Activity.objects.filter(external_id__in=identifiers)}
-        links = links_of(a.pk for a in existing.values())
-        lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
-        lookups.editable = set(
-            Activity.objects.editable_by(user)
-            .filter(pk__among=[a.pk for a in existing.values()])
-            .values_list("pk", flat=True)
-        )
-        planned: list[Planned] = []
-        for item in items:
-            index += 1
-            preview.total += 1
-            if progress:
-                progress(index)
-            if isinstance(item, iati.Refused):
-                preview.refused.append(item)
-                continue
-            preview.read += 1
-            first = seen.first(item.identifier)
-            if first is not None:
-                preview.refused.append(
-                    iati.Refused(
-                        item.identifier,
-                        item.line,
-                        (f"the file holds it twice (also at line {first})",),
-                        "content",
-                    )
-                )
-                continue
-            seen.add(item.identifier, item.line)
-            found = _plan(
-                user,
-                item,
-                name,
-                lookups,
-                organizations,
-                areas_by_dac,
-                existing,
-                links,
-                records,
-                preview,
-                older,
+    # An identifier met before, by its line: in a temporary table, not in memory (core.keysets).
+    with FirstSeen() as seen:
+        index = 0
+        for items in _read(content, name):
+            identifiers = [i.identifier for i in items if isinstance(i, iati.IatiActivity)]
+            earlier = seen.lines_of(identifiers)
+            here: dict[str, int] = {}
+            # Read with what a rerun compares (its budgets, transactions and links): a file imported
+            # again is mostly unchanged, and each activity asked for them one query at a time.
+            records = _kept(identifiers)
+            existing = {a.external_id: a for a in Activity.objects.filter(external_id__in=identifiers)}
+            links = links_of(a.pk for a in existing.values())
+            lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
+            lookups.editable = set(
+                Activity.objects.editable_by(user)
+                .filter(pk__among=[a.pk for a in existing.values()])
+                .values_list("pk", flat=True)
             )
-            if found is not None:
-                planned.append(found)
-        preview.new_organizations = list(organizations.new.values())
-        yield planned
+            planned: list[Planned] = []
+            for item in items:
+                index += 1
+                preview.total += 1
+                if progress:
+                    progress(index)
+                if isinstance(item, iati.Refused):
+                    preview.refused.append(item)
+                    continue
+                preview.read += 1
+                first = earlier.get(item.identifier) or here.get(item.identifier)
+                if first is not None:
+                    preview.refused.append(
+                        iati.Refused(
+                            item.identifier,
+                            item.line,
+                            (f"the file holds it twice (also at line {first})",),
+                            "content",
+                        )
+                    )
+                    continue
+                here[item.identifier] = item.line
+                found = _plan(
+                    user,
+                    item,
+                    name,
+                    lookups,
+                    organizations,
+                    areas_by_dac,
+                    existing,
+                    links,
+                    records,
+                    preview,
+                    older,
+                )
+                if found is not None:
+                    planned.append(found)
+            seen.add(here)
+            preview.new_organizations = list(organizations.new.values())
+            yield planned
 
 
 def activities_in(source: bytes | Path) -> int:
