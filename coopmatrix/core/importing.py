@@ -9,10 +9,13 @@ of the same file changes nothing and adds no history.
 from __future__ import annotations
 
 import csv
+import io
+import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from django.db import models
 
@@ -43,6 +46,66 @@ class ImportFailed(Exception):
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
+class NoteTaker(Protocol):
+    """Where a reader puts what it read how (a list, or a preview's Notes)."""
+
+    def append(self, note: str, /) -> None: ...
+
+
+#: Notes a preview holds in memory; the others wait in a temporary file. A file of a million IATI
+#: activities makes some 120,000 (one activity in eight names a code kept as given): 25 MB.
+NOTES_IN_MEMORY = 2000
+
+
+class Notes:
+    """An import's notes, in the order they were made: the first NOTES_IN_MEMORY in memory, the
+    others in a temporary file (one JSON text a line), read back in turn when iterated."""
+
+    def __init__(self, notes: Iterable[str] = ()) -> None:
+        self._kept: list[str] = []
+        self._file: IO[str] | None = None
+        self._spilled = 0
+        self.extend(notes)
+
+    def append(self, note: str, /) -> None:
+        if len(self._kept) < NOTES_IN_MEMORY:
+            self._kept.append(note)
+            return
+        if self._file is None:
+            # Open as long as the preview is kept; gone with it.
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="coopmatrix-notes-")  # noqa: SIM115
+        self._file.seek(0, io.SEEK_END)
+        self._file.write(json.dumps(note) + "\n")
+        self._spilled += 1
+
+    def extend(self, notes: Iterable[str]) -> None:
+        for note in notes:
+            self.append(note)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._kept
+        if self._file is None:
+            return
+        # From a position of its own: notes may be added, or another iteration run, meanwhile.
+        self._file.flush()
+        at = read = 0
+        while read < self._spilled:
+            read += 1
+            self._file.seek(at)
+            line = self._file.readline()
+            at = self._file.tell()
+            yield json.loads(line)
+
+    def __len__(self) -> int:
+        return len(self._kept) + self._spilled
+
+    def __bool__(self) -> bool:
+        return bool(self._kept)
+
+    def __repr__(self) -> str:
+        return f"Notes({list(self)!r})"
+
+
 @dataclass
 class Preview(Generic[T]):
     """What an import would do: counts, every error, and the checked rows to write."""
@@ -56,7 +119,7 @@ class Preview(Generic[T]):
     #: importer keeps them (notes about a planned record name its row).
     sources: list[tuple[int, str]] = field(default_factory=list)
     #: What the user should read before confirming (e.g. "row 4 merges into entry #12").
-    notes: list[str] = field(default_factory=list)
+    notes: Notes = field(default_factory=Notes)
 
     @property
     def ok(self) -> bool:

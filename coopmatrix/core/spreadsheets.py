@@ -13,7 +13,10 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coopmatrix.core.importing import NoteTaker
 
 
 class FileRefused(ValueError):
@@ -45,7 +48,7 @@ def read_rows(
     *,
     numbers: Iterable[str] = (),
     decimal_mark: str = "auto",
-    notes: list[str] | None = None,
+    notes: NoteTaker | None = None,
     max_rows: int = MAX_ROWS,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows as {column: text}; XLSX from `sheet` (or the first sheet), or CSV text.
@@ -112,7 +115,7 @@ def _size(count: int) -> str:
     return str(filesizeformat(count)).replace("\xa0", " ")
 
 
-def _text_of(content: bytes, name: str, notes: list[str]) -> io.TextIOBase:
+def _text_of(content: bytes, name: str, notes: NoteTaker) -> io.TextIOBase:
     """The file as a stream of text, UTF-8 or else Windows-1252, without a second copy of it in
     memory (a 50 MB file as one str is 50-200 MB more)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -138,7 +141,7 @@ def _text_of(content: bytes, name: str, notes: list[str]) -> io.TextIOBase:
 
 
 def _csv_rows(
-    content: bytes, filename: str, known: list[str], needed: list[str], notes: list[str]
+    content: bytes, filename: str, known: list[str], needed: list[str], notes: NoteTaker
 ) -> Iterator[tuple[int, dict[str, str]]]:
     name = filename or "the file"
     text = _text_of(content, name, notes)
@@ -195,7 +198,7 @@ def amount_text(text: str, mark: str) -> str | None:
 
 
 def _amounts(
-    rows: list[tuple[int, dict[str, str]]], numbers: list[str], mark: str, notes: list[str], filename: str
+    rows: list[tuple[int, dict[str, str]]], numbers: list[str], mark: str, notes: NoteTaker, filename: str
 ) -> list[tuple[int, dict[str, str]]]:
     cells = [(n, c, row[c]) for n, row in rows for c in numbers if row.get(c)]
     if not cells:

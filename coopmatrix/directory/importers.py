@@ -25,7 +25,7 @@ from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.errors import Invalid
-from coopmatrix.core.importing import RowError
+from coopmatrix.core.importing import NoteTaker, RowError
 from coopmatrix.core.models import Confidentiality
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
@@ -135,7 +135,7 @@ def template_xlsx() -> bytes:
 
 
 def _sheets(
-    content: bytes, filename: str, notes: list[str] | None = None
+    content: bytes, filename: str, notes: NoteTaker | None = None
 ) -> list[tuple[str, list[tuple[int, dict[str, str]]]]]:
     """(sheet, rows) of every sheet the file has, in the order they must be written."""
     if content[:4] == b"PK\x03\x04":
@@ -185,7 +185,7 @@ def _kind_of(header: str, delimiter: str = ",") -> str:
 
 
 def _rows(
-    content: bytes, filename: str, sheet: str, notes: list[str] | None = None
+    content: bytes, filename: str, sheet: str, notes: NoteTaker | None = None
 ) -> list[tuple[int, dict[str, str]]]:
     names = [name for name, _ in SHEETS[sheet]] + IGNORED.get(sheet, [])
     return list(

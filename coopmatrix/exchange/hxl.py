@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
-from coopmatrix.core.importing import RowError
+from coopmatrix.core.importing import NoteTaker, RowError
 from coopmatrix.core.spreadsheets import FileRefused
 from coopmatrix.directory.models import Organization
 from coopmatrix.geo.models import Region
@@ -273,7 +273,7 @@ def _column(tag: str) -> str:
     return ""
 
 
-def raw_rows(content: bytes, filename: str, notes: list[str]) -> list[list[str]]:
+def raw_rows(content: bytes, filename: str, notes: NoteTaker) -> list[list[str]]:
     """Every row of a CSV or XLSX file as text cells (an XLSX's first sheet)."""
     if content[:4] == b"PK\x03\x04":
         workbook = spreadsheets.open_workbook(content)

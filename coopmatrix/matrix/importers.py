@@ -14,7 +14,7 @@ from django.db import transaction
 
 from coopmatrix.core import importing, spreadsheets
 from coopmatrix.core.collecting import fewer_collections
-from coopmatrix.core.importing import RowError
+from coopmatrix.core.importing import NoteTaker, RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
@@ -87,7 +87,7 @@ def template_csv() -> str:
 
 
 def read_rows(
-    content: bytes, filename: str = "", decimal_mark: str = "auto", notes: list[str] | None = None
+    content: bytes, filename: str = "", decimal_mark: str = "auto", notes: NoteTaker | None = None
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of an XLSX or CSV file with their row numbers as a spreadsheet shows them; budgets
     read with the file's decimal mark (see core.spreadsheets)."""

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from coopmatrix.core import bulk, importing, spreadsheets
 from coopmatrix.core.collecting import fewer_collections
-from coopmatrix.core.importing import RowError
+from coopmatrix.core.importing import NoteTaker, RowError
 from coopmatrix.core.roles import principal_for
 from coopmatrix.core.spreadsheets import FileRefused
 
@@ -72,7 +72,7 @@ def template_csv() -> str:
 
 
 def template_rows(
-    content: bytes, filename: str, notes: list[str] | None = None
+    content: bytes, filename: str, notes: NoteTaker | None = None
 ) -> Iterator[tuple[int, dict[str, str]]]:
     return spreadsheets.read_rows(
         content, filename, COLUMN_NAMES, REQUIRED, sheet="Treaty actions", notes=notes, max_rows=MAX_ROWS
