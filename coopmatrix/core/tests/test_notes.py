@@ -26,7 +26,7 @@ def test_notes_past_memory_come_back_whole_and_in_order(monkeypatch):
 
 def test_the_preview_page_lists_the_notes_kept_in_the_file(monkeypatch):
     monkeypatch.setattr(importing, "NOTES_IN_MEMORY", 2)
-    preview: Preview[object] = Preview()
+    preview = Preview()
     preview.notes.extend(f"row {n}: read 'Cote d Ivoire' as Côte d'Ivoire (CIV)" for n in range(2, 7))
     page = render_to_string("core/partials/import_preview.html", {"preview": preview})
     assert all(f"row {n}: read" in page for n in range(2, 7))
