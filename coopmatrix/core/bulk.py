@@ -26,6 +26,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from coopmatrix.core import planner
+
 #: Rows per statement where COPY is not used (and fewer when SQLite's limit of parameters says so).
 BATCH = 1000
 
@@ -127,6 +129,8 @@ def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Se
                     copy.write_row(row)
     # COPY goes past the execute wrapper that sees writes: cached public answers must not outlive it.
     public_cache.changed(db)
+    # A large import into a database that held little: the planner learns of the new rows.
+    planner.written(len(rows))
     return keys
 
 
@@ -178,6 +182,7 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
         )
         cursor.execute("DROP TABLE coopmatrix_update")
     public_cache.changed(db)
+    planner.written(len(objects))
 
 
 def _insert_returning(

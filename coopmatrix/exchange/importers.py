@@ -44,7 +44,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import slugify
 
-from coopmatrix.core import aside, deltas, importing, planner
+from coopmatrix.core import aside, deltas, importing
 from coopmatrix.core import bulk as written_in_bulk
 from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.errors import Invalid
@@ -358,12 +358,9 @@ def _by_chunk(
     importing.expect(progress, activities_in(content))
     try:
         # The kept counts and sums take the differences of all the chunks at once (core.deltas).
-        statistics = planner.Statistics()
         with transaction.atomic(), deltas.held(), fewer_collections():
             for chunk in _checked(user, content, name, older, preview, progress):
                 each(preview, chunk)
-                # A large import into a database that held little: the planner learns the new rows.
-                statistics.written(preview.total)
     except iati.NotIati as exc:
         refused = Preview()
         refused.errors.append(RowError(name, 0, "", "", str(exc)))
