@@ -177,8 +177,12 @@ class StateResolver:
         return reading.state
 
     def notes_since(self, start: int, where: str) -> list[str]:
-        """The uncertain readings made since `len(uncertain)` was `start`, for a preview."""
-        return [f"{where}: {reading.note}; check it before confirming" for reading in self.uncertain[start:]]
+        """The uncertain readings made since `len(uncertain)` was `start`, for a preview. Each is
+        handed out once: they are let go here (with those of rows no one asked about, a row
+        refused part-way), so that an import of a million names holds only the current row's."""
+        notes = [f"{where}: {reading.note}; check it before confirming" for reading in self.uncertain[start:]]
+        self.uncertain.clear()
+        return notes
 
     def read(self, text: str, patterns: bool = True, on: dt.date | None = None) -> Reading:
         """How `text` reads as a State. A reading by pattern or close spelling is returned, not

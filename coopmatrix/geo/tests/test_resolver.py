@@ -152,6 +152,15 @@ def test_an_import_takes_uncertain_readings_and_keeps_them_to_show(reference):
     assert resolver.notes_since(0, "row 4") == [
         "row 4: read 'Craotia' as Croatia (HRV), by a close spelling; check it before confirming"
     ]
+    # Handed out once, then let go: the next row's notes are its own, and a long import does not
+    # hold every reading it has shown.
+    assert resolver.uncertain == []
+    before = len(resolver.uncertain)
+    assert resolver.resolve("Craotia").code == "HRV"
+    assert resolver.notes_since(before, "row 5") == [
+        "row 5: read 'Craotia' as Croatia (HRV), by a close spelling; check it before confirming"
+    ]
+    assert resolver.notes_since(0, "row 6") == []
 
 
 def test_two_states_spelt_alike_give_no_reading(resolver):
