@@ -430,9 +430,10 @@ def pools(own: Sequence[Packed], reader: Reader) -> dict[int, np.ndarray]:
 
 
 def pools_by_batch(own: Sequence[Packed], reader: Reader) -> Iterator[dict[int, np.ndarray]]:
-    """`pools`, POOLS_AT_ONCE activities at a time: a caller holds only the pools it has not yet
-    scored (an activity of a dense matrix has hundreds of candidates, thousands in a file of
-    near copies)."""
+    """`pools`, up to POOLS_AT_ONCE activities at a time: a caller holds only the pools it has not
+    yet scored (an activity of a dense matrix has hundreds of candidates; in a file of near copies
+    each has every other, a hundred thousand in an import of a million). On PostgreSQL a query
+    reads as many activities' pools as those before it say make some KEYS_AT_ONCE keys."""
     wanted = [packed for packed in own if packed.states and packed.areas and packed.start and packed.end]
     if connection.vendor != "postgresql":
         # SQLite reads a check's pool in a fraction of a millisecond: one after the other.
@@ -455,14 +456,27 @@ def pools_by_batch(own: Sequence[Packed], reader: Reader) -> Iterator[dict[int, 
         for packed in wanted
     ]
     empty = np.empty(0, dtype=np.int64)
-    for start in range(0, len(mine), POOLS_AT_ONCE):
+    start, size = 0, POOLS_FIRST
+    while start < len(mine):
+        batch = mine[start : start + size]
+        start += len(batch)
         with _without_jit():
-            rows = fetch_binary(_pools_sql(), {"mine": json.dumps(mine[start : start + POOLS_AT_ONCE])})
+            rows = fetch_binary(_pools_sql(), {"mine": json.dumps(batch)})
         # Each pool comes as its keys' eight bytes each, read into an array as they are: as a list,
         # each key was a Python number (some 36 bytes, against 8).
-        found = {pk: empty for pk in (packed["pk"] for packed in mine[start : start + POOLS_AT_ONCE])}
+        found = {packed["pk"]: empty for packed in batch}
         found.update((pk, np.frombuffer(keys, dtype=">i8").astype(np.int64)) for pk, keys in rows if keys)
+        del rows
+        size = _next_size(size, sum(len(pool) for pool in found.values()))
         yield found
+
+
+def _next_size(size: int, keys: int) -> int:
+    """How many activities' pools the next query reads, after `size` of them read `keys` keys:
+    as many as make some KEYS_AT_ONCE at that rate, at most twice as many as before (a few large
+    pools after many small ones) and at most POOLS_AT_ONCE."""
+    fit = KEYS_AT_ONCE * size // max(keys, 1)
+    return max(1, min(POOLS_AT_ONCE, 2 * size, fit))
 
 
 @contextmanager
@@ -478,8 +492,11 @@ def _without_jit() -> Iterator[None]:
         cursor.execute("SELECT set_config('jit', %s, true)", [before])
 
 
-#: Activities whose pools one query reads.
+#: Activities whose pools one query reads at most, and at first (PostgreSQL).
 POOLS_AT_ONCE = 500
+POOLS_FIRST = 20
+#: The keys one query's pools hold, about (memory: 8 bytes each, twice while they are read).
+KEYS_AT_ONCE = 1_000_000
 
 
 def rows_of(activity_ids: Sequence[int], size: int = 20_000) -> Iterator[tuple]:

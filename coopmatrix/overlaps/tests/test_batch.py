@@ -905,3 +905,39 @@ def test_an_import_is_signed_then_its_blocks_vacuumed_before_its_check_on_commit
     assert _kept_pairs() == in_one
     if before is not None:
         assert _vacuums_of_blocks() == before + 1
+
+
+def test_the_pools_of_an_import_are_read_in_queries_sized_by_their_keys(matrix, monkeypatch):
+    """An import of near copies gives each activity every other as a candidate: the pools' query
+    takes as many activities as those before it say make some KEYS_AT_ONCE keys (memory), starting
+    from a few and growing by doubling where the pools are small. The pools are the same either way."""
+    reader = signatures.Reader.now()
+    own = [reader.of(signature) for signature in signatures.build(matrix)]
+    alone = {packed.pk: sorted(row[0] for row in signatures.pool_rows(packed, reader)) for packed in own}
+    assert sum(len(pool) for pool in alone.values()) > 500
+    monkeypatch.setattr(signatures, "POOLS_FIRST", 4)
+
+    def batches(keys_at_once: int) -> list[dict]:
+        monkeypatch.setattr(signatures, "KEYS_AT_ONCE", keys_at_once)
+        read = list(signatures.pools_by_batch(own, reader))
+        together = {pk: sorted(pool.tolist()) for batch in read for pk, pool in batch.items()}
+        assert together == {pk: pool for pk, pool in alone.items() if pk in together}
+        assert {pk for pk, pool in alone.items() if pool} <= set(together)
+        return read
+
+    small = batches(40)
+    large = batches(10**9)
+    if connection_vendor() == "postgresql":
+        # Small pools: doubling up to what is left (90 activities, each with its dates and areas).
+        assert [len(batch) for batch in large][:4] == [4, 8, 16, 32]
+        # Some 40 keys a query: a few activities each, never more than twice the first.
+        assert len(small) > len(large) and all(len(batch) <= 8 for batch in small)
+        assert max(sum(len(pool) for pool in batch.values()) for batch in small[1:]) < 200
+    else:
+        assert len(small) == len(large)  # SQLite reads each pool alone, whatever the keys
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
