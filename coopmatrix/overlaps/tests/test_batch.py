@@ -908,9 +908,10 @@ def test_an_import_is_signed_then_its_blocks_vacuumed_before_its_check_on_commit
 
 
 def test_the_pools_of_an_import_are_read_in_queries_sized_by_their_keys(matrix, monkeypatch):
-    """An import of near copies gives each activity every other as a candidate: the pools' query
-    takes as many activities as those before it say make some KEYS_AT_ONCE keys (memory), starting
-    from a few and growing by doubling where the pools are small. The pools are the same either way."""
+    """An import of near copies gives each activity a share of the others as candidates, more as
+    it grows: the pools' query takes as many activities as those before it say make some
+    KEYS_AT_ONCE keys (memory), starting from a few and growing by doubling where the pools are
+    small. The pools are the same either way."""
     reader = signatures.Reader.now()
     own = [reader.of(signature) for signature in signatures.build(matrix)]
     alone = {packed.pk: sorted(row[0] for row in signatures.pool_rows(packed, reader)) for packed in own}
