@@ -10,6 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -928,7 +929,7 @@ def test_the_pools_of_an_import_are_read_in_queries_sized_by_their_keys(matrix, 
 
     small = batches(40)
     large = batches(10**9)
-    if connection_vendor() == "postgresql":
+    if connection.vendor == "postgresql":
         # Small pools: doubling up to what is left (90 activities, each with its dates and areas).
         assert [len(batch) for batch in large][:4] == [4, 8, 16, 32]
         # Some 40 keys a query: a few activities each, never more than twice the first.
@@ -936,9 +937,3 @@ def test_the_pools_of_an_import_are_read_in_queries_sized_by_their_keys(matrix, 
         assert max(sum(len(pool) for pool in batch.values()) for batch in small[1:]) < 200
     else:
         assert len(small) == len(large)  # SQLite reads each pool alone, whatever the keys
-
-
-def connection_vendor() -> str:
-    from django.db import connection
-
-    return connection.vendor
