@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -43,9 +44,8 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     _inserted(model, objects)
 
 
-def _inserted(model: type[models.Model], objects: Sequence[models.Model]) -> dict[str, list[Any]] | None:
-    """`insert`'s work; on PostgreSQL, the values written (as the database takes them) by field,
-    for the history rows to take rather than make again."""
+def _inserted(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """`insert`'s work."""
     db = connections[DEFAULT_DB_ALIAS]
     fields = _fields(model)
     plan = _plan(fields, created=True, vendor=db.vendor)
@@ -61,11 +61,6 @@ def _inserted(model: type[models.Model], objects: Sequence[models.Model]) -> dic
             setattr(obj, pk.attname, keys[n])
         obj._state.adding = False
         obj._state.db = db.alias
-    if db.vendor != "postgresql":
-        return None
-    written = {field.attname: [row[n] for row in rows] for n, field in enumerate(fields)}
-    written.setdefault(pk.attname, [getattr(obj, pk.attname) for obj in objects])
-    return written
 
 
 def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
@@ -110,14 +105,7 @@ def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Se
     keys: list[int] = []
     with db.cursor() as cursor:
         if pk.attname not in names:
-            # The sequence named once: asked in each row, its name took 8 times as long as the
-            # keys (0.37 s for 100,000, against 0.045 s; some 115,000 keys a 2,000 IATI activities).
-            cursor.execute(
-                "WITH named AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS sequence)"
-                " SELECT nextval(sequence) FROM named, generate_series(1, %s)",
-                [meta.db_table, pk.column, len(rows)],
-            )
-            keys = [key for (key,) in cursor.fetchall()]
+            keys = _drawn(cursor, meta.db_table, pk.column, len(rows))
             columns.insert(0, pk.column)
         quoted = ", ".join(db.ops.quote_name(c) for c in columns)
         with cursor.cursor.copy(f"COPY {db.ops.quote_name(meta.db_table)} ({quoted}) FROM STDIN") as copy:
@@ -132,6 +120,19 @@ def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Se
     # A large import into a database that held little: the planner learns of the new rows.
     planner.written(len(rows))
     return keys
+
+
+def _drawn(cursor: Any, table: str, column: str, count: int) -> list[int]:
+    """`count` keys drawn from the sequence of `table`'s `column`, one by one as a default draws
+    them (others may draw meanwhile)."""
+    # The sequence named once: asked in each row, its name took 8 times as long as the keys
+    # (0.37 s for 100,000, against 0.045 s; some 115,000 keys a 2,000 IATI activities).
+    cursor.execute(
+        "WITH named AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS sequence)"
+        " SELECT nextval(sequence) FROM named, generate_series(1, %s)",
+        [table, column, count],
+    )
+    return [key for (key,) in cursor.fetchall()]
 
 
 def update(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str]) -> None:
@@ -224,12 +225,8 @@ def with_history(
     """Insert new `objects` and a creation history row for each; the history rows' keys."""
     if not objects:
         return []
-    if connections[DEFAULT_DB_ALIAS].vendor not in ("postgresql", "sqlite"):
-        insert(model, objects)
-        return history_rows(model, objects, user, reason, when)
-    # The history rows take the values just written: each JSON value dumped once, not twice (an
-    # IATI import's records, budgets and transactions hold some 80,000 of them a 2,000 activities).
-    return history_rows(model, objects, user, reason, when, written=_inserted(model, objects))
+    insert(model, objects)
+    return history_rows(model, objects, user, reason, when)
 
 
 def values_with_history(
@@ -256,6 +253,9 @@ def values_with_history(
     attnames = [f.attname for f in fields]
     written = _ready(fields, full, db)
     keys = _keys(model, fields, full, insert_values(model, attnames, written))
+    if _copied_in_place(model, keys):
+        _history_copied(model, keys, user, reason, when)
+        return keys
     place = {name: n for n, name in enumerate(attnames)}
     pk = cast(Any, model._meta.pk).attname
     place[pk] = len(attnames)  # the key, after the row's values
@@ -315,24 +315,85 @@ def history_rows(
     reason: str | None,
     when: Any,
     kind: str = "+",
-    written: dict[str, list[Any]] | None = None,
 ) -> list[int]:
-    """A history row for each of `objects` as they are (`kind` "+" a creation, "~" a change, "-"
-    a deletion, written before the rows go), as simple-history writes one on a save or a delete;
-    their keys. `written`: the objects' values as `_inserted` just wrote them (PostgreSQL)."""
+    """A history row for each of `objects` as its row stands in the database, which is as the
+    object is once written (`kind` "+" a creation, "~" a change, "-" a deletion, written before
+    the rows go), as simple-history writes one on a save or a delete; their keys, in order."""
     if not objects:
         return []
+    keys = [obj.pk for obj in objects]
+    if _copied_in_place(model, keys):
+        return _history_copied(model, keys, user, reason, when, kind)
     tracked = list(model.history.model.tracked_fields)  # type: ignore[attr-defined]
     names = [f.attname for f in tracked]
     if connection.vendor != "postgresql":
         values: Iterable[Sequence[Any]] = ([getattr(obj, n) for n in names] for obj in objects)
-    elif written is not None and all(name in written for name in names):
-        values = zip(*(written[name] for name in names), strict=True)
     else:
         plan = _plan(tracked, created=False)
         db = connections[DEFAULT_DB_ALIAS]
         values = (_values(obj, plan, db) for obj in objects)
     return _write_history(model, values, user, reason, when, kind)
+
+
+#: The fields simple-history adds to a history row, as `_write_history` and `_history_copied` fill them.
+_HISTORY_FIELDS = ("history_date", "history_type", "history_user_id", "history_change_reason")
+
+#: The tables of this thread whose indexes are set aside (`indexes_set_aside`).
+_aside = threading.local()
+
+
+def _copied_in_place(model: type[models.Model], keys: Sequence[Any]) -> bool:
+    """Whether the history rows of these rows are made by the database from the rows themselves
+    (`_history_copied`): on PostgreSQL, rows with whole-number keys in a table whose key is
+    indexed (a table whose indexes are set aside would be read whole for each batch)."""
+    return (
+        connection.vendor == "postgresql"
+        and model._meta.db_table not in getattr(_aside, "tables", ())
+        and all(type(key) is int for key in keys)
+    )
+
+
+def _history_copied(
+    model: type[models.Model], keys: Sequence[int], user: Any, reason: str | None, when: Any, kind: str = "+"
+) -> list[int]:
+    """PostgreSQL: the history rows of `model`'s rows with these keys, made by the database from
+    the rows as they stand, by one statement (simple-history's fields, as `_write_history` writes
+    them); their keys, in the order of `keys`. Each value is the database's own: no Python value
+    made again, sent again, nor JSON read again (an IATI import's records hold their titles,
+    descriptions and organisations as JSON: the history rows of 2,000 activities' records,
+    budgets, transactions and contributions wrote some 100,000 rows a second time from Python)."""
+    history_model = model.history.model  # type: ignore[attr-defined]
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    meta, past = model._meta, history_model._meta
+    column_of = {f.attname: f.column for f in past.concrete_fields}
+    tracked = history_model.tracked_fields
+    into = [column_of[f.attname] for f in tracked]
+    into += [column_of[name] for name in _HISTORY_FIELDS]
+    acting = acting_user(user)
+    stamp = past.get_field("history_date").get_db_prep_save(when, db)
+    with db.cursor() as cursor:
+        drawn = _drawn(cursor, past.db_table, cast(Any, past.pk).column, len(keys))
+        cursor.execute(
+            f"INSERT INTO {quote(past.db_table)} ({quote(cast(Any, past.pk).column)}, "
+            f"{', '.join(map(quote, into))}) SELECT given.drawn, "
+            f"{', '.join('kept.' + quote(f.column) for f in tracked)}, %s, %s, %s, %s"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS given (key, drawn)"
+            f" JOIN {quote(meta.db_table)} AS kept ON kept.{quote(cast(Any, meta.pk).column)} = given.key",
+            [stamp, kind, acting.pk if acting is not None else None, reason, _array(keys), _array(drawn)],
+        )
+        if cursor.rowcount != len(keys):
+            raise ValueError(
+                f"{len(keys) - cursor.rowcount} of the {model.__name__} rows given a history row are not in"
+                " the database"
+            )
+    planner.written(len(keys))
+    return drawn
+
+
+def _array(keys: Sequence[int]) -> str:
+    """Whole numbers as one array literal (psycopg adapts a list value by value)."""
+    return "{" + ",".join(map(str, keys)) + "}"
 
 
 def _write_history(
@@ -352,9 +413,8 @@ def _write_history(
         db = connections[DEFAULT_DB_ALIAS]
         when = history_model._meta.get_field("history_date").get_db_prep_save(when, db)
     names = [f.attname for f in history_model.tracked_fields]
-    extra = ["history_date", "history_type", "history_user_id", "history_change_reason"]
     rows = [[*row, when, kind, who, reason] for row in values]
-    return insert_values(history_model, [*names, *extra], rows)
+    return insert_values(history_model, [*names, *_HISTORY_FIELDS], rows)
 
 
 def acting_user(user: Any) -> Any:
@@ -433,7 +493,12 @@ def indexes_set_aside(*tables: type[models.Model]) -> Iterator[None]:
         indexes = cursor.fetchall()
         for drop, _, _ in [*constraints, *indexes]:
             cursor.execute(drop)
-    yield
+    before: set[str] = getattr(_aside, "tables", set())
+    _aside.tables = before | set(names)
+    try:
+        yield
+    finally:
+        _aside.tables = before
     with connection.cursor() as cursor:
         # The constraints first, then the other indexes: for the 5.8 million pairs of a first
         # computation of overlaps, all of it took 20.8 s so and 23-24 s the other way round
