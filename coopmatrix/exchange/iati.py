@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from lxml import etree
 
@@ -148,9 +148,6 @@ class IatiActivity:
     contacts: list[Contact]
     #: Codes kept as given though IATI's codelists do not know them, and other remarks.
     notes: list[str] = field(default_factory=list)
-    #: What a reader's caller made of the activity where it was read (exchange.importers: the
-    #: values its record, budgets and transactions are written from); not part of the activity.
-    shaped: Any = field(default=None, compare=False, repr=False)
 
 
 @lru_cache(maxsize=1)
