@@ -8,7 +8,7 @@ Either way each object gets its key, as `save()` would give it.
 
 History rows are made as simple-history makes them for one save ("+", the user, the reason, the
 time), so that a record written here reads, in its history and "as at" a date, exactly as one
-saved alone.
+saved alone. On PostgreSQL the database makes them from the rows just written (`_history_copied`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
 from coopmatrix.core import planner
+from coopmatrix.core.fields import JSONField
 
 #: Rows per statement where COPY is not used (and fewer when SQLite's limit of parameters says so).
 BATCH = 1000
@@ -562,7 +563,7 @@ def _plan(fields: Sequence[Any], created: bool, vendor: str = "postgresql") -> _
     for field in fields:
         kind = (field.target_field if field.is_relation else field).get_internal_type()
         automatic = created and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
-        if vendor == "postgresql" and type(field) is models.JSONField:
+        if vendor == "postgresql" and type(field) in (models.JSONField, JSONField):
             field = _JsonAsText(field)
         plan.append((field.attname, plain_types.get(kind), field, automatic))
     return plan

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coopmatrix.core.fields import JSONField
+
 from .querysets import VisibleQuerySet
 
 
@@ -197,7 +199,7 @@ class Job(models.Model):
     )
     kind = models.CharField(max_length=40)
     label = models.CharField(_("job"), max_length=200)
-    payload = models.JSONField(default=dict, blank=True)
+    payload = JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     phase = models.CharField(max_length=100, blank=True)
     done = models.PositiveIntegerField(default=0)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coopmatrix.core.dates import Precision, format_partial
+from coopmatrix.core.fields import JSONField
 from coopmatrix.core.models import Confidentiality, ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
@@ -475,7 +476,7 @@ class Correction(models.Model):
     verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="corrections")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="corrections")
     #: {field: proposed value}, only the fields that differ from the entry when proposed.
-    proposed = models.JSONField(default=dict)
+    proposed = JSONField(default=dict)
     note = models.TextField(_("note from the contact"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     created = models.DateTimeField(auto_now_add=True)
@@ -505,7 +506,7 @@ class ContactExport(models.Model):
     format = models.CharField(max_length=8)
     filters = models.TextField(blank=True)
     count = models.PositiveIntegerField()
-    contact_ids = models.JSONField(default=list)
+    contact_ids = JSONField(default=list)
 
     class Meta:
         ordering = ["-when"]

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coopmatrix.core.fields import JSONField
 from coopmatrix.core.querysets import VisibleQuerySet
 
 
@@ -26,18 +27,18 @@ class IatiRecord(models.Model):
     last_updated = models.DateTimeField(_("last updated by the publisher"), null=True, blank=True)
     language = models.CharField(_("default language"), max_length=10, blank=True)
     default_currency = models.CharField(_("default currency"), max_length=3, blank=True)
-    reporting_org = models.JSONField(_("reporting organisation"), default=dict)
-    titles = models.JSONField(_("titles"), default=dict)
-    descriptions = models.JSONField(_("descriptions"), default=list)
-    participating = models.JSONField(_("participating organisations"), default=list)
+    reporting_org = JSONField(_("reporting organisation"), default=dict)
+    titles = JSONField(_("titles"), default=dict)
+    descriptions = JSONField(_("descriptions"), default=list)
+    participating = JSONField(_("participating organisations"), default=list)
     status = models.CharField(_("IATI activity status"), max_length=2, blank=True)
-    countries = models.JSONField(_("recipient countries as given"), default=list)
-    regions = models.JSONField(_("recipient regions as given"), default=list)
-    sectors = models.JSONField(_("sectors as given"), default=list)
-    related = models.JSONField(_("related activities"), default=list)
-    documents = models.JSONField(_("documents"), default=list)
-    contacts = models.JSONField(_("contacts"), default=list)
-    notes = models.JSONField(_("notes made when read"), default=list)
+    countries = JSONField(_("recipient countries as given"), default=list)
+    regions = JSONField(_("recipient regions as given"), default=list)
+    sectors = JSONField(_("sectors as given"), default=list)
+    related = JSONField(_("related activities"), default=list)
+    documents = JSONField(_("documents"), default=list)
+    contacts = JSONField(_("contacts"), default=list)
+    notes = JSONField(_("notes made when read"), default=list)
     imported = models.DateTimeField(_("imported"), auto_now=True)
 
     # Versions are read by record and moment (core.history): an index of the activity or the
@@ -88,9 +89,9 @@ class IatiTransaction(models.Model):
     value = models.DecimalField(_("value"), max_digits=28, decimal_places=10)
     currency = models.CharField(_("currency"), max_length=3)
     value_date = models.DateField(_("value date"), null=True, blank=True)
-    description = models.JSONField(_("description"), default=dict)
-    provider = models.JSONField(_("provider organisation"), default=dict)
-    receiver = models.JSONField(_("receiver organisation"), default=dict)
+    description = JSONField(_("description"), default=dict)
+    provider = JSONField(_("provider organisation"), default=dict)
+    receiver = JSONField(_("receiver organisation"), default=dict)
 
     # Versions are found by their own key and moment, never by record: an index of it, written
     # for every version an import keeps, served no query.

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coopmatrix.core.dates import PartialDate, Precision, format_partial
+from coopmatrix.core.fields import JSONField
 from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 
@@ -410,7 +411,7 @@ class CountedContribution(models.Model):
     #: A payment settling a pledge lessens what the pledge still promises from this day, the
     #: later of the two dates.
     settles_from = models.DateField(null=True, db_index=True)
-    counted_as = models.JSONField(default=dict)
+    counted_as = JSONField(default=dict)
 
     class Meta:
         # The few not summed are read from the records for every figure.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from coopmatrix.core.dates import Precision, format_partial, partial_text
+from coopmatrix.core.fields import JSONField
 from coopmatrix.core.models import ConfidentialRecord
 from coopmatrix.core.querysets import VisibleQuerySet
 from coopmatrix.vocabulary.models import ThematicArea
@@ -559,7 +560,7 @@ class CountedActivity(models.Model):
     """
 
     activity_id = models.BigIntegerField(primary_key=True)
-    counted_as = models.JSONField(default=dict)
+    counted_as = JSONField(default=dict)
 
     def __str__(self) -> str:
         return f"activity {self.activity_id} counted"

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from coopmatrix.core.fields import JSONField
 from coopmatrix.core.querysets import VisibleQuerySet
 
 #: Pairs drawn together are explained together (one description of their activities).
@@ -86,7 +87,7 @@ class Overlap(models.Model):
     #: never sets: its COPY leaves them out (batch.COPY_COLUMNS), as each field of each of millions
     #: of rows costs the server a receive (six fields of ten: 4.3-4.5 s against 5.9-6.0 s, 5.8
     #: million rows). The defaults in Python stay as they were for everything else.
-    reasons = models.JSONField(_("reasons"), default=list, db_default=models.Value([], models.JSONField()))
+    reasons = JSONField(_("reasons"), default=list, db_default=models.Value([], models.JSONField()))
     found = models.DateTimeField(_("found"), auto_now_add=True)
     scored = models.DateTimeField(_("scored"), auto_now=True)
     verdict = models.CharField(
