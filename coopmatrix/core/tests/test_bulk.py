@@ -297,3 +297,27 @@ def test_history_rows_written_while_indexes_are_set_aside_read_as_saved_ones():
         views = _views(user, 40)
     history = dict(SavedView.history.filter(id__in=[v.pk for v in views]).values_list("id", "query"))
     assert history == {view.pk: view.query for view in views}
+
+
+def test_a_history_row_for_a_record_not_in_the_database_is_not_written_silently():
+    """History is never lost in silence: on PostgreSQL, where history rows are copied from the
+    rows themselves, asking for the history of a record that is not there is refused naming how
+    many are missing, and writes no history row for the others either; SQLite writes it from the
+    record as given."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from coopmatrix.core.models import SavedView
+
+    user = get_user_model().objects.create_user("bulk-missing", password="x")
+    (kept,) = _views(user, 1)
+    gone = SavedView(pk=kept.pk + 1000, user=user, name="never written", path="/", created=timezone.now())
+    before = SavedView.history.count()
+    if connection.vendor == "postgresql":
+        missing = "1 of the SavedView rows given a history row are not in"
+        with pytest.raises(ValueError, match=missing), transaction.atomic():
+            bulk.history_rows(SavedView, [kept, gone], user, "changed", timezone.now(), kind="~")
+        assert SavedView.history.count() == before
+    else:
+        bulk.history_rows(SavedView, [kept, gone], user, "changed", timezone.now(), kind="~")
+        assert SavedView.history.get(id=gone.pk).name == "never written"
