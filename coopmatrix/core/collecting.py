@@ -13,36 +13,24 @@ does, so what the collector would find later is the little cyclic garbage made m
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .processwide import Held
 
 #: The collector's thresholds inside `fewer_collections()`: a young pass every 50,000 objects
 #: (not 700), an older one every 20 young ones, and the full pass as Python paces it.
 THRESHOLDS = (50_000, 20, 10)
 
-_lock = threading.Lock()
-_inside = 0
-_before: tuple[int, int, int] = gc.get_threshold()
+_thresholds = Held(gc.get_threshold, lambda thresholds: gc.set_threshold(*thresholds), THRESHOLDS)
 
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Inside the block the cycle collector runs at `THRESHOLDS`; as before once the last block
     (of any thread: the thresholds are the process's) ends."""
-    global _inside, _before
-    with _lock:
-        if _inside == 0:
-            _before = gc.get_threshold()
-            gc.set_threshold(*THRESHOLDS)
-        _inside += 1
-    try:
+    with _thresholds.held():
         yield
-    finally:
-        with _lock:
-            _inside -= 1
-            if _inside == 0:
-                gc.set_threshold(*_before)
 
 
 def for_this_process() -> None:

@@ -16,12 +16,12 @@ import functools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import orjson
-from django.db import connection
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.dates import PartialDate
 from coopmatrix.core.querysets import visible_ids
+from coopmatrix.core.readahead import rows_ahead
 from coopmatrix.directory.models import Organization
 from coopmatrix.matrix.models import Activity, ActivityProvider
 
@@ -62,9 +63,9 @@ KIND_CODES = {
     "professional": "90",
     "other": "90",
 }
-#: Activities read, and written out as one piece, at a time: eight queries a chunk. The benchmark's
-#: 702,516 activities took 128 s by 500 (peak 209 MB), 117 s by 1,000 (230 MB) and 101 s by 2,000
-#: (260 MB).
+#: Activities written out as one piece (and on SQLite read at a time, eight queries a chunk). Read
+#: so on PostgreSQL too, the benchmark's 702,516 activities took 128 s by 500 (peak 209 MB), 117 s
+#: by 1,000 (230 MB) and 101 s by 2,000 (260 MB).
 CHUNK = 2000
 #: ... or fewer, where this many of them carry a publisher's full record (every language of the
 #: title and description, some ten budgets and transactions): 2,000 of those held at once raised
@@ -83,51 +84,45 @@ def export(
     if note:
         yield _comment(note)
     yield f'<iati-activities version="2.03" generated-datetime="{now}">\n'.encode()
-    named = _Named()
-    for keys in _chunks(activities):
-        # The collector paced for a chunk's many short-lived objects (core.collecting): at
-        # Python's pace it was some 14 s of an export of 120,054 activities taking 46.
-        with fewer_collections():
-            written = _written_chunk(keys, named, organizations, areas_uri)
-        # A piece a chunk: each piece handed on costs a pass through the response's machinery.
-        yield written
+    rows = _streamed(activities) if connection.vendor == "postgresql" else _read(activities)
+    try:
+        while True:
+            # The collector paced for the many short-lived objects a piece makes (core.collecting):
+            # at Python's pace it was some 14 s of an export of 120,054 activities taking 46.
+            with fewer_collections():
+                piece = _piece(rows, organizations, areas_uri)
+            if not piece:
+                break
+            # A piece at a time: each piece handed on costs a pass through the response's machinery.
+            yield piece
+    finally:
+        rows.close()  # a download stopped early stops the reading (and its query) at once
     yield b"</iati-activities>\n"
 
 
-def _written_chunk(keys: list[int], named: _Named, organizations: set[int], areas_uri: str) -> bytes:
-    chunk = _read(keys, named)
-    links = _Links(chunk, named)
+def _piece(rows: Generator[dict[str, Any]], organizations: set[int], areas_uri: str) -> bytes:
+    """The next CHUNK activities written, or fewer where RECORDS_CHUNK of them have an IATI record;
+    nothing at the end."""
     written = []
-    for activity in chunk:
-        providers = [p for p in links.providers[activity.pk] if p.organization_id in organizations]
+    records = 0
+    for row in rows:
+        activity = _Row(row)
+        providers = [p for p in activity.providers if p.organization_id in organizations]
         if not providers:
             # IATI requires a participating organization; none is made up.
             written.append(_comment(f"{_identifier(activity)} is left out: it names no provider"))
-            continue
-        if activity.owner_id not in organizations:
-            activity.owner = None
-        element = _activity(activity, activity.iati, areas_uri, providers, links)
-        written.append(element.encode())
+        else:
+            if activity.owner_id not in organizations:
+                activity.owner = None
+            written.append(_activity(activity, activity.iati, areas_uri, providers).encode())
+        records += activity.iati is not None
+        if len(written) == CHUNK or records == RECORDS_CHUNK:
+            break
     return b"".join(written)
 
 
-def _chunks(activities: QuerySet[Activity]) -> Iterator[list[int]]:
-    """The activities' keys in order, CHUNK at a time, or fewer where RECORDS_CHUNK of them have an
-    IATI record. All are read first: the file is written from what was there when it began."""
-    chunk: list[int] = []
-    records = 0
-    for pk, record in list(activities.order_by("pk").values_list("pk", "iati")):
-        chunk.append(pk)
-        records += record is not None
-        if len(chunk) == CHUNK or records == RECORDS_CHUNK:
-            yield chunk
-            chunk, records = [], 0
-    if chunk:
-        yield chunk
-
-
-#: What the file says of an activity itself, read as values: a model instance for each activity
-#: and its owner was a sixth of the export's time.
+#: What the file says of an activity itself. A day goes as its ISO text (`created`: the day it was
+#: made), `updated` to the second, `budget` as its shortest decimal text: as written.
 _FIELDS = (
     "pk",
     "external_id",
@@ -143,47 +138,162 @@ _FIELDS = (
     "owner_id",
     *(name for date in DATES.values() for name in (date, f"{date}_precision")),
 )
-_OWNER = _FIELDS.index("owner_id")
+
+
+class _Organization(NamedTuple):
+    name: str
+    acronym: str
+    iati_identifier: str
+    kind: str
+    code: str
+
+
+class _Provider(NamedTuple):
+    organization_id: int
+    role: str
+    organization: _Organization
+
+
+class _State(NamedTuple):
+    iso2: str
+    code: str
+
+
+class _Area(NamedTuple):
+    code: str
+    dac_code: str
 
 
 class _Row:
-    """An activity as the file needs it: its fields by name (those of `_FIELDS`), its owner (None
-    where the reader may not see it) and its IATI record."""
+    """An activity as the file needs it: its fields by name (those of `_FIELDS`), its owner, its
+    providers, its recipient States (as the matrix lists them: by name), regions (their M49 codes)
+    and thematic areas, and its IATI record. An organization is given by its key and the fields
+    of `_Organization`, a State by those of `_State`, an area by those of `_Area`."""
 
-    __slots__ = (*_FIELDS, "owner", "iati")
+    __slots__ = (*_FIELDS, "owner", "providers", "states", "regions", "areas", "iati")
     pk: int
     external_id: str
     title: str
     description: str
     status: str
     currency: str
-    budget: Decimal | None
-    period_start: dt.date | None
-    period_end: dt.date | None
-    created: dt.datetime
-    updated: dt.datetime
+    budget: str | None
+    period_start: str | None
+    period_end: str | None
+    created: str
+    updated: str
     owner_id: int | None
-    owner: Organization | None
+    owner: _Organization | None
+    providers: list[_Provider]
+    states: list[_State]
+    regions: list[int]
+    areas: list[_Area]
     iati: _Record | None
 
-    def __init__(self, values: tuple[Any, ...], owner: Organization | None, record: _Record | None) -> None:
-        for name, value in zip(_FIELDS, values, strict=True):
-            setattr(self, name, value)
-        self.owner = owner
-        self.iati = record
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name in _FIELDS:
+            setattr(self, name, values[name])
+        self.owner = _Organization(*values["owner"]) if values["owner"] else None
+        self.providers = [_Provider(p[0], p[1], _Organization(*p[2:])) for p in values["providers"]]
+        self.states = [_State(*state) for state in values["states"]]
+        self.regions = values["regions"]
+        self.areas = [_Area(*area) for area in values["areas"]]
+        self.iati = _Record(values["iati"]) if values["iati"] else None
 
 
-def _read(keys: list[int], named: _Named) -> list[_Row]:
-    """The chunk's activities, in order, each with its owner and IATI record."""
-    rows = list(Activity.objects.filter(pk__among=keys).order_by("pk").values_list(*_FIELDS))
-    owners = {row[_OWNER] for row in rows} - {None}
-    named.read_organizations(owners)
-    ids = [row[0] for row in rows]
-    records = _records_aggregated(ids) if connection.vendor == "postgresql" else _records(ids)
-    return [
-        _Row(row, named.organizations.get(row[_OWNER]) if row[_OWNER] else None, records.get(row[0]))
-        for row in rows
+_ORGANIZATION_FIELDS = _Organization._fields
+
+
+def _read(activities: QuerySet[Activity]) -> Generator[dict[str, Any]]:
+    """The activities, in order, as `_Row` takes them: read through the ORM, CHUNK at a time, or
+    fewer where RECORDS_CHUNK of them have an IATI record. Their keys are read first: the file is
+    written from what was there when it began."""
+    named = _Named()
+    chunk: list[int] = []
+    records = 0
+    for pk, record in list(activities.order_by("pk").values_list("pk", "iati")):
+        chunk.append(pk)
+        records += record is not None
+        if len(chunk) == CHUNK or records == RECORDS_CHUNK:
+            yield from _values(chunk, named)
+            chunk, records = [], 0
+    if chunk:
+        yield from _values(chunk, named)
+
+
+def _values(keys: list[int], named: _Named) -> list[dict[str, Any]]:
+    """Some activities, as `_Row` takes them, read through the ORM: each kind of what they hang on
+    in one query (Django's prefetching made a query set for each activity and each link, most of
+    an export's time)."""
+    rows = [
+        dict(zip(_FIELDS, (_written(value) for value in values), strict=True))
+        for values in Activity.objects.filter(pk__among=keys).order_by("pk").values_list(*_FIELDS)
     ]
+    ids = [row["pk"] for row in rows]
+    records = _records(ids)
+    providers = list(
+        ActivityProvider.objects.filter(activity_id__among=ids)
+        .order_by("pk")
+        .values_list("activity_id", "organization_id", "role")
+    )
+    named.read_organizations(({row["owner_id"] for row in rows} | {p[1] for p in providers}) - {None})
+    organization = named.organization
+    listed: dict[int, list[list[Any]]] = defaultdict(list)
+    for activity, key, role in providers:
+        listed[activity].append([key, role, *organization(key)])
+    states, regions, areas = (
+        named.linked(relation, keys)
+        for relation, keys in zip(
+            (Activity.recipient_states, Activity.recipient_regions, Activity.thematic_areas),
+            recipients_and_areas(ids),
+            strict=True,
+        )
+    )
+    for row in rows:
+        pk = row["pk"]
+        row["created"] = row["created"][:10]
+        row["owner"] = organization(row["owner_id"]) if row["owner_id"] else None
+        row["providers"] = listed[pk]
+        row["states"] = [[state.iso2, state.code] for state in states.get(pk, [])]
+        row["regions"] = [region.m49 for region in regions.get(pk, [])]
+        row["areas"] = [[area.code, area.dac_code] for area in areas.get(pk, [])]
+        row["iati"] = records.get(pk)
+    return rows
+
+
+class _Named:
+    """The States, regions and thematic areas, read once an export; the organizations as the
+    activities name them."""
+
+    def __init__(self) -> None:
+        from coopmatrix.geo.models import Region, State
+        from coopmatrix.vocabulary.models import ThematicArea
+
+        self.linked_models: dict[Any, dict[int, Any]] = {
+            State: {s.pk: s for s in State.objects.all()},
+            Region: {r.pk: r for r in Region.objects.all()},
+            ThematicArea: {a.pk: a for a in ThematicArea.objects.all()},
+        }
+        self.organizations: dict[int, list[Any]] = {}
+
+    def read_organizations(self, keys: set[int]) -> None:
+        if missing := keys - self.organizations.keys():
+            for values in Organization.objects.filter(pk__among=list(missing)).values_list(
+                "pk", *_ORGANIZATION_FIELDS
+            ):
+                self.organizations[values[0]] = list(values[1:])
+
+    def organization(self, key: int) -> list[Any]:
+        return self.organizations[key]
+
+    def linked(self, relation: Any, linked: dict[int, list[int]]) -> dict[int, list[Any]]:
+        """Each activity's linked records, from their keys."""
+        model = relation.field.related_model
+        named = self.linked_models[model]
+        # One made while the file is written (a long export) is read then.
+        if missing := {pk for others in linked.values() for pk in others} - named.keys():
+            named.update(model.objects.in_bulk(missing))
+        return {activity: [named[pk] for pk in others] for activity, others in linked.items()}
 
 
 #: What the file says of a publisher's record, its budgets and its transactions. A budget and a
@@ -246,7 +356,7 @@ class _Record:
             setattr(self, name, values[name])
 
 
-def _records(activities: list[int]) -> dict[int, _Record]:
+def _records(activities: list[int]) -> dict[int, dict[str, Any]]:
     """The IATI records of these activities, by activity, read through the ORM."""
     records = {
         values[0]: dict(zip(_RECORD_FIELDS, values[1:], strict=True))
@@ -257,12 +367,10 @@ def _records(activities: list[int]) -> dict[int, _Record]:
     keys = [values["pk"] for values in records.values()]
     budgets = _listed(IatiBudget, _BUDGET_FIELDS, keys)
     transactions = _listed(IatiTransaction, _TRANSACTION_FIELDS, keys)
-    return {
-        activity: _Record(
-            values | {"budgets": budgets[values["pk"]], "transactions": transactions[values["pk"]]}
-        )
-        for activity, values in records.items()
-    }
+    for values in records.values():
+        values["budgets"] = budgets[values["pk"]]
+        values["transactions"] = transactions[values["pk"]]
+    return records
 
 
 def _listed(model: Any, fields: tuple[str, ...], records: list[int]) -> dict[int, list[list[Any]]]:
@@ -274,7 +382,10 @@ def _listed(model: Any, fields: tuple[str, ...], records: list[int]) -> dict[int
 
 
 def _written(value: Any) -> Any:
-    """A day or an amount as PostgreSQL's JSON gives it (`_records_aggregated`), all else as read."""
+    """A value as `_gathered` has PostgreSQL write it: a moment in UTC to the second, a day as its
+    ISO text, an amount as its shortest decimal text; all else as read."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(microsecond=0).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -282,25 +393,42 @@ def _written(value: Any) -> Any:
     return value
 
 
-def _records_aggregated(activities: list[int]) -> dict[int, _Record]:
-    """`_records`, each record and all it holds made one JSON text by PostgreSQL: read through the
-    ORM, its budgets and transactions (some eleven an activity, each with three JSON values) were
-    a third of an export's time."""
-    with connection.cursor() as cursor:
-        cursor.execute(_aggregated_sql(), [activities])
-        return {activity: _Record(_loads(text)) for activity, text in cursor.fetchall()}
+def _streamed(activities: QuerySet[Activity]) -> Generator[dict[str, Any]]:
+    """What `_read` reads, each activity and all it holds (its IATI record, budgets, transactions,
+    owner, providers, recipients, areas) made one JSON text by PostgreSQL, all in one query whose
+    rows are read ahead while the file is written (core.readahead): PostgreSQL gathers the next
+    activities on one core while this process writes on the other. Read through the ORM a chunk
+    at a time, each side waiting for the other, 120,054 activities took 28 s, 20 of them this
+    process's work. The keys are read first, and the one query reads what was there when it
+    began."""
+    keys = list(activities.order_by("pk").values_list("pk", flat=True))
+    if not keys:
+        return
+    for (text,) in rows_ahead(_gathering_sql(), [keys]):
+        yield _loads(text)
 
 
 @functools.cache
-def _aggregated_sql() -> str:
+def _gathering_sql() -> str:
     quote = connection.ops.quote_name
 
     def column(model: Any, name: str, alias: str) -> str:
         field = model._meta.pk if name == "pk" else model._meta.get_field(name)
         written = f"{alias}.{quote(field.column)}"
-        # An amount's shortest text, as Python's Decimal.normalize() gives it: 1000.0000000000
-        # becomes 1000, never 1E+3.
-        return f"trim_scale({written})::text" if name == "value" else written
+        if isinstance(field, models.DecimalField):
+            # An amount's shortest text, as Python's Decimal.normalize() gives it: 1000.0000000000
+            # becomes 1000, never 1E+3.
+            return f"trim_scale({written})::text"
+        if isinstance(field, models.DateTimeField):
+            # As _written gives it, whatever the connection's time zone.
+            moment = f"{written} AT TIME ZONE 'UTC'"
+            if name == "created":
+                return f"({moment})::date"
+            return f"""to_char({moment}, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
+        return written
+
+    def pairs(model: Any, fields: tuple[str, ...], alias: str) -> str:
+        return ", ".join(f"'{name}', {column(model, name, alias)}" for name in fields)
 
     def rows(model: Any, fields: tuple[str, ...]) -> str:
         values = ", ".join(column(model, name, "x") for name in fields)
@@ -310,14 +438,45 @@ def _aggregated_sql() -> str:
             f"WHERE x.{quote('record_id')} = r.{quote('id')}), '[]'::json)"
         )
 
-    pairs = [f"'{name}', {column(IatiRecord, name, 'r')}" for name in _RECORD_FIELDS]
-    pairs += [
-        f"'budgets', {rows(IatiBudget, _BUDGET_FIELDS)}",
-        f"'transactions', {rows(IatiTransaction, _TRANSACTION_FIELDS)}",
+    record = (
+        f"SELECT json_build_object({pairs(IatiRecord, _RECORD_FIELDS, 'r')}, "
+        f"'budgets', {rows(IatiBudget, _BUDGET_FIELDS)}, "
+        f"'transactions', {rows(IatiTransaction, _TRANSACTION_FIELDS)}) "
+        f"FROM {quote(IatiRecord._meta.db_table)} r WHERE r.{quote('activity_id')} = a.{quote('id')}"
+    )
+    organization = ", ".join(column(Organization, name, "o") for name in _ORGANIZATION_FIELDS)
+    organizations = quote(Organization._meta.db_table)
+    owner = f"SELECT json_build_array({organization}) FROM {organizations} o WHERE o.id = a.owner_id"
+    providers = (
+        f"COALESCE((SELECT json_agg(json_build_array(p.organization_id, p.role, {organization}) "
+        f"ORDER BY p.id) FROM {quote(ActivityProvider._meta.db_table)} p "
+        f"JOIN {organizations} o ON o.id = p.organization_id WHERE p.activity_id = a.id), '[]'::json)"
+    )
+
+    def linked(name: str, values: str, ordering: str) -> str:
+        """An activity's States, regions or areas, ordered as `recipients_and_areas` orders them."""
+        field = Activity._meta.get_field(name)
+        through = quote(field.remote_field.through._meta.db_table)  # type: ignore[union-attr]
+        return (
+            f"COALESCE((SELECT json_agg({values} ORDER BY {ordering}) FROM {through} l "
+            f"JOIN {quote(field.related_model._meta.db_table)} t "  # type: ignore[union-attr]
+            f"ON t.id = l.{quote(field.m2m_reverse_name())} "  # type: ignore[union-attr]
+            f"WHERE l.{quote(field.m2m_column_name())} = a.id), '[]'::json)"  # type: ignore[union-attr]
+        )
+
+    areas_order = 't."order", t.name'
+    fields = [
+        pairs(Activity, _FIELDS, "a"),
+        f"'owner', ({owner})",
+        f"'providers', {providers}",
+        f"'states', {linked('recipient_states', 'json_build_array(t.iso2, t.code)', 'lower(t.name_en)')}",
+        f"'regions', {linked('recipient_regions', 't.m49', 't.m49')}",
+        f"'areas', {linked('thematic_areas', 'json_build_array(t.code, t.dac_code)', areas_order)}",
+        f"'iati', ({record})",
     ]
     return (
-        f"SELECT r.{quote('activity_id')}, json_build_object({', '.join(pairs)})::text "
-        f"FROM {quote(IatiRecord._meta.db_table)} r WHERE r.{quote('activity_id')} = ANY(%s)"
+        f"SELECT json_build_object({', '.join(fields)})::text "
+        f"FROM {quote(Activity._meta.db_table)} a WHERE a.id = ANY(%s) ORDER BY a.id"
     )
 
 
@@ -327,62 +486,6 @@ def _loads(text: str) -> Any:
     except orjson.JSONDecodeError:
         # An integer beyond 64 bits, which orjson refuses and the standard library reads.
         return json.loads(text)
-
-
-class _Provider(NamedTuple):
-    organization_id: int
-    role: str
-    organization: Organization
-
-
-class _Named:
-    """The States, regions and thematic areas, read once an export; the organizations as the
-    activities name them."""
-
-    def __init__(self) -> None:
-        from coopmatrix.geo.models import Region, State
-        from coopmatrix.vocabulary.models import ThematicArea
-
-        self.states = {s.pk: s for s in State.objects.all()}
-        self.regions = {r.pk: r for r in Region.objects.all()}
-        self.areas = {a.pk: a for a in ThematicArea.objects.all()}
-        self.organizations: dict[int, Organization] = {}
-
-    def read_organizations(self, keys: set[int]) -> None:
-        if missing := keys - self.organizations.keys():
-            self.organizations.update(Organization.objects.in_bulk(missing))
-
-
-class _Links:
-    """What a chunk of activities hangs on, each kind read in one query and grouped by activity:
-    Django's prefetching made a query set for each activity and each link, most
-    of an export's time."""
-
-    def __init__(self, chunk: list[_Row], named: _Named) -> None:
-        ids = [a.pk for a in chunk]
-        # As tuples, each organization read once an export: a model instance for each provider
-        # and its organization cost more than the rest of the reading.
-        rows = list(
-            ActivityProvider.objects.filter(activity_id__among=ids)
-            .order_by("pk")
-            .values_list("activity_id", "organization_id", "role")
-        )
-        named.read_organizations({organization for _a, organization, _r in rows})
-        self.providers: dict[int, list[_Provider]] = defaultdict(list)
-        for activity, organization, role in rows:
-            self.providers[activity].append(_Provider(organization, role, named.organizations[organization]))
-        states, regions, areas = recipients_and_areas(ids)
-        self.states = self._named(Activity.recipient_states, states, named.states)
-        self.regions = self._named(Activity.recipient_regions, regions, named.regions)
-        self.areas = self._named(Activity.thematic_areas, areas, named.areas)
-
-    @staticmethod
-    def _named(relation: Any, linked: dict[int, list[int]], named: dict[int, Any]) -> dict[int, list[Any]]:
-        """Each activity's linked records, from their keys."""
-        # One made while the file is written (a long export) is read then.
-        missing = {pk for others in linked.values() for pk in others} - named.keys()
-        named.update(relation.field.related_model.objects.in_bulk(missing) if missing else {})
-        return {activity: [named[pk] for pk in others] for activity, others in linked.items()}
 
 
 def _comment(text: str) -> bytes:
@@ -484,12 +587,11 @@ def _activity(
     record: _Record | None,
     areas_uri: str,
     providers: list[_Provider],
-    links: _Links,
 ) -> str:
     # The language the publisher gave; coopmatrix does not know which its own records are in.
     language = record.language if record else ""
     currency = activity.currency or (record.default_currency if record else "")
-    attributes = f' last-updated-datetime="{activity.updated.replace(microsecond=0).isoformat()}"'
+    attributes = f' last-updated-datetime="{activity.updated}"'
     if language:
         attributes += f' xml:lang="{_quoted(language)}"'
     if currency:
@@ -506,9 +608,9 @@ def _activity(
     _dates(out, activity)
     for contact in record.contacts if record else []:
         _contact(out, contact, language)
-    _countries(out, links.states.get(activity.pk, []), record)
-    _regions(out, links.regions.get(activity.pk, []), record)
-    _sectors(out, links.areas.get(activity.pk, []), record, areas_uri)
+    _countries(out, activity.states, record)
+    _regions(out, activity.regions, record)
+    _sectors(out, activity.areas, record, areas_uri)
     _budgets(out, activity, record.budgets if record else [])
     for transaction in record.transactions if record else []:
         _transaction(out, transaction, language)
@@ -622,14 +724,15 @@ def _dates(out: _Lines, activity: _Row) -> None:
         if value is None:
             continue
         precision = getattr(activity, f"{name}_precision")
-        day = PartialDate(value, precision).last_day if name.endswith("_end") and precision else value
+        if name.endswith("_end") and precision:
+            value = PartialDate(dt.date.fromisoformat(value), precision).last_day.isoformat()
         # Written directly: a code of DATES and a day's ISO text need no escaping.
-        _leaf(out, 1, "activity-date", None, f' type="{code}" iso-date="{day.isoformat()}"')
+        _leaf(out, 1, "activity-date", None, f' type="{code}" iso-date="{value}"')
         written = True
     if not written:
         # The schema asks for at least one date: the day the record was made stands in, as a
         # planned start would mislead.
-        _leaf(out, 1, "activity-date", None, f' type="1" iso-date="{activity.created.date().isoformat()}"')
+        _leaf(out, 1, "activity-date", None, f' type="1" iso-date="{activity.created}"')
 
 
 def _contact(out: _Lines, contact: dict[str, Any], language: str) -> None:
@@ -651,7 +754,7 @@ def _contact(out: _Lines, contact: dict[str, Any], language: str) -> None:
     _parent(out, 1, "contact-info", _attribute("type", contact.get("type", "")), children)
 
 
-def _countries(out: _Lines, recipients: list[Any], record: _Record | None) -> None:
+def _countries(out: _Lines, recipients: list[_State], record: _Record | None) -> None:
     given = {c["code"]: c for c in (record.countries if record else [])}
     order = list(given)
     states = sorted(
@@ -666,15 +769,16 @@ def _countries(out: _Lines, recipients: list[Any], record: _Record | None) -> No
         _parent(out, 1, "recipient-country", attributes, _names(country))
 
 
-def _regions(out: _Lines, recipients: list[Any], record: _Record | None) -> None:
+def _regions(out: _Lines, recipients: list[int], record: _Record | None) -> None:
+    """The recipient regions (by their M49 codes), as the file gave them where it did."""
     given = list(record.regions) if record else []
-    for region in recipients:
+    for m49 in recipients:
         match = next(
             (
                 r
                 for r in given
-                if (r["vocabulary"] == "1" and dac_regions().get(r["code"]) == region.m49)
-                or (r["vocabulary"] == "2" and r["code"].isdigit() and int(r["code"]) == region.m49)
+                if (r["vocabulary"] == "1" and dac_regions().get(r["code"]) == m49)
+                or (r["vocabulary"] == "2" and r["code"].isdigit() and int(r["code"]) == m49)
             ),
             None,
         )
@@ -683,7 +787,7 @@ def _regions(out: _Lines, recipients: list[Any], record: _Record | None) -> None
             _coded(out, "recipient-region", match)
         else:
             # UN M49 is IATI's region vocabulary 2.
-            _leaf(out, 1, "recipient-region", None, f' code="{region.m49}" vocabulary="2"')
+            _leaf(out, 1, "recipient-region", None, f' code="{m49}" vocabulary="2"')
     for rest in given:
         if not (rest["vocabulary"] == "1" and rest["code"] in dac_regions()) and rest["vocabulary"] != "2":
             _coded(out, "recipient-region", rest)
@@ -708,7 +812,7 @@ def _names(given: dict[str, Any]) -> _Lines:
     return lines
 
 
-def _sectors(out: _Lines, areas: list[Any], record: _Record | None, areas_uri: str) -> None:
+def _sectors(out: _Lines, areas: list[_Area], record: _Record | None, areas_uri: str) -> None:
     if record:
         for sector in record.sectors:
             _coded(out, "sector", sector)
@@ -726,9 +830,8 @@ def _budgets(out: _Lines, activity: _Row, budgets: list[list[Any]]) -> None:
         _budget(out, kind, status, start, end, value, currency, value_date or start)
     if budgets or activity.budget is None or not (activity.period_start and activity.period_end):
         return
-    start = activity.period_start.isoformat()
-    value = _decimal(activity.budget)
-    _budget(out, "1", "1", start, activity.period_end.isoformat(), value, activity.currency, start)
+    start = activity.period_start
+    _budget(out, "1", "1", start, activity.period_end, activity.budget, activity.currency, start)
 
 
 # A budget and a transaction are written each as one text: as lines of `_leaf` and `_parent`, the
