@@ -237,13 +237,13 @@ def _values(keys: list[int], named: _Named) -> list[dict[str, Any]]:
         .values_list("activity_id", "organization_id", "role")
     )
     named.read_organizations(({row["owner_id"] for row in rows} | {p[1] for p in providers}) - {None})
-    organization = named.organization
+    organizations = named.organizations
     listed: dict[int, list[list[Any]]] = defaultdict(list)
     for activity, key, role in providers:
-        listed[activity].append([key, role, *organization(key)])
+        listed[activity].append([key, role, *organizations[key]])
     states, regions, areas = (
-        named.linked(relation, keys)
-        for relation, keys in zip(
+        named.linked(relation, linked)
+        for relation, linked in zip(
             (Activity.recipient_states, Activity.recipient_regions, Activity.thematic_areas),
             recipients_and_areas(ids),
             strict=True,
@@ -252,7 +252,7 @@ def _values(keys: list[int], named: _Named) -> list[dict[str, Any]]:
     for row in rows:
         pk = row["pk"]
         row["created"] = row["created"][:10]
-        row["owner"] = organization(row["owner_id"]) if row["owner_id"] else None
+        row["owner"] = organizations[row["owner_id"]] if row["owner_id"] else None
         row["providers"] = listed[pk]
         row["states"] = [[state.iso2, state.code] for state in states.get(pk, [])]
         row["regions"] = [region.m49 for region in regions.get(pk, [])]
@@ -263,7 +263,7 @@ def _values(keys: list[int], named: _Named) -> list[dict[str, Any]]:
 
 class _Named:
     """The States, regions and thematic areas, read once an export; the organizations as the
-    activities name them."""
+    activities name them (the fields of `_Organization`, by key)."""
 
     def __init__(self) -> None:
         from coopmatrix.geo.models import Region, State
@@ -282,9 +282,6 @@ class _Named:
                 "pk", *_ORGANIZATION_FIELDS
             ):
                 self.organizations[values[0]] = list(values[1:])
-
-    def organization(self, key: int) -> list[Any]:
-        return self.organizations[key]
 
     def linked(self, relation: Any, linked: dict[int, list[int]]) -> dict[int, list[Any]]:
         """Each activity's linked records, from their keys."""
@@ -410,6 +407,7 @@ def _streamed(activities: QuerySet[Activity]) -> Generator[dict[str, Any]]:
 
 @functools.cache
 def _gathering_sql() -> str:
+    """`_streamed`'s query: an activity a row, as one JSON text holding what `_values` reads."""
     quote = connection.ops.quote_name
 
     def column(model: Any, name: str, alias: str) -> str:
