@@ -165,6 +165,9 @@ def check_rows(
         a.external_id: a
         for a in Activity.objects.filter(external_id__in=[r.get("external_id") for _, r in rows])
     }
+    # Whether a row's identifier is another activity's, from the same reading: asked row by row,
+    # it was a query each, some 45 % of checking 20,000 new rows.
+    lookups.external_ids = {identifier: a.pk for identifier, a in existing.items()}
     links = links_of(a.pk for a in existing.values())
     lookups.editable = set(
         Activity.objects.editable_by(user)
