@@ -401,8 +401,12 @@ def _streamed(activities: QuerySet[Activity]) -> Generator[dict[str, Any]]:
     keys = list(activities.order_by("pk").values_list("pk", flat=True))
     if not keys:
         return
-    for (text,) in rows_ahead(_gathering_sql(), [keys]):
-        yield _loads(text)
+    rows = rows_ahead(_gathering_sql(), [keys])
+    try:
+        for (text,) in rows:
+            yield _loads(text)
+    finally:
+        rows.close()  # stopped early: the reading thread stops, the query is cancelled
 
 
 @functools.cache

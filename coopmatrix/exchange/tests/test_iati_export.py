@@ -3,7 +3,9 @@ and read back into the same activities."""
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from django.db import connection
 from lxml import etree
 
+from coopmatrix.core import readahead
 from coopmatrix.core.testing import login
 from coopmatrix.directory.models import Organization
 from coopmatrix.exchange import iati_export, importers
@@ -307,3 +310,20 @@ def test_activities_gathered_by_the_database_are_those_read_through_the_orm(cast
     assert any(len(row["providers"]) > 1 for row in read)
     if connection.vendor == "postgresql":
         assert list(iati_export._streamed(activities)) == read
+
+
+def test_a_download_stopped_early_leaves_the_connection_free(cast, monkeypatch):
+    """A reader who stops the download (a closed tab: the server closes the response, and with it
+    the file's pieces) stops the reading (on PostgreSQL its thread and its one query): the
+    connection answers again at once."""
+    monkeypatch.setattr(iati_export, "CHUNK", 2)
+    # On PostgreSQL, a row at a time and one ahead: the reading is stopped half way.
+    monkeypatch.setattr(iati_export, "rows_ahead", functools.partial(readahead.rows_ahead, batch=1, ahead=1))
+    public = Activity.objects.filter(confidentiality="public")
+    organizations = set(Organization.objects.values_list("pk", flat=True))
+    pieces = iati_export.export(public, "http://testserver/thematic-areas/", organizations)
+    taken = [next(pieces) for _ in range(4)]
+    assert b"<iati-activity " in b"".join(taken)
+    pieces.close()
+    assert not [t for t in threading.enumerate() if t.name == "rows-ahead"]
+    assert public.count() > 8
