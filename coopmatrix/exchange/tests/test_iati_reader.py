@@ -185,18 +185,39 @@ def _assembled() -> bytes:
 
 def _read_with(monkeypatch, content: bytes, every: int, block: int) -> tuple[list, int]:
     """What read gives with a fresh parser every `every` activities, fed `block` bytes at a
-    time; and how many parsers it started."""
+    time; and how many parsers it started to read activities (those given only the events of the
+    root and its activities)."""
     started = []
     make = iati._parser
 
-    def counted():
-        started.append(1)
-        return make()
+    def counted(tags=None):
+        started.append(tags)
+        return make(tags)
 
     monkeypatch.setattr(iati, "FRESH_PARSER_EVERY", every)
     monkeypatch.setattr(iati, "BLOCK", block)
     monkeypatch.setattr(iati, "_parser", counted)
-    return list(read(content, "gathered.xml")), len(started)
+    return list(read(content, "gathered.xml")), sum(1 for tags in started if tags == iati.ACTIVITIES)
+
+
+def test_an_activity_within_another_element_on_the_root_is_not_one_of_the_file(monkeypatch):
+    content = _assembled()
+    at = content.index(b"<iati-activity", len(content) // 2)
+    end = content.index(b"</iati-activity>", at) + len(b"</iati-activity>")
+    inner = re.search(rb"<iati-identifier>([^<]+)<", content[at:end]).group(1).decode()
+    wrapped = content[:at] + b"<wrapper>" + content[at:end] + b"</wrapper>" + content[end:]
+    read_whole = [a.identifier for a in read(content, "whole.xml")]
+    assert inner in read_whole
+    # Read by the parser given only the root's and the activities' events (with fresh parsers
+    # too), and by the one given every element's (where the root's start tag is not found in
+    # the bytes, or is not IATI's).
+    filtered = [a.identifier for a in read(wrapped, "wrapped.xml")]
+    assert filtered == [i for i in read_whole if i != inner]
+    monkeypatch.setattr(iati, "FRESH_PARSER_EVERY", 1)
+    assert [a.identifier for a in read(wrapped, "wrapped.xml")] == filtered
+    monkeypatch.setattr(iati._Events, "_root_is_iati", staticmethod(lambda head: False))
+    monkeypatch.setattr(iati, "FRESH_PARSER_EVERY", 10**9)
+    assert [a.identifier for a in read(wrapped, "wrapped.xml")] == filtered
 
 
 def test_a_fresh_parser_reads_what_one_parser_reads_lines_included(monkeypatch):
