@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.dispatch import Signal
 
+from coopmatrix.core import bulk
 from coopmatrix.core.collecting import fewer_collections
 from coopmatrix.core.deferred import Deferred
 from coopmatrix.core.deltas import Deltas
@@ -143,13 +144,15 @@ def refresh(activity_ids: Iterable[int], registry: Any = None) -> None:
                 delta.update(keys(now.get(pk)))
                 delta.subtract(keys(before.get(pk)))
             _add(delta, models)
-            gone = [pk for pk in changed if pk not in now]
-            models.CountedActivity.objects.filter(activity_id__in=gone).delete()
-            models.CountedActivity.objects.bulk_create(
-                [models.CountedActivity(activity_id=pk, counted_as=now[pk]) for pk in changed if pk in now],
-                update_conflicts=True,
-                unique_fields=["activity_id"],
-                update_fields=["counted_as"],
+            # Replaced rather than upserted (as the funding sums' record is): an upsert's model
+            # objects and arrays took 6 % of an import of 20,000 template rows; COPY does not.
+            models.CountedActivity.objects.filter(
+                activity_id__among=[pk for pk in changed if pk in before]
+            ).delete()
+            bulk.insert_rows(
+                models.CountedActivity,
+                ("activity_id", "counted_as"),
+                [(pk, now[pk]) for pk in changed if pk in now],
             )
         if registry is None:
             activities_refreshed.send(sender=None, activity_ids=chunk)
