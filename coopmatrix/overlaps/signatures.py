@@ -402,7 +402,14 @@ def open_end() -> dt.date:
 
 
 def _keys(mask: int) -> list[int]:
-    return [i for i in range(mask.bit_length()) if mask >> i & 1]
+    """The keys whose bits the mask sets, ascending: its lowest bit taken off at a time, not every
+    bit up to its highest looked at (a State's key is its bit: some 280 looks for two States)."""
+    keys = []
+    while mask:
+        lowest = mask & -mask
+        keys.append(lowest.bit_length() - 1)
+        mask ^= lowest
+    return keys
 
 
 def pool_rows(packed: Packed, reader: Reader) -> list[tuple]:
