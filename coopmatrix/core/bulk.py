@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
@@ -79,6 +79,19 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[
     fields, full = _filled(model, names, rows, timezone.now())
     keys = insert_values(model, [f.attname for f in fields], _ready(fields, full, db))
     return _keys(model, fields, full, keys)
+
+
+def replace_rows(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]], kept: Collection[Any]
+) -> None:
+    """Write rows given as values of the fields `names`, the primary key first: a row whose key
+    is in `kept` (rows this transaction read FOR UPDATE) is updated in place (`update`), the
+    others are inserted (`insert_rows`, by COPY). In place, not deleted and inserted again: a
+    transaction waiting on such a row's lock then reads its new version, where a row deleted and
+    made again was gone for it, and its own insert of the row collided with the new one."""
+    insert_rows(model, names, [row for row in rows if row[0] not in kept])
+    changed = [model(**dict(zip(names, row, strict=True))) for row in rows if row[0] in kept]
+    update(model, changed, names[1:])
 
 
 def insert_values(model: type[models.Model], names: list[str], rows: Sequence[Sequence[Any]]) -> list[int]:

@@ -176,3 +176,64 @@ def table_definitions(*tables: str) -> list[str]:
                 f"SELECT coalesce(sql, name) FROM sqlite_master WHERE tbl_name IN ({marks})", tables
             )
         return sorted(definition for (definition,) in cursor.fetchall())
+
+
+def at_once(first: Callable[[], Any], second: Callable[[], Any], patience: float = 30.0) -> None:
+    """Two transactions on the same rows as two users make them at the same moment, each on a
+    connection of its own: `first` does its work and holds its locks until `second` waits on one
+    of them, then commits, and `second` goes on. Fails if `second` never waits (the scenario did
+    not happen). An error in either is raised here. SQLite has no row locks and writes one
+    transaction at a time: there, one after the other."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        for work in (first, second):
+            with transaction.atomic():
+                work()
+        return
+    errors: list[BaseException] = []
+    holding, release, started = threading.Event(), threading.Event(), threading.Event()
+    second_pid: list[int] = []
+
+    def run(work: Callable[[], Any], hold: bool) -> None:
+        try:
+            if not hold:
+                connection.ensure_connection()
+                second_pid.append(connection.connection.info.backend_pid)
+                started.set()
+            with transaction.atomic():
+                work()
+                if hold:
+                    holding.set()
+                    release.wait(patience)
+        except BaseException as exc:  # noqa: BLE001 - raised in the test's thread
+            errors.append(exc)
+        finally:
+            holding.set()
+            started.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(first, True))]
+    threads[0].start()
+    holding.wait(patience)
+    threads.append(threading.Thread(target=run, args=(second, False)))
+    threads[1].start()
+    started.wait(patience)
+    waited = False
+    deadline = time.monotonic() + patience
+    while second_pid and threads[1].is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", second_pid)
+            if cursor.fetchone()[0]:
+                waited = True
+                break
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(patience)
+    if errors:
+        raise errors[0]
+    assert waited, "the second transaction never waited on the first's locks"

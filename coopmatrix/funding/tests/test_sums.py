@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from coopmatrix.core.testing import share
+from coopmatrix.core.testing import at_once, share
 from coopmatrix.directory.models import Organization
 from coopmatrix.funding import gap, sums
 from coopmatrix.funding import table1 as table1_module
@@ -419,3 +419,21 @@ def test_payments_of_one_month_settling_one_pledge_are_summed_together(cast, ref
         by="programme", d1=programme.pk, kind="settled", currency="USD", confidentiality="public"
     )
     assert (settled.amount, settled.n) == (Decimal("500.00"), 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_of_a_contribution_at_once_keep_the_sums(reference):
+    """Two users change one contribution at the same moment: the second's refresh waits on the
+    first's lock on what the contribution was counted as, then reads what the first wrote there
+    (a row deleted and made again was gone for it: it summed the contribution twice, and its own
+    row collided with the first's)."""
+    gift = _gift(amount="1000")
+    assert CountedContribution.objects.filter(contribution=gift, kept=True).exists()
+
+    def first():
+        Contribution.objects.filter(pk=gift.pk).update(amount=Decimal("1500"))
+        sums.refresh([gift.pk])
+
+    at_once(first, lambda: sums.refresh([gift.pk]))
+    assert sums.drift() == {}
+    assert CountedContribution.objects.get(contribution=gift).counted_as["amount"] == "1500.00"

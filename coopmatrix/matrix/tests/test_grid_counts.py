@@ -8,10 +8,10 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from coopmatrix.core.roles import principal_for
-from coopmatrix.core.testing import ROLES, login, share
+from coopmatrix.core.testing import ROLES, at_once, login, share
 from coopmatrix.matrix import actions, counts, grid
 from coopmatrix.matrix.filtersets import ActivityFilterSet
-from coopmatrix.matrix.models import Activity, GridCount
+from coopmatrix.matrix.models import Activity, CountedActivity, GridCount
 
 GRIDS = [
     ("", "state", "thematic_area"),
@@ -267,3 +267,20 @@ def test_the_heat_scale_shades_cells_by_their_count_with_a_legend():
     # Every count from 1 to the highest is in exactly one step of the legend.
     covered = [n for _, low, high in legend for n in range(low, high + 1)]
     assert covered == list(range(1, 13))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_of_an_activity_at_once_keep_its_counts(reference):
+    """Two users save one activity at the same moment: the second's count waits on the first's
+    lock on what the activity was counted as, then reads what the first wrote there (a row
+    deleted and made again was gone for it: it counted the activity twice, and its own row
+    collided with the first's)."""
+    activity = Activity.objects.exclude(status="ongoing").order_by("pk").first()
+
+    def first():
+        Activity.objects.filter(pk=activity.pk).update(status="ongoing")
+        counts.refresh([activity.pk])
+
+    at_once(first, lambda: counts.refresh([activity.pk]))
+    assert counts.drift() == {}
+    assert CountedActivity.objects.get(activity_id=activity.pk).counted_as["status"] == "ongoing"
