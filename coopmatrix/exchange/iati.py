@@ -33,7 +33,7 @@ class NotIati(Exception):
     """The file as a whole is refused: the message says what it is instead."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Refused:
     """One activity that is not read: its identifier (as written, perhaps empty), line, reasons."""
 
@@ -53,8 +53,12 @@ class Refused:
 #: none; "" where neither says).
 Narratives = dict[str, str]
 
+# The parts of an activity below are slotted, not frozen: a frozen dataclass sets each field
+# through object.__setattr__, and some forty parts are made an activity (reading 20,000 activities
+# took 10.5-10.6 s so, 9.8-10.2 s slotted).
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class Organisation:
     ref: str
     name: Narratives
@@ -63,14 +67,14 @@ class Organisation:
     activity_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Money:
     value: Decimal
     currency: str
     value_date: dt.date | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Budget:
     type: str
     status: str
@@ -79,7 +83,7 @@ class Budget:
     money: Money
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Transaction:
     type: str
     date: dt.date
@@ -90,7 +94,7 @@ class Transaction:
     receiver: Organisation | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Coded:
     """A code with its vocabulary and share, as recipient-region and sector give them."""
 
@@ -101,7 +105,7 @@ class Coded:
     uri: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DocumentLink:
     url: str
     format: str
@@ -111,7 +115,7 @@ class DocumentLink:
     date: dt.date | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Contact:
     type: str
     organisation: Narratives
