@@ -262,8 +262,8 @@ class _Coder:
 
     def keys_and_dac(self, areas: bytes) -> tuple[bytes, bytes]:
         mask, value = 0, int.from_bytes(areas, "little")
-        for area in range(value.bit_length()):
-            if value >> area & 1 and area in self.area_bit:
+        for area in signatures._keys(value):
+            if area in self.area_bit:
                 mask |= 1 << self.area_bit[area]  # two areas of one DAC code: one bit
         return signatures._bytes(mask), signatures._bytes(self.reader.dac(value))
 
