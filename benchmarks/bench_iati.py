@@ -7,6 +7,8 @@ time and peak memory:
 - parse only: lxml's iterparse over the file, each activity cleared once read (the limit);
 - read and validate: coopmatrix.exchange.iati.read (schema and codelists) over the file;
 - import: `coopmatrix import_iati` as the secretariat, into the benchmark database;
+- write floor (PostgreSQL): the rows that import wrote, written again by the database alone into
+  copies of their tables, and rolled back (write_floor.py): the least any importer of them needs;
 - import again: the same file once more, as a publisher's file is fetched again each month (every
   activity unchanged: compared, nothing written);
 - export: the IATI file of what was imported, as the matrix's export link gives it;
@@ -70,8 +72,13 @@ def run() -> str:
     rows = [("step", "size", "seconds", "per second", "peak MB", "target", "verdict")]
     _child("cleanup", path)
     spent = ""
-    for step in ("parse", "read", "import", "import again", "export", "hxl-export"):
+    floor = ""
+    for step in ("parse", "read", "import", "write floor", "import again", "export", "hxl-export"):
         figures = _child(step, path)
+        if step == "write floor":
+            floor = _floor_line(figures, count)
+            if not figures.get("rows"):
+                continue
         # An export holds every activity the public sees: in a database with other public
         # activities (the synthetic million), more than the file's.
         done = int(figures.get("activities", count))
@@ -80,6 +87,8 @@ def run() -> str:
             size = f"{done:,} activities exported (the file's {count:,} among them)"
         else:
             size = f"{count:,} activities, {path.stat().st_size / 2**20:.0f} MB"
+        if step == "write floor":
+            size = f"the import's {figures['rows']:,.0f} rows in {figures['tables']:.0f} tables"
         target, verdict = "—", "—"
         if step in ("import", "import again"):
             target = f"≥ {IMPORT_RATE:,}/s, ≤ {IMPORT_MB} MB"
@@ -105,7 +114,27 @@ def run() -> str:
     lines.insert(1, "-+-".join("-" * w for w in widths))
     from benchmarks.harness import machine_speed
 
-    return f"IATI (issue 18); {machine_speed()}\n" + "\n".join([*lines, spent])
+    return f"IATI (issue 18); {machine_speed()}\n" + "\n".join([*lines, spent, floor])
+
+
+def _floor_line(figures: dict[str, float], count: int) -> str:
+    """What the write floor (benchmarks/write_floor.py) says of the import's ceiling."""
+    if not figures.get("rows"):
+        return "write floor: measured on PostgreSQL only"
+    rows = figures["rows"] / count
+    keys = figures["keys_seconds"] / figures["seconds"] * 100
+    line = (
+        f"write floor: the database alone writes the import's {rows:.0f} rows an activity again in "
+        f"{figures['seconds']:.1f} s ({keys:.0f} % of it checking foreign keys)"
+    )
+    if figures.get("cpu_database") is not None:
+        ms = figures["cpu_database"] * 1000 / count
+        cores = os.cpu_count() or 1
+        line += (
+            f", {ms:.2f} ms of its processor time an activity: on {cores} cores, with nothing else "
+            f"running, at most {cores * 1000 / ms:,.0f} activities a second"
+        )
+    return line
 
 
 def _processor_time(figures: dict[str, float], count: int) -> str:
@@ -157,15 +186,22 @@ def _step(step: str, path: Path) -> None:
         elif step == "cleanup":
             _cleanup()
             seconds = 0.0
+        elif step == "write floor":
+            print(json.dumps({"peak_mb": _peak_rss_mb(), **_write_floor(path)}))
+            return
         elif step in ("import", "import again"):
             import resource
 
             from django.db import connection
 
+            from benchmarks import write_floor
+
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 0")
                 backend = cursor.fetchone()[0]
             before = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+            if step == "import" and connection.vendor == "postgresql":
+                _floor_mark(path).write_text(json.dumps(write_floor.tables_now()))
             database = _cpu_seconds(backend)
             # A large file is read in a second process (core.aside): its memory counts too.
             with _TreeMemory() as tree:
@@ -191,6 +227,25 @@ def _step(step: str, path: Path) -> None:
             print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb(), "activities": exported}))
             return
     print(json.dumps({"seconds": seconds, "peak_mb": _peak_rss_mb()}))
+
+
+def _floor_mark(path: Path) -> Path:
+    """Where the import step leaves the tables' largest keys before it (write_floor)."""
+    return path.with_name(f"{path.stem}-before-import.json")
+
+
+def _write_floor(path: Path) -> dict[str, float]:
+    from django.db import connection
+
+    from benchmarks import write_floor
+
+    mark = _floor_mark(path)
+    if connection.vendor != "postgresql" or not mark.exists():
+        return {"seconds": 0.0, "rows": 0}
+    try:
+        return write_floor.measure(json.loads(mark.read_text()))
+    finally:
+        mark.unlink()
 
 
 class _TreeMemory:

@@ -12,6 +12,8 @@ activities are removed as the IATI benchmark removes its own (their history rows
 run draws the same rows, and those of earlier runs left in place were checked for overlaps too,
 so that each run took longer than the one before (96.9 s, then 103.1 s with 100,000 left).
 Activity rows still take new identifiers each run.
+On PostgreSQL each import is followed by its write floor (write_floor.py): the rows it wrote,
+written again by the database alone and rolled back, printed under the table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,9 +46,12 @@ def run() -> str:
     rows = int(os.environ.get("BENCH_TEMPLATE_ROWS", "20000"))
     _child("cleanup", "", rows)
     lines = [("importer", "rows", "seconds", "rows per second", "peak MB", "target", "verdict")]
+    floors = []
     for kind in KINDS:
         figures = _child("import", kind, rows)
         rate = figures["rows"] / figures["seconds"] if figures["seconds"] else 0
+        if figures.get("floor"):
+            floors.append(_floor_line(kind, figures["floor"], figures["rows"]))
         lines.append(
             (
                 kind,
@@ -62,10 +68,22 @@ def run() -> str:
     out.insert(1, "-+-".join("-" * w for w in widths))
     from benchmarks.harness import machine_speed
 
-    return f"CSV template imports (issue 18); {machine_speed()}\n" + "\n".join(out)
+    return f"CSV template imports (issue 18); {machine_speed()}\n" + "\n".join([*out, *floors])
 
 
-def _child(step: str, kind: str, rows: int) -> dict[str, float]:
+def _floor_line(kind: str, floor: dict[str, Any], rows: float) -> str:
+    """The write floor of one importer (benchmarks/write_floor.py), on PostgreSQL."""
+    line = (
+        f"write floor, {kind}: the database alone writes the import's {floor['rows'] / rows:.1f} "
+        f"rows a row again in {floor['seconds']:.1f} s ({rows / floor['seconds']:,.0f} rows a second"
+    )
+    if floor.get("cpu_database") is not None:
+        ms = floor["cpu_database"] * 1000 / rows
+        line += f"; {ms:.2f} ms of its processor time a row"
+    return line + ")"
+
+
+def _child(step: str, kind: str, rows: int) -> dict[str, Any]:
     from benchmarks.harness import run_child
 
     env = {"BENCH_TEMPLATE_STEP": step, "BENCH_TEMPLATE_KIND": kind, "BENCH_TEMPLATE_ROWS": str(rows)}
@@ -86,13 +104,20 @@ def _step(step: str, kind: str, rows: int) -> None:
     path = ROOT / "var" / f"bench-template-{kind.replace(' ', '-')}.csv"
     made = _file(kind, rows, path)
     from django.core.management import call_command
+    from django.db import connection
+
+    from benchmarks import write_floor
 
     user = _secretariat()
+    before = write_floor.tables_now() if connection.vendor == "postgresql" else None
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
         call_command(COMMANDS[kind], str(path), user=user.username, stdout=quiet, stderr=quiet)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": made, "peak_mb": _peak_rss_mb()}))
+    figures: dict[str, Any] = {"seconds": seconds, "rows": made, "peak_mb": _peak_rss_mb()}
+    if before is not None:
+        figures["floor"] = write_floor.measure(before)
+    print(json.dumps(figures))
 
 
 def _cleanup() -> None:
