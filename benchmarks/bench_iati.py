@@ -147,9 +147,12 @@ def _processor_time(figures: dict[str, float], count: int) -> str:
     cores = os.cpu_count() or 1
     told = ", ".join(f"{who} {ms:.2f}" for who, ms in each.items())
     unseen = "" if "database" in each else " (the database's own not seen: not on this machine)"
+    backend = ""
+    if figures.get("backend_mb"):
+        backend = f"; the database's backend held up to {figures['backend_mb']:.0f} MB of its own memory"
     return (
         f"import: processor time an activity {total:.2f} ms ({told}){unseen}; on {cores} cores "
-        f"at most {cores * 1000 / total:,.0f} activities a second, against {IMPORT_RATE:,}"
+        f"at most {cores * 1000 / total:,.0f} activities a second, against {IMPORT_RATE:,}{backend}"
     )
 
 
@@ -204,7 +207,7 @@ def _step(step: str, path: Path) -> None:
                 _floor_mark(path).write_text(json.dumps(write_floor.tables_now()))
             database = _cpu_seconds(backend)
             # A large file is read in a second process (core.aside): its memory counts too.
-            with _TreeMemory() as tree:
+            with _TreeMemory(_local_backend(backend)) as tree:
                 seconds = _import(path)
             after = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
             database_after = _cpu_seconds(backend)
@@ -219,6 +222,7 @@ def _step(step: str, path: Path) -> None:
                 "cpu_database": (
                     None if database is None or database_after is None else database_after - database
                 ),
+                "backend_mb": tree.backend_mb,
             }
             print(json.dumps(figures))
             return
@@ -250,12 +254,15 @@ def _write_floor(path: Path) -> dict[str, float]:
 
 class _TreeMemory:
     """The largest memory this process and the processes it started held at once, looked at every
-    20 ms (their resident sizes added)."""
+    20 ms (their resident sizes added); and the largest private memory of the database's backend
+    serving it, where it runs on this machine (its share of the server's buffers left out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: int = 0) -> None:
         import threading
 
         self.peak_mb = 0.0
+        self.backend_mb = 0.0
+        self._backend = backend
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -270,18 +277,29 @@ class _TreeMemory:
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
             self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, _tree(os.getpid()))))
+            if self._backend:
+                self.backend_mb = max(self.backend_mb, _rss_mb(self._backend, "RssAnon:"))
 
 
 def _cpu_seconds(pid: int) -> float | None:
     """The processor time a process of this machine has used (the database's backend serving
     this process), or None where it cannot be seen (a server elsewhere, SQLite)."""
-    if not pid:
+    if not _local_backend(pid):
         return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _local_backend(pid: int) -> int:
+    """`pid` if it is a PostgreSQL process of this machine, else 0 (SQLite's 0, or a server
+    elsewhere, whose backend's number here may be any other process)."""
+    try:
+        return pid if pid and Path(f"/proc/{pid}/comm").read_text().startswith("postgres") else 0
+    except OSError:
+        return 0
 
 
 def _tree(pid: int) -> list[int]:
@@ -294,10 +312,10 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS:") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass  # gone meanwhile
