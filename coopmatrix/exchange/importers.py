@@ -358,7 +358,12 @@ def _by_chunk(
     importing.expect(progress, activities_in(content))
     try:
         # The kept counts and sums take the differences of all the chunks at once (core.deltas).
-        with transaction.atomic(), deltas.held(), fewer_collections():
+        with (
+            transaction.atomic(),
+            deltas.held(),
+            fewer_collections(),
+            written_in_bulk.keys_checked_as_written(),
+        ):
             for chunk in _checked(user, content, name, older, preview, progress):
                 each(preview, chunk)
     except iati.NotIati as exc:
@@ -793,7 +798,7 @@ def write(preview: Preview, user: Any = None) -> None:
     if preview.errors:
         raise ValueError("a preview with errors is never written")
     created = _create_organizations(preview)
-    with deltas.held(), fewer_collections():
+    with deltas.held(), fewer_collections(), written_in_bulk.keys_checked_as_written():
         for chunk in bulk.chunks(preview.planned):
             _write_planned(chunk, created, user)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
 
 from coopmatrix.core import collecting, keysets
 from coopmatrix.core.testing import login, run_jobs
@@ -201,6 +202,54 @@ def test_an_import_collects_cycles_less_often_while_it_writes_and_as_before_afte
     assert preview.created == 1
     assert seen == [collecting.THRESHOLDS]
     assert gc.get_threshold() == before
+
+
+def test_a_large_file_leaves_no_check_of_its_keys_waiting_in_the_database(secretariat, monkeypatch):
+    """The rows of an import have their foreign keys checked as they are written, not at the
+    commit: PostgreSQL holds a check waiting for every key of every row until then, in the memory
+    of the connection's server process (some 85 an activity: a gigabyte and more for a million).
+    That memory stays the same from the first chunk to the last. After the import, keys are
+    deferred again, as Django makes them, for whatever the transaction writes next."""
+    name = "datastore-2020-un-multilateral-ngo-50.xml"
+    monkeypatch.setattr(importers, "CHUNK", 5)
+    waiting = []
+
+    def written(sender, records, user, **kwargs):
+        waiting.append(_checks_waiting())
+
+    importers.records_written.connect(written)
+    try:
+        preview = _import(secretariat, (SAMPLES / name).read_bytes(), name)
+    finally:
+        importers.records_written.disconnect(written)
+    assert preview.created == 49 and len(waiting) == 10
+    assert max(waiting) == waiting[0], waiting
+    record = IatiRecord.objects.get(identifier="DAC-1601-OPP1122378")
+    broken = {"type": "1", "status": "1", "value": 1, "currency": "EUR"}
+    # Deferred again: a budget of a record not (yet) there is written, and refused when checked.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IatiBudget.objects.create(
+            record_id=record.pk + 10**6,
+            period_start=dt.date(2020, 1, 1),
+            period_end=dt.date(2020, 12, 31),
+            **broken,
+        )
+        written_alone = True
+        connection.check_constraints()
+    assert written_alone
+
+
+def _checks_waiting() -> int:
+    """The bytes the connection's PostgreSQL process holds for checks waiting for the commit (0 on
+    SQLite, which keeps none in memory: it checks the keys at the commit with one query)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(sum(used_bytes), 0) FROM pg_backend_memory_contexts"
+            " WHERE name = 'AfterTriggerEvents'"
+        )
+        return int(cursor.fetchone()[0])
 
 
 def _cycles_left(user, content: bytes) -> int:
