@@ -120,7 +120,7 @@ def run() -> str:
 def _floor_line(figures: dict[str, float], count: int) -> str:
     """What the write floor (benchmarks/write_floor.py) says of the import's ceiling."""
     if not figures.get("rows"):
-        return "write floor: measured on PostgreSQL only"
+        return "write floor: not measured (PostgreSQL only, after an import that wrote rows)"
     rows = figures["rows"] / count
     keys = figures["keys_seconds"] / figures["seconds"] * 100
     line = (

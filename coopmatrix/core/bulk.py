@@ -455,10 +455,10 @@ def keys_checked_as_written() -> Iterator[None]:
     """Within it (PostgreSQL, in the caller's transaction), each statement's rows have their
     foreign keys checked as the statement ends, not at the commit. Django makes foreign keys
     deferred: until the commit the server keeps, in the backend's own memory, a check waiting for
-    every key of every row written, some 85 an IATI activity: 21-25 MB for 14,000 activities of
-    the benchmark's file, a gigabyte and more for a million. Checked as written, it stays some
-    300 KB. The rows must then be written after those they name (as the bulk writes do). After
-    the block the keys are deferred again; a block that fails leaves that to its rollback."""
+    every key of every row written, some 85 an IATI activity: 25 MB a minute into an import of
+    the benchmark's file, over a gigabyte for a million. Checked as written, it stays some 300 KB.
+    The rows must then be written after those they name (as the bulk writes do). After the block
+    the keys are deferred again; a block that fails leaves that to its rollback."""
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
         yield
         return
