@@ -76,7 +76,9 @@ def run() -> str:
     for step in ("parse", "read", "import", "write floor", "import again", "export", "hxl-export"):
         figures = _child(step, path)
         if step == "write floor":
-            floor = _floor_line(figures, count)
+            from benchmarks.write_floor import summary
+
+            floor = f"write floor: {summary(figures, count, 'an activity')}"
             if not figures.get("rows"):
                 continue
         # An export holds every activity the public sees: in a database with other public
@@ -115,26 +117,6 @@ def run() -> str:
     from benchmarks.harness import machine_speed
 
     return f"IATI (issue 18); {machine_speed()}\n" + "\n".join([*lines, spent, floor])
-
-
-def _floor_line(figures: dict[str, float], count: int) -> str:
-    """What the write floor (benchmarks/write_floor.py) says of the import's ceiling."""
-    if not figures.get("rows"):
-        return "write floor: not measured (PostgreSQL only, after an import that wrote rows)"
-    rows = figures["rows"] / count
-    keys = figures["keys_seconds"] / figures["seconds"] * 100
-    line = (
-        f"write floor: the database alone writes the import's {rows:.0f} rows an activity again in "
-        f"{figures['seconds']:.1f} s ({keys:.0f} % of it checking foreign keys)"
-    )
-    if figures.get("cpu_database") is not None:
-        ms = figures["cpu_database"] * 1000 / count
-        cores = os.cpu_count() or 1
-        line += (
-            f", {ms:.2f} ms of its processor time an activity: on {cores} cores, with nothing else "
-            f"running, at most {cores * 1000 / ms:,.0f} activities a second"
-        )
-    return line
 
 
 def _processor_time(figures: dict[str, float], count: int) -> str:
@@ -198,6 +180,7 @@ def _step(step: str, path: Path) -> None:
             from django.db import connection
 
             from benchmarks import write_floor
+            from benchmarks.harness import backend_cpu_seconds, local_backend
 
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 0")
@@ -205,12 +188,12 @@ def _step(step: str, path: Path) -> None:
             before = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
             if step == "import" and connection.vendor == "postgresql":
                 _floor_mark(path).write_text(json.dumps(write_floor.tables_now()))
-            database = _cpu_seconds(backend)
+            database = backend_cpu_seconds(backend)
             # A large file is read in a second process (core.aside): its memory counts too.
-            with _TreeMemory(_local_backend(backend)) as tree:
+            with _TreeMemory(local_backend(backend)) as tree:
                 seconds = _import(path)
             after = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-            database_after = _cpu_seconds(backend)
+            database_after = backend_cpu_seconds(backend)
             used = [
                 a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before, strict=True)
             ]
@@ -279,27 +262,6 @@ class _TreeMemory:
             self.peak_mb = max(self.peak_mb, sum(map(_rss_mb, _tree(os.getpid()))))
             if self._backend:
                 self.backend_mb = max(self.backend_mb, _rss_mb(self._backend, "RssAnon:"))
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """The processor time a process of this machine has used (the database's backend serving
-    this process), or None where it cannot be seen (a server elsewhere, SQLite)."""
-    if not _local_backend(pid):
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _local_backend(pid: int) -> int:
-    """`pid` if it is a PostgreSQL process of this machine, else 0 (SQLite's 0, or a server
-    elsewhere, whose backend's number here may be any other process)."""
-    try:
-        return pid if pid and Path(f"/proc/{pid}/comm").read_text().startswith("postgres") else 0
-    except OSError:
-        return 0
 
 
 def _tree(pid: int) -> list[int]:

@@ -51,7 +51,9 @@ def run() -> str:
         figures = _child("import", kind, rows)
         rate = figures["rows"] / figures["seconds"] if figures["seconds"] else 0
         if figures.get("floor"):
-            floors.append(_floor_line(kind, figures["floor"], figures["rows"]))
+            from benchmarks.write_floor import summary
+
+            floors.append(f"write floor, {kind}: {summary(figures['floor'], figures['rows'], 'a row')}")
         lines.append(
             (
                 kind,
@@ -69,18 +71,6 @@ def run() -> str:
     from benchmarks.harness import machine_speed
 
     return f"CSV template imports (issue 18); {machine_speed()}\n" + "\n".join([*out, *floors])
-
-
-def _floor_line(kind: str, floor: dict[str, Any], rows: float) -> str:
-    """The write floor of one importer (benchmarks/write_floor.py), on PostgreSQL."""
-    line = (
-        f"write floor, {kind}: the database alone writes the import's {floor['rows'] / rows:.1f} "
-        f"rows a row again in {floor['seconds']:.1f} s ({rows / floor['seconds']:,.0f} rows a second"
-    )
-    if floor.get("cpu_database") is not None:
-        ms = floor["cpu_database"] * 1000 / rows
-        line += f"; {ms:.2f} ms of its processor time a row"
-    return line + ")"
 
 
 def _child(step: str, kind: str, rows: int) -> dict[str, Any]:

@@ -6,6 +6,8 @@ Benchmarks run on demand (`make bench`), never in the test suite, against their 
 
 from __future__ import annotations
 
+import os
+import pathlib
 import statistics
 import time
 from collections.abc import Callable
@@ -113,6 +115,27 @@ def machine_speed() -> str:
         sum(range(10_000_000))
         times.append((time.perf_counter() - start) * 1000)
     return f"reference loop (sum of ten million integers) {min(times):.0f} ms"
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """The processor time a process of this machine has used (the database's backend serving
+    this process), or None where it cannot be seen (a server elsewhere, SQLite)."""
+    if not local_backend(pid):
+        return None
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def local_backend(pid: int) -> int:
+    """`pid` if it is a PostgreSQL process of this machine, else 0 (SQLite's 0, or a server
+    elsewhere, whose backend's number here may be any other process)."""
+    try:
+        return pid if pid and pathlib.Path(f"/proc/{pid}/comm").read_text().startswith("postgres") else 0
+    except OSError:
+        return 0
 
 
 def run_child(script: str, env: dict[str, str], what: str) -> dict[str, float]:

@@ -16,6 +16,7 @@ reading process's, says how far any importer of these rows could go.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -51,6 +52,8 @@ def measure(before: dict[str, list[Any]]) -> dict[str, Any]:
     tables, and the backend's processor time (None where the server is not on this machine)."""
     from django.db import connection, transaction
 
+    from benchmarks.harness import backend_cpu_seconds
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -63,7 +66,7 @@ def measure(before: dict[str, list[Any]]) -> dict[str, Any]:
                     cursor.execute(f"CREATE TABLE {copy} (LIKE {_q(table)} INCLUDING ALL)")
                 for statement in _foreign_keys(cursor, copies):
                     cursor.execute(statement)
-                cpu, started, rows = _cpu_seconds(backend), time.perf_counter(), 0
+                cpu, started, rows = backend_cpu_seconds(backend), time.perf_counter(), 0
                 for table, copy in copies.items():
                     column, largest = written[table]
                     cursor.execute(
@@ -75,7 +78,7 @@ def measure(before: dict[str, list[Any]]) -> dict[str, Any]:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the keys checked, as at a commit
                 seconds = time.perf_counter() - started
                 keys = time.perf_counter() - inserted
-                cpu_after = _cpu_seconds(backend)
+                cpu_after = backend_cpu_seconds(backend)
             raise _Undo
     except _Undo:
         pass
@@ -125,7 +128,22 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    from benchmarks.bench_iati import _cpu_seconds
-
-    return _cpu_seconds(pid)
+def summary(floor: dict[str, Any], count: int, each: str) -> str:
+    """A floor (`measure`) said of an import of `count` things (`each`: "an activity", "a row"): its
+    rows each, seconds, share checking keys, and the rate the database's processor time allows
+    on this machine's cores with nothing else running."""
+    if not floor.get("rows") or not count:
+        return "not measured (PostgreSQL only, after an import that wrote rows)"
+    keys = floor["keys_seconds"] / floor["seconds"] * 100 if floor["seconds"] else 0
+    said = (
+        f"the database alone writes the import's {floor['rows'] / count:.1f} rows {each} again"
+        f" in {floor['seconds']:.1f} s ({keys:.0f} % of it checking foreign keys)"
+    )
+    if floor.get("cpu_database"):
+        ms = floor["cpu_database"] * 1000 / count
+        cores = os.cpu_count() or 1
+        said += (
+            f", {ms:.2f} ms of its processor time {each}: on {cores} "
+            f"cores, with nothing else running, at most {cores * 1000 / ms:,.0f} a second"
+        )
+    return said
