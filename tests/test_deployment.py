@@ -244,33 +244,65 @@ def _kill_in_the_middle_of_writing(site: Site, pk: int, worker: subprocess.Popen
     PostgreSQL: the job's row is locked once the rows are being written, so that the import waits
     in `still_mine()`, just before its commit, with every row written but none committed.
     SQLite has one write lock, held by the import's transaction from "Checking every row" (shown
-    before it starts) to its commit: the worker is killed once that lock is seen held."""
-    if site.vendor == "postgresql":
-        import psycopg
+    before it starts) to its commit: the worker is killed once that lock is seen held.
 
-        params = dj_database_url.parse(site.url)
-        site.wait(pk, lambda job: job["phase"].startswith("Writing"))
-        with psycopg.connect(
-            host=params["HOST"], port=params["PORT"] or None, user=params["USER"], dbname=params["NAME"]
-        ) as holder:
-            holder.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", (pk,))
-            deadline = time.monotonic() + 60
-            # still_mine() alone updates the job's heartbeat on its attempt, with no progress.
-            waiting = (
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                'AND query LIKE \'UPDATE "core_job" SET "heartbeat"%%\' '
-                "AND query LIKE '%%\"attempts\" =%%' "
-                "AND query NOT LIKE '%%\"done\"%%'"
-            )
+    The worker is killed whatever happens here: left running after a failed wait, it went on to
+    commit its import under the next test. Each wait is a bound against a hang, not a measure of
+    speed: 600 rows take some 14 s, and several times that on two cores shared with other suites."""
+    try:
+        if site.vendor == "postgresql":
+            _hold_at_the_commit(site, pk, worker)
+        else:
+            _see_the_write_lock_held(site, pk)
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+
+#: How long the import may take to reach its commit (or SQLite's write lock) before the test fails.
+HANG = 300
+
+
+def _hold_at_the_commit(site: Site, pk: int, worker: subprocess.Popen[bytes]) -> None:
+    import psycopg
+
+    params = dj_database_url.parse(site.url)
+    site.wait(pk, lambda job: job["phase"].startswith("Writing"), seconds=HANG)
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or None, user=params["USER"], dbname=params["NAME"]
+    ) as holder:
+        holder.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", (pk,))
+        deadline = time.monotonic() + HANG
+        # still_mine() alone updates the job's heartbeat on its attempt, with no progress.
+        waiting = (
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            'AND query LIKE \'UPDATE "core_job" SET "heartbeat"%%\' '
+            "AND query LIKE '%%\"attempts\" =%%' "
+            "AND query NOT LIKE '%%\"done\"%%'"
+        )
+        try:
             while site.query(waiting)[0][0] == 0:
-                assert time.monotonic() < deadline, f"the import never reached its commit: {site.job(pk)}"
+                if time.monotonic() > deadline:
+                    sessions = site.query(
+                        "SELECT state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                    raise AssertionError(
+                        f"the import never reached its commit within {HANG} s: {site.job(pk)}; "
+                        f"the database's sessions: {sessions}"
+                    )
                 time.sleep(0.05)
+        finally:
+            # Killed while the row is still held, so that it never commits, also when the wait failed.
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             holder.rollback()
-        return
-    site.wait(pk, lambda job: job["phase"] == "Checking every row")
-    deadline = time.monotonic() + 60
+
+
+def _see_the_write_lock_held(site: Site, pk: int) -> None:
+    site.wait(pk, lambda job: job["phase"] == "Checking every row", seconds=HANG)
+    deadline = time.monotonic() + HANG
     held = 0
     while held < 2:  # twice in a row: not a heartbeat's write of a few milliseconds
         assert time.monotonic() < deadline, f"the import never took the write lock: {site.job(pk)}"
@@ -284,8 +316,6 @@ def _kill_in_the_middle_of_writing(site: Site, pk: int, worker: subprocess.Popen
         finally:
             probe.close()
         time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
 
 
 def _imported(site: Site, prefix: str) -> int:
