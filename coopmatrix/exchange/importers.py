@@ -305,9 +305,10 @@ def _same_activity(cleaned: CleanActivity, activity: Activity, links: Links, kep
     written again, with a history row (100,000 in 560 s, where an unchanged rerun takes some
     100 s). The new name is written with the activity's next real change, as its IATI record's
     is. A source changed by hand since the import is compared as it is."""
-    wanted = cleaned.fields.get("source")
-    if kept is not None and activity.source == _source(kept.record.file, kept.record.identifier):
-        cleaned.fields["source"] = activity.source
+    if kept is None or activity.source != _source(kept.record.file, kept.record.identifier):
+        return cleaned.same_as(activity, links)
+    wanted = cleaned.fields["source"]
+    cleaned.fields["source"] = activity.source
     try:
         return cleaned.same_as(activity, links)
     finally:

@@ -100,6 +100,29 @@ def test_what_is_read_crosses_to_the_importing_process_whole_and_by_values():
     assert filled == sum(isinstance(item, IatiActivity) for item in found) == 66
 
 
+def test_a_part_that_its_values_cannot_make_again_is_refused_when_declared():
+    """A part is made again as its class called with its fields' values: a class whose __init__
+    does not take them all, in order, would arrive wrong in the importing process; it is refused
+    where it is declared, not found wrong in an import."""
+    from dataclasses import dataclass, field
+
+    with pytest.raises(TypeError, match="Single cannot be pickled"):
+
+        @iati._pickled_by_values
+        @dataclass(slots=True)
+        class Single:
+            code: str
+
+    with pytest.raises(TypeError, match="Derived cannot be pickled"):
+
+        @iati._pickled_by_values
+        @dataclass(slots=True)
+        class Derived:
+            code: str
+            name: str
+            label: str = field(init=False, default="")
+
+
 def test_an_activity_is_read_whole():
     (activity,), _ = _read(SAMPLES / "iati-activity-standard-example-annotated-203.xml")
     assert activity.identifier == "AA-AAA-123456789-ABC123"
