@@ -299,13 +299,13 @@ def _source(filename: str, identifier: str) -> str:
     return f"IATI file {filename}, activity {identifier}"
 
 
-def _same_activity(cleaned: CleanActivity, activity: Activity, links: Links, kept: Kept | None) -> bool:
+def _same_activity(cleaned: CleanActivity, activity: Activity, links: Links, kept: Kept) -> bool:
     """Whether writing the activity would change nothing. The file's name alone is no change: the
     same activities fetched again under another name (a date in it, a browser's "(1)") were each
     written again, with a history row (100,000 in 560 s, where an unchanged rerun takes some
     100 s). The new name is written with the activity's next real change, as its IATI record's
     is. A source changed by hand since the import is compared as it is."""
-    if kept is None or activity.source != _source(kept.record.file, kept.record.identifier):
+    if activity.source != _source(kept.record.file, kept.record.identifier):
         return cleaned.same_as(activity, links)
     wanted = cleaned.fields["source"]
     cleaned.fields["source"] = activity.source
@@ -623,8 +623,8 @@ def _plan(
     if activity is None:
         preview.created += 1
     elif (
-        _same_activity(cleaned, activity, links[activity.pk], kept)
-        and kept is not None
+        kept is not None
+        and _same_activity(cleaned, activity, links[activity.pk], kept)
         and _same_record(kept, fields, budgets, transactions)
     ):
         preview.unchanged += 1
