@@ -241,8 +241,11 @@ def _queue_import(site: Site, content: bytes, tmp: Path) -> int:
 def _kill_in_the_middle_of_writing(site: Site, pk: int, worker: subprocess.Popen[bytes]) -> None:
     """Kill the worker while the import's transaction is open, wherever the machine's speed puts it.
 
-    PostgreSQL: the job's row is locked once the rows are being written, so that the import waits
-    in `still_mine()`, just before its commit, with every row written but none committed.
+    PostgreSQL: the job's row is locked while the rows are still being checked, so that the import
+    waits in `still_mine()`, just before its commit, with every row written but none committed.
+    (Locked once "Writing" showed, a faster machine had written 600 rows and committed them before
+    the lock was taken.) Meanwhile the heartbeat's progress waits for the row too: harmless, as the
+    import waits at most a few seconds for a phase to be written.
     SQLite has one write lock, held by the import's transaction from "Checking every row" (shown
     before it starts) to its commit: the worker is killed once that lock is seen held.
 
@@ -268,11 +271,11 @@ def _hold_at_the_commit(site: Site, pk: int, worker: subprocess.Popen[bytes]) ->
     import psycopg
 
     params = dj_database_url.parse(site.url)
-    site.wait(pk, lambda job: job["phase"].startswith("Writing"), seconds=HANG)
+    site.wait(pk, lambda job: job["phase"] == "Checking every row", seconds=HANG)
     with psycopg.connect(
         host=params["HOST"], port=params["PORT"] or None, user=params["USER"], dbname=params["NAME"]
     ) as holder:
-        holder.execute("SELECT id FROM core_job WHERE id = %s FOR UPDATE", (pk,))
+        held = holder.execute("SELECT status FROM core_job WHERE id = %s FOR UPDATE", (pk,)).fetchone()
         deadline = time.monotonic() + HANG
         # still_mine() alone updates the job's heartbeat on its attempt, with no progress.
         waiting = (
@@ -281,8 +284,16 @@ def _hold_at_the_commit(site: Site, pk: int, worker: subprocess.Popen[bytes]) ->
             "AND query LIKE '%%\"attempts\" =%%' "
             "AND query NOT LIKE '%%\"done\"%%'"
         )
+        # Only the end of a job changes its status: waiting for the row, the import had committed.
+        ended = (
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            'AND query LIKE \'UPDATE "core_job" SET "status"%%\''
+        )
         try:
+            assert held == ("running",), f"the import ended before its job was held: {site.job(pk)}"
             while site.query(waiting)[0][0] == 0:
+                ahead = site.query(ended)[0][0]
+                assert ahead == 0, f"the import committed before its job was held: {site.job(pk)}"
                 if time.monotonic() > deadline:
                     sessions = site.query(
                         "SELECT state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity "
