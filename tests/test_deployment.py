@@ -284,7 +284,8 @@ def _hold_at_the_commit(site: Site, pk: int, worker: subprocess.Popen[bytes]) ->
             "AND query LIKE '%%\"attempts\" =%%' "
             "AND query NOT LIKE '%%\"done\"%%'"
         )
-        # Only the end of a job changes its status: waiting for the row, the import had committed.
+        # Only the end of a job changes its status: waiting for the row, the import had ended
+        # (committed, or failed) before the row was held.
         ended = (
             "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             'AND query LIKE \'UPDATE "core_job" SET "status"%%\''
@@ -293,7 +294,7 @@ def _hold_at_the_commit(site: Site, pk: int, worker: subprocess.Popen[bytes]) ->
             assert held == ("running",), f"the import ended before its job was held: {site.job(pk)}"
             while site.query(waiting)[0][0] == 0:
                 ahead = site.query(ended)[0][0]
-                assert ahead == 0, f"the import committed before its job was held: {site.job(pk)}"
+                assert ahead == 0, f"the import was ending before its job was held: {site.job(pk)}"
                 if time.monotonic() > deadline:
                     sessions = site.query(
                         "SELECT state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity "
