@@ -589,26 +589,29 @@ def scores_of_pools(
     weights: dict[str, float],
     threshold: float,
     at_once: int,
+    keep: int | None = None,
+    also: np.ndarray | None = None,
 ) -> dict[int, dict[int, float]]:
     """scores_with for many activities at once: each activity of `pools` against the activities
     of its pool; the scores of those at the threshold, by activity. The candidates are read
     `at_once` at a time in key order, each once, with the activities themselves (`read`: the
     table of these keys' signatures), so that memory stays flat however many the candidates. An
     activity or candidate the table leaves out (no State, area or period) is in no pair, as in
-    scores_with."""
+    scores_with. `keep`: only each activity's `keep` strongest are given (engine.strongest's
+    order), and those of the pairs `also` (sorted _pair_key's, the lower key first)."""
     mine, seconds = pools.mine, pools.seconds
     # Each pair's activity as its place in `mine` (4 bytes a pair, not 8).
     owner = np.repeat(np.arange(len(mine), dtype=np.int32), pools.sizes)
     candidates = np.unique(seconds)
     line = cut(threshold)
-    found: dict[int, dict[int, float]] = defaultdict(dict)
+    found = Reached(keep, also)
     for start in range(0, len(candidates), at_once):
         keys = candidates[start : start + at_once]
         wanted = (seconds >= keys[0]) & (seconds <= keys[-1])
         table = read(np.union1d(keys, mine).tolist())
         _score_pairs(table, mine[owner[wanted]], seconds[wanted], weights, line, found)
         del table
-    return dict(found)
+    return found.by_activity()
 
 
 def _score_pairs(
@@ -617,7 +620,7 @@ def _score_pairs(
     seconds: np.ndarray,
     weights: dict[str, float],
     line: float,
-    found: dict[int, dict[int, float]],
+    found: Reached,
 ) -> None:
     """Score the pairs (firsts, seconds: keys) that reach `line` into `found`, by AMONG_PIECE."""
     present = _among(firsts, table.pk) & _among(seconds, table.pk)
@@ -626,10 +629,68 @@ def _score_pairs(
     for start in range(0, len(a), AMONG_PIECE):
         piece = slice(start, start + AMONG_PIECE)
         rows, others, values = _reaching(table, a[piece], b[piece], weights, line)
-        for pk, other, value in zip(
-            table.pk[rows].tolist(), table.pk[others].tolist(), values.tolist(), strict=True
-        ):
+        found.add(table.pk[rows], table.pk[others], values)
+
+
+#: Pairs at the threshold a bounded Reached gathers before it cuts each activity's down to those
+#: it gives (memory: 20 bytes each, and the sort's as many again).
+REDUCE_AT = 500_000
+
+
+class Reached:
+    """The pairs at the threshold as they are scored (activity, other, score before rounding),
+    in arrays. Bounded (`keep`), each activity's are cut down to its `keep` strongest and the
+    pairs of `also` whenever REDUCE_AT are gathered: in a file of near copies the activities of an
+    import's group of 2,000 had hundreds of pairs at the threshold each, a million at a
+    million imported, and as many more as the import grows; as a mapping of mappings, some 100
+    bytes a pair."""
+
+    def __init__(self, keep: int | None = None, also: np.ndarray | None = None) -> None:
+        self.keep, self.also = keep, also if also is not None else np.empty(0, dtype=np.int64)
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, mine: np.ndarray, others: np.ndarray, values: np.ndarray) -> None:
+        if not len(mine):
+            return
+        self.parts.append((mine.astype(np.int64), others.astype(np.int64), values))
+        self.size += len(mine)
+        if self.keep is not None and self.size >= REDUCE_AT:
+            self._reduce(self.keep)
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs gathered, as three arrays (then no longer held as parts)."""
+        parts, self.parts, self.size = self.parts, [], 0
+        if not parts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+        mine = np.concatenate([part[0] for part in parts])
+        others = np.concatenate([part[1] for part in parts])
+        values = np.concatenate([part[2] for part in parts])
+        return mine, others, values
+
+    def _reduce(self, keep: int) -> None:
+        mine, others, values = self._joined()
+        if not len(mine):
+            return
+        # By activity, then best first, ties to the lower key: engine.strongest's order.
+        order = np.lexsort((others, -values, mine))
+        mine, others, values = mine[order], others[order], values[order]
+        firsts = np.flatnonzero(np.r_[True, mine[1:] != mine[:-1]])
+        rank = np.arange(len(mine)) - np.repeat(firsts, np.diff(np.r_[firsts, len(mine)]))
+        kept = rank < keep
+        if len(self.also):
+            kept |= _among(_pair_key(np.minimum(mine, others), np.maximum(mine, others)), self.also)
+        self.parts = [(mine[kept], others[kept], values[kept])]
+        self.size = int(kept.sum())
+
+    def by_activity(self) -> dict[int, dict[int, float]]:
+        if self.keep is not None:
+            self._reduce(self.keep)
+        mine, others, values = self._joined()
+        found: dict[int, dict[int, float]] = defaultdict(dict)
+        for pk, other, value in zip(mine.tolist(), others.tolist(), values.tolist(), strict=True):
             found[pk][other] = value
+        return dict(found)
 
 
 class Strongest:

@@ -111,10 +111,16 @@ def store_many(found: Mapping[int, Mapping[int, float]]) -> None:
     the batch agree on whether a pair between them stays."""
     ordered = sorted(found)
     for start in range(0, len(ordered), STORE_CHUNK):
-        _store_chunk({pk: found[pk] for pk in ordered[start : start + STORE_CHUNK]})
+        _store_chunk({pk: found[pk] for pk in ordered[start : start + STORE_CHUNK]}, found)
 
 
-def _store_chunk(found: Mapping[int, Mapping[int, float]]) -> None:
+def _store_chunk(
+    found: Mapping[int, Mapping[int, float]], everything: Mapping[int, Mapping[int, float]]
+) -> None:
+    """store_many of a chunk of `everything` (all it was given): a pair is at the threshold when
+    either of its two, if given, has the other's score. Bounded (scored_together), an activity
+    has only its strongest and its pairs kept before: a pair an earlier chunk kept among its
+    other activity's strongest has its score there."""
     ids = list(found)
     kept: dict[tuple[int, int], Overlap] = {
         (o.first_id, o.second_id): o
@@ -128,7 +134,9 @@ def _store_chunk(found: Mapping[int, Mapping[int, float]]) -> None:
     wanted: set[tuple[int, int]] = set()
     for pk, scores in found.items():
         others = set(strongest(scores)) | {
-            o.other(pk) for o in by_activity.get(pk, []) if o.other(pk) in scores or o.verdict
+            o.other(pk)
+            for o in by_activity.get(pk, [])
+            if o.verdict or o.other(pk) in scores or pk in everything.get(o.other(pk), {})
         }
         wanted |= {(min(pk, other), max(pk, other)) for other in others}
     # Most activities have no candidate: nothing to explain (a query saved on each of thousands).
@@ -245,7 +253,7 @@ SCORE_GROUP = 2000
 
 def _score_and_store(existing: list[int], reader: signatures.Reader, built: Mapping[int, Any]) -> None:
     if len(existing) >= TOGETHER:
-        store_many(scored_together(existing, reader, built))
+        store_many(scored_together(existing, reader, built, bounded=True))
     else:
         store_many({pk: scored(pk, reader, built.get(pk)) for pk in existing})
 
@@ -255,17 +263,24 @@ TOGETHER = 20
 
 
 def scored_together(
-    activity_ids: Sequence[int], reader: signatures.Reader, built: Mapping[int, Any]
+    activity_ids: Sequence[int],
+    reader: signatures.Reader,
+    built: Mapping[int, Any],
+    bounded: bool = False,
 ) -> dict[int, dict[int, float]]:
     """`scored` of many activities at once (an import's), by activity: their pools read
     signatures.POOLS_AT_ONCE activities a query and gathered up to PAIRS_AT_ONCE pairs, then the
     gathered pools' candidates' signatures read in key order, each once, CANDIDATES_AT_ONCE at a
     time, and every pair scored in arrays. One after the other, each activity's candidates were
     read on their own: some 30 ms an activity of hundreds of candidates, their signatures
-    scattered over the table's pages. `built`: the signatures just built of those that have one."""
+    scattered over the table's pages. `built`: the signatures just built of those that have one.
+    `bounded`: of each activity's scores, only those store_many reads: its OVERLAP_KEEP
+    strongest, and those of its pairs kept now (a kept pair stays while it scores at the
+    threshold). Memory then no longer grows with the pairs at the threshold (batch.Reached)."""
     from . import batch
 
     ids = list(activity_ids)
+    keep, also = (settings.OVERLAP_KEEP, _kept_pair_keys(ids)) if bounded else (None, None)
     missing = [pk for pk in ids if pk not in built]
     made = {signature.activity_id: signature for signature in signatures.build(missing)} if missing else {}
     own = [reader.of(built.get(pk) or made[pk]) for pk in ids if pk in built or pk in made]
@@ -278,9 +293,32 @@ def scored_together(
                 dict(weights()),
                 settings.OVERLAP_THRESHOLD,
                 CANDIDATES_AT_ONCE,
+                keep,
+                also,
             )
         )
     return found
+
+
+def _kept_pair_keys(activity_ids: Sequence[int]) -> np.ndarray:
+    """The pairs kept now of these activities, as batch._pair_key's, sorted. Read before they
+    are scored: a pair another transaction's check keeps meanwhile, and that is among neither
+    activity's strongest here, is dropped, as a pair is whose score changed after it was read
+    (the next check of either finds it again)."""
+    from .batch import _pair_key
+
+    firsts: list[int] = []
+    seconds: list[int] = []
+    for start in range(0, len(activity_ids), STORE_CHUNK):
+        part = activity_ids[start : start + STORE_CHUNK]
+        for first, second in (
+            Overlap.objects.filter(Q(first_id__in=part) | Q(second_id__in=part))
+            .order_by()
+            .values_list("first_id", "second_id")
+        ):
+            firsts.append(first)
+            seconds.append(second)
+    return np.unique(_pair_key(np.array(firsts, dtype=np.int64), np.array(seconds, dtype=np.int64)))
 
 
 def _by_pairs(batches: Iterable[Mapping[int, np.ndarray]], most: int) -> Iterator[Pools]:

@@ -649,6 +649,82 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
         assert list(pools.get(packed.pk, [])) == pool
 
 
+@pytest.mark.parametrize("reduce_at", [500_000, 5])
+def test_an_import_checked_together_holds_only_the_scores_its_store_reads(
+    matrix, monkeypatch, settings, reduce_at
+):
+    """Bounded (an import's check), scored_together gives each activity only its OVERLAP_KEEP
+    strongest and the scores of its pairs kept now, cut down each batch.REDUCE_AT pairs: in a
+    file of near copies every other activity of a group scored at the threshold, and the check
+    of a million outgrew the import. What it gives is what the whole scores give."""
+    # Pairs kept of each activity's ten strongest, then three asked for.
+    settings.OVERLAP_KEEP = 10
+    monkeypatch.setattr(engine, "TOGETHER", 10**6)
+    engine.refresh(matrix)
+    settings.OVERLAP_KEEP = 3
+    monkeypatch.setattr("coopmatrix.overlaps.batch.REDUCE_AT", reduce_at)
+    reader = signatures.Reader.now()
+    built = {s.activity_id: s for s in signatures.build(matrix)}
+    whole = engine.scored_together(matrix, reader, built)
+    kept = set(Overlap.objects.values_list("first_id", "second_id"))
+    assert kept, "the matrix keeps pairs"
+    bounded = engine.scored_together(matrix, reader, built, bounded=True)
+    expected = {
+        pk: {
+            other: value
+            for other, value in scores.items()
+            if other in engine.strongest(scores) or (min(pk, other), max(pk, other)) in kept
+        }
+        for pk, scores in whole.items()
+    }
+    assert bounded == expected
+    # A kept pair outside both activities' strongest is still given, with its score.
+    beyond = [
+        (pk, other)
+        for pk, scores in whole.items()
+        for other in scores
+        if (min(pk, other), max(pk, other)) in kept and other not in engine.strongest(scores)
+    ]
+    assert beyond and all(bounded[pk][other] == whole[pk][other] for pk, other in beyond)
+    # With no pair kept, each activity's strongest only: here its one strongest.
+    Overlap.objects.all().delete()
+    settings.OVERLAP_KEEP = 1
+    bounded = engine.scored_together(matrix, reader, built, bounded=True)
+    assert bounded == {pk: {o: scores[o] for o in engine.strongest(scores)} for pk, scores in whole.items()}
+    assert sum(map(len, whole.values())) > 2 * sum(map(len, bounded.values()))
+
+
+def test_an_import_checked_again_keeps_a_pair_another_activity_keeps_among_its_strongest(
+    matrix, monkeypatch, settings
+):
+    """A pair stays while it scores at the threshold when either of its two keeps it among its
+    strongest: half the matrix checked again together (bounded) keeps every pair, also those
+    only the other half's activities keep among their strongest."""
+    settings.OVERLAP_KEEP = 3
+    Overlap.objects.all().delete()
+    monkeypatch.setattr(engine, "TOGETHER", 10**6)
+    engine.refresh(matrix)
+    before = _kept_pairs()
+    monkeypatch.setattr(engine, "TOGETHER", 2)
+    monkeypatch.setattr("coopmatrix.overlaps.batch.REDUCE_AT", 5)
+    half = matrix[::2]
+    reader = signatures.Reader.now()
+    built = {s.activity_id: s for s in signatures.build(half)}
+    whole = engine.scored_together(half, reader, built)
+    # Pairs of the half that are not among its activity's strongest, kept for the other one.
+    theirs = [
+        (pk, other)
+        for pk, scores in whole.items()
+        for other in scores
+        if other not in half
+        and other not in engine.strongest(scores)
+        and Overlap.objects.filter(first=min(pk, other), second=max(pk, other)).exists()
+    ]
+    assert theirs
+    engine.refresh(half)
+    assert _kept_pairs() == before
+
+
 def test_an_import_reads_a_candidate_its_activities_share_once(matrix, monkeypatch, settings):
     """An import's check (engine.refresh of many) gathers its activities' pools, read a few at a
     time (signatures.POOLS_AT_ONCE), up to engine.PAIRS_AT_ONCE pairs before it reads their
@@ -742,9 +818,9 @@ def test_a_check_of_more_activities_than_a_chunk_holds_one_chunk_of_signatures_a
     save, together = signatures.save, engine.scored_together
     monkeypatch.setattr(signatures, "save", lambda ids: saved.append(len(ids)) or save(ids))
 
-    def scored_together(part, reader, built):
+    def scored_together(part, reader, built, **bounded):
         held.append(len(built))
-        return together(part, reader, built)
+        return together(part, reader, built, **bounded)
 
     monkeypatch.setattr(engine, "scored_together", scored_together)
     engine.refresh(matrix)
