@@ -562,25 +562,56 @@ AMONG_PIECE = 100_000
 
 @dataclass
 class Pools:
-    """Activities and their pools (signatures.pools) as arrays: `mine[i]` has `sizes[i]`
-    candidates, which follow those of `mine[i - 1]` in `seconds`. As a mapping of lists, each key
-    was a Python number, some 36 bytes, against 8 here."""
+    """Activities and their pools (signatures.pools), each pool an array of its candidates'
+    keys, ascending, as it was read: `pools[i]` is that of `mine[i]`. As a mapping of lists, each
+    key was a Python number, some 36 bytes, against 8 here; joined in one array, a gathering was
+    held twice while it was joined (40 MB more at the check's peak, a million imported)."""
 
     mine: np.ndarray  # int64
-    sizes: np.ndarray  # int64
-    seconds: np.ndarray  # int64
+    pools: list[np.ndarray]  # int64, each ascending
 
     @classmethod
     def of(cls, pools: Iterable[tuple[int, Sequence[int] | np.ndarray]]) -> Pools:
-        """The pools given as (activity, its candidates); an empty one is left out."""
-        listed = [(pk, others) for pk, others in pools if len(others)]
+        """The pools given as (activity, its candidates, ascending); an empty one is left out."""
+        listed = [(pk, np.asarray(others, dtype=np.int64)) for pk, others in pools if len(others)]
         return cls(
             mine=np.fromiter((pk for pk, _others in listed), np.int64, len(listed)),
-            sizes=np.fromiter((len(others) for _pk, others in listed), np.int64, len(listed)),
-            seconds=np.concatenate(
-                [np.asarray(others, dtype=np.int64) for _pk, others in listed] or [np.empty(0, np.int64)]
-            ),
+            pools=[others for _pk, others in listed],
         )
+
+    def pairs_with(self, low: int, high: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The pairs (activity, candidate) whose candidate is between `low` and `high`, some
+        `size` at a time as two arrays: each pool's are a slice of it (it is ascending)."""
+        firsts: list[np.ndarray] = []
+        seconds: list[np.ndarray] = []
+        held = 0
+        for pk, others in zip(self.mine.tolist(), self.pools, strict=True):
+            between = others[np.searchsorted(others, low) : np.searchsorted(others, high, side="right")]
+            if not len(between):
+                continue
+            firsts.append(np.full(len(between), pk, dtype=np.int64))
+            seconds.append(between)
+            held += len(between)
+            if held >= size:
+                yield np.concatenate(firsts), np.concatenate(seconds)
+                firsts, seconds, held = [], [], 0
+        if held:
+            yield np.concatenate(firsts), np.concatenate(seconds)
+
+    def candidates(self) -> np.ndarray:
+        """Every candidate, once, ascending. Marked in a mask as long as their range when it is
+        not much longer than the pairs (1 byte a key of the range): np.unique sorted a copy of
+        them all, 8 bytes a pair more at the check's peak."""
+        if not self.pools:
+            return np.empty(0, dtype=np.int64)
+        low = min(int(others[0]) for others in self.pools)
+        high = max(int(others[-1]) for others in self.pools)
+        if high - low >= 4 * sum(len(others) for others in self.pools):
+            return np.unique(np.concatenate(self.pools))
+        seen = np.zeros(high - low + 1, dtype=bool)
+        for others in self.pools:
+            seen[others - low] = True
+        return np.flatnonzero(seen) + low
 
 
 def scores_of_pools(
@@ -599,17 +630,17 @@ def scores_of_pools(
     activity or candidate the table leaves out (no State, area or period) is in no pair, as in
     scores_with. `keep`: only each activity's `keep` strongest are given (engine.strongest's
     order), and those of the pairs `also` (sorted _pair_key's, the lower key first)."""
-    mine, seconds = pools.mine, pools.seconds
-    # Each pair's activity as its place in `mine` (4 bytes a pair, not 8).
-    owner = np.repeat(np.arange(len(mine), dtype=np.int32), pools.sizes)
-    candidates = np.unique(seconds)
+    candidates = pools.candidates()
     line = cut(threshold)
     found = Reached(keep, also)
     for start in range(0, len(candidates), at_once):
         keys = candidates[start : start + at_once]
-        wanted = (seconds >= keys[0]) & (seconds <= keys[-1])
-        table = read(np.union1d(keys, mine).tolist())
-        _score_pairs(table, mine[owner[wanted]], seconds[wanted], weights, line, found)
+        table = read(np.union1d(keys, pools.mine).tolist())
+        # The pairs looked at AMONG_PIECE at a time: every array made of them whole took some 80
+        # bytes a pair at its peak, 190 MB for the two million pairs of a gathering at a million
+        # imported (PAIRS_AT_ONCE), on top of the pools themselves.
+        for firsts, seconds in pools.pairs_with(int(keys[0]), int(keys[-1]), AMONG_PIECE):
+            _score_pairs(table, firsts, seconds, weights, line, found)
         del table
     return found.by_activity()
 
@@ -622,14 +653,12 @@ def _score_pairs(
     line: float,
     found: Reached,
 ) -> None:
-    """Score the pairs (firsts, seconds: keys) that reach `line` into `found`, by AMONG_PIECE."""
+    """Score the pairs (firsts, seconds: keys) that reach `line` into `found`."""
     present = _among(firsts, table.pk) & _among(seconds, table.pk)
     a = np.searchsorted(table.pk, firsts[present])
     b = np.searchsorted(table.pk, seconds[present])
-    for start in range(0, len(a), AMONG_PIECE):
-        piece = slice(start, start + AMONG_PIECE)
-        rows, others, values = _reaching(table, a[piece], b[piece], weights, line)
-        found.add(table.pk[rows], table.pk[others], values)
+    rows, others, values = _reaching(table, a, b, weights, line)
+    found.add(table.pk[rows], table.pk[others], values)
 
 
 #: Pairs at the threshold a bounded Reached gathers before it cuts each activity's down to those

@@ -613,6 +613,8 @@ def test_many_activities_checked_together_find_what_each_check_finds_alone(matri
     very pairs and scores its own check gives, also an activity without a pool and one whose
     signature was not just built."""
     monkeypatch.setattr(engine, "CANDIDATES_AT_ONCE", at_once)
+    # Few at once: the pairs scored a few at a time too (batch.AMONG_PIECE), many pieces a pool.
+    monkeypatch.setattr("coopmatrix.overlaps.batch.AMONG_PIECE", 100_000 if at_once > 7 else 5)
     reads = []
     monkeypatch.setattr(signatures, "rows_of", _spy(signatures.rows_of, reads))
     alone = {pk: engine.scored(pk) for pk in matrix}
@@ -723,6 +725,29 @@ def test_an_import_checked_again_keeps_a_pair_another_activity_keeps_among_its_s
     assert theirs
     engine.refresh(half)
     assert _kept_pairs() == before
+
+
+def test_the_pools_give_each_candidate_once_and_the_pairs_of_a_range_of_candidates():
+    """batch.Pools: every candidate once, ascending, from a mask when their keys are near each
+    other and from a sort when they are far apart; the pairs of a range of candidates, whatever
+    the size of a piece."""
+    from coopmatrix.overlaps.batch import Pools
+
+    near = Pools.of([(1, [3, 5, 9]), (2, []), (4, [5, 6]), (7, [1, 9, 12])])
+    far = Pools.of([(1, [3, 5, 2**31]), (4, [5, 6]), (7, [1, 2**31])])
+    assert list(near.mine) == [1, 4, 7]
+    assert near.candidates().tolist() == [1, 3, 5, 6, 9, 12]
+    assert far.candidates().tolist() == [1, 3, 5, 6, 2**31]
+    for size in (1, 2, 100):
+        pieces = list(near.pairs_with(5, 9, size))
+        pairs = [
+            (f, s)
+            for firsts, seconds in pieces
+            for f, s in zip(firsts.tolist(), seconds.tolist(), strict=True)
+        ]
+        assert pairs == [(1, 5), (1, 9), (4, 5), (4, 6), (7, 9)]
+        assert max(len(firsts) for firsts, _seconds in pieces) <= size + 2
+    assert list(near.pairs_with(13, 20, 10)) == []
 
 
 def test_an_import_reads_a_candidate_its_activities_share_once(matrix, monkeypatch, settings):
