@@ -565,7 +565,7 @@ class Pools:
     """Activities and their pools (signatures.pools), each pool an array of its candidates'
     keys, ascending, as it was read: `pools[i]` is that of `mine[i]`. As a mapping of lists, each
     key was a Python number, some 36 bytes, against 8 here; joined in one array, a gathering was
-    held twice while it was joined (40 MB more at the check's peak, a million imported)."""
+    held twice while it was joined (2.6 million pairs: 21 MB more at the check's peak)."""
 
     mine: np.ndarray  # int64
     pools: list[np.ndarray]  # int64, each ascending
@@ -636,9 +636,9 @@ def scores_of_pools(
     for start in range(0, len(candidates), at_once):
         keys = candidates[start : start + at_once]
         table = read(np.union1d(keys, pools.mine).tolist())
-        # The pairs looked at AMONG_PIECE at a time: every array made of them whole took some 80
-        # bytes a pair at its peak, 190 MB for the two million pairs of a gathering at a million
-        # imported (PAIRS_AT_ONCE), on top of the pools themselves.
+        # The pairs looked at AMONG_PIECE at a time, not made into arrays of them all: a gathering
+        # of 2.6 million pairs (PAIRS_AT_ONCE, as each group's at a million imported) had a traced
+        # peak of 174 MB so, 67 MB now.
         for firsts, seconds in pools.pairs_with(int(keys[0]), int(keys[-1]), AMONG_PIECE):
             _score_pairs(table, firsts, seconds, weights, line, found)
         del table
@@ -669,10 +669,9 @@ REDUCE_AT = 500_000
 class Reached:
     """The pairs at the threshold as they are scored (activity, other, score before rounding),
     in arrays. Bounded (`keep`), each activity's are cut down to its `keep` strongest and the
-    pairs of `also` whenever REDUCE_AT are gathered: in a file of near copies the activities of an
-    import's group of 2,000 had hundreds of pairs at the threshold each, a million at a
-    million imported, and as many more as the import grows; as a mapping of mappings, some 100
-    bytes a pair."""
+    pairs of `also` whenever REDUCE_AT are gathered: an activity of a dense matrix has hundreds
+    of candidates, and every one at the threshold of a group of 2,000 was held to its end, as a
+    mapping of mappings (some 100 bytes a pair)."""
 
     def __init__(self, keep: int | None = None, also: np.ndarray | None = None) -> None:
         self.keep, self.also = keep, also if also is not None else np.empty(0, dtype=np.int64)
